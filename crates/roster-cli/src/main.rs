@@ -1,0 +1,2 @@
+//! The `roster` command.
+fn main() {}

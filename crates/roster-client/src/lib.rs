@@ -1,0 +1,1 @@
+//! roster-client: see ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+//! roster-emulator: see ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+//! roster-plan: see ARCHITECTURE.md.

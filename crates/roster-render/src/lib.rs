@@ -1,0 +1,1 @@
+//! roster-render: see ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+//! roster-scim: see ARCHITECTURE.md.

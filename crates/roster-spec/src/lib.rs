@@ -1,0 +1,1 @@
+//! roster-spec: see ARCHITECTURE.md.
