@@ -15,9 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// A userName reduced to the form used for matching: userNames are email addresses,
 /// and SCIM services (Productboard among them) compare them case-insensitively.
-#[derive(
-    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
 pub struct UserKey(String);
 
@@ -78,9 +76,7 @@ impl Provider {
 }
 
 /// Where a desired object was written: used to point messages and plans at the file.
-#[derive(
-    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct SourceLocation {
     /// The file as the user named it.
     pub file: String,
@@ -394,14 +390,8 @@ mod tests {
 
     #[test]
     fn user_key_ignores_case() {
-        assert_eq!(
-            UserKey::new("Ada@Example.COM"),
-            UserKey::new("ada@example.com")
-        );
-        assert_ne!(
-            UserKey::new("ada@example.com"),
-            UserKey::new("ada2@example.com")
-        );
+        assert_eq!(UserKey::new("Ada@Example.COM"), UserKey::new("ada@example.com"));
+        assert_ne!(UserKey::new("ada@example.com"), UserKey::new("ada2@example.com"));
     }
 
     #[test]
@@ -414,14 +404,8 @@ mod tests {
     #[test]
     fn limit_displays_as_written() {
         assert_eq!(DeactivationLimit::Count(10).to_string(), "10");
-        assert_eq!(
-            DeactivationLimit::PercentHundredths(2000).to_string(),
-            "20%"
-        );
-        assert_eq!(
-            DeactivationLimit::PercentHundredths(1250).to_string(),
-            "12.5%"
-        );
+        assert_eq!(DeactivationLimit::PercentHundredths(2000).to_string(), "20%");
+        assert_eq!(DeactivationLimit::PercentHundredths(1250).to_string(), "12.5%");
         assert_eq!(DeactivationLimit::PercentHundredths(5).to_string(), "0.05%");
     }
 
@@ -433,11 +417,7 @@ mod tests {
             active: true,
             ..Default::default()
         };
-        let changes = UserChanges {
-            role: Some("maker".into()),
-            active: Some(false),
-            ..Default::default()
-        };
+        let changes = UserChanges { role: Some("maker".into()), active: Some(false), ..Default::default() };
         changes.apply_to(&mut attrs);
         assert_eq!(attrs.title.as_deref(), Some("Analyst"));
         assert_eq!(attrs.role.as_deref(), Some("maker"));
