@@ -8,6 +8,8 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 
 mod interop;
+mod lint;
+mod peers;
 mod schema;
 
 const USAGE: &str = "usage: cargo xtask <command>
@@ -15,6 +17,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   ci               everything CI checks: fmt, clippy, schemas, tests, linters, interop
   schema [--check] write schemas/*.json from the Rust types, or check they are current
+  lint             check examples/ with check-jsonschema and actionlint
   interop          run roster against third-party SCIM software from PyPI
   bench            run the benchmarks recorded in BENCHMARKS.md";
 
@@ -24,6 +27,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("schema") => schema::run(args.iter().any(|a| a == "--check")),
         Some("interop") => interop::run(),
+        Some("lint") => lint::run(),
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
@@ -67,6 +71,7 @@ fn ci() -> Result<()> {
     schema::run(true)?;
     run("cargo", &["test", "--workspace", "--all-targets"])?;
     run("cargo", &["test", "--workspace", "--doc"])?;
+    lint::run()?;
     interop::run()?;
     Ok(())
 }
