@@ -1,0 +1,390 @@
+//! Runs a plan against a SCIM service: phase by phase, with bounded concurrency within
+//! a phase, resolving the ids of users and groups created on the way, and skipping the
+//! operations that depend on one that failed.
+//!
+//! The service is reached through the [`Writer`] trait, so that the ordering, dependency
+//! and skip logic here is tested against an in-memory writer, without sockets. The
+//! HTTP client implements [`Writer`] in `roster-cli`'s glue.
+//!
+//! A failure never stops independent operations, and nothing here retries: retries,
+//! rate limits and the adoption of resources created by a lost response belong to the
+//! client. Running apply again after a partial run converges, because the next plan is
+//! computed afresh from the live state.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::StreamExt;
+use roster_model::{UserAttributes, UserChanges, UserKey};
+use roster_plan::{MemberRef, Operation, Plan};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The version of the report format.
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+/// One HTTP request as the report shows it: never a header, never a body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestRecord {
+    /// The HTTP method.
+    pub method: String,
+    /// The path below the SCIM base URL, with its query.
+    pub path: String,
+    /// The final status; `None` when no response arrived.
+    pub status: Option<u16>,
+    /// How many times the request was sent.
+    pub attempts: u32,
+}
+
+/// A write that succeeded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written<T> {
+    /// What the write produced (the id of a created resource, or nothing).
+    pub value: T,
+    /// The requests it took.
+    pub requests: Vec<RequestRecord>,
+    /// True when a create met `409 uniqueness` after a lost response and the existing
+    /// resource was adopted instead.
+    pub adopted: bool,
+}
+
+/// A write that failed after the client's retries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteFailure {
+    /// What went wrong, for people.
+    pub message: String,
+    /// The requests it took.
+    pub requests: Vec<RequestRecord>,
+}
+
+/// The result of one write.
+pub type WriteResult<T> = Result<Written<T>, WriteFailure>;
+
+/// The writes a plan needs. There is no way to delete a user.
+pub trait Writer: Sync {
+    /// `POST /Users`; yields the new user's id.
+    fn create_user(&self, attributes: &UserAttributes) -> impl Future<Output = WriteResult<String>> + Send;
+    /// A minimal update of a user (`active` included).
+    fn update_user(&self, id: &str, changes: &UserChanges) -> impl Future<Output = WriteResult<()>> + Send;
+    /// `POST /Groups` with its first members; yields the new group's id.
+    fn create_group(
+        &self,
+        display_name: &str,
+        external_id: Option<&str>,
+        member_ids: &[String],
+    ) -> impl Future<Output = WriteResult<String>> + Send;
+    /// Renames a group.
+    fn rename_group(&self, id: &str, display_name: &str) -> impl Future<Output = WriteResult<()>> + Send;
+    /// Sets a group's externalId.
+    fn set_group_external_id(
+        &self,
+        id: &str,
+        external_id: &str,
+    ) -> impl Future<Output = WriteResult<()>> + Send;
+    /// Adds members to a group.
+    fn add_members(
+        &self,
+        group_id: &str,
+        member_ids: &[String],
+    ) -> impl Future<Output = WriteResult<()>> + Send;
+    /// Removes members from a group.
+    fn remove_members(
+        &self,
+        group_id: &str,
+        member_ids: &[String],
+    ) -> impl Future<Output = WriteResult<()>> + Send;
+    /// Deletes a group (never a user).
+    fn delete_group(&self, id: &str) -> impl Future<Output = WriteResult<()>> + Send;
+}
+
+/// How an operation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Outcome {
+    /// The service accepted it.
+    Done,
+    /// A create whose first response was lost found the resource already there and
+    /// took it over.
+    Adopted,
+    /// The service refused it, or it failed after retries.
+    Failed,
+    /// Not attempted: it depended on an operation that failed, or apply was interrupted.
+    Skipped,
+}
+
+/// One operation of the plan, as it went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationReport {
+    /// The operation's position in the plan, from zero.
+    pub index: usize,
+    /// The operation, as the plan gives it.
+    pub operation: Operation,
+    /// A line for people.
+    pub description: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why it failed or was skipped, or what else a reviewer should know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Members left out because the user they name was not created.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_members: Vec<String>,
+    /// The requests it took, in order.
+    pub requests: Vec<RequestRecord>,
+}
+
+/// Counts of outcomes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplySummary {
+    /// Operations done.
+    pub done: u64,
+    /// Creates that adopted an existing resource.
+    pub adopted: u64,
+    /// Operations that failed.
+    pub failed: u64,
+    /// Operations not attempted.
+    pub skipped: u64,
+    /// Memberships left out because their user was not created.
+    pub skipped_members: u64,
+    /// HTTP requests sent, retries included.
+    pub requests: u64,
+}
+
+impl ApplySummary {
+    /// True when everything the plan asked for happened.
+    pub fn is_complete(&self) -> bool {
+        self.failed == 0 && self.skipped == 0 && self.skipped_members == 0
+    }
+}
+
+/// What `apply --report` writes: every operation with its requests and outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyReport {
+    /// Always [`REPORT_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The commit the desired state came from (`GITHUB_SHA` where set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The fingerprint of the live state the plan was made from.
+    pub live_fingerprint: String,
+    /// Every operation of the plan, in plan order.
+    pub operations: Vec<OperationReport>,
+    /// Counts of outcomes.
+    pub summary: ApplySummary,
+}
+
+/// Knobs of a run.
+#[derive(Debug)]
+pub struct ApplyOptions {
+    /// Operations in flight at once within a phase.
+    pub concurrency: usize,
+    /// Set (from a signal handler) to stop starting operations; those not started are
+    /// reported as skipped.
+    pub interrupted: AtomicBool,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self { concurrency: 4, interrupted: AtomicBool::new(false) }
+    }
+}
+
+/// What earlier operations created, so that later ones can name it by id.
+#[derive(Default)]
+struct Created {
+    /// Ids of users created by this run, by userName key.
+    users: HashMap<UserKey, String>,
+    /// Ids of groups created by this run, by displayName as the plan writes it.
+    groups: HashMap<String, String>,
+}
+
+impl Created {
+    /// The ids of the members that can be named, and the userNames of those that cannot.
+    fn resolve(&self, members: &[MemberRef]) -> (Vec<String>, Vec<String>) {
+        let mut ids = Vec::with_capacity(members.len());
+        let mut unresolved = Vec::new();
+        for member in members {
+            match member.id.clone().or_else(|| self.users.get(&UserKey::new(&member.user_name)).cloned()) {
+                Some(id) => ids.push(id),
+                None => unresolved.push(member.user_name.clone()),
+            }
+        }
+        (ids, unresolved)
+    }
+}
+
+/// Applies a plan. The plan must not be blocked; the caller checks that.
+///
+/// `on_done` is called as each operation ends, in the order they end, for progress.
+/// The report lists the operations in plan order whatever order they ended in.
+pub async fn apply<W: Writer>(
+    plan: &Plan,
+    writer: &W,
+    options: &ApplyOptions,
+    commit: Option<String>,
+    mut on_done: impl FnMut(&OperationReport),
+) -> ApplyReport {
+    let mut created = Created::default();
+    let mut reports = Vec::with_capacity(plan.operations.len());
+    let mut index = 0;
+    for step in plan.steps() {
+        let first = index;
+        index += step.len();
+        let created_so_far = &created;
+        let runs = step.iter().enumerate().map(|(offset, operation)| async move {
+            let index = first + offset;
+            if options.interrupted.load(Ordering::SeqCst) {
+                return (
+                    skipped(index, operation, "apply was interrupted before this operation started"),
+                    None,
+                );
+            }
+            run_one(index, operation, writer, created_so_far).await
+        });
+        let mut results: Vec<(OperationReport, Option<CreatedId>)> =
+            futures_util::stream::iter(runs).buffer_unordered(options.concurrency.max(1)).collect().await;
+        results.sort_by_key(|(report, _)| report.index);
+        for (report, new_id) in results {
+            match new_id {
+                Some(CreatedId::User(key, id)) => {
+                    created.users.insert(key, id);
+                }
+                Some(CreatedId::Group(name, id)) => {
+                    created.groups.insert(name, id);
+                }
+                None => {}
+            }
+            on_done(&report);
+            reports.push(report);
+        }
+    }
+    let mut summary = ApplySummary::default();
+    for report in &reports {
+        match report.outcome {
+            Outcome::Done => summary.done += 1,
+            Outcome::Adopted => summary.adopted += 1,
+            Outcome::Failed => summary.failed += 1,
+            Outcome::Skipped => summary.skipped += 1,
+        }
+        summary.skipped_members += report.skipped_members.len() as u64;
+        summary.requests += report.requests.iter().map(|r| u64::from(r.attempts)).sum::<u64>();
+    }
+    ApplyReport {
+        format_version: REPORT_FORMAT_VERSION,
+        commit,
+        live_fingerprint: plan.live_fingerprint.clone(),
+        operations: reports,
+        summary,
+    }
+}
+
+/// An id learned from a create, keyed the way later operations look it up.
+enum CreatedId {
+    User(UserKey, String),
+    Group(String, String),
+}
+
+fn skipped(index: usize, operation: &Operation, why: &str) -> OperationReport {
+    OperationReport {
+        index,
+        operation: operation.clone(),
+        description: operation.describe(),
+        outcome: Outcome::Skipped,
+        message: Some(why.to_owned()),
+        skipped_members: Vec::new(),
+        requests: Vec::new(),
+    }
+}
+
+async fn run_one<W: Writer>(
+    index: usize,
+    operation: &Operation,
+    writer: &W,
+    created: &Created,
+) -> (OperationReport, Option<CreatedId>) {
+    let mut skipped_members = Vec::new();
+    let mut new_id = None;
+    let result: WriteResult<()> = match operation {
+        Operation::DeactivateUser { id, .. } => {
+            writer.update_user(id, &UserChanges { active: Some(false), ..UserChanges::default() }).await
+        }
+        Operation::CreateUser { attributes } => writer.create_user(attributes).await.map(|written| {
+            new_id = Some(CreatedId::User(attributes.key(), written.value.clone()));
+            Written { value: (), requests: written.requests, adopted: written.adopted }
+        }),
+        Operation::UpdateUser { id, changes, .. } | Operation::ReactivateUser { id, changes, .. } => {
+            writer.update_user(id, changes).await
+        }
+        Operation::CreateGroup { display_name, external_id, members } => {
+            let (ids, unresolved) = created.resolve(members);
+            skipped_members = unresolved;
+            writer.create_group(display_name, external_id.as_deref(), &ids).await.map(|written| {
+                new_id = Some(CreatedId::Group(display_name.clone(), written.value.clone()));
+                Written { value: (), requests: written.requests, adopted: written.adopted }
+            })
+        }
+        Operation::RenameGroup { id, to, .. } => writer.rename_group(id, to).await,
+        Operation::SetGroupExternalId { id, to, .. } => writer.set_group_external_id(id, to).await,
+        Operation::AddMembers { group_id, group, members } => {
+            let Some(group_id) = group_id.clone().or_else(|| created.groups.get(group).cloned()) else {
+                return (skipped(index, operation, &format!("group {group:?} was not created")), None);
+            };
+            let (ids, unresolved) = created.resolve(members);
+            skipped_members = unresolved;
+            if ids.is_empty() {
+                let mut report = skipped(index, operation, "none of its users was created");
+                report.skipped_members = skipped_members;
+                return (report, None);
+            }
+            writer.add_members(&group_id, &ids).await
+        }
+        Operation::RemoveMembers { group_id, members, .. } => {
+            let ids: Vec<String> = members.iter().filter_map(|m| m.id.clone()).collect();
+            writer.remove_members(group_id, &ids).await
+        }
+        Operation::DeleteGroup { id, .. } => writer.delete_group(id).await,
+    };
+    let (outcome, message, requests) = match result {
+        Ok(written) if written.adopted => (
+            Outcome::Adopted,
+            Some("adopted the resource a lost response had created".to_owned()),
+            written.requests,
+        ),
+        Ok(written) => (Outcome::Done, None, written.requests),
+        Err(failure) => (Outcome::Failed, Some(failure.message), failure.requests),
+    };
+    let message = match (&message, skipped_members.is_empty()) {
+        (None, false) => Some(format!(
+            "left out {} because {} not created: {}",
+            plural(skipped_members.len(), "member"),
+            if skipped_members.len() == 1 { "it was" } else { "they were" },
+            skipped_members.join(", ")
+        )),
+        _ => message,
+    };
+    match outcome {
+        Outcome::Failed => {
+            tracing::warn!(operation = %operation.describe(), "failed: {}", message.as_deref().unwrap_or(""))
+        }
+        _ => tracing::debug!(operation = %operation.describe(), ?outcome, "done"),
+    }
+    let report = OperationReport {
+        index,
+        operation: operation.clone(),
+        description: operation.describe(),
+        outcome,
+        message,
+        skipped_members,
+        requests,
+    };
+    (report, if outcome == Outcome::Failed { None } else { new_id })
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+}
