@@ -1,1 +1,25 @@
-//! roster-scim: see ARCHITECTURE.md.
+//! SCIM 2.0 for roster, without I/O: wire types, request values, filters, the mapping
+//! to and from `roster_model`, and the paging state machine.
+//!
+//! Everything here is pure: requests are values ([`ScimRequest`]), responses are parsed
+//! from bytes, and paging is a state struct ([`Pager`]) that a client drives. That keeps
+//! the rules that protect users (no user delete, no destructive step from an incomplete
+//! listing) testable without a socket.
+
+pub mod filter;
+pub mod mapping;
+pub mod paging;
+pub mod request;
+pub mod wire;
+
+pub use filter::{FilterAttribute, eq_filter, quote_value};
+pub use mapping::{
+    MappingError, add_members_patch, group_for_create, group_rename_patch, merge_for_put,
+    remove_members_patch, role_of, user_for_create, user_patch,
+};
+pub use paging::{Identified, Listing, MAX_PAGES, PageRequest, Paged, Pager};
+pub use request::{Method, RequestError, ScimRequest};
+pub use wire::{
+    EnterpriseUser, Group, ListResponse, Member, PatchOp, PatchOpKind, PatchOperation, ScimError,
+    ServiceProviderConfig, User,
+};
