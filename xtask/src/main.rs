@@ -3,6 +3,8 @@
 //! Everything CI does is here, so that a developer runs exactly what CI runs:
 //! `cargo xtask ci` is the one test command.
 
+#![allow(clippy::print_stderr, reason = "xtask is a command-line tool: it reports on stderr")]
+
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
