@@ -1,6 +1,128 @@
-//! roster-spec: the desired-state file. See ARCHITECTURE.md.
+//! roster-spec: the desired-state file (`users.yaml`, format version 1).
+//!
+//! [`read_sources`] reads files and directories, [`load`] parses, validates and merges
+//! them into a [`roster_model::DesiredState`] or returns [`Diagnostics`] holding every
+//! problem of the run, each with its `file:line:col`. [`to_yaml`] writes a state back
+//! as a canonical file (for `roster import`), and [`json_schema`] gives the JSON Schema
+//! that editors use, generated from the types in [`file`], whose documentation is the
+//! format's reference.
+//!
+//! # How a file is read, and why so
+//!
+//! serde-saphyr is the YAML crate: maintained, pure Rust, with locations for every
+//! event and built for hostile input (unlike `serde_yaml`, which is unmaintained). Its
+//! serde layer stops at the first error, though, and roster must report all problems at
+//! once; and on a 100,000-user file that layer costs about twice the parse itself. So
+//! roster reads the event stream of serde-saphyr's parser (`granit-parser`, re-exported
+//! as `serde_saphyr::granit_parser`) into a small tree whose every node carries its line,
+//! column and byte span, and checks structure, types and meaning on that tree itself.
+//! The serde types in [`file`] read the same files (tests hold the two together) and
+//! generate the schema.
+//!
+//! Scalars are typed by YAML 1.2's core schema (`yes` is a string, `0012` a number). A
+//! string field never takes a number, boolean or null silently: that is an error with a
+//! hint to quote the value.
+//!
+//! # Limits against hostile input
+//!
+//! Each is checked while reading, so hostile input ends early with a clear message and
+//! never panics or overflows the stack; a legitimate file of 100,000 users and 2,000
+//! groups (about 23 MB) stays far inside all of them.
+//!
+//! | limit | value | stops |
+//! |---|---|---|
+//! | file size | 32 MiB, checked before reading | huge files |
+//! | nested block collections | 32 | deep nesting (the format needs 5) |
+//! | nested flow collections | 32 | `[[[[...` |
+//! | nodes per file | 6,000,000 | floods of tiny nodes |
+//! | nodes copied by aliases | 100,000 per file | alias bombs ("billion laughs") |
+//! | documents per file | 1 | stray `---` |
+//!
+//! Aliases to a node that is not complete yet (recursion), unknown tags and YAML merge
+//! keys (`<<`) are refused.
+//!
+//! # Several files
+//!
+//! Files merge in the order given (a directory stands for its `*.yaml` and `*.yml`
+//! files, sorted by name). Every file must say `version: 1`. A user (by userName,
+//! ignoring case) or group (by displayName, ignoring case) defined in two files is an
+//! error naming both places. `provider` may be given in several files if they agree; it
+//! defaults to `productboard` when no file gives it. Only one file may carry `policy`.
+//! `custom_roles` lists add up.
 
-/// The JSON Schema of the desired-state file, generated from the file types.
+mod check;
+mod diagnostics;
+mod email;
+pub mod file;
+mod semantic;
+mod sources;
+mod suggest;
+mod tree;
+mod write;
+
+pub use diagnostics::{Check, Diagnostics, Label, Problem};
+pub use sources::{ReadError, SourceFile, read_sources};
+pub use write::DEFAULT_SCHEMA_REF;
+
+use diagnostics::{At, Sink};
+use roster_model::DesiredState;
+use tree::Pos;
+
+/// Parses, validates and merges desired-state files into one desired state.
+///
+/// Every problem of every file is reported at once, sorted by file, line and column. A
+/// file that is not well-formed YAML contributes that one problem (the parser cannot go
+/// on); the other files are still checked, except for whether names they refer to
+/// (group members, protected users) are defined, since the definitions may sit in the
+/// broken file. No sources give an empty desired state.
+pub fn load(sources: &[SourceFile]) -> Result<DesiredState, Diagnostics> {
+    let mut sink = Sink::new(sources);
+    let mut docs = Vec::with_capacity(sources.len());
+    let mut complete = true;
+    for (file, source) in sources.iter().enumerate() {
+        let start = At { file, pos: Pos { line: 1, col: 1, start: 0, len: 0 } };
+        if source.text.len() > tree::limits::MAX_FILE_BYTES {
+            sink.problem(Check::FileTooLarge, start, tree::too_large_message(source.text.len()))
+                .label("file not read")
+                .emit();
+            complete = false;
+            continue;
+        }
+        match tree::parse(&source.text) {
+            Ok(root) => docs.push(check::check_file(&mut sink, file, &source.text, root.as_ref())),
+            Err(error) => {
+                sink.problem(Check::YamlSyntax, At { file, pos: error.pos }, error.message)
+                    .label("the YAML parser stopped here")
+                    .emit();
+                complete = false;
+            }
+        }
+    }
+    let state = semantic::merge(&mut sink, docs, complete);
+    if sink.has_problems() { Err(sink.into_diagnostics()) } else { Ok(state) }
+}
+
+/// The JSON Schema (draft 7, the draft editors support best) of the desired-state file,
+/// generated from the types in [`file`]: descriptions from their documentation, enums
+/// for the provider and policies, no unknown keys.
 pub fn json_schema() -> serde_json::Value {
-    serde_json::Value::Null
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let schema = generator.into_root_schema_for::<file::SpecFile>();
+    serde_json::to_value(schema).unwrap_or(serde_json::Value::Null)
+}
+
+/// A desired state as a canonical file: a first line that points editors at the schema
+/// ([`DEFAULT_SCHEMA_REF`]), then `version: 1`, `provider`, the whole `policy`, users
+/// sorted by userName and groups by displayName (both ignoring case), members sorted.
+/// Unset optional attributes are left out, `active` is written only when false. Strings
+/// are quoted wherever YAML could read them as something else (`"0012"`, `"yes"`).
+///
+/// [`load`] of the result gives back the state, sorted so, without source locations.
+pub fn to_yaml(state: &DesiredState) -> String {
+    write::to_yaml(state, DEFAULT_SCHEMA_REF)
+}
+
+/// [`to_yaml`] with another schema reference on the first line: a relative path or a URL.
+pub fn to_yaml_with_schema(state: &DesiredState, schema_ref: &str) -> String {
+    write::to_yaml(state, schema_ref)
 }

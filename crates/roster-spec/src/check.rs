@@ -1,0 +1,545 @@
+//! Structure and types: walks one file's tree, reports every key, type and value
+//! problem, and keeps what is usable for the checks across files.
+
+use std::collections::HashMap;
+
+use roster_model::{DeactivationLimit, Provider, UnmanagedGroups, UnmanagedUsers};
+
+use crate::diagnostics::{At, Check, Sink, quote};
+use crate::file::keys;
+use crate::suggest::did_you_mean;
+use crate::tree::{Node, Pos, Value};
+
+/// A string and where it was written.
+#[derive(Clone, Debug)]
+pub(crate) struct Str {
+    pub value: String,
+    pub at: At,
+}
+
+/// What one file says, as far as it could be read.
+#[derive(Debug, Default)]
+pub(crate) struct FileDoc {
+    pub provider: Option<(Provider, At)>,
+    pub policy: Option<PolicyDoc>,
+    pub custom_roles: Vec<Str>,
+    pub users: Vec<UserDoc>,
+    pub groups: Vec<GroupDoc>,
+}
+
+/// A `policy` mapping.
+#[derive(Debug)]
+pub(crate) struct PolicyDoc {
+    /// Where the `policy` key is.
+    pub at: At,
+    pub unmanaged_users: Option<UnmanagedUsers>,
+    pub unmanaged_groups: Option<UnmanagedGroups>,
+    pub max_deactivations: Option<DeactivationLimit>,
+    pub protected: Vec<Str>,
+}
+
+/// A user entry.
+#[derive(Debug)]
+pub(crate) struct UserDoc {
+    pub at: At,
+    pub user_name: Option<Str>,
+    pub external_id: Option<Str>,
+    pub previously: Vec<Str>,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub title: Option<String>,
+    pub role: Option<Str>,
+    pub active: bool,
+    /// Where `active: false` was written, for messages about tombstones.
+    pub inactive_at: Option<At>,
+}
+
+/// A group entry.
+#[derive(Debug)]
+pub(crate) struct GroupDoc {
+    pub at: At,
+    pub display_name: Option<Str>,
+    pub external_id: Option<Str>,
+    pub members: Vec<Str>,
+}
+
+/// The versions of the format this roster reads.
+pub(crate) const SUPPORTED_VERSION: i128 = 1;
+
+/// Checks one file's tree. `root` is `None` for a file with no YAML document.
+pub(crate) fn check_file<'s>(
+    sink: &mut Sink<'s>,
+    file: usize,
+    text: &'s str,
+    root: Option<&Node<'_>>,
+) -> FileDoc {
+    let mut walker = Walker { sink, file, text };
+    let mut doc = FileDoc::default();
+    let start = At { file, pos: Pos { line: 1, col: 1, start: 0, len: 0 } };
+    let Some(root) = root else {
+        walker
+            .sink
+            .problem(
+                Check::Version,
+                start,
+                "the file is empty: a desired-state file starts with `version: 1`",
+            )
+            .label("no `version` here")
+            .emit();
+        return doc;
+    };
+    let Some(entries) = walker.mapping(root, "the file", "a mapping with `version`, `users` and `groups`")
+    else {
+        return doc;
+    };
+    let mut version_seen = false;
+    for (key, key_node, value) in walker.fields(entries, keys::TOP, "at the top level") {
+        match key {
+            "version" => {
+                version_seen = true;
+                walker.version(value);
+            }
+            "provider" => {
+                if let Some(s) = walker.string("provider", value)
+                    && let Some(provider) = walker.choice("provider", &s, &crate::file::ProviderName::ALL)
+                {
+                    let provider = if provider == 0 { Provider::Productboard } else { Provider::Generic };
+                    doc.provider = Some((provider, s.at));
+                }
+            }
+            "custom_roles" => doc.custom_roles = walker.string_list("custom_roles", value),
+            "policy" => doc.policy = walker.policy(key_node, value),
+            "users" => {
+                if let Some(items) = walker.sequence("users", value) {
+                    doc.users = items.iter().filter_map(|item| walker.user(item)).collect();
+                }
+            }
+            "groups" => {
+                if let Some(items) = walker.sequence("groups", value) {
+                    doc.groups = items.iter().filter_map(|item| walker.group(item)).collect();
+                }
+            }
+            _ => unreachable!("fields() yields only known keys"),
+        }
+    }
+    if !version_seen {
+        walker
+            .sink
+            .problem(Check::Version, walker.at(root.pos), "the file has no `version`: add `version: 1`")
+            .label("`version: 1` belongs at the top of this mapping")
+            .emit();
+    }
+    doc
+}
+
+struct Walker<'k, 's> {
+    sink: &'k mut Sink<'s>,
+    file: usize,
+    text: &'s str,
+}
+
+impl Walker<'_, '_> {
+    fn at(&self, pos: Pos) -> At {
+        At { file: self.file, pos }
+    }
+
+    /// The text of a node as written, for messages (`0012`, not `12`).
+    fn written(&self, node: &Node<'_>) -> String {
+        let start = node.pos.start as usize;
+        let end = start + node.pos.len as usize;
+        match self.text.get(start..end) {
+            Some(text) if !text.is_empty() && !text.contains('\n') && text.len() <= 80 => text.to_owned(),
+            _ => match &node.value {
+                Value::Str(s) => format!("{s:?}"),
+                Value::Int(n) => n.to_string(),
+                Value::Float(x) => x.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Null => "null".to_owned(),
+                Value::Seq(_) | Value::Map(_) => String::new(),
+            },
+        }
+    }
+
+    fn wrong_type(&mut self, key: &str, expected: &str, node: &Node<'_>) {
+        let found = node.value.kind();
+        let at = self.at(node.pos);
+        let written = self.written(node);
+        let message = match &node.value {
+            Value::Seq(_) | Value::Map(_) => format!("{key} must be {expected}, found {found}"),
+            _ => format!("{key} must be {expected}, found {found} {}", quote(&written)),
+        };
+        let mut problem =
+            self.sink.problem(Check::WrongType, at, message).label(format!("{found}, not {expected}"));
+        match (&node.value, expected) {
+            (Value::Null, _) => {
+                problem = problem.help(format!("give a value, or remove {key} to leave it unmanaged"));
+            }
+            (Value::Int(_) | Value::Float(_) | Value::Bool(_), "a string") => {
+                problem = problem.help(format!("quote it to make it a string: \"{written}\""));
+            }
+            _ => {}
+        }
+        problem.emit();
+    }
+
+    fn mapping<'n, 'a>(
+        &mut self,
+        node: &'n Node<'a>,
+        what: &str,
+        expected: &str,
+    ) -> Option<&'n [(Node<'a>, Node<'a>)]> {
+        match &node.value {
+            Value::Map(entries) => Some(entries),
+            _ => {
+                self.wrong_type(what, expected, node);
+                None
+            }
+        }
+    }
+
+    fn sequence<'n, 'a>(&mut self, key: &str, node: &'n Node<'a>) -> Option<&'n [Node<'a>]> {
+        match &node.value {
+            Value::Seq(items) => Some(items),
+            _ => {
+                self.wrong_type(&format!("`{key}`"), "a sequence", node);
+                None
+            }
+        }
+    }
+
+    /// The entries of a mapping whose keys are known, once each. Reports keys that are
+    /// not strings, unknown keys (with a suggestion) and repeated keys.
+    fn fields<'n, 'a>(
+        &mut self,
+        entries: &'n [(Node<'a>, Node<'a>)],
+        allowed: &'static [&'static str],
+        context: &str,
+    ) -> Vec<(&'static str, &'n Node<'a>, &'n Node<'a>)> {
+        let mut seen: HashMap<&'static str, At> = HashMap::new();
+        let mut fields = Vec::with_capacity(entries.len());
+        for (key_node, value) in entries {
+            let at = self.at(key_node.pos);
+            let Value::Str(key) = &key_node.value else {
+                let written = self.written(key_node);
+                self.sink
+                    .problem(
+                        Check::WrongType,
+                        at,
+                        format!("keys must be strings, found {} {}", key_node.value.kind(), quote(&written)),
+                    )
+                    .label("not a key of the format")
+                    .emit();
+                continue;
+            };
+            let Some(known) = allowed.iter().copied().find(|k| *k == key.as_ref()) else {
+                let mut problem =
+                    self.sink.problem(Check::UnknownKey, at, format!("unknown key {} {context}", quote(key)));
+                if key == "<<" {
+                    problem = problem.label("merge keys are not supported").help("write the keys out");
+                } else if let Some(suggestion) = did_you_mean(key, allowed) {
+                    problem = problem.label(format!("did you mean `{suggestion}`?"));
+                } else {
+                    problem = problem.label("unknown key").help(format!(
+                        "the keys here are {}",
+                        allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                problem.emit();
+                continue;
+            };
+            if let Some(first) = seen.get(known) {
+                let first_location = self.sink.location(*first);
+                self.sink
+                    .problem(
+                        Check::DuplicateKey,
+                        at,
+                        format!("key `{known}` appears twice {context}, first at {first_location}"),
+                    )
+                    .label("repeated here")
+                    .related(*first, "first here")
+                    .emit();
+                continue;
+            }
+            seen.insert(known, at);
+            fields.push((known, key_node, value));
+        }
+        fields
+    }
+
+    fn version(&mut self, value: &Node<'_>) {
+        if matches!(value.value, Value::Int(SUPPORTED_VERSION)) {
+            return;
+        }
+        let at = self.at(value.pos);
+        let written = self.written(value);
+        let shown = if written.is_empty() { value.value.kind().to_owned() } else { quote(&written) };
+        self.sink
+            .problem(
+                Check::Version,
+                at,
+                format!("unsupported version {shown}: this roster reads version {SUPPORTED_VERSION}"),
+            )
+            .label("unsupported version")
+            .help(format!("write `version: {SUPPORTED_VERSION}`"))
+            .emit();
+    }
+
+    /// A non-empty string.
+    fn string(&mut self, key: &str, node: &Node<'_>) -> Option<Str> {
+        let Value::Str(value) = &node.value else {
+            self.wrong_type(&format!("`{key}`"), "a string", node);
+            return None;
+        };
+        let at = self.at(node.pos);
+        if value.is_empty() {
+            self.sink
+                .problem(Check::InvalidValue, at, format!("`{key}` is empty"))
+                .label("empty string")
+                .help(format!("give a value, or remove `{key}` to leave it unmanaged"))
+                .emit();
+            return None;
+        }
+        Some(Str { value: value.to_string(), at })
+    }
+
+    fn string_list(&mut self, key: &str, node: &Node<'_>) -> Vec<Str> {
+        let Some(items) = self.sequence(key, node) else {
+            return Vec::new();
+        };
+        items.iter().filter_map(|item| self.string(key, item)).collect()
+    }
+
+    /// The index of a string among the allowed values, or a problem.
+    fn choice(&mut self, key: &str, value: &Str, allowed: &[&str]) -> Option<usize> {
+        if let Some(i) = allowed.iter().position(|a| *a == value.value) {
+            return Some(i);
+        }
+        let list = allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(" or ");
+        let mut problem = self.sink.problem(
+            Check::InvalidValue,
+            value.at,
+            format!("unknown {key} {}: expected {list}", quote(&value.value)),
+        );
+        problem = match did_you_mean(&value.value, allowed) {
+            Some(suggestion) => problem.label(format!("did you mean `{suggestion}`?")),
+            None => problem.label(format!("not one of {list}")),
+        };
+        problem.emit();
+        None
+    }
+
+    fn boolean(&mut self, key: &str, node: &Node<'_>) -> Option<bool> {
+        match node.value {
+            Value::Bool(b) => Some(b),
+            _ => {
+                self.wrong_type(&format!("`{key}`"), "`true` or `false`", node);
+                None
+            }
+        }
+    }
+
+    fn policy(&mut self, key_node: &Node<'_>, value: &Node<'_>) -> Option<PolicyDoc> {
+        let entries = self.mapping(value, "`policy`", "a mapping")?;
+        let mut policy = PolicyDoc {
+            at: self.at(key_node.pos),
+            unmanaged_users: None,
+            unmanaged_groups: None,
+            max_deactivations: None,
+            protected: Vec::new(),
+        };
+        for (key, _, value) in self.fields(entries, keys::POLICY, "in `policy`") {
+            match key {
+                "unmanaged_users" => {
+                    if let Some(s) = self.string(key, value) {
+                        policy.unmanaged_users = self
+                            .choice(key, &s, &crate::file::UnmanagedUsersPolicy::ALL)
+                            .map(|i| if i == 0 { UnmanagedUsers::Deactivate } else { UnmanagedUsers::Keep });
+                    }
+                }
+                "unmanaged_groups" => {
+                    if let Some(s) = self.string(key, value) {
+                        policy.unmanaged_groups = self
+                            .choice(key, &s, &crate::file::UnmanagedGroupsPolicy::ALL)
+                            .map(|i| if i == 0 { UnmanagedGroups::Keep } else { UnmanagedGroups::Delete });
+                    }
+                }
+                "max_deactivations" => policy.max_deactivations = self.max_deactivations(value),
+                "protected" => policy.protected = self.string_list(key, value),
+                _ => unreachable!("fields() yields only known keys"),
+            }
+        }
+        Some(policy)
+    }
+
+    fn max_deactivations(&mut self, node: &Node<'_>) -> Option<DeactivationLimit> {
+        let parsed = match &node.value {
+            Value::Int(n) => u64::try_from(*n).ok().map(DeactivationLimit::Count),
+            Value::Str(s) => parse_percentage(s).map(DeactivationLimit::PercentHundredths),
+            _ => None,
+        };
+        if parsed.is_none() {
+            let at = self.at(node.pos);
+            let written = self.written(node);
+            let shown = if written.is_empty() { node.value.kind().to_owned() } else { quote(&written) };
+            self.sink
+                .problem(
+                    Check::MaxDeactivations,
+                    at,
+                    format!(
+                        "malformed `max_deactivations` {shown}: expected a count like `10` or a percentage like `\"20%\"`"
+                    ),
+                )
+                .label("not a count or a percentage")
+                .help("a count is a whole number from 0; a percentage is 0% to 100% with at most two decimals")
+                .emit();
+        }
+        parsed
+    }
+
+    fn user(&mut self, node: &Node<'_>) -> Option<UserDoc> {
+        let entries = self.mapping(node, "a user", "a mapping with at least `userName`")?;
+        let mut user = UserDoc {
+            at: self.at(node.pos),
+            user_name: None,
+            external_id: None,
+            previously: Vec::new(),
+            display_name: None,
+            given_name: None,
+            family_name: None,
+            title: None,
+            role: None,
+            active: true,
+            inactive_at: None,
+        };
+        let mut has_user_name = false;
+        for (key, _, value) in self.fields(entries, keys::USER, "in a user") {
+            match key {
+                "userName" => {
+                    has_user_name = true;
+                    user.user_name = self.raw_string(key, value);
+                }
+                "externalId" => user.external_id = self.string(key, value),
+                "previously" => user.previously = self.raw_string_list(key, value),
+                "displayName" => user.display_name = self.string(key, value).map(|s| s.value),
+                "title" => user.title = self.string(key, value).map(|s| s.value),
+                "role" => user.role = self.string(key, value),
+                "active" => {
+                    if let Some(active) = self.boolean(key, value) {
+                        user.active = active;
+                        if !active {
+                            user.inactive_at = Some(self.at(value.pos));
+                        }
+                    }
+                }
+                "name" => {
+                    let Some(name) =
+                        self.mapping(value, "`name`", "a mapping with `givenName` and `familyName`")
+                    else {
+                        continue;
+                    };
+                    for (key, _, value) in self.fields(name, keys::NAME, "in `name`") {
+                        let part = self.string(key, value).map(|s| s.value);
+                        match key {
+                            "givenName" => user.given_name = part,
+                            "familyName" => user.family_name = part,
+                            _ => unreachable!("fields() yields only known keys"),
+                        }
+                    }
+                }
+                _ => unreachable!("fields() yields only known keys"),
+            }
+        }
+        if !has_user_name {
+            self.sink
+                .problem(Check::MissingKey, user.at, "a user has no `userName`")
+                .label("this user needs a `userName`")
+                .emit();
+        }
+        Some(user)
+    }
+
+    /// A string that is checked as an email address later (so an empty one is reported
+    /// as a malformed address, not as an empty value).
+    fn raw_string(&mut self, key: &str, node: &Node<'_>) -> Option<Str> {
+        match &node.value {
+            Value::Str(value) => Some(Str { value: value.to_string(), at: self.at(node.pos) }),
+            _ => {
+                self.wrong_type(&format!("`{key}`"), "a string", node);
+                None
+            }
+        }
+    }
+
+    fn raw_string_list(&mut self, key: &str, node: &Node<'_>) -> Vec<Str> {
+        let Some(items) = self.sequence(key, node) else {
+            return Vec::new();
+        };
+        items.iter().filter_map(|item| self.raw_string(key, item)).collect()
+    }
+
+    fn group(&mut self, node: &Node<'_>) -> Option<GroupDoc> {
+        let entries = self.mapping(node, "a group", "a mapping with at least `displayName`")?;
+        let mut group =
+            GroupDoc { at: self.at(node.pos), display_name: None, external_id: None, members: Vec::new() };
+        let mut has_display_name = false;
+        for (key, _, value) in self.fields(entries, keys::GROUP, "in a group") {
+            match key {
+                "displayName" => {
+                    has_display_name = true;
+                    group.display_name = self.string(key, value);
+                }
+                "externalId" => group.external_id = self.string(key, value),
+                "members" => group.members = self.raw_string_list(key, value),
+                _ => unreachable!("fields() yields only known keys"),
+            }
+        }
+        if !has_display_name {
+            self.sink
+                .problem(Check::MissingKey, group.at, "a group has no `displayName`")
+                .label("this group needs a `displayName`")
+                .emit();
+        }
+        Some(group)
+    }
+}
+
+/// `"20%"` → 2000, `"12.5%"` → 1250: 0 to 100 percent, at most two decimals.
+pub(crate) fn parse_percentage(text: &str) -> Option<u32> {
+    let number = text.strip_suffix('%')?;
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || whole.len() > 3 || !digits(whole) || !digits(fraction) || fraction.len() > 2 {
+        return None;
+    }
+    if number.contains('.') && fraction.is_empty() {
+        return None;
+    }
+    if whole.len() == 3 && whole != "100" {
+        return None;
+    }
+    let whole: u32 = whole.parse().ok()?;
+    let fraction: u32 = format!("{fraction:0<2}").parse().ok()?;
+    let hundredths = whole * 100 + fraction;
+    (hundredths <= 10_000).then_some(hundredths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages() {
+        assert_eq!(parse_percentage("20%"), Some(2000));
+        assert_eq!(parse_percentage("12.5%"), Some(1250));
+        assert_eq!(parse_percentage("0.05%"), Some(5));
+        assert_eq!(parse_percentage("0%"), Some(0));
+        assert_eq!(parse_percentage("100%"), Some(10_000));
+        assert_eq!(parse_percentage("100.00%"), Some(10_000));
+        for bad in
+            ["20", "%", "101%", "100.5%", "1.234%", "5.%", ".5%", " 5%", "5 %", "-5%", "1e2%", "200%", "abc%"]
+        {
+            assert_eq!(parse_percentage(bad), None, "{bad}");
+        }
+    }
+}

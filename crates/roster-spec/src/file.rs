@@ -1,0 +1,258 @@
+//! The desired-state file, format version 1, as Rust types.
+//!
+//! These types are the format's reference: `schemas/roster.schema.json` is generated
+//! from them (their doc comments become the schema's descriptions, which editors show),
+//! and they read a valid file with plain serde. [`crate::load`] does not use them to
+//! read files, because serde stops at the first problem and roster reports all of them;
+//! it walks a span-carrying tree instead and accepts exactly what these types describe
+//! (tests hold the two to the same keys and to the same result on the examples).
+//!
+//! ```yaml
+//! # yaml-language-server: $schema=schemas/roster.schema.json
+//! version: 1
+//! provider: productboard
+//! custom_roles: [billing-admin]
+//! policy:
+//!   unmanaged_users: deactivate
+//!   unmanaged_groups: keep
+//!   max_deactivations: 10
+//!   protected: [admin@example.com]
+//! users:
+//!   - userName: ada@example.com
+//!     externalId: "00u1ada"
+//!     previously: [ada@old.example]
+//!     displayName: Ada Lovelace
+//!     name: { givenName: Ada, familyName: Lovelace }
+//!     title: Analyst
+//!     role: maker
+//!     active: true
+//! groups:
+//!   - displayName: Product Team
+//!     externalId: grp-product
+//!     members: [ada@example.com]
+//! ```
+//!
+//! Scalars are typed by YAML 1.2's core schema, as editors and most YAML tools do:
+//! `0012` is a number and `no` a string. A string field given a number, boolean or null
+//! is an error with a hint to quote the value, never a silent conversion (`0012` would
+//! otherwise lose its zeros).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A roster desired-state file (format version 1): the users and groups a SCIM service
+/// should have. Several files may be given together; they merge into one desired state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "roster desired state")]
+pub struct SpecFile {
+    /// The format version. Only `1` exists; every file must say so.
+    #[schemars(extend("const" = 1))]
+    pub version: u32,
+    /// The target service: `productboard` (the default) or `generic` (any SCIM 2.0
+    /// service; roles are free-form). Files given together must not disagree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ProviderName")]
+    pub provider: Option<ProviderName>,
+    /// Safety policies. Every key is optional; at most one file of a run may carry a
+    /// policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "PolicyFile")]
+    pub policy: Option<PolicyFile>,
+    /// Roles beyond the provider's built-in ones (Productboard: admin, maker,
+    /// contributor, viewer), e.g. custom roles set up in the product. Lists from several
+    /// files add up.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_roles: Vec<String>,
+    /// The users the service should have. A user absent from every file is unmanaged
+    /// (see `policy.unmanaged_users`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<UserEntry>,
+    /// The groups the service should have (Productboard: teams).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupEntry>,
+}
+
+/// The SCIM service a file targets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderName {
+    /// Productboard: roles admin, maker, contributor, viewer (plus `custom_roles`).
+    #[default]
+    Productboard,
+    /// Any SCIM 2.0 service: any role is accepted.
+    Generic,
+}
+
+impl ProviderName {
+    /// Every provider name, as written in files.
+    pub const ALL: [&'static str; 2] = ["productboard", "generic"];
+}
+
+impl From<ProviderName> for roster_model::Provider {
+    fn from(name: ProviderName) -> Self {
+        match name {
+            ProviderName::Productboard => roster_model::Provider::Productboard,
+            ProviderName::Generic => roster_model::Provider::Generic,
+        }
+    }
+}
+
+/// Safety policies.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// What happens to live users that no file mentions: `deactivate` them (the
+    /// default: the files are the whole truth about who may log in) or `keep` them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "UnmanagedUsersPolicy")]
+    pub unmanaged_users: Option<UnmanagedUsersPolicy>,
+    /// What happens to live groups that no file mentions: `keep` them (the default) or
+    /// `delete` them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "UnmanagedGroupsPolicy")]
+    pub unmanaged_groups: Option<UnmanagedGroupsPolicy>,
+    /// The most deactivations one plan may hold before it is blocked: a count (default
+    /// 10) or a percentage of the active live users as a string, like "20%" or "12.5%"
+    /// (at most two decimals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "MaxDeactivations")]
+    pub max_deactivations: Option<MaxDeactivations>,
+    /// userNames that are never deactivated, whatever the files say. Each must be a
+    /// user defined in the files and not marked `active: false`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protected: Vec<String>,
+}
+
+/// What happens to live users that no file mentions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UnmanagedUsersPolicy {
+    /// Deactivate them.
+    #[default]
+    Deactivate,
+    /// Leave them alone and list them in the plan.
+    Keep,
+}
+
+impl UnmanagedUsersPolicy {
+    /// Every value, as written in files.
+    pub const ALL: [&'static str; 2] = ["deactivate", "keep"];
+}
+
+/// What happens to live groups that no file mentions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UnmanagedGroupsPolicy {
+    /// Leave them alone and list them in the plan.
+    #[default]
+    Keep,
+    /// Delete them.
+    Delete,
+}
+
+impl UnmanagedGroupsPolicy {
+    /// Every value, as written in files.
+    pub const ALL: [&'static str; 2] = ["keep", "delete"];
+}
+
+/// A limit on deactivations per plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MaxDeactivations {
+    /// At most this many users.
+    Count(u64),
+    /// At most this share of the active live users, like "20%" or "12.5%".
+    Percentage(#[schemars(regex(pattern = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)%$"))] String),
+}
+
+/// A user. Only `userName` is required; an attribute left out is not managed: the
+/// service keeps whatever value it has.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UserEntry {
+    /// The login: an email address, matched case-insensitively and unique across the
+    /// files.
+    #[schemars(length(min = 1))]
+    pub user_name: String,
+    /// A stable identifier from the identity provider. When both the file and the
+    /// service have one, users are matched by it, so a changed email is an update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub external_id: Option<String>,
+    /// Earlier userNames of this user, so that a rename updates the old account
+    /// instead of deactivating it and creating a new one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previously: Vec<String>,
+    /// The name shown in the product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub display_name: Option<String>,
+    /// The user's name parts (SCIM `name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "NameEntry")]
+    pub name: Option<NameEntry>,
+    /// The job title (SCIM `title`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub title: Option<String>,
+    /// The primary role. Productboard: admin, maker, contributor or viewer, or a role
+    /// listed under `custom_roles`. Left out, the service's default applies to new users
+    /// (Productboard: contributor) and existing users keep theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub role: Option<String>,
+    /// Whether the user may log in (default true). `false` keeps the entry as a
+    /// tombstone: the user is deactivated, never deleted.
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub active: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
+}
+
+/// A user's name parts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NameEntry {
+    /// SCIM `name.givenName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub given_name: Option<String>,
+    /// SCIM `name.familyName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub family_name: Option<String>,
+}
+
+/// A group (Productboard: a team).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GroupEntry {
+    /// The group's name, unique across the files (case-insensitively).
+    #[schemars(length(min = 1))]
+    pub display_name: String,
+    /// A stable identifier; when both sides have one, a renamed group is matched by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub external_id: Option<String>,
+    /// The members, by userName; each must be a user defined in the files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+}
+
+/// The keys of each mapping of the format, in the order files are written. The loader
+/// checks keys against these lists; a test holds them equal to the schema's properties.
+pub(crate) mod keys {
+    pub const TOP: &[&str] = &["version", "provider", "custom_roles", "policy", "users", "groups"];
+    pub const POLICY: &[&str] = &["unmanaged_users", "unmanaged_groups", "max_deactivations", "protected"];
+    pub const USER: &[&str] =
+        &["userName", "externalId", "previously", "displayName", "name", "title", "role", "active"];
+    pub const NAME: &[&str] = &["givenName", "familyName"];
+    pub const GROUP: &[&str] = &["displayName", "externalId", "members"];
+}

@@ -1,0 +1,454 @@
+//! The checks across entries and files, and the merge into a [`DesiredState`].
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use roster_model::{DesiredGroup, DesiredState, DesiredUser, Policy, Provider, UserAttributes, UserKey};
+
+use crate::check::{FileDoc, Str};
+use crate::diagnostics::{At, Check, Sink, quote};
+use crate::email::check_email;
+use crate::suggest::did_you_mean;
+
+/// Merges the files' documents, checking what spans entries and files. `complete` is
+/// false when a file could not be parsed: checks that a name is defined somewhere are
+/// then skipped, since the definition may be in the unreadable file.
+pub(crate) fn merge(sink: &mut Sink<'_>, docs: Vec<FileDoc>, complete: bool) -> DesiredState {
+    let provider = merge_provider(sink, &docs);
+    let mut state = DesiredState { provider, ..DesiredState::default() };
+    merge_policy(sink, &docs, &mut state.policy);
+    for doc in &docs {
+        for role in &doc.custom_roles {
+            if !state.custom_roles.contains(&role.value) {
+                state.custom_roles.push(role.value.clone());
+            }
+        }
+    }
+    let users = check_users(sink, &docs, provider, &state.custom_roles);
+    check_previously(sink, &docs, &users);
+    check_groups(sink, &docs, &users, complete);
+    check_protected(sink, &docs, &users, complete);
+
+    for doc in docs {
+        for user in doc.users {
+            let Some(user_name) = user.user_name else { continue };
+            state.users.push(DesiredUser {
+                attributes: UserAttributes {
+                    user_name: user_name.value,
+                    external_id: user.external_id.map(|s| s.value),
+                    display_name: user.display_name,
+                    given_name: user.given_name,
+                    family_name: user.family_name,
+                    title: user.title,
+                    role: user.role.map(|s| s.value),
+                    active: user.active,
+                },
+                previously: user.previously.into_iter().map(|s| s.value).collect(),
+                source: Some(sink.location(user.at)),
+            });
+        }
+        for group in doc.groups {
+            let Some(display_name) = group.display_name else { continue };
+            state.groups.push(DesiredGroup {
+                display_name: display_name.value,
+                external_id: group.external_id.map(|s| s.value),
+                members: group.members.into_iter().map(|s| s.value).collect(),
+                source: Some(sink.location(group.at)),
+            });
+        }
+    }
+    state
+}
+
+fn merge_provider(sink: &mut Sink<'_>, docs: &[FileDoc]) -> Provider {
+    let mut first: Option<(Provider, At)> = None;
+    for (provider, at) in docs.iter().filter_map(|d| d.provider) {
+        match first {
+            None => first = Some((provider, at)),
+            Some((chosen, chosen_at)) if chosen != provider => {
+                let chosen_location = sink.location(chosen_at);
+                sink.problem(
+                    Check::ConflictingFiles,
+                    at,
+                    format!(
+                        "provider `{}` disagrees with provider `{}` at {chosen_location}",
+                        provider.as_str(),
+                        chosen.as_str()
+                    ),
+                )
+                .label("conflicting provider")
+                .related(chosen_at, "first given here")
+                .help("files given together must name the same provider")
+                .emit();
+            }
+            Some(_) => {}
+        }
+    }
+    first.map_or_else(Provider::default, |(provider, _)| provider)
+}
+
+fn merge_policy(sink: &mut Sink<'_>, docs: &[FileDoc], policy: &mut Policy) {
+    let mut first: Option<At> = None;
+    for doc in docs {
+        let Some(p) = &doc.policy else { continue };
+        if let Some(first_at) = first {
+            let first_location = sink.location(first_at);
+            sink.problem(
+                Check::ConflictingFiles,
+                p.at,
+                format!("a second `policy`: the policy is already given at {first_location}"),
+            )
+            .label("second policy")
+            .related(first_at, "first policy")
+            .help("only one file of a run may carry `policy`; move its keys into one place")
+            .emit();
+            continue;
+        }
+        first = Some(p.at);
+        if let Some(v) = p.unmanaged_users {
+            policy.unmanaged_users = v;
+        }
+        if let Some(v) = p.unmanaged_groups {
+            policy.unmanaged_groups = v;
+        }
+        if let Some(v) = p.max_deactivations {
+            policy.max_deactivations = v;
+        }
+        policy.protected = p.protected.iter().map(|s| s.value.clone()).collect();
+    }
+}
+
+/// A user as the cross-checks see it.
+struct UserRef<'d> {
+    user_name: &'d Str,
+    active: bool,
+    inactive_at: Option<At>,
+}
+
+/// Every user with a userName, by key; duplicates, emails, externalIds and roles are
+/// checked on the way.
+fn check_users<'d>(
+    sink: &mut Sink<'_>,
+    docs: &'d [FileDoc],
+    provider: Provider,
+    custom_roles: &[String],
+) -> HashMap<UserKey, UserRef<'d>> {
+    let n_users = docs.iter().map(|d| d.users.len()).sum();
+    let mut users: HashMap<UserKey, UserRef<'d>> = HashMap::with_capacity(n_users);
+    let mut external_ids: HashMap<&str, At> = HashMap::new();
+    let roles: Option<Vec<&str>> = provider
+        .builtin_roles()
+        .map(|builtin| builtin.iter().copied().chain(custom_roles.iter().map(String::as_str)).collect());
+    for user in docs.iter().flat_map(|d| &d.users) {
+        if let Some(external_id) = &user.external_id {
+            match external_ids.entry(external_id.value.as_str()) {
+                Entry::Vacant(slot) => {
+                    slot.insert(external_id.at);
+                }
+                Entry::Occupied(first) => {
+                    let first_at = *first.get();
+                    duplicate(
+                        sink,
+                        Check::DuplicateExternalId,
+                        "externalId",
+                        &external_id.value,
+                        external_id.at,
+                        first_at,
+                        "",
+                    );
+                }
+            }
+        }
+        if let (Some(role), Some(roles)) = (&user.role, &roles)
+            && !roles.contains(&role.value.as_str())
+        {
+            let list = roles.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
+            let mut problem = sink
+                .problem(
+                    Check::UnknownRole,
+                    role.at,
+                    format!("unknown role {} for provider `{}`", quote(&role.value), provider.as_str()),
+                )
+                .help(format!("the roles are {list}; declare others under `custom_roles`"));
+            problem = match did_you_mean(&role.value, roles) {
+                Some(suggestion) => problem.label(format!("did you mean `{suggestion}`?")),
+                None => problem.label("unknown role"),
+            };
+            problem.emit();
+        }
+        let Some(user_name) = &user.user_name else { continue };
+        email(sink, "userName", user_name);
+        match users.entry(UserKey::new(&user_name.value)) {
+            Entry::Vacant(slot) => {
+                slot.insert(UserRef { user_name, active: user.active, inactive_at: user.inactive_at });
+            }
+            Entry::Occupied(first) => {
+                let first = first.get().user_name;
+                let note = if first.value == user_name.value { "" } else { " (userNames ignore case)" };
+                duplicate(
+                    sink,
+                    Check::DuplicateUserName,
+                    "userName",
+                    &user_name.value,
+                    user_name.at,
+                    first.at,
+                    note,
+                );
+            }
+        }
+    }
+    users
+}
+
+/// Reports a value defined twice, naming both places.
+fn duplicate(sink: &mut Sink<'_>, check: Check, what: &str, value: &str, at: At, first_at: At, note: &str) {
+    let first_location = sink.location(first_at);
+    let where_ = if first_at.file == at.file { String::new() } else { " in another file".to_owned() };
+    sink.problem(
+        check,
+        at,
+        format!("duplicate {what} {}{note}: first defined{where_} at {first_location}", quote(value)),
+    )
+    .label("defined again here")
+    .related(first_at, "first defined here")
+    .emit();
+}
+
+/// Reports a malformed email address; true when it is well-formed.
+fn email(sink: &mut Sink<'_>, what: &str, address: &Str) -> bool {
+    match check_email(&address.value) {
+        Ok(()) => true,
+        Err(reason) => {
+            sink.problem(
+                Check::MalformedEmail,
+                address.at,
+                format!("malformed email {} in {what}: {reason}", quote(&address.value)),
+            )
+            .label("not an email address")
+            .emit();
+            false
+        }
+    }
+}
+
+fn check_previously(sink: &mut Sink<'_>, docs: &[FileDoc], users: &HashMap<UserKey, UserRef<'_>>) {
+    // Earlier names by key, with the user who claims them.
+    let mut claimed: HashMap<UserKey, (&Str, &Str)> = HashMap::new();
+    for user in docs.iter().flat_map(|d| &d.users) {
+        let Some(owner) = &user.user_name else { continue };
+        let owner_key = UserKey::new(&owner.value);
+        for name in &user.previously {
+            if !email(sink, "`previously`", name) {
+                continue;
+            }
+            let key = UserKey::new(&name.value);
+            if key == owner_key {
+                sink.problem(
+                    Check::PreviouslyClash,
+                    name.at,
+                    format!("{} in `previously` is this user's own userName", quote(&name.value)),
+                )
+                .label("the current userName")
+                .help("`previously` lists earlier userNames only")
+                .emit();
+                continue;
+            }
+            if let Some(other) = users.get(&key) {
+                let other_location = sink.location(other.user_name.at);
+                sink.problem(
+                    Check::PreviouslyClash,
+                    name.at,
+                    format!(
+                        "{} in `previously` of {} is the userName of another user at {other_location}",
+                        quote(&name.value),
+                        quote(&owner.value)
+                    ),
+                )
+                .label("another user's userName")
+                .related(other.user_name.at, "that user")
+                .help("a name can belong to one user only: remove it from `previously` or rename the other user")
+                .emit();
+                continue;
+            }
+            match claimed.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert((name, owner));
+                }
+                Entry::Occupied(first) => {
+                    let (first_name, first_owner) = *first.get();
+                    let first_location = sink.location(first_name.at);
+                    let message = if UserKey::new(&first_owner.value) == owner_key {
+                        format!(
+                            "{} appears twice in `previously`, first at {first_location}",
+                            quote(&name.value)
+                        )
+                    } else {
+                        format!(
+                            "{} in `previously` of {} is also an earlier name of {} at {first_location}",
+                            quote(&name.value),
+                            quote(&owner.value),
+                            quote(&first_owner.value)
+                        )
+                    };
+                    sink.problem(Check::PreviouslyClash, name.at, message)
+                        .label("claimed again here")
+                        .related(first_name.at, "first claimed here")
+                        .emit();
+                }
+            }
+        }
+    }
+}
+
+fn check_groups(
+    sink: &mut Sink<'_>,
+    docs: &[FileDoc],
+    users: &HashMap<UserKey, UserRef<'_>>,
+    complete: bool,
+) {
+    let mut names: HashMap<String, At> = HashMap::new();
+    let mut external_ids: HashMap<&str, At> = HashMap::new();
+    // Earlier names, to point a member at the user's current userName.
+    let earlier: HashMap<UserKey, &Str> = docs
+        .iter()
+        .flat_map(|d| &d.users)
+        .filter_map(|u| u.user_name.as_ref().map(|n| (u, n)))
+        .flat_map(|(u, n)| u.previously.iter().map(move |p| (UserKey::new(&p.value), n)))
+        .collect();
+    for group in docs.iter().flat_map(|d| &d.groups) {
+        if let Some(name) = &group.display_name {
+            match names.entry(name.value.to_lowercase()) {
+                Entry::Vacant(slot) => {
+                    slot.insert(name.at);
+                }
+                Entry::Occupied(first) => {
+                    let note = " (group names ignore case)";
+                    duplicate(
+                        sink,
+                        Check::DuplicateGroup,
+                        "group displayName",
+                        &name.value,
+                        name.at,
+                        *first.get(),
+                        note,
+                    );
+                }
+            }
+        }
+        if let Some(external_id) = &group.external_id {
+            match external_ids.entry(external_id.value.as_str()) {
+                Entry::Vacant(slot) => {
+                    slot.insert(external_id.at);
+                }
+                Entry::Occupied(first) => {
+                    let first_at = *first.get();
+                    duplicate(
+                        sink,
+                        Check::DuplicateGroupExternalId,
+                        "group externalId",
+                        &external_id.value,
+                        external_id.at,
+                        first_at,
+                        "",
+                    );
+                }
+            }
+        }
+        let group_name = group
+            .display_name
+            .as_ref()
+            .map_or_else(|| "a group".to_owned(), |n| format!("group {}", quote(&n.value)));
+        let mut members: HashMap<UserKey, At> = HashMap::with_capacity(group.members.len());
+        for member in &group.members {
+            if !email(sink, "`members`", member) {
+                continue;
+            }
+            let key = UserKey::new(&member.value);
+            if complete && !users.contains_key(&key) {
+                let mut problem = sink
+                    .problem(
+                        Check::UndefinedMember,
+                        member.at,
+                        format!(
+                            "member {} of {group_name} is not defined under `users`",
+                            quote(&member.value)
+                        ),
+                    )
+                    .label("no user has this userName");
+                problem = match earlier.get(&key) {
+                    Some(current) => problem.help(format!(
+                        "{} is an earlier name of {}: list the current userName",
+                        quote(&member.value),
+                        quote(&current.value)
+                    )),
+                    None => problem.help("add the user under `users`, or remove the member"),
+                };
+                problem.emit();
+            }
+            match members.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(member.at);
+                }
+                Entry::Occupied(first) => {
+                    let first_at = *first.get();
+                    let first_location = sink.location(first_at);
+                    sink.problem(
+                        Check::DuplicateMember,
+                        member.at,
+                        format!(
+                            "member {} is listed twice in {group_name}, first at {first_location}",
+                            quote(&member.value)
+                        ),
+                    )
+                    .label("listed again here")
+                    .related(first_at, "first listed here")
+                    .emit();
+                }
+            }
+        }
+    }
+}
+
+fn check_protected(
+    sink: &mut Sink<'_>,
+    docs: &[FileDoc],
+    users: &HashMap<UserKey, UserRef<'_>>,
+    complete: bool,
+) {
+    for policy in docs.iter().filter_map(|d| d.policy.as_ref()) {
+        for name in &policy.protected {
+            if !email(sink, "`protected`", name) {
+                continue;
+            }
+            match users.get(&UserKey::new(&name.value)) {
+                None if complete => sink
+                    .problem(
+                        Check::ProtectedUndefined,
+                        name.at,
+                        format!("protected user {} is not defined under `users`", quote(&name.value)),
+                    )
+                    .label("no user has this userName")
+                    .help("a protected user must be in the files, so that the file says what to keep")
+                    .emit(),
+                None => {}
+                Some(user) if !user.active => {
+                    let at = user.inactive_at.unwrap_or(user.user_name.at);
+                    let location = sink.location(at);
+                    sink.problem(
+                        Check::ProtectedInactive,
+                        name.at,
+                        format!(
+                            "protected user {} is marked `active: false` at {location}",
+                            quote(&name.value)
+                        ),
+                    )
+                    .label("protected")
+                    .related(at, "deactivated here")
+                    .help("a protected user is never deactivated: remove `active: false` or the protection")
+                    .emit();
+                }
+                Some(_) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Reading desired-state files from disk.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::tree::{human_size, limits};
+
+/// One desired-state file: its name as the user wrote it, and its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The path as the user wrote it (for a file found in a directory: the directory as
+    /// written, joined with the file's name). Messages name the file this way.
+    pub name: String,
+    /// The file's text.
+    pub text: String,
+}
+
+impl SourceFile {
+    /// A source from a name and a text, e.g. for tests or standard input.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        SourceFile { name: name.into(), text: text.into() }
+    }
+}
+
+/// Why the desired-state files could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file or directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path as the user wrote it.
+        path: String,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is larger than roster reads.
+    #[error(
+        "{path} is {}, larger than the {} limit; split the users across several files",
+        human_size(*size),
+        human_size(limits::MAX_FILE_BYTES as u64)
+    )]
+    TooLarge {
+        /// The path as the user wrote it.
+        path: String,
+        /// The file's size in bytes.
+        size: u64,
+    },
+    /// The file is not UTF-8 text.
+    #[error("{path} is not UTF-8 text (invalid byte at offset {offset})")]
+    NotUtf8 {
+        /// The path as the user wrote it.
+        path: String,
+        /// The offset of the first invalid byte.
+        offset: usize,
+    },
+    /// A directory holds no desired-state file.
+    #[error("directory {path} holds no .yaml or .yml file")]
+    EmptyDirectory {
+        /// The path as the user wrote it.
+        path: String,
+    },
+}
+
+/// Reads desired-state files. A directory stands for the `*.yaml` and `*.yml` files
+/// directly in it (not in subdirectories), sorted by name. A file named twice (also
+/// through a directory) is read once. Files larger than 32 MiB are refused before they
+/// are read.
+pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, ReadError> {
+    let mut seen = HashSet::new();
+    let mut sources = Vec::new();
+    for path in paths {
+        let written = path.display().to_string();
+        let metadata =
+            std::fs::metadata(path).map_err(|source| ReadError::Io { path: written.clone(), source })?;
+        if metadata.is_dir() {
+            let mut files = Vec::new();
+            let entries =
+                std::fs::read_dir(path).map_err(|source| ReadError::Io { path: written.clone(), source })?;
+            for entry in entries {
+                let entry = entry.map_err(|source| ReadError::Io { path: written.clone(), source })?;
+                let file_path = entry.path();
+                let is_yaml = file_path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml");
+                if is_yaml && file_path.is_file() {
+                    files.push(file_path);
+                }
+            }
+            if files.is_empty() {
+                return Err(ReadError::EmptyDirectory { path: written });
+            }
+            files.sort();
+            for file in files {
+                read_one(&file, &mut seen, &mut sources)?;
+            }
+        } else {
+            read_one(path, &mut seen, &mut sources)?;
+        }
+    }
+    Ok(sources)
+}
+
+fn read_one(
+    path: &Path,
+    seen: &mut HashSet<PathBuf>,
+    sources: &mut Vec<SourceFile>,
+) -> Result<(), ReadError> {
+    let written = path.display().to_string();
+    let io_error = |source| ReadError::Io { path: written.clone(), source };
+    let identity = std::fs::canonicalize(path).map_err(io_error)?;
+    if !seen.insert(identity) {
+        return Ok(());
+    }
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let size = file.metadata().map_err(io_error)?.len();
+    let cap = limits::MAX_FILE_BYTES as u64;
+    if size > cap {
+        return Err(ReadError::TooLarge { path: written, size });
+    }
+    // The file may grow between the check and the read: never read more than the cap.
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(cap + 1).read_to_end(&mut bytes).map_err(io_error)?;
+    if bytes.len() as u64 > cap {
+        return Err(ReadError::TooLarge { path: written, size: bytes.len() as u64 });
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| ReadError::NotUtf8 { path: written.clone(), offset: e.utf8_error().valid_up_to() })?;
+    sources.push(SourceFile { name: written, text });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_expands_to_sorted_yaml_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.yml", "a.yaml", "notes.txt", "c.yaml.bak"] {
+            std::fs::write(dir.path().join(name), "version: 1\n").unwrap();
+        }
+        std::fs::create_dir(dir.path().join("sub.yaml")).unwrap();
+        let sources = read_sources(&[dir.path().to_path_buf()]).unwrap();
+        let names: Vec<_> =
+            sources.iter().map(|s| Path::new(&s.name).file_name().unwrap().to_owned()).collect();
+        assert_eq!(names, ["a.yaml", "b.yml"]);
+        assert!(sources[0].name.starts_with(&dir.path().display().to_string()));
+    }
+
+    #[test]
+    fn a_file_named_twice_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users.yaml");
+        std::fs::write(&file, "version: 1\n").unwrap();
+        let sources = read_sources(&[file.clone(), dir.path().to_path_buf(), file]).unwrap();
+        assert_eq!(sources.len(), 1);
+    }
+
+    #[test]
+    fn oversized_file_is_refused_without_reading_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("huge.yaml");
+        // A sparse file: 50 MiB long, nothing written.
+        std::fs::File::create(&file).unwrap().set_len(50 * 1024 * 1024).unwrap();
+        let error = read_sources(std::slice::from_ref(&file)).unwrap_err();
+        assert!(matches!(error, ReadError::TooLarge { size, .. } if size == 50 * 1024 * 1024));
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "{} is 50.0 MiB, larger than the 32.0 MiB limit; split the users across several files",
+                file.display()
+            )
+        );
+    }
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let error = read_sources(&[PathBuf::from("no/such/users.yaml")]).unwrap_err();
+        assert!(error.to_string().starts_with("cannot read no/such/users.yaml: "), "{error}");
+    }
+
+    #[test]
+    fn non_utf8_file_names_the_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("latin1.yaml");
+        std::fs::write(&file, b"version: 1\n# caf\xe9\n").unwrap();
+        let error = read_sources(&[file]).unwrap_err();
+        assert!(matches!(error, ReadError::NotUtf8 { offset: 16, .. }), "{error}");
+    }
+
+    #[test]
+    fn empty_directory_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = read_sources(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(matches!(error, ReadError::EmptyDirectory { .. }));
+    }
+}

@@ -1,0 +1,189 @@
+//! Writing a desired state as a canonical file, for `roster import`.
+
+use std::fmt::Write;
+
+use roster_model::{DeactivationLimit, DesiredGroup, DesiredState, DesiredUser, UserKey};
+
+/// The schema reference [`crate::to_yaml`] writes on the first line: a path relative to
+/// the file, as in DESIGN.md. It works when the file sits next to a `schemas/` folder
+/// holding `roster.schema.json` (as in roster's own repository); elsewhere, copy the
+/// schema there or use [`crate::to_yaml_with_schema`] with another path or URL.
+pub const DEFAULT_SCHEMA_REF: &str = "schemas/roster.schema.json";
+
+pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
+    let mut out = String::new();
+    let schema_ref: String = schema_ref.chars().filter(|c| !c.is_control()).collect();
+    let _ = writeln!(out, "# yaml-language-server: $schema={schema_ref}");
+    out.push_str("version: 1\n");
+    let _ = writeln!(out, "provider: {}", state.provider.as_str());
+    if !state.custom_roles.is_empty() {
+        out.push_str("custom_roles:\n");
+        for role in &state.custom_roles {
+            let _ = writeln!(out, "  - {}", scalar(role));
+        }
+    }
+    let policy = &state.policy;
+    out.push_str("policy:\n");
+    let _ = writeln!(out, "  unmanaged_users: {}", enum_name(&policy.unmanaged_users));
+    let _ = writeln!(out, "  unmanaged_groups: {}", enum_name(&policy.unmanaged_groups));
+    let limit = match policy.max_deactivations {
+        DeactivationLimit::Count(n) => n.to_string(),
+        percentage @ DeactivationLimit::PercentHundredths(_) => format!("\"{percentage}\""),
+    };
+    let _ = writeln!(out, "  max_deactivations: {limit}");
+    if !policy.protected.is_empty() {
+        out.push_str("  protected:\n");
+        for name in &policy.protected {
+            let _ = writeln!(out, "    - {}", scalar(name));
+        }
+    }
+
+    let mut users: Vec<&DesiredUser> = state.users.iter().collect();
+    users.sort_by_cached_key(|u| (u.attributes.key(), u.attributes.user_name.clone()));
+    if users.is_empty() {
+        out.push_str("users: []\n");
+    } else {
+        out.push_str("users:\n");
+    }
+    for user in users {
+        write_user(&mut out, user);
+    }
+
+    let mut groups: Vec<&DesiredGroup> = state.groups.iter().collect();
+    groups.sort_by_cached_key(|g| (g.display_name.to_lowercase(), g.display_name.clone()));
+    if groups.is_empty() {
+        out.push_str("groups: []\n");
+    } else {
+        out.push_str("groups:\n");
+    }
+    for group in groups {
+        let _ = writeln!(out, "  - displayName: {}", scalar(&group.display_name));
+        if let Some(external_id) = &group.external_id {
+            let _ = writeln!(out, "    externalId: {}", scalar(external_id));
+        }
+        if group.members.is_empty() {
+            out.push_str("    members: []\n");
+        } else {
+            out.push_str("    members:\n");
+            let mut members: Vec<&String> = group.members.iter().collect();
+            members.sort_by_cached_key(|m| (UserKey::new(m), (*m).clone()));
+            for member in members {
+                let _ = writeln!(out, "      - {}", scalar(member));
+            }
+        }
+    }
+    out
+}
+
+fn write_user(out: &mut String, user: &DesiredUser) {
+    let a = &user.attributes;
+    let _ = writeln!(out, "  - userName: {}", scalar(&a.user_name));
+    if let Some(external_id) = &a.external_id {
+        let _ = writeln!(out, "    externalId: {}", scalar(external_id));
+    }
+    if !user.previously.is_empty() {
+        out.push_str("    previously:\n");
+        for name in &user.previously {
+            let _ = writeln!(out, "      - {}", scalar(name));
+        }
+    }
+    if let Some(display_name) = &a.display_name {
+        let _ = writeln!(out, "    displayName: {}", scalar(display_name));
+    }
+    if a.given_name.is_some() || a.family_name.is_some() {
+        out.push_str("    name:\n");
+        if let Some(given_name) = &a.given_name {
+            let _ = writeln!(out, "      givenName: {}", scalar(given_name));
+        }
+        if let Some(family_name) = &a.family_name {
+            let _ = writeln!(out, "      familyName: {}", scalar(family_name));
+        }
+    }
+    if let Some(title) = &a.title {
+        let _ = writeln!(out, "    title: {}", scalar(title));
+    }
+    if let Some(role) = &a.role {
+        let _ = writeln!(out, "    role: {}", scalar(role));
+    }
+    if !a.active {
+        out.push_str("    active: false\n");
+    }
+}
+
+fn enum_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => unreachable!("policy enums serialize as strings"),
+    }
+}
+
+/// A string as a YAML scalar that reads back as the same string under YAML 1.2 and
+/// 1.1 alike: plain when that is unambiguous, double-quoted otherwise.
+pub(crate) fn scalar(value: &str) -> String {
+    if is_plain_safe(value) { value.to_owned() } else { double_quoted(value) }
+}
+
+fn is_plain_safe(value: &str) -> bool {
+    let Some(first) = value.chars().next() else { return false };
+    // A leading digit may read as a number (`0012`, `1_000`, `1e3`); a leading
+    // indicator (`-`, `@`, `&`, `*`, `!`, `#`, quotes, ...) has a meaning of its own.
+    if !first.is_alphabetic() || value.ends_with(' ') {
+        return false;
+    }
+    let safe_char = |c: char| {
+        c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '@' | '+' | '\'' | '/' | '(' | ')' | '&')
+    };
+    if !value.chars().all(safe_char) {
+        return false;
+    }
+    // Words that YAML 1.1 or 1.2 read as booleans or null.
+    !matches!(
+        value.to_lowercase().as_str(),
+        "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
+    )
+}
+
+fn double_quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_when_unambiguous() {
+        assert_eq!(scalar("ada@example.com"), "ada@example.com");
+        assert_eq!(scalar("o'brien+pm@eu.example.com"), "o'brien+pm@eu.example.com");
+        assert_eq!(scalar("Ada Lovelace"), "Ada Lovelace");
+        assert_eq!(scalar("R&D (Berlin)"), "R&D (Berlin)");
+        assert_eq!(scalar("José"), "José");
+    }
+
+    #[test]
+    fn quoted_when_yaml_would_read_it_otherwise() {
+        for value in [
+            "0012", "yes", "No", "null", "true", "", " x", "x ", "a: b", "#tag", "-x", "@x", "*x", "&x",
+            "!x", "1e3", "3D team", "x #y",
+        ] {
+            assert!(scalar(value).starts_with('"'), "{value:?} -> {}", scalar(value));
+        }
+        assert_eq!(scalar("say \"hi\"\\\n\u{7}"), r#""say \"hi\"\\\n\u0007""#);
+    }
+}
