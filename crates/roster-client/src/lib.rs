@@ -1,1 +1,28 @@
-//! roster-client: see ARCHITECTURE.md.
+//! The SCIM client of roster: reads live state page by page, and sends the writes a
+//! plan needs, surviving what real services do (rate limits, 5xx, dropped connections,
+//! broken paging).
+//!
+//! Two handles, so that the type system keeps `plan` from writing:
+//! - [`ReadClient`] has only read methods: [`ReadClient::fetch_live`], look-ups, and the
+//!   [`ReadClient::probe`] behind `roster doctor`.
+//! - [`WriteClient`] holds a `ReadClient` and adds the writes. It has no method that
+//!   deletes a user, and `roster_scim` has no way to build such a request.
+//!
+//! Every request, read or write, goes through one send path: a client-side rate cap,
+//! `Retry-After` on 429 (seconds or an HTTP date), a pause until `X-RateLimit-Reset` when
+//! `X-RateLimit-Remaining` reaches 0, retries of 5xx, 429, timeouts and connection errors
+//! with jittered exponential backoff, no redirects, a cap on the response size, and a
+//! bearer header marked sensitive. `http://` is refused except to loopback.
+
+mod config;
+mod error;
+mod read;
+mod token;
+mod transport;
+mod write;
+
+pub use config::{ClientConfig, UpdateMethod};
+pub use error::{AUTH_HINT, ClientError};
+pub use read::{GROUPS_HINT, ProbeStep, ReadClient};
+pub use token::{TOKEN_ENV, Token, TokenError};
+pub use write::{Applied, OperationRecord, RecordOutcome, WriteClient, WriteError, WriteOutcome};

@@ -1,0 +1,148 @@
+//! How the client connects and how hard it tries.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::Url;
+use roster_model::Provider;
+
+use crate::error::ClientError;
+use crate::token::Token;
+
+/// How a user update is sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UpdateMethod {
+    /// A minimal PATCH, unless `/ServiceProviderConfig` says PATCH is unsupported or a
+    /// PATCH is answered 501 or 405; then GET, merge, and PUT.
+    #[default]
+    Auto,
+    /// Always PATCH.
+    Patch,
+    /// Always GET, merge, and PUT (the fallback path, for services without PATCH).
+    Put,
+}
+
+/// Everything the client needs to know. Build it with [`ClientConfig::new`] and change
+/// the fields that differ from the defaults.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// The SCIM base URL, e.g. `https://api.productboard.com/scim/v2`.
+    pub base_url: String,
+    /// The bearer token; `None` sends no `Authorization` header.
+    pub token: Option<Token>,
+    /// The target service, for its quirks.
+    pub provider: Provider,
+    /// Requests in flight at once when fetching pages and group members (default 4).
+    pub concurrency: usize,
+    /// Attempts per request, the first included (default 5).
+    pub max_attempts: u32,
+    /// Time allowed for one attempt, from sending to the whole body (default 30 s).
+    pub request_timeout: Duration,
+    /// A client-side cap on the request rate, shared by all requests.
+    pub max_requests_per_second: Option<f64>,
+    /// The largest response body accepted (default 32 MiB).
+    pub max_response_bytes: usize,
+    /// Resources asked for per page (default 100, Productboard's cap).
+    pub page_size: usize,
+    /// Members per group PATCH request (default 100).
+    pub max_members_per_request: usize,
+    /// The first retry waits about this long; each further one twice as long, with
+    /// jitter (default 500 ms).
+    pub backoff_base: Duration,
+    /// The longest wait between two attempts without `Retry-After` (default 30 s).
+    pub backoff_max: Duration,
+    /// The longest `Retry-After` or rate-limit reset the client waits for; a service
+    /// asking for more makes the request fail (default 120 s).
+    pub max_retry_after: Duration,
+    /// How user updates are sent.
+    pub update_method: UpdateMethod,
+}
+
+impl ClientConfig {
+    /// A configuration with the defaults and no token; set [`ClientConfig::token`].
+    pub fn new(base_url: impl Into<String>, provider: Provider) -> Self {
+        ClientConfig {
+            base_url: base_url.into(),
+            token: None,
+            provider,
+            concurrency: 4,
+            max_attempts: 5,
+            request_timeout: Duration::from_secs(30),
+            max_requests_per_second: None,
+            max_response_bytes: 32 * 1024 * 1024,
+            page_size: 100,
+            max_members_per_request: 100,
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(120),
+            update_method: UpdateMethod::Auto,
+        }
+    }
+}
+
+/// Parses and checks the base URL: `https://`, or `http://` to a loopback address only;
+/// no credentials, query or fragment in it.
+pub(crate) fn checked_base_url(text: &str) -> Result<Url, ClientError> {
+    let invalid = |reason: &str| ClientError::InvalidUrl { url: text.to_owned(), reason: reason.to_owned() };
+    let url = Url::parse(text.trim()).map_err(|err| invalid(&err.to_string()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Say nothing more: the URL itself holds a secret.
+        return Err(ClientError::InvalidUrl {
+            url: format!("{}://…@{}", url.scheme(), url.host_str().unwrap_or_default()),
+            reason: "credentials in the URL are not accepted; the token comes from ROSTER_SCIM_TOKEN or --token-file"
+                .to_owned(),
+        });
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("the base URL must not have a query or a fragment"));
+    }
+    let host = url.host_str().ok_or_else(|| invalid("the URL has no host"))?.to_owned();
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&host) => Ok(url),
+        "http" => Err(ClientError::InsecureUrl { host }),
+        other => Err(invalid(&format!("unsupported scheme {other:?}; use https://"))),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_is_refused_except_to_loopback() {
+        for ok in [
+            "https://api.productboard.com/scim/v2",
+            "http://127.0.0.1:8080/scim/v2",
+            "http://127.9.9.9/scim/v2",
+            "http://[::1]:9000/v2",
+            "http://localhost:1/scim/v2",
+            "http://LOCALHOST/scim/v2",
+        ] {
+            assert!(checked_base_url(ok).is_ok(), "{ok}");
+        }
+        for refused in
+            ["http://api.productboard.com/scim/v2", "http://10.0.0.1/scim", "http://localhost.example.com/"]
+        {
+            let err = checked_base_url(refused).unwrap_err();
+            assert!(matches!(err, ClientError::InsecureUrl { .. }), "{refused}: {err}");
+            assert!(err.to_string().starts_with("refusing plain http:// to "), "{err}");
+        }
+        assert!(matches!(checked_base_url("ftp://x/"), Err(ClientError::InvalidUrl { .. })));
+        assert!(matches!(checked_base_url("not a url"), Err(ClientError::InvalidUrl { .. })));
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_refused_without_repeating_them() {
+        let err = checked_base_url("https://user:hunter2@api.example.com/scim/v2").unwrap_err().to_string();
+        assert!(!err.contains("hunter2") && !err.contains("user:"), "{err}");
+    }
+}
