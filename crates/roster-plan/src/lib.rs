@@ -1,6 +1,249 @@
-//! roster-plan: the pure diff. See ARCHITECTURE.md.
+//! The pure diff of desired and live state into a [`Plan`], with safety rails.
+//!
+//! [`plan`] does no I/O and cannot fail: every input gives a plan, possibly blocked, and
+//! the same input always gives the same plan, down to the bytes of its JSON form.
+//!
+//! Decisions worth knowing, beyond DESIGN.md:
+//!
+//! - **Matching** runs by externalId, then userName (case-insensitively), then a
+//!   `previously` name; the `users` module documents how ambiguity is handled. A desired user with
+//!   an externalId that no live user has still matches by userName, and the plan then
+//!   sets the externalId. Ambiguity never deactivates a user or deletes a group: the
+//!   object is kept and a warning says why.
+//! - **Unmanaged attributes**: an attribute the file leaves unset is never changed.
+//! - **Renames before creates**: user updates (which include renames) come before user
+//!   creates, because a rename may free the userName that a create takes. A rename or
+//!   create whose userName stays taken is left out with a warning. [`Plan::steps`] tells
+//!   which operations may run concurrently.
+//! - **Tombstones** (`active: false`) deactivate a matched active user and do nothing
+//!   else: no attribute updates, and nothing is created for a tombstone that matches no
+//!   one. A tombstoned user listed as a group member keeps the membership the file gives
+//!   it, so that reactivating the user later restores its access as written.
+//! - **Protected** users are never deactivated, tombstoned or not; they are listed in
+//!   [`Plan::protected`]. Protection does not stop updates or reactivation.
+//! - **Group members**: a live member id that is no known user is left alone with a
+//!   warning (it may be a nested group); a created group gets its first
+//!   `max_members_per_request` members in the create and the rest in `AddMembers`.
+//! - **Incomplete view**: no deactivation, member removal or group deletion is planned,
+//!   and the plan is blocked; creates and updates are still shown for review.
 
-/// The JSON Schema of a saved plan, generated from the plan types.
+mod groups;
+mod simulate;
+mod types;
+mod users;
+
+use roster_model::{Completeness, DesiredState, LiveState};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use types::{
+    Blocker, DeactivationReason, FORMAT_VERSION, KeptGroup, KeptReason, KeptUser, MemberRef, Operation,
+    Phase, Plan, PlanOptions, ProtectedUser, RailCheck, RailStatus, Summary, Unmanaged,
+};
+
+/// Plans the changes that turn `live` into `desired`, with the safety rails applied.
+pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> Plan {
+    let complete = live.completeness.is_complete();
+    let mut warnings = Vec::new();
+    let users = users::plan_users(desired, live, complete, &mut warnings);
+    let groups =
+        groups::plan_groups(desired, live, &users, complete, options.max_members_per_request, &mut warnings);
+
+    let setting = desired.policy.max_deactivations;
+    let planned = users.deactivations.len() as u64;
+    let limit = setting.max_for(users.n_active_live);
+    let status = if planned <= limit {
+        if let Some(given) = options.allow_deactivations.filter(|&given| given != planned) {
+            warnings.push(format!(
+                "--allow-deactivations {given} has no effect: the plan deactivates {planned}, within \
+                 the limit of {limit}"
+            ));
+        }
+        RailStatus::WithinLimit
+    } else if options.allow_deactivations == Some(planned) {
+        RailStatus::AllowedByOverride
+    } else {
+        RailStatus::OverLimit
+    };
+    let mut blockers = Vec::new();
+    if let Completeness::Incomplete(reasons) = &live.completeness {
+        blockers.push(Blocker::IncompleteView { reasons: reasons.clone() });
+    }
+    if status == RailStatus::OverLimit {
+        blockers.push(Blocker::DeactivationRail {
+            planned,
+            limit,
+            setting,
+            allow_deactivations: options.allow_deactivations,
+        });
+    }
+
+    let operations: Vec<Operation> = [
+        users.deactivations,
+        users.updates,
+        users.creates,
+        groups.creates,
+        groups.updates,
+        groups.adds,
+        groups.removes,
+        groups.deletes,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let unmanaged = Unmanaged { users: users.kept, groups: groups.kept };
+    let summary = Summary::count(&operations, &unmanaged, &users.protected);
+    let mut seen = std::collections::HashSet::new();
+    warnings.retain(|warning| seen.insert(warning.clone()));
+    Plan {
+        format_version: FORMAT_VERSION,
+        live_fingerprint: live_fingerprint(live),
+        operations,
+        unmanaged,
+        protected: users.protected,
+        deactivation_rail: RailCheck {
+            planned,
+            limit,
+            setting,
+            active_live_users: users.n_active_live,
+            allow_deactivations: options.allow_deactivations,
+            status,
+        },
+        blockers,
+        warnings,
+        summary,
+    }
+}
+
+/// The sha256 (lower-case hex) of a canonical form of the live state: users and groups
+/// sorted by id, members sorted, so that the order the service returned them in does
+/// not matter.
+pub fn live_fingerprint(live: &LiveState) -> String {
+    #[derive(Serialize)]
+    struct Canonical<'a> {
+        users: Vec<&'a roster_model::LiveUser>,
+        groups: Vec<CanonicalGroup<'a>>,
+        completeness: &'a Completeness,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct CanonicalGroup<'a> {
+        id: &'a str,
+        display_name: &'a str,
+        external_id: Option<&'a str>,
+        members: Vec<&'a str>,
+    }
+    let mut users: Vec<_> = live.users.iter().collect();
+    users.sort_by(|a, b| (&a.id, &a.attributes.user_name).cmp(&(&b.id, &b.attributes.user_name)));
+    let mut groups: Vec<CanonicalGroup<'_>> = live
+        .groups
+        .iter()
+        .map(|group| {
+            let mut members: Vec<&str> = group.members.iter().map(String::as_str).collect();
+            members.sort_unstable();
+            CanonicalGroup {
+                id: &group.id,
+                display_name: &group.display_name,
+                external_id: group.external_id.as_deref(),
+                members,
+            }
+        })
+        .collect();
+    groups.sort_by(|a, b| (a.id, a.display_name).cmp(&(b.id, b.display_name)));
+    let canonical = Canonical { users, groups, completeness: &live.completeness };
+    let mut hasher = Sha256::new();
+    hasher.update(b"roster live state v1\n");
+    // Serializing plain structs of strings into memory cannot fail.
+    let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
+    hasher.update(&bytes);
+    hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The file `roster plan --out F` writes: the plan, plus the desired state it was made
+/// from, so that `roster apply --plan F` can re-plan and refuse a stale plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedPlan {
+    /// The plan.
+    #[serde(flatten)]
+    pub plan: Plan,
+    /// The desired state the plan was made from.
+    pub desired: DesiredState,
+}
+
+/// The schema document: a plan, and optionally the desired state of a saved plan.
+#[derive(JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(
+    title = "roster plan",
+    description = "A roster plan, as `roster plan --format json` prints it; a file written by \
+                   `roster plan --out` also carries `desired`."
+)]
+#[allow(dead_code)]
+struct PlanDocument {
+    #[serde(flatten)]
+    plan: Plan,
+    /// The desired state the plan was made from; present in saved plan files.
+    #[serde(default)]
+    desired: Option<DesiredState>,
+}
+
+/// The JSON Schema of a plan (`--format json`) and of a saved plan file (`--out`).
 pub fn json_schema() -> serde_json::Value {
-    serde_json::Value::Null
+    let schema = schemars::schema_for!(PlanDocument);
+    schema.to_value()
+}
+
+/// Compares a saved plan with a fresh one. Empty when their operations are the same;
+/// otherwise one line per difference, for refusing a stale plan.
+pub fn compare(saved: &Plan, fresh: &Plan) -> Vec<String> {
+    if saved.operations == fresh.operations {
+        return Vec::new();
+    }
+    const SHOWN: usize = 20;
+    let mut lines = Vec::new();
+    let mut remaining: std::collections::HashMap<&Operation, usize> = std::collections::HashMap::new();
+    for operation in &fresh.operations {
+        *remaining.entry(operation).or_default() += 1;
+    }
+    let mut only_saved = Vec::new();
+    for operation in &saved.operations {
+        match remaining.get_mut(operation) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => only_saved.push(operation),
+        }
+    }
+    let mut matched: std::collections::HashMap<&Operation, usize> = std::collections::HashMap::new();
+    for operation in &saved.operations {
+        *matched.entry(operation).or_default() += 1;
+    }
+    let mut only_fresh = Vec::new();
+    for operation in &fresh.operations {
+        match matched.get_mut(operation) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => only_fresh.push(operation),
+        }
+    }
+    for operation in &only_saved {
+        lines.push(format!(
+            "the saved plan would {}, which the live state no longer needs",
+            operation.describe()
+        ));
+    }
+    for operation in &only_fresh {
+        lines.push(format!(
+            "the live state now needs to {}, which the saved plan lacks",
+            operation.describe()
+        ));
+    }
+    if lines.is_empty() {
+        lines.push("the saved plan has the same operations in a different order".into());
+    }
+    if lines.len() > SHOWN {
+        let more = lines.len() - SHOWN;
+        lines.truncate(SHOWN);
+        lines.push(format!("… and {more} more differences"));
+    }
+    lines
 }

@@ -1,1 +1,92 @@
-//! roster-render: see ARCHITECTURE.md.
+//! Renders a [`Plan`] as text for a terminal, Markdown for a pull-request comment, or
+//! JSON for machines. Every renderer writes into an `impl Write`, so tests render into a
+//! `Vec<u8>`, and every renderer is deterministic: the same plan gives the same bytes.
+//!
+//! User-controlled strings (userNames, names, titles) are never written raw: the text
+//! renderer escapes control characters (so a crafted displayName cannot move the cursor
+//! or recolour the terminal, nor hide text with bidirectional overrides), and the
+//! Markdown renderer escapes HTML and Markdown so that a name cannot break the layout,
+//! inject HTML or mention people.
+
+use std::io::{self, Write};
+
+use roster_plan::Plan;
+
+mod escape;
+mod fields;
+mod markdown;
+mod text;
+
+/// Options of the text renderer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TextOptions {
+    /// Use ANSI colours; the CLI decides from the terminal and `NO_COLOR`.
+    pub color: bool,
+}
+
+/// Renders the plan for a person at a terminal: blockers first, operations grouped by
+/// kind with deactivations first, attribute-level before → after, and the summary line last.
+pub fn render_text(plan: &Plan, out: &mut impl Write, options: &TextOptions) -> io::Result<()> {
+    out.write_all(text::render(plan, options.color).as_bytes())
+}
+
+/// Renders the plan as Markdown for a pull-request comment: a summary table,
+/// deactivations called out first, details folded, and never more than
+/// [`MARKDOWN_LIMIT`] bytes.
+pub fn render_markdown(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
+    out.write_all(markdown::render(plan).as_bytes())
+}
+
+/// The most bytes [`render_markdown`] writes: below GitHub's limit of 65,536 characters
+/// per comment, with room for a wrapper the CI step may add.
+pub const MARKDOWN_LIMIT: usize = 64_000;
+
+/// Renders the plan as pretty JSON with a trailing newline; `schemas/plan.schema.json`
+/// describes it.
+pub fn render_json(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, plan)?;
+    out.write_all(b"\n")
+}
+
+/// One line counting the plan's changes, such as
+/// "3 to create, 2 to update, 1 to deactivate, 40 member changes in 2 groups", or
+/// "no changes".
+pub fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    let mut parts = Vec::new();
+    let create = s.users_to_create + s.groups_to_create;
+    let update = s.users_to_update + s.groups_to_update;
+    if create > 0 {
+        parts.push(format!("{create} to create"));
+    }
+    if update > 0 {
+        parts.push(format!("{update} to update"));
+    }
+    if s.users_to_reactivate > 0 {
+        parts.push(format!("{} to reactivate", s.users_to_reactivate));
+    }
+    if s.users_to_deactivate > 0 {
+        parts.push(format!("{} to deactivate", s.users_to_deactivate));
+    }
+    if s.groups_to_delete > 0 {
+        parts.push(format!(
+            "{} {} to delete",
+            s.groups_to_delete,
+            plural(s.groups_to_delete, "group", "groups")
+        ));
+    }
+    let members = s.member_changes();
+    if members > 0 {
+        parts.push(format!(
+            "{members} member {} in {} {}",
+            plural(members, "change", "changes"),
+            s.groups_with_member_changes,
+            plural(s.groups_with_member_changes, "group", "groups")
+        ));
+    }
+    if parts.is_empty() { "no changes".to_string() } else { parts.join(", ") }
+}
+
+pub(crate) fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}

@@ -1,0 +1,359 @@
+//! Matching desired groups to live groups, and the group and member operations.
+//!
+//! A desired group matches a live group by externalId when both have one, else by
+//! displayName exactly, else by displayName case-insensitively. As with users, each
+//! pass runs in name order, a live group is matched at most once, and a live group left
+//! over because of an ambiguous match is kept, never deleted.
+
+use std::collections::{HashMap, HashSet};
+
+use roster_model::{DesiredGroup, DesiredState, LiveGroup, LiveState, UnmanagedGroups, UserKey};
+
+use crate::types::{KeptGroup, KeptReason, MemberRef, Operation};
+use crate::users::{MemberTarget, UserPlan};
+
+/// The group half of a plan, each list in apply order.
+pub(crate) struct GroupPlan {
+    pub creates: Vec<Operation>,
+    pub updates: Vec<Operation>,
+    pub adds: Vec<Operation>,
+    pub removes: Vec<Operation>,
+    pub deletes: Vec<Operation>,
+    pub kept: Vec<KeptGroup>,
+}
+
+#[derive(Clone, Copy)]
+enum MatchedBy {
+    ExternalId,
+    Name,
+}
+
+pub(crate) fn plan_groups(
+    desired: &DesiredState,
+    live: &LiveState,
+    users: &UserPlan<'_>,
+    complete: bool,
+    max_members: usize,
+    warnings: &mut Vec<String>,
+) -> GroupPlan {
+    let max_members = max_members.max(1);
+    let d_groups = &desired.groups;
+    let l_groups = &live.groups;
+
+    let mut l_order: Vec<usize> = (0..l_groups.len()).collect();
+    l_order.sort_by(|&a, &b| l_groups[a].id.cmp(&l_groups[b].id).then(a.cmp(&b)));
+    l_order.dedup_by(|later, first| {
+        let same = l_groups[*later].id == l_groups[*first].id;
+        if same {
+            warnings.push(format!(
+                "live group id {:?} appears more than once; only its first entry ({:?}) is used",
+                l_groups[*first].id, l_groups[*first].display_name
+            ));
+        }
+        same
+    });
+    let mut d_order: Vec<usize> = (0..d_groups.len()).collect();
+    d_order.sort_by(|&a, &b| d_groups[a].display_name.cmp(&d_groups[b].display_name).then(a.cmp(&b)));
+    d_order.dedup_by(|later, first| {
+        let same = d_groups[*later].display_name == d_groups[*first].display_name;
+        if same {
+            warnings.push(format!(
+                "desired group {:?} is listed twice; only the first entry is used",
+                d_groups[*later].display_name
+            ));
+        }
+        same
+    });
+
+    let mut by_external_id: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_folded_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for &l in &l_order {
+        let group = &l_groups[l];
+        if let Some(external_id) = group.external_id.as_deref() {
+            by_external_id.entry(external_id).or_default().push(l);
+        }
+        by_name.entry(group.display_name.as_str()).or_default().push(l);
+        by_folded_name.entry(group.display_name.to_lowercase()).or_default().push(l);
+    }
+
+    let mut d_match: Vec<Option<(usize, MatchedBy)>> = vec![None; d_groups.len()];
+    let mut l_claim: Vec<Option<usize>> = vec![None; l_groups.len()];
+    let claim = |d: usize,
+                 candidates: &[usize],
+                 how: MatchedBy,
+                 d_match: &mut Vec<Option<(usize, MatchedBy)>>,
+                 l_claim: &mut Vec<Option<usize>>| {
+        let mut free = candidates.iter().copied().filter(|&l| l_claim[l].is_none());
+        let Some(first) = free.next() else { return };
+        let chosen = std::iter::once(first)
+            .chain(free)
+            .find(|&l| l_groups[l].display_name == d_groups[d].display_name)
+            .unwrap_or(first);
+        d_match[d] = Some((chosen, how));
+        l_claim[chosen] = Some(d);
+    };
+    for &d in &d_order {
+        if let Some(external_id) = d_groups[d].external_id.as_deref()
+            && let Some(candidates) = by_external_id.get(external_id)
+        {
+            claim(d, candidates, MatchedBy::ExternalId, &mut d_match, &mut l_claim);
+        }
+    }
+    for &d in &d_order {
+        if d_match[d].is_none()
+            && let Some(candidates) = by_name.get(d_groups[d].display_name.as_str())
+        {
+            claim(d, candidates, MatchedBy::Name, &mut d_match, &mut l_claim);
+        }
+    }
+    for &d in &d_order {
+        if d_match[d].is_none()
+            && let Some(candidates) = by_folded_name.get(&d_groups[d].display_name.to_lowercase())
+        {
+            claim(d, candidates, MatchedBy::Name, &mut d_match, &mut l_claim);
+        }
+    }
+    // A live group left unmatched that shares the name (in any case) or the externalId of
+    // a matched desired group may be a duplicate of it: it is kept, never deleted. This
+    // depends only on the final matching, so a plan and the plan after it agree.
+    let mut ambiguous: HashMap<usize, String> = HashMap::new();
+    for &d in &d_order {
+        let Some((matched, how)) = d_match[d] else { continue };
+        let how = match how {
+            MatchedBy::ExternalId => "by externalId",
+            MatchedBy::Name => "by name",
+        };
+        let group = &d_groups[d];
+        let folded = group.display_name.to_lowercase();
+        let same_name = by_folded_name.get(&folded).into_iter().flatten().map(|&o| (o, "name"));
+        let same_external_id = group
+            .external_id
+            .as_deref()
+            .and_then(|external_id| by_external_id.get(external_id))
+            .into_iter()
+            .flatten()
+            .map(|&o| (o, "externalId"));
+        for (other, what) in same_name.chain(same_external_id) {
+            if other != matched && l_claim[other].is_none() {
+                ambiguous.entry(other).or_insert_with(|| {
+                    format!(
+                        "it has the {what} of desired group {:?}, which matched live group id {} {how}",
+                        group.display_name, l_groups[matched].id
+                    )
+                });
+            }
+        }
+    }
+
+    let mut plan = GroupPlan {
+        creates: Vec::new(),
+        updates: Vec::new(),
+        adds: Vec::new(),
+        removes: Vec::new(),
+        deletes: Vec::new(),
+        kept: Vec::new(),
+    };
+    for &d in &d_order {
+        let group = &d_groups[d];
+        let members = desired_members(group, users, warnings);
+        match d_match[d] {
+            None => {
+                let mut chunks = members.chunks(max_members);
+                plan.creates.push(Operation::CreateGroup {
+                    display_name: group.display_name.clone(),
+                    external_id: group.external_id.clone(),
+                    members: chunks.next().map(<[MemberRef]>::to_vec).unwrap_or_default(),
+                });
+                for chunk in chunks {
+                    plan.adds.push(Operation::AddMembers {
+                        group_id: None,
+                        group: group.display_name.clone(),
+                        members: chunk.to_vec(),
+                    });
+                }
+            }
+            Some((l, _)) => {
+                let live_group = &l_groups[l];
+                if live_group.display_name != group.display_name {
+                    plan.updates.push(Operation::RenameGroup {
+                        id: live_group.id.clone(),
+                        from: live_group.display_name.clone(),
+                        to: group.display_name.clone(),
+                    });
+                }
+                if let Some(external_id) = &group.external_id
+                    && live_group.external_id.as_ref() != Some(external_id)
+                {
+                    plan.updates.push(Operation::SetGroupExternalId {
+                        id: live_group.id.clone(),
+                        group: group.display_name.clone(),
+                        from: live_group.external_id.clone(),
+                        to: external_id.clone(),
+                    });
+                }
+                member_changes(
+                    group,
+                    live_group,
+                    &members,
+                    users,
+                    complete,
+                    max_members,
+                    &mut plan,
+                    warnings,
+                );
+            }
+        }
+    }
+
+    let mut ambiguous_kept = Vec::new();
+    for &l in &l_order {
+        if l_claim[l].is_some() {
+            continue;
+        }
+        let group = &l_groups[l];
+        if let Some(reason) = ambiguous.get(&l) {
+            ambiguous_kept.push((l, reason));
+            continue;
+        }
+        match desired.policy.unmanaged_groups {
+            UnmanagedGroups::Keep => plan.kept.push(kept(group, KeptReason::Policy)),
+            UnmanagedGroups::Delete if complete => plan.deletes.push(Operation::DeleteGroup {
+                id: group.id.clone(),
+                display_name: group.display_name.clone(),
+            }),
+            UnmanagedGroups::Delete => {}
+        }
+    }
+    for (l, reason) in ambiguous_kept {
+        let group = &l_groups[l];
+        warnings.push(format!(
+            "live group {:?} (id {}) is left alone although the file does not list it: {reason}",
+            group.display_name, group.id
+        ));
+        plan.kept.push(kept(group, KeptReason::Ambiguous));
+    }
+    plan.kept.sort_by(|a, b| (&a.display_name, &a.id).cmp(&(&b.display_name, &b.id)));
+    plan.deletes.sort_by(|a, b| group_sort_key(a).cmp(&group_sort_key(b)));
+    plan
+}
+
+fn kept(group: &LiveGroup, reason: KeptReason) -> KeptGroup {
+    KeptGroup { id: group.id.clone(), display_name: group.display_name.clone(), reason }
+}
+
+fn group_sort_key(operation: &Operation) -> (&str, &str) {
+    match operation {
+        Operation::DeleteGroup { id, display_name } => (display_name, id),
+        _ => ("", ""),
+    }
+}
+
+/// The members the file wants, resolved to users of this plan, sorted, each once.
+fn desired_members(group: &DesiredGroup, users: &UserPlan<'_>, warnings: &mut Vec<String>) -> Vec<MemberRef> {
+    let mut seen = HashSet::new();
+    let mut members = Vec::with_capacity(group.members.len());
+    for name in &group.members {
+        let reference = match users.member(name) {
+            None => {
+                warnings.push(format!(
+                    "group {:?} lists member {name}, who is not a user of the file; the membership is left out",
+                    group.display_name
+                ));
+                continue;
+            }
+            Some(MemberTarget::Missing(reason)) => {
+                warnings.push(format!(
+                    "group {:?} lists member {name}, but {reason}; the membership is left out",
+                    group.display_name
+                ));
+                continue;
+            }
+            Some(MemberTarget::Live { desired, live }) => {
+                MemberRef { user_name: desired.attributes.user_name.clone(), id: Some(live.id.clone()) }
+            }
+            Some(MemberTarget::Created { desired }) => {
+                MemberRef { user_name: desired.attributes.user_name.clone(), id: None }
+            }
+        };
+        if seen.insert(UserKey::new(&reference.user_name)) {
+            members.push(reference);
+        }
+    }
+    sort_members(&mut members);
+    members
+}
+
+fn sort_members(members: &mut [MemberRef]) {
+    members.sort_by_cached_key(|m| (UserKey::new(&m.user_name), m.id.clone()));
+}
+
+#[allow(clippy::too_many_arguments)]
+fn member_changes(
+    group: &DesiredGroup,
+    live_group: &LiveGroup,
+    members: &[MemberRef],
+    users: &UserPlan<'_>,
+    complete: bool,
+    max_members: usize,
+    plan: &mut GroupPlan,
+    warnings: &mut Vec<String>,
+) {
+    let live_ids: HashSet<&str> = live_group.members.iter().map(String::as_str).collect();
+    let wanted_ids: HashSet<&str> = members.iter().filter_map(|m| m.id.as_deref()).collect();
+    let additions: Vec<MemberRef> =
+        members.iter().filter(|m| m.id.as_deref().is_none_or(|id| !live_ids.contains(id))).cloned().collect();
+
+    let mut unknown: Vec<&str> = Vec::new();
+    let mut removals: Vec<MemberRef> = Vec::new();
+    let mut seen = HashSet::new();
+    for id in &live_group.members {
+        if !seen.insert(id.as_str()) {
+            continue;
+        }
+        match users.live_by_id.get(id.as_str()) {
+            // An id that is no known user may be a nested group or a user the service
+            // hides; the planner does not remove what it cannot name.
+            None => unknown.push(id),
+            Some(_) if wanted_ids.contains(id.as_str()) => {}
+            Some(user) => removals
+                .push(MemberRef { user_name: user.attributes.user_name.clone(), id: Some(id.clone()) }),
+        }
+    }
+    if !unknown.is_empty() {
+        unknown.sort_unstable();
+        const SHOWN: usize = 5;
+        let mut list = unknown.iter().take(SHOWN).map(|id| format!("{id:?}")).collect::<Vec<_>>().join(", ");
+        if unknown.len() > SHOWN {
+            list.push_str(&format!(" and {} more", unknown.len() - SHOWN));
+        }
+        warnings.push(format!(
+            "group {:?} has {} that {} no known user ({list}); left as {}",
+            group.display_name,
+            if unknown.len() == 1 {
+                "a member id".to_string()
+            } else {
+                format!("{} member ids", unknown.len())
+            },
+            if unknown.len() == 1 { "is" } else { "are" },
+            if unknown.len() == 1 { "it is" } else { "they are" },
+        ));
+    }
+    for chunk in additions.chunks(max_members) {
+        plan.adds.push(Operation::AddMembers {
+            group_id: Some(live_group.id.clone()),
+            group: group.display_name.clone(),
+            members: chunk.to_vec(),
+        });
+    }
+    if complete {
+        sort_members(&mut removals);
+        for chunk in removals.chunks(max_members) {
+            plan.removes.push(Operation::RemoveMembers {
+                group_id: live_group.id.clone(),
+                group: group.display_name.clone(),
+                members: chunk.to_vec(),
+            });
+        }
+    }
+}

@@ -1,0 +1,562 @@
+//! The plan as a value: what `roster plan --format json` prints and `--out` saves.
+
+use roster_model::{DeactivationLimit, UserAttributes, UserChanges, UserKey};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The version of the plan format written into every plan. It changes only when a
+/// reader of version 1 would misread a newer plan.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Knobs that the command line passes to the planner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// `--allow-deactivations N`: lets a plan over the deactivation rail through, but
+    /// only when it deactivates exactly `N` users.
+    pub allow_deactivations: Option<u64>,
+    /// The most members one add or remove request may carry; larger changes are split.
+    /// Zero is treated as one.
+    pub max_members_per_request: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self { allow_deactivations: None, max_members_per_request: 100 }
+    }
+}
+
+/// A reviewed, ordered list of changes from the live state to the desired state.
+///
+/// The same inputs always give the same plan, down to the bytes of its JSON form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// Always [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The sha256 of the live state the plan was made from, see [`crate::live_fingerprint`].
+    pub live_fingerprint: String,
+    /// The changes, in the order they must be applied.
+    pub operations: Vec<Operation>,
+    /// Live users and groups that the file does not describe and that the plan leaves alone.
+    pub unmanaged: Unmanaged,
+    /// Users that the plan would have deactivated but that `policy.protected` spares.
+    pub protected: Vec<ProtectedUser>,
+    /// How the plan's deactivations compare with `max_deactivations`.
+    pub deactivation_rail: RailCheck,
+    /// Reasons the plan must not be applied; empty when it may be.
+    pub blockers: Vec<Blocker>,
+    /// Things a reviewer should know that do not block the plan.
+    pub warnings: Vec<String>,
+    /// Counts of the operations.
+    pub summary: Summary,
+}
+
+/// One change. Users are never deleted: there is no operation for it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "op", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Operation {
+    /// `PATCH active=false` on a user.
+    DeactivateUser {
+        /// The user's id.
+        id: String,
+        /// The user's userName, for people.
+        user_name: String,
+        /// Why the user is deactivated.
+        reason: DeactivationReason,
+    },
+    /// `POST /Users`.
+    CreateUser {
+        /// The attributes to create the user with; unset ones are left to the service.
+        attributes: UserAttributes,
+    },
+    /// A minimal `PATCH` of an active user's attributes.
+    UpdateUser {
+        /// The user's id.
+        id: String,
+        /// The user's current userName.
+        user_name: String,
+        /// The user as the service holds it now.
+        before: UserAttributes,
+        /// Only what differs; unset attributes stay as they are.
+        changes: UserChanges,
+    },
+    /// A `PATCH` of an inactive user with `active=true` and any other changes.
+    ReactivateUser {
+        /// The user's id.
+        id: String,
+        /// The user's current userName.
+        user_name: String,
+        /// The user as the service holds it now.
+        before: UserAttributes,
+        /// `active: true` plus only what else differs.
+        changes: UserChanges,
+    },
+    /// `POST /Groups`, with the first members.
+    CreateGroup {
+        /// The new group's name.
+        display_name: String,
+        /// The new group's externalId.
+        external_id: Option<String>,
+        /// The first members; further ones follow in [`Operation::AddMembers`].
+        members: Vec<MemberRef>,
+    },
+    /// A `PATCH` of a group's displayName.
+    RenameGroup {
+        /// The group's id.
+        id: String,
+        /// The current name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// A `PATCH` of a group's externalId, so that later renames in the file still match.
+    SetGroupExternalId {
+        /// The group's id.
+        id: String,
+        /// The group's name as the file writes it.
+        group: String,
+        /// The current externalId.
+        from: Option<String>,
+        /// The new externalId.
+        to: String,
+    },
+    /// A `PATCH` adding members to a group, at most `max_members_per_request` of them.
+    AddMembers {
+        /// The group's id; `None` when the group is created by this plan, in which case
+        /// `group` names it.
+        group_id: Option<String>,
+        /// The group's name as the file writes it.
+        group: String,
+        /// The members to add, sorted.
+        members: Vec<MemberRef>,
+    },
+    /// A `PATCH` removing members from a group, at most `max_members_per_request` of them.
+    RemoveMembers {
+        /// The group's id.
+        group_id: String,
+        /// The group's name as the file writes it.
+        group: String,
+        /// The members to remove, sorted.
+        members: Vec<MemberRef>,
+    },
+    /// `DELETE /Groups/{id}`, only under `unmanaged_groups: delete`.
+    DeleteGroup {
+        /// The group's id.
+        id: String,
+        /// The group's name.
+        display_name: String,
+    },
+}
+
+/// A user named as a group member.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberRef {
+    /// The user's userName.
+    pub user_name: String,
+    /// The user's id; `None` when the user is created by this plan, and apply resolves
+    /// it from the create's response.
+    pub id: Option<String>,
+}
+
+/// Why a user is deactivated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DeactivationReason {
+    /// The file lists the user with `active: false`.
+    Tombstone,
+    /// The file does not list the user and `unmanaged_users` is `deactivate`.
+    Unmanaged,
+}
+
+/// Live objects the plan leaves alone although the file does not describe them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Unmanaged {
+    /// Active live users that no desired user matches, sorted by userName.
+    pub users: Vec<KeptUser>,
+    /// Live groups that no desired group matches, sorted by displayName.
+    pub groups: Vec<KeptGroup>,
+}
+
+/// Why a live object is kept although the file does not describe it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum KeptReason {
+    /// The policy keeps unmanaged objects.
+    Policy,
+    /// Matching was ambiguous, so the planner does not touch the object; a warning says why.
+    Ambiguous,
+}
+
+/// A live user the plan leaves alone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeptUser {
+    /// The user's id.
+    pub id: String,
+    /// The user's userName.
+    pub user_name: String,
+    /// Why the user is kept.
+    pub reason: KeptReason,
+}
+
+/// A live group the plan leaves alone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeptGroup {
+    /// The group's id.
+    pub id: String,
+    /// The group's name.
+    pub display_name: String,
+    /// Why the group is kept.
+    pub reason: KeptReason,
+}
+
+/// A user spared from deactivation by `policy.protected`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProtectedUser {
+    /// The user's id.
+    pub id: String,
+    /// The user's userName.
+    pub user_name: String,
+    /// Why the user would otherwise have been deactivated.
+    pub reason: DeactivationReason,
+}
+
+/// The deactivation rail, evaluated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RailCheck {
+    /// Deactivations in the plan.
+    pub planned: u64,
+    /// The most deactivations allowed without an override.
+    pub limit: u64,
+    /// `max_deactivations` as the file sets it.
+    pub setting: DeactivationLimit,
+    /// Active live users, the base of a percentage limit.
+    pub active_live_users: u64,
+    /// The `--allow-deactivations` value given, if any.
+    pub allow_deactivations: Option<u64>,
+    /// The verdict.
+    pub status: RailStatus,
+}
+
+/// The verdict of the deactivation rail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum RailStatus {
+    /// No more deactivations than the limit.
+    WithinLimit,
+    /// Over the limit, but `--allow-deactivations` names exactly the planned number.
+    AllowedByOverride,
+    /// Over the limit: the plan is blocked.
+    OverLimit,
+}
+
+/// A reason the plan must not be applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Blocker {
+    /// More deactivations than `max_deactivations` allows, without the exact override.
+    DeactivationRail {
+        /// Deactivations in the plan.
+        planned: u64,
+        /// The most allowed without an override.
+        limit: u64,
+        /// `max_deactivations` as the file sets it.
+        setting: DeactivationLimit,
+        /// The `--allow-deactivations` value given, which did not match `planned`.
+        allow_deactivations: Option<u64>,
+    },
+    /// The live state was not fetched completely, so nothing destructive was planned.
+    IncompleteView {
+        /// What was missing or inconsistent, from the fetch.
+        reasons: Vec<String>,
+    },
+}
+
+impl Blocker {
+    /// A sentence for people: what blocks the plan and what to do about it.
+    pub fn message(&self) -> String {
+        match self {
+            Blocker::DeactivationRail { planned, limit, setting, allow_deactivations } => {
+                let over = format!(
+                    "the plan deactivates {planned} {}, more than the limit of {limit} \
+                     (max_deactivations: {setting})",
+                    users(*planned)
+                );
+                match allow_deactivations {
+                    Some(given) => format!(
+                        "{over}; --allow-deactivations {given} does not match: pass \
+                         --allow-deactivations {planned} to allow exactly these {planned}"
+                    ),
+                    None => format!(
+                        "{over}; review them, then pass --allow-deactivations {planned} to allow \
+                         exactly these {planned}"
+                    ),
+                }
+            }
+            Blocker::IncompleteView { reasons } => {
+                let mut message = String::from(
+                    "the live state was not fetched completely, so no deactivation, member \
+                     removal or group deletion was planned",
+                );
+                if !reasons.is_empty() {
+                    message.push_str(": ");
+                    message.push_str(&reasons.join("; "));
+                }
+                message
+            }
+        }
+    }
+}
+
+fn users(n: u64) -> &'static str {
+    if n == 1 { "user" } else { "users" }
+}
+
+/// Counts of a plan's operations.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Users created.
+    pub users_to_create: u64,
+    /// Active users whose attributes change.
+    pub users_to_update: u64,
+    /// Inactive users made active again.
+    pub users_to_reactivate: u64,
+    /// Users deactivated.
+    pub users_to_deactivate: u64,
+    /// Groups created.
+    pub groups_to_create: u64,
+    /// Groups renamed or given an externalId.
+    pub groups_to_update: u64,
+    /// Groups deleted.
+    pub groups_to_delete: u64,
+    /// Memberships added, including the first members of created groups.
+    pub members_to_add: u64,
+    /// Memberships removed.
+    pub members_to_remove: u64,
+    /// Distinct groups whose members change.
+    pub groups_with_member_changes: u64,
+    /// Unmanaged live users left alone.
+    pub users_kept: u64,
+    /// Unmanaged live groups left alone.
+    pub groups_kept: u64,
+    /// Users spared by `policy.protected`.
+    pub users_protected: u64,
+}
+
+impl Summary {
+    /// Counts the operations of a plan.
+    pub fn count(operations: &[Operation], unmanaged: &Unmanaged, protected: &[ProtectedUser]) -> Self {
+        let mut summary = Summary {
+            users_kept: unmanaged.users.len() as u64,
+            groups_kept: unmanaged.groups.len() as u64,
+            users_protected: protected.len() as u64,
+            ..Summary::default()
+        };
+        let mut member_groups = std::collections::BTreeSet::new();
+        let renamed: std::collections::HashSet<&str> = operations
+            .iter()
+            .filter_map(|op| match op {
+                Operation::RenameGroup { id, .. } => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        for operation in operations {
+            match operation {
+                Operation::DeactivateUser { .. } => summary.users_to_deactivate += 1,
+                Operation::CreateUser { .. } => summary.users_to_create += 1,
+                Operation::UpdateUser { .. } => summary.users_to_update += 1,
+                Operation::ReactivateUser { .. } => summary.users_to_reactivate += 1,
+                Operation::CreateGroup { display_name, members, .. } => {
+                    summary.groups_to_create += 1;
+                    if !members.is_empty() {
+                        summary.members_to_add += members.len() as u64;
+                        member_groups.insert(display_name.as_str());
+                    }
+                }
+                Operation::RenameGroup { .. } => summary.groups_to_update += 1,
+                Operation::SetGroupExternalId { id, .. } => {
+                    // A group renamed and re-keyed in one plan counts once.
+                    if !renamed.contains(id.as_str()) {
+                        summary.groups_to_update += 1;
+                    }
+                }
+                Operation::AddMembers { group, members, .. } => {
+                    summary.members_to_add += members.len() as u64;
+                    member_groups.insert(group.as_str());
+                }
+                Operation::RemoveMembers { group, members, .. } => {
+                    summary.members_to_remove += members.len() as u64;
+                    member_groups.insert(group.as_str());
+                }
+                Operation::DeleteGroup { .. } => summary.groups_to_delete += 1,
+            }
+        }
+        summary.groups_with_member_changes = member_groups.len() as u64;
+        summary
+    }
+
+    /// Memberships added or removed.
+    pub fn member_changes(&self) -> u64 {
+        self.members_to_add + self.members_to_remove
+    }
+
+    /// True when the counts describe no operation at all.
+    pub fn is_empty(&self) -> bool {
+        self.users_to_create
+            + self.users_to_update
+            + self.users_to_reactivate
+            + self.users_to_deactivate
+            + self.groups_to_create
+            + self.groups_to_update
+            + self.groups_to_delete
+            + self.member_changes()
+            == 0
+    }
+}
+
+impl Operation {
+    /// The phase of the operation; operations are applied phase by phase in this order.
+    pub fn phase(&self) -> Phase {
+        match self {
+            Operation::DeactivateUser { .. } => Phase::DeactivateUsers,
+            Operation::UpdateUser { .. } | Operation::ReactivateUser { .. } => Phase::UpdateUsers,
+            Operation::CreateUser { .. } => Phase::CreateUsers,
+            Operation::CreateGroup { .. } => Phase::CreateGroups,
+            Operation::RenameGroup { .. } | Operation::SetGroupExternalId { .. } => Phase::UpdateGroups,
+            Operation::AddMembers { .. } => Phase::AddMembers,
+            Operation::RemoveMembers { .. } => Phase::RemoveMembers,
+            Operation::DeleteGroup { .. } => Phase::DeleteGroups,
+        }
+    }
+
+    /// A short line naming the operation and its object, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Operation::DeactivateUser { user_name, id, .. } => {
+                format!("deactivate user {user_name} (id {id})")
+            }
+            Operation::CreateUser { attributes } => format!("create user {}", attributes.user_name),
+            Operation::UpdateUser { user_name, id, .. } => format!("update user {user_name} (id {id})"),
+            Operation::ReactivateUser { user_name, id, .. } => {
+                format!("reactivate user {user_name} (id {id})")
+            }
+            Operation::CreateGroup { display_name, members, .. } => {
+                format!("create group {display_name:?} with {} {}", members.len(), member_word(members.len()))
+            }
+            Operation::RenameGroup { from, to, .. } => format!("rename group {from:?} to {to:?}"),
+            Operation::SetGroupExternalId { group, to, .. } => {
+                format!("set the externalId of group {group:?} to {to:?}")
+            }
+            Operation::AddMembers { group, members, .. } => {
+                format!("add {} {} to group {group:?}", members.len(), member_word(members.len()))
+            }
+            Operation::RemoveMembers { group, members, .. } => {
+                format!("remove {} {} from group {group:?}", members.len(), member_word(members.len()))
+            }
+            Operation::DeleteGroup { display_name, id } => format!("delete group {display_name:?} (id {id})"),
+        }
+    }
+
+    /// The userName key this operation frees for others, if it renames a user away from it.
+    fn vacated_key(&self) -> Option<UserKey> {
+        match self {
+            Operation::UpdateUser { user_name, changes, .. }
+            | Operation::ReactivateUser { user_name, changes, .. } => {
+                changes.user_name.as_ref().map(|_| UserKey::new(user_name))
+            }
+            _ => None,
+        }
+    }
+
+    /// The userName key this operation takes, if it renames a user to it.
+    fn claimed_key(&self) -> Option<UserKey> {
+        match self {
+            Operation::UpdateUser { changes, .. } | Operation::ReactivateUser { changes, .. } => {
+                changes.user_name.as_deref().map(UserKey::new)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn member_word(n: usize) -> &'static str {
+    if n == 1 { "member" } else { "members" }
+}
+
+/// The phases of applying a plan, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Phase {
+    /// Deactivations come first: offboarding is the urgent part.
+    DeactivateUsers,
+    /// Updates and reactivations, before creates: a rename may free the userName a
+    /// create takes.
+    UpdateUsers,
+    /// User creates.
+    CreateUsers,
+    /// Group creates, after user creates because they may name created users.
+    CreateGroups,
+    /// Group renames and externalId changes.
+    UpdateGroups,
+    /// Member additions.
+    AddMembers,
+    /// Member removals.
+    RemoveMembers,
+    /// Group deletions, last.
+    DeleteGroups,
+}
+
+impl Plan {
+    /// True when the plan has no operation (it may still carry warnings or blockers).
+    pub fn is_empty(&self) -> bool {
+        self.operations.is_empty()
+    }
+
+    /// True when the plan must not be applied.
+    pub fn is_blocked(&self) -> bool {
+        !self.blockers.is_empty()
+    }
+
+    /// True when the deactivation rail blocks the plan (the CLI exits 3).
+    pub fn rail_blocked(&self) -> bool {
+        self.blockers.iter().any(|b| matches!(b, Blocker::DeactivationRail { .. }))
+    }
+
+    /// True when the live view was incomplete (the CLI exits 1).
+    pub fn incomplete(&self) -> bool {
+        self.blockers.iter().any(|b| matches!(b, Blocker::IncompleteView { .. }))
+    }
+
+    /// The operations cut into steps that must run one after another; the operations of
+    /// one step are independent of each other and may run concurrently.
+    ///
+    /// A step holds operations of one [`Phase`]. Within the user updates, a rename to a
+    /// userName that another update in the step renames away from starts a new step, so
+    /// that the name is free before it is taken.
+    pub fn steps(&self) -> Vec<&[Operation]> {
+        let mut steps = Vec::new();
+        let mut start = 0;
+        let mut vacated = std::collections::HashSet::new();
+        for (index, operation) in self.operations.iter().enumerate() {
+            let new_phase = index > start && operation.phase() != self.operations[index - 1].phase();
+            let waits = operation.claimed_key().is_some_and(|key| vacated.contains(&key));
+            if new_phase || waits {
+                steps.push(&self.operations[start..index]);
+                start = index;
+                vacated.clear();
+            }
+            if let Some(key) = operation.vacated_key() {
+                vacated.insert(key);
+            }
+        }
+        if start < self.operations.len() {
+            steps.push(&self.operations[start..]);
+        }
+        steps
+    }
+}

@@ -1,0 +1,486 @@
+//! Matching desired users to live users, and the user operations that follow.
+//!
+//! Matching runs in three passes over the desired users, each in userName order so that
+//! the result does not depend on the order of the file:
+//!
+//! 1. by externalId, when both sides have one;
+//! 2. by userName, case-insensitively;
+//! 3. by a `previously` name, in the order the file lists them.
+//!
+//! A live user is matched at most once: the first pass to claim it wins, so an
+//! externalId match beats a userName match. When two live users compete for one desired
+//! user (a shared externalId, a duplicate userName, or a desired user whose externalId
+//! names one live user while its userName names another), the planner matches one and
+//! leaves the others alone with a warning: ambiguity never deactivates anyone.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use roster_model::{
+    DesiredState, DesiredUser, LiveState, LiveUser, UnmanagedUsers, UserAttributes, UserChanges, UserKey,
+};
+
+use crate::types::{DeactivationReason, KeptReason, KeptUser, Operation, ProtectedUser};
+
+/// How a desired user found its live user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MatchedBy {
+    ExternalId,
+    UserName,
+    Previously,
+}
+
+/// What a group member named in the file stands for in this plan.
+#[derive(Clone, Debug)]
+pub(crate) enum MemberTarget<'a> {
+    /// An existing user: the desired entry and the live user it matched.
+    Live { desired: &'a DesiredUser, live: &'a LiveUser },
+    /// A user created by this plan.
+    Created { desired: &'a DesiredUser },
+    /// A user that has no account and gets none; the text says why.
+    Missing(String),
+}
+
+/// The user half of a plan.
+pub(crate) struct UserPlan<'a> {
+    /// Deactivations, in apply order.
+    pub deactivations: Vec<Operation>,
+    /// Updates and reactivations, in apply order.
+    pub updates: Vec<Operation>,
+    /// Creates, in apply order.
+    pub creates: Vec<Operation>,
+    /// Unmanaged active users left alone.
+    pub kept: Vec<KeptUser>,
+    /// Users spared by `policy.protected`.
+    pub protected: Vec<ProtectedUser>,
+    /// Active live users (each id once), the base of a percentage rail.
+    pub n_active_live: u64,
+    /// What each desired userName key stands for, for group members.
+    pub members: HashMap<UserKey, MemberTarget<'a>>,
+    /// Live users by id, for group members.
+    pub live_by_id: HashMap<&'a str, &'a LiveUser>,
+}
+
+impl UserPlan<'_> {
+    /// What a member name of the file stands for; `None` when no desired user has it.
+    pub fn member(&self, user_name: &str) -> Option<&MemberTarget<'_>> {
+        self.members.get(&UserKey::new(user_name))
+    }
+}
+
+/// A planned userName change or create, which needs its userName to be free.
+struct Claim {
+    desired: usize,
+    key: UserKey,
+    /// The live user renamed, or `None` for a create.
+    own: Option<usize>,
+}
+
+pub(crate) fn plan_users<'a>(
+    desired: &'a DesiredState,
+    live: &'a LiveState,
+    complete: bool,
+    warnings: &mut Vec<String>,
+) -> UserPlan<'a> {
+    let d_users = &desired.users;
+    let l_users = &live.users;
+    let d_keys: Vec<UserKey> = d_users.iter().map(|u| u.attributes.key()).collect();
+    let l_keys: Vec<UserKey> = l_users.iter().map(|u| u.attributes.key()).collect();
+
+    // Live users in id order, each id once: a repeated id is a fetch that went wrong.
+    let mut l_order: Vec<usize> = (0..l_users.len()).collect();
+    l_order.sort_by(|&a, &b| l_users[a].id.cmp(&l_users[b].id).then(a.cmp(&b)));
+    l_order.dedup_by(|later, first| {
+        let same = l_users[*later].id == l_users[*first].id;
+        if same {
+            warnings.push(format!(
+                "live user id {:?} appears more than once; only its first entry ({}) is used",
+                l_users[*first].id, l_users[*first].attributes.user_name
+            ));
+        }
+        same
+    });
+
+    // Desired users in key order, each key once; validation rejects duplicates, and the
+    // planner, which cannot fail, uses the first entry of the file.
+    let mut d_order: Vec<usize> = (0..d_users.len()).collect();
+    d_order.sort_by(|&a, &b| d_keys[a].cmp(&d_keys[b]).then(a.cmp(&b)));
+    d_order.dedup_by(|later, first| {
+        let same = d_keys[*later] == d_keys[*first];
+        if same {
+            warnings.push(format!(
+                "desired user {} is listed twice (userNames match case-insensitively); only the \
+                 first entry is used",
+                d_users[*later].attributes.user_name
+            ));
+        }
+        same
+    });
+
+    let mut by_external_id: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_key: HashMap<&UserKey, Vec<usize>> = HashMap::with_capacity(l_order.len());
+    for &l in &l_order {
+        if let Some(external_id) = l_users[l].attributes.external_id.as_deref() {
+            by_external_id.entry(external_id).or_default().push(l);
+        }
+        by_key.entry(&l_keys[l]).or_default().push(l);
+    }
+
+    let mut d_match: Vec<Option<(usize, MatchedBy)>> = vec![None; d_users.len()];
+    let mut l_claim: Vec<Option<usize>> = vec![None; l_users.len()];
+
+    // Claims the first free candidate, preferring one whose userName is the desired one;
+    // returns false when every candidate is taken.
+    let claim = |d: usize,
+                 candidates: &[usize],
+                 how: MatchedBy,
+                 d_match: &mut Vec<Option<(usize, MatchedBy)>>,
+                 l_claim: &mut Vec<Option<usize>>|
+     -> bool {
+        let mut free = candidates.iter().copied().filter(|&l| l_claim[l].is_none());
+        let Some(first) = free.next() else { return false };
+        let chosen = std::iter::once(first).chain(free).find(|&l| l_keys[l] == d_keys[d]).unwrap_or(first);
+        d_match[d] = Some((chosen, how));
+        l_claim[chosen] = Some(d);
+        true
+    };
+
+    for &d in &d_order {
+        if let Some(external_id) = d_users[d].attributes.external_id.as_deref()
+            && let Some(candidates) = by_external_id.get(external_id)
+        {
+            claim(d, candidates, MatchedBy::ExternalId, &mut d_match, &mut l_claim);
+        }
+    }
+    // Desired users whose userName belongs to a live user matched to someone else.
+    let mut displaced: Vec<(usize, usize)> = Vec::new();
+    for &d in &d_order {
+        if d_match[d].is_some() {
+            continue;
+        }
+        if let Some(candidates) = by_key.get(&d_keys[d])
+            && !claim(d, candidates, MatchedBy::UserName, &mut d_match, &mut l_claim)
+        {
+            displaced.push((d, candidates[0]));
+        }
+    }
+    for &d in &d_order {
+        if d_match[d].is_some() {
+            continue;
+        }
+        for previous in &d_users[d].previously {
+            if let Some(candidates) = by_key.get(&UserKey::new(previous))
+                && claim(d, candidates, MatchedBy::Previously, &mut d_match, &mut l_claim)
+            {
+                break;
+            }
+        }
+    }
+    // A live user left unmatched that shares the userName or the externalId of a matched
+    // desired user may be that person's second account: it is not treated as unmanaged.
+    // This depends only on the final matching, so a plan and the plan after it agree.
+    let mut ambiguous: HashMap<usize, String> = HashMap::new();
+    for &d in &d_order {
+        let Some((matched, how)) = d_match[d] else { continue };
+        let how = match how {
+            MatchedBy::ExternalId => "by externalId",
+            MatchedBy::UserName => "by userName",
+            MatchedBy::Previously => "by a previous userName",
+        };
+        let name = &d_users[d].attributes.user_name;
+        let matched_user = &l_users[matched];
+        let same_name = by_key.get(&d_keys[d]).into_iter().flatten().map(|&o| (o, "userName"));
+        let same_external_id = d_users[d]
+            .attributes
+            .external_id
+            .as_deref()
+            .and_then(|external_id| by_external_id.get(external_id))
+            .into_iter()
+            .flatten()
+            .map(|&o| (o, "externalId"));
+        for (other, what) in same_name.chain(same_external_id) {
+            if other != matched && l_claim[other].is_none() {
+                ambiguous.entry(other).or_insert_with(|| {
+                    format!(
+                        "it has the {what} of desired user {name}, which matched live user {} (id {}) {how}",
+                        matched_user.attributes.user_name, matched_user.id
+                    )
+                });
+            }
+        }
+    }
+    for (d, holder) in displaced {
+        let Some(other) = l_claim[holder] else { continue };
+        let name = &d_users[d].attributes.user_name;
+        let outcome = match d_match[d] {
+            Some((l, _)) => format!("{name} matched live user {} by a previous userName", l_users[l].id),
+            None if d_users[d].attributes.active => format!("{name} is treated as a new user"),
+            None => format!("{name} has no account of its own"),
+        };
+        let how = match d_match[other] {
+            Some((_, MatchedBy::ExternalId)) => "by externalId",
+            _ => "by a previous userName",
+        };
+        warnings.push(format!(
+            "live user {} (id {}) has the userName of desired user {name}, but desired user {} \
+             matched it {how}; {outcome}",
+            l_users[holder].attributes.user_name, l_users[holder].id, d_users[other].attributes.user_name,
+        ));
+    }
+
+    // What each matched or unmatched desired user needs.
+    let protected: HashSet<UserKey> = desired.policy.protected.iter().map(|n| UserKey::new(n)).collect();
+    let mut plan = UserPlan {
+        deactivations: Vec::new(),
+        updates: Vec::new(),
+        creates: Vec::new(),
+        kept: Vec::new(),
+        protected: Vec::new(),
+        n_active_live: l_order.iter().filter(|&&l| l_users[l].attributes.active).count() as u64,
+        members: HashMap::with_capacity(d_order.len()),
+        live_by_id: l_order.iter().map(|&l| (l_users[l].id.as_str(), &l_users[l])).collect(),
+    };
+    let mut deactivate = Vec::new();
+    let mut changes_of: Vec<Option<UserChanges>> = vec![None; d_users.len()];
+    let mut claims: Vec<Claim> = Vec::new();
+    for &d in &d_order {
+        let want = &d_users[d].attributes;
+        match d_match[d] {
+            Some((l, _)) => {
+                let have = &l_users[l].attributes;
+                plan.members.insert(
+                    d_keys[d].clone(),
+                    MemberTarget::Live { desired: &d_users[d], live: &l_users[l] },
+                );
+                if !want.active {
+                    if have.active {
+                        deactivate.push((l, Some(d), DeactivationReason::Tombstone));
+                    }
+                    continue;
+                }
+                let mut changes = diff(want, &d_keys[d], have, &l_keys[l]);
+                if !have.active {
+                    changes.active = Some(true);
+                }
+                if changes.user_name.is_some() {
+                    claims.push(Claim { desired: d, key: d_keys[d].clone(), own: Some(l) });
+                }
+                if !changes.is_empty() {
+                    changes_of[d] = Some(changes);
+                }
+            }
+            None if want.active => {
+                claims.push(Claim { desired: d, key: d_keys[d].clone(), own: None });
+            }
+            None => {
+                plan.members.insert(
+                    d_keys[d].clone(),
+                    MemberTarget::Missing("it is marked active: false and has no account".into()),
+                );
+            }
+        }
+    }
+
+    // A userName must be free before a rename or create takes it. It is free when no
+    // other live user holds it, or when every holder is renamed away earlier in the plan.
+    // Claims form a graph (claim → the claims that free its name); Kahn's algorithm gives
+    // each claim a depth, and leaves out the claims in cycles or behind a holder that
+    // stays, with a warning.
+    let claim_of: HashMap<usize, usize> =
+        claims.iter().enumerate().map(|(c, claim)| (claim.desired, c)).collect();
+    let mut waiting_on = vec![0usize; claims.len()];
+    let mut frees: Vec<Vec<usize>> = vec![Vec::new(); claims.len()];
+    let mut stuck_behind: Vec<Option<usize>> = vec![None; claims.len()];
+    for (c, claim) in claims.iter().enumerate() {
+        for &holder in by_key.get(&claim.key).into_iter().flatten() {
+            if Some(holder) == claim.own {
+                continue;
+            }
+            match l_claim[holder].and_then(|other| claim_of.get(&other)) {
+                Some(&other) => {
+                    waiting_on[c] += 1;
+                    frees[other].push(c);
+                }
+                None => stuck_behind[c] = Some(holder),
+            }
+        }
+    }
+    let mut depth = vec![0usize; claims.len()];
+    let mut allowed = vec![false; claims.len()];
+    let mut ready: VecDeque<usize> =
+        (0..claims.len()).filter(|&c| waiting_on[c] == 0 && stuck_behind[c].is_none()).collect();
+    while let Some(c) = ready.pop_front() {
+        allowed[c] = true;
+        for &next in &frees[c] {
+            depth[next] = depth[next].max(depth[c] + 1);
+            waiting_on[next] -= 1;
+            if waiting_on[next] == 0 && stuck_behind[next].is_none() {
+                ready.push_back(next);
+            }
+        }
+    }
+    let mut depth_of: HashMap<usize, usize> = HashMap::new();
+    for (c, claim) in claims.iter().enumerate() {
+        let d = claim.desired;
+        let target = &d_users[d].attributes.user_name;
+        if allowed[c] {
+            depth_of.insert(d, depth[c]);
+            if claim.own.is_none() {
+                plan.members.insert(d_keys[d].clone(), MemberTarget::Created { desired: &d_users[d] });
+            }
+            continue;
+        }
+        let holder = stuck_behind[c].or_else(|| {
+            by_key.get(&claim.key).into_iter().flatten().copied().find(|&h| Some(h) != claim.own)
+        });
+        let held = match holder {
+            Some(h) if stuck_behind[c].is_some() => format!(
+                "userName {target} is held by live user {} (id {}), which this plan does not rename away",
+                l_users[h].attributes.user_name, l_users[h].id
+            ),
+            Some(h) => format!(
+                "userName {target} is held by live user {} (id {}), whose own rename cannot happen first",
+                l_users[h].attributes.user_name, l_users[h].id
+            ),
+            None => format!("userName {target} is not free"),
+        };
+        match claim.own {
+            Some(l) => {
+                warnings.push(format!(
+                    "{held}; the rename of {} (id {}) to {target} is left out",
+                    l_users[l].attributes.user_name, l_users[l].id
+                ));
+                if let Some(changes) = changes_of[d].as_mut() {
+                    changes.user_name = None;
+                    if changes.is_empty() {
+                        changes_of[d] = None;
+                    }
+                }
+            }
+            None => {
+                warnings.push(format!("{held}; {target} is not created"));
+                plan.members.insert(
+                    d_keys[d].clone(),
+                    MemberTarget::Missing("it cannot be created in this plan (see the warning above)".into()),
+                );
+            }
+        }
+    }
+
+    // Operations for matched and new desired users.
+    let mut updates: Vec<(usize, &UserKey, &str, Operation)> = Vec::new();
+    for &d in &d_order {
+        if let Some(changes) = changes_of[d].take() {
+            let (l, _) = d_match[d].expect("changes are computed for matched users only");
+            let live_user = &l_users[l];
+            let depth = depth_of.get(&d).copied().unwrap_or(0);
+            let operation = if live_user.attributes.active {
+                Operation::UpdateUser {
+                    id: live_user.id.clone(),
+                    user_name: live_user.attributes.user_name.clone(),
+                    before: live_user.attributes.clone(),
+                    changes,
+                }
+            } else {
+                Operation::ReactivateUser {
+                    id: live_user.id.clone(),
+                    user_name: live_user.attributes.user_name.clone(),
+                    before: live_user.attributes.clone(),
+                    changes,
+                }
+            };
+            updates.push((depth, &l_keys[l], &live_user.id, operation));
+        } else if d_match[d].is_none()
+            && matches!(plan.members.get(&d_keys[d]), Some(MemberTarget::Created { .. }))
+        {
+            let mut attributes = d_users[d].attributes.clone();
+            attributes.active = true;
+            plan.creates.push(Operation::CreateUser { attributes });
+        }
+    }
+    updates.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    plan.updates = updates.into_iter().map(|(_, _, _, operation)| operation).collect();
+
+    // Live users that no desired user matched.
+    let mut ambiguous_kept = Vec::new();
+    for &l in &l_order {
+        if l_claim[l].is_some() || !l_users[l].attributes.active {
+            continue;
+        }
+        if let Some(reason) = ambiguous.get(&l) {
+            ambiguous_kept.push((l, reason));
+            continue;
+        }
+        match desired.policy.unmanaged_users {
+            UnmanagedUsers::Deactivate => deactivate.push((l, None, DeactivationReason::Unmanaged)),
+            UnmanagedUsers::Keep => plan.kept.push(kept(&l_users[l], KeptReason::Policy)),
+        }
+    }
+    ambiguous_kept.sort_by(|a, b| (&l_keys[a.0], &l_users[a.0].id).cmp(&(&l_keys[b.0], &l_users[b.0].id)));
+    for (l, reason) in ambiguous_kept {
+        warnings.push(format!(
+            "live user {} (id {}) is left alone although the file does not list it: {reason}",
+            l_users[l].attributes.user_name, l_users[l].id
+        ));
+        plan.kept.push(kept(&l_users[l], KeptReason::Ambiguous));
+    }
+
+    // Deactivations, minus protected users, and none at all from an incomplete view.
+    deactivate.sort_by(|a, b| (&l_keys[a.0], &l_users[a.0].id).cmp(&(&l_keys[b.0], &l_users[b.0].id)));
+    for (l, d, reason) in deactivate {
+        let live_user = &l_users[l];
+        let is_protected =
+            protected.contains(&l_keys[l]) || d.is_some_and(|d| protected.contains(&d_keys[d]));
+        if is_protected {
+            if reason == DeactivationReason::Tombstone {
+                warnings.push(format!(
+                    "user {} is marked active: false but policy.protected lists it; it is not deactivated",
+                    live_user.attributes.user_name
+                ));
+            }
+            plan.protected.push(ProtectedUser {
+                id: live_user.id.clone(),
+                user_name: live_user.attributes.user_name.clone(),
+                reason,
+            });
+        } else if complete {
+            plan.deactivations.push(Operation::DeactivateUser {
+                id: live_user.id.clone(),
+                user_name: live_user.attributes.user_name.clone(),
+                reason,
+            });
+        }
+    }
+    plan.kept.sort_by(|a, b| (UserKey::new(&a.user_name), &a.id).cmp(&(UserKey::new(&b.user_name), &b.id)));
+    plan
+}
+
+fn kept(user: &LiveUser, reason: KeptReason) -> KeptUser {
+    KeptUser { id: user.id.clone(), user_name: user.attributes.user_name.clone(), reason }
+}
+
+/// The minimal changes that make `have` what `want` says. An attribute `want` leaves
+/// unset is not managed and never changes; a userName that differs only in case is
+/// the same userName.
+pub(crate) fn diff(
+    want: &UserAttributes,
+    want_key: &UserKey,
+    have: &UserAttributes,
+    have_key: &UserKey,
+) -> UserChanges {
+    fn replace(want: &Option<String>, have: &Option<String>) -> Option<String> {
+        match want {
+            Some(value) if have.as_ref() != Some(value) => Some(value.clone()),
+            _ => None,
+        }
+    }
+    UserChanges {
+        user_name: (want_key != have_key).then(|| want.user_name.clone()),
+        external_id: replace(&want.external_id, &have.external_id),
+        display_name: replace(&want.display_name, &have.display_name),
+        given_name: replace(&want.given_name, &have.given_name),
+        family_name: replace(&want.family_name, &have.family_name),
+        title: replace(&want.title, &have.title),
+        role: replace(&want.role, &have.role),
+        active: None,
+    }
+}

@@ -1,0 +1,322 @@
+//! Properties of the planner over random desired and live states.
+//!
+//! Names come from small pools, in random letter case, so that matches, renames,
+//! collisions and ambiguities happen often.
+
+use std::collections::HashSet;
+
+use proptest::prelude::*;
+use roster_model::{
+    Completeness, DeactivationLimit, DesiredGroup, DesiredState, DesiredUser, LiveGroup, LiveState, LiveUser,
+    Policy, Provider, UnmanagedGroups, UnmanagedUsers, UserAttributes, UserKey,
+};
+use roster_plan::{Blocker, Operation, Plan, PlanOptions, RailStatus};
+
+const NAMES: &[&str] = &["ada", "bob", "cy", "dee", "eve", "fay"];
+const EXTERNAL_IDS: &[&str] = &["x1", "x2", "x3", "x4"];
+const GROUPS: &[&str] = &["Eng", "eng", "Ops", "Design"];
+
+fn email() -> impl Strategy<Value = String> {
+    (prop::sample::select(NAMES), any::<bool>(), any::<bool>()).prop_map(
+        |(name, upper_first, upper_domain)| {
+            let mut local = name.to_string();
+            if upper_first {
+                local[..1].make_ascii_uppercase();
+            }
+            let domain = if upper_domain { "Example.COM" } else { "example.com" };
+            format!("{local}@{domain}")
+        },
+    )
+}
+
+fn optional(pool: &'static [&'static str]) -> impl Strategy<Value = Option<String>> {
+    prop::option::of(prop::sample::select(pool).prop_map(str::to_string))
+}
+
+fn attributes() -> impl Strategy<Value = UserAttributes> {
+    (
+        email(),
+        optional(EXTERNAL_IDS),
+        optional(&["Ada", "Bob"]),
+        optional(&["Analyst", "Engineer"]),
+        optional(&["maker", "viewer"]),
+        prop::bool::weighted(0.8),
+    )
+        .prop_map(|(user_name, external_id, display_name, title, role, active)| UserAttributes {
+            user_name,
+            external_id,
+            display_name,
+            title,
+            role,
+            active,
+            ..UserAttributes::default()
+        })
+}
+
+fn live_state() -> impl Strategy<Value = LiveState> {
+    let users = prop::collection::vec(attributes(), 0..7);
+    let groups = prop::collection::vec(
+        (prop::sample::select(GROUPS), optional(&["g1", "g2"]), prop::collection::vec(0usize..8, 0..5)),
+        0..4,
+    );
+    (users, groups, prop::bool::weighted(0.1)).prop_map(|(users, groups, incomplete)| {
+        // A service keeps userNames unique, case-insensitively.
+        let mut seen = HashSet::new();
+        let users: Vec<LiveUser> = users
+            .into_iter()
+            .filter(|attributes| seen.insert(attributes.key()))
+            .enumerate()
+            .map(|(i, attributes)| LiveUser { id: format!("u{i}"), attributes })
+            .collect();
+        let groups = groups
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, external_id, members))| LiveGroup {
+                id: format!("g{i}"),
+                display_name: name.to_string(),
+                external_id,
+                // Index 7 is never a user: an id the planner does not know.
+                members: members
+                    .into_iter()
+                    .map(|m| if m == 7 { "ghost".into() } else { format!("u{m}") })
+                    .collect(),
+            })
+            .collect();
+        let completeness = if incomplete {
+            Completeness::Incomplete(vec!["totalResults changed during the fetch".into()])
+        } else {
+            Completeness::Complete
+        };
+        LiveState { users, groups, completeness }
+    })
+}
+
+fn desired_state() -> impl Strategy<Value = DesiredState> {
+    let users = prop::collection::vec((attributes(), prop::collection::vec(email(), 0..2)), 0..7);
+    let groups = prop::collection::vec(
+        (prop::sample::select(GROUPS), optional(&["g1", "g2"]), prop::collection::vec(0usize..7, 0..5)),
+        0..4,
+    );
+    let limit = prop_oneof![
+        (0u64..5).prop_map(DeactivationLimit::Count),
+        (0u32..6000).prop_map(DeactivationLimit::PercentHundredths),
+    ];
+    let protected = prop::collection::vec(email(), 0..2);
+    (users, groups, limit, protected, any::<bool>(), any::<bool>()).prop_map(
+        |(users, groups, max_deactivations, protected, keep_users, delete_groups)| {
+            // Validation guarantees unique userNames and externalIds and known members.
+            let mut keys = HashSet::new();
+            let mut external_ids = HashSet::new();
+            let users: Vec<DesiredUser> = users
+                .into_iter()
+                .filter(|(attributes, _)| keys.insert(attributes.key()))
+                .map(|(mut attributes, previously)| {
+                    if let Some(external_id) = &attributes.external_id
+                        && !external_ids.insert(external_id.clone())
+                    {
+                        attributes.external_id = None;
+                    }
+                    DesiredUser { attributes, previously, source: None }
+                })
+                .collect();
+            let mut names = HashSet::new();
+            let groups = groups
+                .into_iter()
+                .filter(|(name, _, _)| names.insert(*name))
+                .map(|(name, external_id, members)| DesiredGroup {
+                    display_name: name.to_string(),
+                    external_id,
+                    members: members
+                        .into_iter()
+                        .filter_map(|m| users.get(m).map(|u| u.attributes.user_name.clone()))
+                        .collect(),
+                    source: None,
+                })
+                .collect();
+            DesiredState {
+                provider: Provider::Productboard,
+                policy: Policy {
+                    unmanaged_users: if keep_users {
+                        UnmanagedUsers::Keep
+                    } else {
+                        UnmanagedUsers::Deactivate
+                    },
+                    unmanaged_groups: if delete_groups {
+                        UnmanagedGroups::Delete
+                    } else {
+                        UnmanagedGroups::Keep
+                    },
+                    max_deactivations,
+                    protected,
+                },
+                custom_roles: Vec::new(),
+                users,
+                groups,
+            }
+        },
+    )
+}
+
+fn options() -> impl Strategy<Value = PlanOptions> {
+    (prop::option::of(0u64..7), 1usize..4).prop_map(|(allow_deactivations, max_members_per_request)| {
+        PlanOptions { allow_deactivations, max_members_per_request }
+    })
+}
+
+/// A service refuses a second user with the same userName, whatever the case.
+fn assert_user_names_unique(live: &LiveState, after: &str) {
+    let mut seen = HashSet::new();
+    for user in &live.users {
+        assert!(
+            seen.insert(UserKey::new(&user.attributes.user_name)),
+            "two users named {} after {after}",
+            user.attributes.user_name
+        );
+    }
+}
+
+/// Applies the operations one by one, checking that no step needs a userName still taken.
+fn apply_checked(plan: &Plan, operations: Vec<Operation>, live: &LiveState) {
+    for n in 1..=operations.len() {
+        let mut state = live.clone();
+        Plan { operations: operations[..n].to_vec(), ..plan.clone() }.apply_to(&mut state);
+        assert_user_names_unique(&state, &operations[n - 1].describe());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn applying_a_plan_converges(desired in desired_state(), live in live_state(), mut options in options()) {
+        let mut plan = roster_plan::plan(&desired, &live, &options);
+        if plan.rail_blocked() {
+            // Allow exactly the planned deactivations, as a reviewer would.
+            options.allow_deactivations = Some(plan.deactivation_rail.planned);
+            plan = roster_plan::plan(&desired, &live, &options);
+        }
+        if plan.is_blocked() {
+            prop_assert!(plan.incomplete());
+            return Ok(());
+        }
+        let mut after = live.clone();
+        plan.apply_to(&mut after);
+        let again = roster_plan::plan(&desired, &after, &options);
+        prop_assert!(again.is_empty(), "second plan: {:#?}", again.operations);
+    }
+
+    #[test]
+    fn steps_never_take_a_user_name_before_it_is_free(
+        desired in desired_state(),
+        live in live_state(),
+        options in options(),
+    ) {
+        let plan = roster_plan::plan(&desired, &live, &options);
+        apply_checked(&plan, plan.operations.clone(), &live);
+        // Operations within a step may run in any order: try them backwards.
+        let reversed: Vec<Operation> =
+            plan.steps().into_iter().flat_map(|step| step.iter().rev().cloned()).collect();
+        apply_checked(&plan, reversed, &live);
+    }
+
+    #[test]
+    fn no_user_is_ever_deleted(desired in desired_state(), live in live_state(), options in options()) {
+        let plan = roster_plan::plan(&desired, &live, &options);
+        let json = serde_json::to_value(&plan).unwrap();
+        for operation in json["operations"].as_array().unwrap() {
+            let op = operation["op"].as_str().unwrap();
+            prop_assert!(
+                [
+                    "deactivateUser", "createUser", "updateUser", "reactivateUser", "createGroup",
+                    "renameGroup", "setGroupExternalId", "addMembers", "removeMembers", "deleteGroup",
+                ]
+                .contains(&op),
+                "unexpected operation {op}"
+            );
+        }
+        prop_assert!(!serde_json::to_string(&plan).unwrap().to_lowercase().contains("deleteuser"));
+    }
+
+    #[test]
+    fn the_rail_is_never_exceeded_without_the_exact_override(
+        desired in desired_state(),
+        live in live_state(),
+        options in options(),
+    ) {
+        let plan = roster_plan::plan(&desired, &live, &options);
+        let planned =
+            plan.operations.iter().filter(|op| matches!(op, Operation::DeactivateUser { .. })).count() as u64;
+        let active = live.users.iter().filter(|u| u.attributes.active).count() as u64;
+        let limit = desired.policy.max_deactivations.max_for(active);
+        prop_assert_eq!(plan.deactivation_rail.planned, planned);
+        prop_assert_eq!(plan.deactivation_rail.limit, limit);
+        if planned > limit && options.allow_deactivations != Some(planned) {
+            prop_assert!(plan.rail_blocked());
+            prop_assert_eq!(plan.deactivation_rail.status, RailStatus::OverLimit);
+        } else {
+            prop_assert!(!plan.rail_blocked());
+        }
+        let protected: HashSet<UserKey> = desired.policy.protected.iter().map(|n| UserKey::new(n)).collect();
+        for operation in &plan.operations {
+            if let Operation::DeactivateUser { user_name, .. } = operation {
+                prop_assert!(!protected.contains(&UserKey::new(user_name)), "deactivates protected {user_name}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_incomplete_view_plans_nothing_destructive(
+        desired in desired_state(),
+        mut live in live_state(),
+        options in options(),
+    ) {
+        live.completeness = Completeness::Incomplete(vec!["a page was missing".into()]);
+        let plan = roster_plan::plan(&desired, &live, &options);
+        prop_assert!(plan.incomplete());
+        let blocked_by_view = plan.blockers.iter().any(|b| matches!(b, Blocker::IncompleteView { .. }));
+        prop_assert!(blocked_by_view, "no IncompleteView blocker");
+        for operation in &plan.operations {
+            prop_assert!(
+                !matches!(
+                    operation,
+                    Operation::DeactivateUser { .. } | Operation::RemoveMembers { .. } | Operation::DeleteGroup { .. }
+                ),
+                "destructive operation from an incomplete view: {}",
+                operation.describe()
+            );
+        }
+    }
+
+    #[test]
+    fn planning_is_deterministic_whatever_the_live_order(
+        desired in desired_state(),
+        live in live_state(),
+        options in options(),
+    ) {
+        let plan = roster_plan::plan(&desired, &live, &options);
+        let mut shuffled = live.clone();
+        shuffled.users.reverse();
+        shuffled.groups.reverse();
+        let other = roster_plan::plan(&desired, &shuffled, &options);
+        prop_assert_eq!(serde_json::to_string(&plan).unwrap(), serde_json::to_string(&other).unwrap());
+    }
+
+    #[test]
+    fn every_member_chunk_respects_the_limit(
+        desired in desired_state(),
+        live in live_state(),
+        options in options(),
+    ) {
+        let plan = roster_plan::plan(&desired, &live, &options);
+        for operation in &plan.operations {
+            if let Operation::CreateGroup { members, .. }
+            | Operation::AddMembers { members, .. }
+            | Operation::RemoveMembers { members, .. } = operation
+            {
+                prop_assert!(members.len() <= options.max_members_per_request);
+                let create = matches!(operation, Operation::CreateGroup { .. });
+                prop_assert!(!members.is_empty() || create, "an empty member request");
+            }
+        }
+    }
+}
