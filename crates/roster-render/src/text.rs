@@ -80,32 +80,26 @@ impl Text {
         }
     }
 
-    /// Both values of a changed string, quoted and coloured, the deleted characters
-    /// emphasised in the old value and the inserted ones in the new.
+    /// Both values of a changed string, quoted and coloured, with the deleted characters
+    /// emphasised in the old value and the inserted ones in the new. Values that share
+    /// little are not emphasised: marking nearly every character helps no one.
     fn inline_diff(&self, before: &str, after: &str) -> (String, String) {
         let diff = TextDiff::from_chars(before, after);
-        let mut old = format!("{}\"", Style::Remove.code());
-        let mut new = format!("{}\"", Style::Add.code());
+        let mut old: Vec<(bool, String)> = Vec::new();
+        let mut new: Vec<(bool, String)> = Vec::new();
+        let emphasise = diff.ratio() >= 0.5;
         for change in diff.iter_all_changes() {
-            let piece = quoted_inner(change.value());
-            match change.tag() {
+            let (side, changed) = match change.tag() {
                 ChangeTag::Equal => {
-                    old.push_str(&piece);
-                    new.push_str(&piece);
+                    push_run(&mut old, false, change.value());
+                    (&mut new, false)
                 }
-                ChangeTag::Delete => {
-                    let _ = write!(old, "{EMPHASIS}{piece}{EMPHASIS_OFF}");
-                }
-                ChangeTag::Insert => {
-                    let _ = write!(new, "{EMPHASIS}{piece}{EMPHASIS_OFF}");
-                }
-            }
+                ChangeTag::Delete => (&mut old, emphasise),
+                ChangeTag::Insert => (&mut new, emphasise),
+            };
+            push_run(side, changed, change.value());
         }
-        old.push('"');
-        old.push_str(RESET);
-        new.push('"');
-        new.push_str(RESET);
-        (old, new)
+        (paint_runs(Style::Remove, &old), paint_runs(Style::Add, &new))
     }
 
     fn member(&mut self, sign: &str, style: Style, member: &MemberRef) {
@@ -341,6 +335,31 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
     let summary = t.paint(Style::Heading, &format!("Plan: {}.", summary_line(plan)));
     t.line(&summary);
     t.out
+}
+
+/// Appends a piece to a list of runs, joining it to the last run when both are, or both
+/// are not, emphasised.
+fn push_run(runs: &mut Vec<(bool, String)>, emphasised: bool, piece: &str) {
+    match runs.last_mut() {
+        Some((last, text)) if *last == emphasised => text.push_str(piece),
+        _ => runs.push((emphasised, piece.to_string())),
+    }
+}
+
+/// A quoted value in colour, its emphasised runs underlined and bold.
+fn paint_runs(style: Style, runs: &[(bool, String)]) -> String {
+    let mut out = format!("{}\"", style.code());
+    for (emphasised, text) in runs {
+        let text = quoted_inner(text);
+        if *emphasised {
+            let _ = write!(out, "{EMPHASIS}{text}{EMPHASIS_OFF}");
+        } else {
+            out.push_str(&text);
+        }
+    }
+    out.push('"');
+    out.push_str(RESET);
+    out
 }
 
 fn group_update_id(operation: &Operation) -> Option<&str> {

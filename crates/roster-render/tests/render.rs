@@ -1,0 +1,274 @@
+//! Rendering tests: snapshots of rich plans as text and Markdown, colour, escaping of
+//! user-controlled strings, and the size limit of the Markdown comment.
+
+use roster_model::{DesiredState, LiveState};
+use roster_plan::{Plan, PlanOptions};
+use roster_render::{MARKDOWN_LIMIT, TextOptions, render_json, render_markdown, render_text, summary_line};
+use serde_json::json;
+
+fn plan_of(desired: serde_json::Value, live: serde_json::Value, options: &PlanOptions) -> Plan {
+    let desired: DesiredState = serde_json::from_value(desired).expect("a desired state");
+    let live: LiveState = serde_json::from_value(live).expect("a live state");
+    roster_plan::plan(&desired, &live, options)
+}
+
+fn policy(unmanaged_users: &str, max: u64) -> serde_json::Value {
+    json!({
+        "unmanagedUsers": unmanaged_users,
+        "unmanagedGroups": "keep",
+        "maxDeactivations": {"count": max},
+        "protected": ["admin@example.com"],
+    })
+}
+
+/// A plan with one of everything: deactivations, updates with renames, a reactivation,
+/// creates, group creates and renames, member changes, protected and kept objects.
+fn rich_plan() -> Plan {
+    plan_of(
+        json!({
+            "provider": "productboard",
+            "policy": policy("deactivate", 10),
+            "users": [
+                {"userName": "ada.king@example.com", "externalId": "00u1", "displayName": "Ada King",
+                 "title": "Head of Analysis", "role": "admin"},
+                {"userName": "bob@example.com", "active": false},
+                {"userName": "erin@example.com", "role": "maker"},
+                {"userName": "frank@example.com", "displayName": "Frank Ocean", "givenName": "Frank",
+                 "familyName": "Ocean", "role": "viewer"},
+            ],
+            "groups": [
+                {"displayName": "Engineering", "externalId": "grp-eng",
+                 "members": ["ada.king@example.com", "frank@example.com"]},
+                {"displayName": "Design", "externalId": "grp-design", "members": ["frank@example.com", "erin@example.com"]},
+            ],
+        }),
+        json!({
+            "users": [
+                {"id": "u0", "userName": "admin@example.com", "role": "admin"},
+                {"id": "u1", "userName": "ada@example.com", "externalId": "00u1", "displayName": "Ada Lovelace",
+                 "title": "Analyst", "role": "maker"},
+                {"id": "u2", "userName": "bob@example.com"},
+                {"id": "u3", "userName": "carol@example.com"},
+                {"id": "u5", "userName": "erin@example.com", "active": false, "role": "viewer"},
+            ],
+            "groups": [
+                {"id": "g1", "displayName": "Eng", "externalId": "grp-eng", "members": ["u1", "u2", "u3", "ghost"]},
+                {"id": "g2", "displayName": "Sales", "members": ["u3"]},
+            ],
+        }),
+        &PlanOptions::default(),
+    )
+}
+
+/// A plan blocked by the deactivation rail, with an override that does not match.
+fn rail_blocked_plan() -> Plan {
+    let users: Vec<_> = (1..=12)
+        .map(|i| json!({"id": format!("u{i}"), "userName": format!("user{i}@example.com")}))
+        .collect();
+    plan_of(
+        json!({"provider": "productboard", "policy": policy("deactivate", 3), "users": [], "groups": []}),
+        json!({"users": users, "groups": []}),
+        &PlanOptions { allow_deactivations: Some(5), ..PlanOptions::default() },
+    )
+}
+
+fn incomplete_plan() -> Plan {
+    plan_of(
+        json!({
+            "provider": "productboard",
+            "policy": policy("deactivate", 10),
+            "users": [{"userName": "ada@example.com", "title": "Analyst"}, {"userName": "dan@example.com"}],
+            "groups": [{"displayName": "Engineering", "members": ["ada@example.com", "dan@example.com"]}],
+        }),
+        json!({
+            "users": [{"id": "u1", "userName": "ada@example.com"}, {"id": "u3", "userName": "carol@example.com"}],
+            "groups": [{"id": "g1", "displayName": "Engineering", "members": ["u1", "u3"]}],
+            "completeness": {"status": "incomplete", "reasons": ["page 3 of /Users repeated page 2"]},
+        }),
+        &PlanOptions::default(),
+    )
+}
+
+/// Names that try to break out of Markdown, HTML and the terminal.
+fn hostile_plan() -> Plan {
+    plan_of(
+        json!({
+            "provider": "generic",
+            "policy": policy("keep", 10),
+            "users": [
+                {"userName": "o'brien+pm@eu.example.com", "displayName": "<img src=x onerror=alert(1)>",
+                 "title": "a | b `code` **bold** [link](http://evil.example) @org/admins #12 :smile:"},
+                {"userName": "mallory@example.com", "displayName": "Mallory\u{1b}[2J\u{1b}[31mOK\u{202e}txt.exe"},
+            ],
+            "groups": [{"displayName": "</details><script>x</script>|", "members": ["o'brien+pm@eu.example.com"]}],
+        }),
+        json!({"users": [{"id": "u9", "userName": "mallory@example.com", "displayName": "Mallory"}], "groups": []}),
+        &PlanOptions::default(),
+    )
+}
+
+fn text(plan: &Plan, color: bool) -> String {
+    let mut out = Vec::new();
+    render_text(plan, &mut out, &TextOptions { color }).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn markdown(plan: &Plan) -> String {
+    let mut out = Vec::new();
+    render_markdown(plan, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn text_of_a_rich_plan() {
+    insta::assert_snapshot!(text(&rich_plan(), false));
+}
+
+#[test]
+fn text_of_blocked_plans() {
+    insta::assert_snapshot!("text_rail_blocked", text(&rail_blocked_plan(), false));
+    insta::assert_snapshot!("text_incomplete", text(&incomplete_plan(), false));
+}
+
+#[test]
+fn coloured_text_marks_the_changed_characters() {
+    let coloured = text(&rich_plan(), true);
+    assert!(coloured.contains('\u{1b}'));
+    // Shown with a visible escape character, so that the snapshot is readable.
+    insta::assert_snapshot!(coloured.replace('\u{1b}', "␛"));
+}
+
+#[test]
+fn text_without_colour_has_no_escape_byte() {
+    for plan in [rich_plan(), rail_blocked_plan(), incomplete_plan(), hostile_plan()] {
+        let plain = text(&plan, false);
+        assert!(!plain.as_bytes().contains(&0x1b), "an ESC byte in:\n{plain}");
+    }
+}
+
+#[test]
+fn text_escapes_terminal_controls_in_names() {
+    let plain = text(&hostile_plan(), false);
+    assert!(plain.contains(r#""Mallory\u{1b}[2J\u{1b}[31mOK\u{202e}txt.exe""#), "{plain}");
+    assert!(!plain.contains('\u{202e}'));
+    // With colour, only the renderer's own sequences appear.
+    let coloured = text(&hostile_plan(), true);
+    assert!(!coloured.contains("\u{1b}[2J"));
+    assert!(!coloured.contains('\u{202e}'));
+}
+
+#[test]
+fn markdown_of_a_rich_plan() {
+    insta::assert_snapshot!(markdown(&rich_plan()));
+}
+
+#[test]
+fn markdown_of_blocked_plans() {
+    insta::assert_snapshot!("markdown_rail_blocked", markdown(&rail_blocked_plan()));
+    insta::assert_snapshot!("markdown_incomplete", markdown(&incomplete_plan()));
+}
+
+#[test]
+fn markdown_escapes_user_strings() {
+    let md = markdown(&hostile_plan());
+    insta::assert_snapshot!(md);
+    for raw in [
+        "<img",
+        "<script",
+        "</details><script",
+        "**bold**",
+        "[link]",
+        "`code`",
+        "@org",
+        " #12",
+        ":smile:",
+        "\u{1b}",
+    ] {
+        assert!(!md.contains(raw), "{raw:?} reached the Markdown unescaped:\n{md}");
+    }
+    // Every table row has exactly its three pipes: no name adds a column.
+    for line in md.lines().filter(|line| line.starts_with('|')) {
+        assert_eq!(line.matches('|').count(), 3, "{line}");
+    }
+    assert_eq!(md.matches("<details>").count(), md.matches("</details>").count());
+}
+
+#[test]
+fn markdown_of_a_huge_plan_folds_its_tail() {
+    let desired_users: Vec<_> = (0..20_000)
+        .map(|i| json!({"userName": format!("new.user.{i:05}@example.com"), "displayName": format!("New User {i}")}))
+        .collect();
+    let live_users: Vec<_> = (0..5_000)
+        .map(|i| json!({"id": format!("u{i:05}"), "userName": format!("old{i:05}@example.com")}))
+        .collect();
+    let plan = plan_of(
+        json!({"provider": "productboard", "policy": policy("deactivate", 10), "users": desired_users, "groups": []}),
+        json!({"users": live_users, "groups": []}),
+        &PlanOptions { allow_deactivations: Some(5_000), ..PlanOptions::default() },
+    );
+    assert_eq!(plan.operations.len(), 25_000);
+    let md = markdown(&plan);
+    assert!(md.len() <= MARKDOWN_LIMIT, "{} bytes", md.len());
+    assert!(md.chars().count() < 65_536);
+    let shown = md.lines().filter(|line| line.starts_with("- <code>")).count();
+    assert!(shown > 100, "only {shown} operations shown");
+    let note =
+        format!("… {} more operations not shown; run `roster plan` for the full plan.", 25_000 - shown);
+    assert!(md.contains(&note), "no note {note:?} at the end of:\n{}", &md[md.len() - 500..]);
+    assert_eq!(md.matches("<details>").count(), md.matches("</details>").count());
+    // Deactivations come first, so the people who lose access are the ones shown.
+    assert!(md.find("Users to deactivate").unwrap() < md.find("- <code>").unwrap());
+}
+
+#[test]
+fn markdown_of_a_plan_that_fits_has_no_fold_note() {
+    assert!(!markdown(&rich_plan()).contains("not shown"));
+}
+
+#[test]
+fn summary_lines() {
+    assert_eq!(
+        summary_line(&rich_plan()),
+        "2 to create, 2 to update, 1 to reactivate, 2 to deactivate, 5 member changes in 2 groups"
+    );
+    assert_eq!(summary_line(&rail_blocked_plan()), "12 to deactivate");
+    let empty = plan_of(
+        json!({"provider": "productboard", "policy": policy("keep", 10), "users": [], "groups": []}),
+        json!({"users": [{"id": "u1", "userName": "ada@example.com"}], "groups": []}),
+        &PlanOptions::default(),
+    );
+    assert_eq!(summary_line(&empty), "no changes");
+    let single = plan_of(
+        json!({
+            "provider": "productboard",
+            "policy": policy("keep", 10),
+            "users": [{"userName": "ada@example.com"}],
+            "groups": [{"displayName": "Eng", "members": ["ada@example.com"]}],
+        }),
+        json!({
+            "users": [{"id": "u1", "userName": "ada@example.com"}],
+            "groups": [{"id": "g1", "displayName": "Eng"}, {"id": "g2", "displayName": "Old"}],
+        }),
+        &PlanOptions::default(),
+    );
+    assert_eq!(summary_line(&single), "1 member change in 1 group");
+}
+
+#[test]
+fn json_is_pretty_reads_back_and_ends_with_a_newline() {
+    let plan = rich_plan();
+    let mut out = Vec::new();
+    render_json(&plan, &mut out).unwrap();
+    let json = String::from_utf8(out).unwrap();
+    assert!(json.ends_with("}\n"));
+    assert!(json.starts_with("{\n  \"formatVersion\": 1,"));
+    let read_back: Plan = serde_json::from_str(&json).unwrap();
+    assert_eq!(read_back, plan);
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let plan = rich_plan();
+    assert_eq!(text(&plan, true), text(&rich_plan(), true));
+    assert_eq!(markdown(&plan), markdown(&rich_plan()));
+}
