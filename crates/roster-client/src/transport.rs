@@ -203,7 +203,7 @@ impl Transport {
 
     /// Sends a request until it gets a final answer or runs out of attempts.
     ///
-    /// Retried: 5xx, 429, timeouts and connection failures, at most `max_attempts`
+    /// Retried: 5xx (but 501 and 505), 429, timeouts and connection failures, at most `max_attempts`
     /// times in all. A `POST` is not retried after a timeout, when the service may still
     /// be working on it; after a dropped connection or a 5xx it is, and a later `409`
     /// is resolved by the caller's adoption. Redirects and oversized bodies are errors.
@@ -224,7 +224,9 @@ impl Transport {
                         tracing::debug!(%method, path = %path, wait_ms = wait.as_millis() as u64, "rate limit exhausted, pausing");
                         self.limiter.pause_until(Instant::now() + wait);
                     }
-                    let retryable = status == 429 || (500..600).contains(&status);
+                    // 501 Not Implemented and 505 are answers, not accidents.
+                    let retryable =
+                        status == 429 || ((500..600).contains(&status) && !matches!(status, 501 | 505));
                     tracing::debug!(%method, path = %path, status, attempt, "scim response");
                     if !retryable || last {
                         return Ok(Exchange { status, headers, body, attempts: attempt });
