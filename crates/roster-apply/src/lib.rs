@@ -3,13 +3,15 @@
 //! operations that depend on one that failed.
 //!
 //! The service is reached through the [`Writer`] trait, so that the ordering, dependency
-//! and skip logic here is tested against an in-memory writer, without sockets. The
-//! HTTP client implements [`Writer`] in `roster-cli`'s glue.
+//! and skip logic here is tested against an in-memory writer, without sockets;
+//! `roster_client::WriteClient` implements it in [`client`].
 //!
 //! A failure never stops independent operations, and nothing here retries: retries,
 //! rate limits and the adoption of resources created by a lost response belong to the
 //! client. Running apply again after a partial run converges, because the next plan is
 //! computed afresh from the live state.
+
+mod client;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -1,0 +1,79 @@
+//! `roster emulator`: a local SCIM server with Productboard's rules.
+
+use std::time::Duration;
+
+use roster_emulator::{Emulator, EmulatorConfig, Misbehaviour};
+
+use crate::cli::{EmulatorArgs, Misbehave};
+use crate::commands::Ui;
+use crate::failure::{CommandResult, Exit, Failure};
+
+/// Serves until Ctrl-C or SIGTERM; prints the base URL as the first line on stdout once
+/// it accepts connections.
+pub async fn run(args: &EmulatorArgs, ui: &Ui) -> CommandResult {
+    if !(0.0..=1.0).contains(&args.fault_rate) {
+        return Err(Failure::error(format!("--fault-rate {} is not between 0 and 1", args.fault_rate)));
+    }
+    let config = EmulatorConfig {
+        token: args.token.clone().filter(|t| !t.is_empty()),
+        latency: Duration::from_millis(args.latency_ms),
+        rate_limit: args.rate_limit,
+        fault_rate: args.fault_rate,
+        seed: args.seed,
+        state_file: args.state.clone(),
+        misbehaviour: misbehaviour(&args.misbehave),
+        ..EmulatorConfig::default()
+    };
+    let running = Emulator::start(args.listen, config)
+        .await
+        .map_err(|err| Failure::from_error(&format!("cannot start the emulator on {}", args.listen), &err))?;
+    println!("{}", running.base_url());
+    ui.status("emulator ready; Ctrl-C stops it");
+    shutdown_signal().await;
+    running.shutdown().await.map_err(|err| Failure::from_error("the emulator did not stop cleanly", &err))?;
+    ui.status("emulator stopped");
+    Ok(Exit::Success)
+}
+
+/// The emulator's misbehaviour switches from the command line.
+pub fn misbehaviour(switches: &[Misbehave]) -> Misbehaviour {
+    let mut m = Misbehaviour::default();
+    for switch in switches {
+        match switch {
+            Misbehave::IgnoreCount => m.fixed_page_size = Some(7),
+            Misbehave::CapPagesAt50 => m.page_size_cap = Some(50),
+            Misbehave::RepeatFirstPage => m.repeat_first_page_past_end = true,
+            Misbehave::WrongTotal => m.total_results_is_page_size = true,
+            Misbehave::DriftingTotal => m.drifting_total_results = true,
+            Misbehave::UnstableOrder => m.unstable_order = true,
+            Misbehave::ConflictWithoutScimType => m.conflict_without_scim_type = true,
+            Misbehave::NumericStatus => m.numeric_status = true,
+            Misbehave::DropPostResponses => m.drop_response_after_post = true,
+            Misbehave::ThrottleAs500 => m.throttle_as_500 = true,
+            Misbehave::NoRetryAfter => m.omit_retry_after = true,
+        }
+    }
+    m
+}
+
+/// Waits for Ctrl-C or, on Unix, SIGTERM (how CI and process managers stop servers).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

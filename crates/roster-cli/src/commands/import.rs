@@ -1,0 +1,146 @@
+//! `roster import`: write a users.yaml from the live state, so that adopting roster on an
+//! existing workspace starts from a file whose plan is empty.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use roster_client::ReadClient;
+use roster_model::{DesiredGroup, DesiredState, DesiredUser, LiveState, Provider, UserKey};
+use roster_plan::PlanOptions;
+
+use crate::cli::ImportArgs;
+use crate::commands::Ui;
+use crate::commands::plan::{fetch, write_atomically};
+use crate::connection::client_config;
+use crate::failure::{CommandResult, Exit, Failure};
+
+/// Fetches, converts, checks that the file validates and plans empty, and writes it.
+pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
+    let provider = Provider::from(args.provider);
+    let client = ReadClient::new(client_config(&args.connection, provider)?)
+        .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
+    let live = fetch(&client, ui).await?;
+    if !live.completeness.is_complete() {
+        return Err(Failure::error(
+            "the live state was not fetched completely, so an imported file would miss users; nothing was written",
+        ));
+    }
+    let (desired, warnings) = desired_from_live(&live, provider);
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    let text = roster_spec::to_yaml(&desired);
+    let name = args.out.as_ref().map_or_else(|| "users.yaml".to_owned(), |p| p.display().to_string());
+    // The file is checked as any other before anyone relies on it.
+    let reloaded = roster_spec::load(&[roster_spec::SourceFile { name: name.clone(), text: text.clone() }])
+        .map_err(|diagnostics| {
+        eprint!("{}", diagnostics.render(ui.stderr_color));
+        Failure::error(
+            "the live state holds values that users.yaml does not accept (listed above); nothing was written",
+        )
+    })?;
+    let plan = roster_plan::plan(&reloaded, &live, &PlanOptions::default());
+    if !plan.is_empty() {
+        for operation in &plan.operations {
+            tracing::warn!("the imported file still plans: {}", operation.describe());
+        }
+    }
+    match &args.out {
+        Some(path) => {
+            write_atomically(path, text.as_bytes())?;
+            ui.status(&format!(
+                "wrote {} users and {} groups to {}",
+                desired.users.len(),
+                desired.groups.len(),
+                path.display()
+            ));
+        }
+        None => print!("{text}"),
+    }
+    Ok(Exit::Success)
+}
+
+/// The desired state that describes the live state as it is, and warnings about what
+/// cannot be described (duplicate names, members that are not users).
+pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState, Vec<String>) {
+    let mut warnings = Vec::new();
+    let mut users: Vec<&roster_model::LiveUser> = live.users.iter().collect();
+    users.sort_by(|a, b| a.attributes.key().cmp(&b.attributes.key()).then_with(|| a.id.cmp(&b.id)));
+    let mut seen_keys = HashSet::new();
+    let mut seen_external_ids = HashSet::new();
+    let mut user_names_by_id = HashMap::new();
+    let mut desired_users = Vec::with_capacity(users.len());
+    for user in users {
+        if !seen_keys.insert(user.attributes.key()) {
+            warnings.push(format!(
+                "left out user id {}: its userName {} is taken by another user",
+                user.id, user.attributes.user_name
+            ));
+            continue;
+        }
+        let mut attributes = user.attributes.clone();
+        if let Some(external_id) = &attributes.external_id
+            && !seen_external_ids.insert(external_id.clone())
+        {
+            warnings.push(format!(
+                "dropped the duplicate externalId {external_id:?} of {}",
+                attributes.user_name
+            ));
+            attributes.external_id = None;
+        }
+        user_names_by_id.insert(user.id.as_str(), attributes.user_name.clone());
+        desired_users.push(DesiredUser { attributes, previously: Vec::new(), source: None });
+    }
+
+    let mut groups: Vec<&roster_model::LiveGroup> = live.groups.iter().collect();
+    groups.sort_by(|a, b| {
+        a.display_name.to_lowercase().cmp(&b.display_name.to_lowercase()).then_with(|| a.id.cmp(&b.id))
+    });
+    let mut seen_names = HashSet::new();
+    let mut seen_group_external_ids = HashSet::new();
+    let mut desired_groups = Vec::with_capacity(groups.len());
+    for group in groups {
+        if !seen_names.insert(group.display_name.to_lowercase()) {
+            warnings.push(format!(
+                "left out group id {}: its name {:?} is taken by another group",
+                group.id, group.display_name
+            ));
+            continue;
+        }
+        let mut members = BTreeSet::new();
+        for id in &group.members {
+            match user_names_by_id.get(id.as_str()) {
+                Some(user_name) => {
+                    members.insert((UserKey::new(user_name), user_name.clone()));
+                }
+                None => warnings.push(format!(
+                    "group {:?} has a member id {id} that is no user; left out",
+                    group.display_name
+                )),
+            }
+        }
+        let external_id = group.external_id.clone().filter(|id| seen_group_external_ids.insert(id.clone()));
+        desired_groups.push(DesiredGroup {
+            display_name: group.display_name.clone(),
+            external_id,
+            members: members.into_iter().map(|(_, user_name)| user_name).collect(),
+            source: None,
+        });
+    }
+
+    let custom_roles: BTreeSet<String> = match provider.builtin_roles() {
+        Some(builtin) => desired_users
+            .iter()
+            .filter_map(|u| u.attributes.role.clone())
+            .filter(|role| !builtin.contains(&role.as_str()))
+            .collect(),
+        None => BTreeSet::new(),
+    };
+    let desired = DesiredState {
+        provider,
+        custom_roles: custom_roles.into_iter().collect(),
+        users: desired_users,
+        groups: desired_groups,
+        ..DesiredState::default()
+    };
+    (desired, warnings)
+}

@@ -1,0 +1,53 @@
+//! `roster validate`: parse and validate, no network.
+
+use std::path::PathBuf;
+
+use roster_model::DesiredState;
+
+use crate::cli::FilesArgs;
+use crate::commands::Ui;
+use crate::failure::{CommandResult, Exit, Failure};
+use crate::output;
+
+/// Validates the files and prints a one-line summary on stderr.
+pub fn run(args: &FilesArgs, ui: &Ui) -> CommandResult {
+    let desired = load(&args.files, ui)?;
+    let n_inactive = desired.users.iter().filter(|u| !u.attributes.active).count();
+    eprintln!(
+        "{}: valid: {} users ({} inactive), {} groups, provider {}",
+        names(&args.files),
+        desired.users.len(),
+        n_inactive,
+        desired.groups.len(),
+        desired.provider.as_str()
+    );
+    Ok(Exit::Success)
+}
+
+/// Reads, parses and validates desired-state files. On failure every problem is printed
+/// on stderr (and as GitHub annotations inside GitHub Actions) before returning.
+pub fn load(files: &[PathBuf], ui: &Ui) -> Result<DesiredState, Failure> {
+    let sources = roster_spec::read_sources(files)
+        .map_err(|err| Failure::from_error("cannot read the desired state", &err))?;
+    match roster_spec::load(&sources) {
+        Ok(desired) => Ok(desired),
+        Err(diagnostics) => {
+            eprint!("{}", diagnostics.render(ui.stderr_color));
+            if output::in_github_actions() {
+                print!("{}", diagnostics.github_annotations());
+            }
+            let n = diagnostics.len();
+            let message = format!(
+                "{} in {}; nothing was sent anywhere",
+                if n == 1 { "1 problem".to_owned() } else { format!("{n} problems") },
+                names(files)
+            );
+            eprintln!("error: {message}");
+            Err(Failure::reported(Exit::Error, message))
+        }
+    }
+}
+
+fn names(files: &[PathBuf]) -> String {
+    files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,58 @@
+//! Where output goes and how it looks: plans on stdout, everything else on stderr,
+//! colour only where a person reads it.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{ColorChoice, GlobalArgs, LogFormat};
+
+/// Whether to colour what is written to stdout.
+pub fn stdout_color(choice: ColorChoice) -> bool {
+    color(choice, std::io::stdout().is_terminal())
+}
+
+/// Whether to colour what is written to stderr.
+pub fn stderr_color(choice: ColorChoice) -> bool {
+    color(choice, std::io::stderr().is_terminal())
+}
+
+fn color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            is_terminal
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |term| term != "dumb")
+        }
+    }
+}
+
+/// True inside GitHub Actions, where errors also become workflow annotations.
+pub fn in_github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// Sets up `tracing` on stderr: `-q` errors only, default warnings and progress (info),
+/// `-v` debug, `-vv` trace; `RUST_LOG` wins when set.
+pub fn init_logging(global: &GlobalArgs) {
+    // The embedded emulator's own start-up lines are noise next to roster's unless asked for.
+    let default_level = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "info,roster_emulator=warn",
+            1 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match global.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => {
+            builder.with_ansi(stderr_color(global.color)).with_target(false).without_time().init()
+        }
+    }
+}
