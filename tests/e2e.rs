@@ -1,0 +1,317 @@
+//! End to end: the `roster` binary against the emulator, including faults, rate limits,
+//! lost responses, a killed apply, safety rails and stale plans.
+
+mod support;
+
+use std::time::Duration;
+
+use roster_emulator::{EmulatorConfig, Misbehaviour};
+use roster_model::{LiveState, LiveUser, UserAttributes};
+use support::{Server, TOKEN, demo_seed, roster, run, workdir_with_example};
+
+/// Applies until apply exits 0 (at most `tries` times), then checks that a fresh plan
+/// has no changes. Returns the exit codes of the applies.
+fn apply_until_converged(server: &Server, dir: &std::path::Path, tries: usize) -> Vec<i32> {
+    let mut codes = Vec::new();
+    for _ in 0..tries {
+        let (code, _, stderr) = run(roster(Some(server), dir).args(["apply", "--auto-approve"]));
+        assert!(code == 0 || code == 4, "apply exit {code}: {stderr}");
+        codes.push(code);
+        if code == 0 {
+            break;
+        }
+    }
+    let (code, stdout, stderr) = run(roster(Some(server), dir).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "plan after apply must show no changes:\n{stdout}\n{stderr}");
+    server.assert_no_user_delete();
+    codes
+}
+
+#[test]
+fn plan_apply_plan_converges() {
+    let server = Server::seeded(EmulatorConfig::default(), &demo_seed());
+    let dir = workdir_with_example();
+
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 2, "changes present: {stderr}");
+    assert!(stdout.contains("jordan.lee@lumenlabs.example"), "{stdout}");
+    assert!(server.writes().is_empty(), "plan must not write: {:?}", server.writes());
+
+    assert_eq!(apply_until_converged(&server, dir.path(), 1), vec![0]);
+    let live = server.live();
+    let jordan =
+        live.users.iter().find(|u| u.attributes.user_name == "jordan.lee@lumenlabs.example").unwrap();
+    assert!(!jordan.attributes.active, "offboarded by deactivation");
+    let priya = live.users.iter().find(|u| u.id == "u-priya").unwrap();
+    assert_eq!(priya.attributes.user_name, "priya.shah-ellis@lumenlabs.example", "renamed in place");
+}
+
+#[test]
+fn converges_under_faults_rate_limits_and_latency() {
+    let config = EmulatorConfig {
+        fault_rate: 0.1,
+        rate_limit: Some(40),
+        latency: Duration::from_millis(5),
+        seed: 7,
+        ..EmulatorConfig::default()
+    };
+    let server = Server::seeded(config, &demo_seed());
+    let dir = workdir_with_example();
+    apply_until_converged(&server, dir.path(), 3);
+    let log = server.log();
+    assert!(log.iter().any(|r| r.status == Some(500) || r.status.is_none()), "faults were injected");
+}
+
+#[test]
+fn converges_through_429_storms_without_retry_after() {
+    let config = EmulatorConfig {
+        rate_limit: Some(5),
+        misbehaviour: Misbehaviour { omit_retry_after: true, ..Misbehaviour::default() },
+        ..EmulatorConfig::default()
+    };
+    let server = Server::seeded(config, &demo_seed());
+    let dir = workdir_with_example();
+    apply_until_converged(&server, dir.path(), 2);
+    assert!(server.log().iter().any(|r| r.status == Some(429)), "the rate limit was hit");
+}
+
+#[test]
+fn a_post_whose_response_is_lost_is_adopted() {
+    let config = EmulatorConfig {
+        misbehaviour: Misbehaviour { drop_response_after_post: true, ..Misbehaviour::default() },
+        ..EmulatorConfig::default()
+    };
+    let server = Server::seeded(config, &demo_seed());
+    let dir = workdir_with_example();
+    let report = dir.path().join("report.json");
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve", "--report"]).arg(&report));
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let adopted =
+        report["operations"].as_array().unwrap().iter().filter(|op| op["outcome"] == "adopted").count();
+    assert_eq!(adopted, 3, "two users and one group created through lost responses: {report:#}");
+    let users = server.live().users;
+    let diegos = users.iter().filter(|u| u.attributes.user_name.starts_with("diego.ramirez")).count();
+    assert_eq!(diegos, 1, "adopted, not created twice");
+    apply_until_converged(&server, dir.path(), 1);
+}
+
+#[test]
+fn an_apply_killed_halfway_converges_when_run_again() {
+    // Many slow operations, one at a time, so that the kill lands in the middle.
+    let live = LiveState::default();
+    let server = Server::seeded(
+        EmulatorConfig { latency: Duration::from_millis(40), ..EmulatorConfig::default() },
+        &live,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = String::from("version: 1\nprovider: productboard\nusers:\n");
+    for n in 0..40 {
+        file.push_str(&format!("  - userName: hire{n:02}@example.com\n    role: maker\n"));
+    }
+    file.push_str("groups:\n  - displayName: Everyone\n    members:\n");
+    for n in 0..40 {
+        file.push_str(&format!("      - hire{n:02}@example.com\n"));
+    }
+    std::fs::write(dir.path().join("users.yaml"), file).unwrap();
+
+    let mut child = roster(Some(&server), dir.path())
+        .args(["apply", "--auto-approve", "--concurrency", "1"])
+        .spawn()
+        .unwrap();
+    while server.writes().len() < 10 {
+        assert!(child.try_wait().unwrap().is_none(), "apply finished before it could be killed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let created_before = server.live().users.len();
+    assert!(created_before < 40, "killed halfway: {created_before} users created");
+
+    apply_until_converged(&server, dir.path(), 1);
+    let live = server.live();
+    assert_eq!(live.users.len(), 40, "each user once");
+    assert_eq!(live.groups.len(), 1);
+    assert_eq!(live.groups[0].members.len(), 40);
+}
+
+fn active_user(n: usize) -> LiveUser {
+    LiveUser {
+        id: format!("old-{n}"),
+        attributes: UserAttributes {
+            user_name: format!("old{n}@example.com"),
+            active: true,
+            ..UserAttributes::default()
+        },
+    }
+}
+
+#[test]
+fn the_mass_deactivation_rail_blocks_apply_and_changes_nothing() {
+    let live = LiveState { users: (0..12).map(active_user).collect(), ..LiveState::default() };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        "version: 1\npolicy:\n  max_deactivations: 10\nusers:\n  - userName: new@example.com\n",
+    )
+    .unwrap();
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("--allow-deactivations 12"), "{stderr}");
+    assert!(server.writes().is_empty(), "nothing may be sent: {:?}", server.writes());
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "apply",
+        "--auto-approve",
+        "--allow-deactivations",
+        "11",
+    ]));
+    assert_eq!(code, 3, "a wrong override still blocks: {stderr}");
+    assert!(server.writes().is_empty());
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "apply",
+        "--auto-approve",
+        "--allow-deactivations",
+        "12",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(server.live().users.iter().filter(|u| u.attributes.active).count(), 1);
+    server.assert_no_user_delete();
+}
+
+#[test]
+fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies() {
+    let server = Server::seeded(EmulatorConfig::default(), &demo_seed());
+    let dir = workdir_with_example();
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--out", "plan.json"]));
+    assert_eq!(code, 0, "{stderr}");
+
+    // Someone changes the workspace after the review.
+    server
+        .emulator()
+        .state()
+        .add_user(&UserAttributes {
+            user_name: "late.hire@lumenlabs.example".into(),
+            active: true,
+            ..UserAttributes::default()
+        })
+        .unwrap();
+    let writes_before = server.writes().len();
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--plan", "plan.json"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("stale"), "{stderr}");
+    assert!(stderr.contains("late.hire@lumenlabs.example"), "the message names what changed: {stderr}");
+    assert_eq!(server.writes().len(), writes_before, "nothing sent");
+
+    // A fresh plan, reviewed again, applies: three deactivations now, exactly the limit.
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--out", "plan.json"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("late.hire@lumenlabs.example"), "{stdout}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--plan", "plan.json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, _) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0);
+    server.assert_no_user_delete();
+}
+
+#[test]
+fn apply_without_a_terminal_refuses_unless_approved() {
+    let server = Server::seeded(EmulatorConfig::default(), &demo_seed());
+    let dir = workdir_with_example();
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).arg("apply"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--auto-approve"), "{stderr}");
+    assert!(server.writes().is_empty());
+}
+
+#[test]
+fn secrets_never_reach_output_logs_plans_or_reports() {
+    let config = EmulatorConfig { fault_rate: 0.2, seed: 3, ..EmulatorConfig::default() };
+    let server = Server::seeded(config, &demo_seed());
+    let dir = workdir_with_example();
+    let mut seen = String::new();
+    for args in [
+        vec!["-vv", "plan", "--out", "plan.json", "--format", "json"],
+        vec!["-vv", "--log-format", "json", "apply", "--auto-approve", "--report", "report.json"],
+        vec!["-vv", "doctor"],
+        vec!["-vv", "import"],
+    ] {
+        let (_, stdout, stderr) = run(roster(Some(&server), dir.path()).args(&args));
+        seen.push_str(&stdout);
+        seen.push_str(&stderr);
+    }
+    for file in ["plan.json", "report.json"] {
+        seen.push_str(&std::fs::read_to_string(dir.path().join(file)).unwrap());
+    }
+    assert!(seen.contains("Authorization") || seen.len() > 1000, "the run produced output to search");
+    assert!(!seen.contains(TOKEN), "the token leaked");
+
+    // A wrong token: the error explains, and does not echo the token either.
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path())
+        .env("ROSTER_SCIM_TOKEN", "wrong-token-123")
+        .args(["-vv", "plan"]));
+    assert_eq!(code, 1);
+    assert!(!stdout.contains("wrong-token-123") && !stderr.contains("wrong-token-123"));
+    assert!(stderr.contains("401"), "{stderr}");
+    assert!(stderr.contains("hint"), "{stderr}");
+}
+
+#[test]
+fn import_writes_a_file_that_plans_no_changes() {
+    let server = Server::seeded(EmulatorConfig::default(), &demo_seed());
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["import", "--out", "users.yaml"]));
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(dir.path().join("users.yaml")).unwrap();
+    assert!(text.starts_with("# yaml-language-server: $schema="), "{text}");
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(server.writes().is_empty());
+}
+
+#[test]
+fn plain_http_is_refused_except_to_loopback() {
+    let dir = workdir_with_example();
+    let (code, _, stderr) = run(roster(None, dir.path())
+        .env("ROSTER_SCIM_URL", "http://scim.example.com/scim/v2")
+        .env("ROSTER_SCIM_TOKEN", "t")
+        .arg("plan"));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("http://"), "{stderr}");
+}
+
+#[test]
+fn the_emulator_command_prints_its_url_first_and_serves_scim() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut child = roster(None, dir.path())
+        .args(["emulator", "--listen", "127.0.0.1:0", "--token", "t0k", "--state"])
+        .arg(&state)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first_line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first_line)
+        .unwrap();
+    let url = first_line.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/scim/v2"), "{url}");
+
+    // Use it as a user would: import from the empty workspace, then apply a file.
+    let work = workdir_with_example();
+    let (code, _, stderr) = run(roster(None, work.path())
+        .env("ROSTER_SCIM_URL", &url)
+        .env("ROSTER_SCIM_TOKEN", "t0k")
+        .args(["apply", "--auto-approve"]));
+    assert_eq!(code, 0, "{stderr}");
+    // SIGTERM: the emulator saves its state and exits cleanly.
+    let pid = child.id().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(saved.to_string().contains("maya.okafor@lumenlabs.example"), "state saved: {saved}");
+}
