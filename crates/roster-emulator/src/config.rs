@@ -46,7 +46,7 @@ impl Default for EmulatorConfig {
             seed: 0,
             state_file: None,
             max_page_size: PRODUCTBOARD_MAX_PAGE_SIZE,
-            save_debounce: Duration::from_millis(25),
+            save_debounce: Duration::from_millis(100),
             misbehaviour: Misbehaviour::default(),
         }
     }

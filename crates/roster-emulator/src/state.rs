@@ -32,6 +32,17 @@ pub(crate) struct Shared {
     saved_generation: Mutex<Option<u64>>,
 }
 
+impl std::fmt::Debug for EmulatorState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let store = self.lock();
+        f.debug_struct("EmulatorState")
+            .field("users", &store.users().len())
+            .field("groups", &store.groups().len())
+            .field("state_file", &self.shared.state_file)
+            .finish()
+    }
+}
+
 impl EmulatorState {
     /// An empty state whose ids are drawn from `seed`.
     pub(crate) fn new(seed: u64, state_file: Option<PathBuf>) -> Self {
