@@ -371,3 +371,19 @@ async fn productboard_writes_round_trip() {
     assert_eq!(truth(&emulator).users.len(), 9);
     assert!(emulator.request_log().iter().all(|r| !(r.method == "DELETE" && r.path.contains("/Users"))));
 }
+
+#[tokio::test]
+async fn latency_and_an_attempt_timeout_below_it() {
+    let emulator =
+        start(EmulatorConfig { latency: Duration::from_millis(300), ..EmulatorConfig::default() }).await;
+    seed(&emulator, 120);
+    let live = fetch(&emulator, 4).await;
+    assert_eq!(sorted(live), sorted_truth(&emulator));
+
+    // Every attempt times out: the fetch fails after its attempts, it does not hang.
+    let mut config = client_config(&emulator);
+    config.request_timeout = Duration::from_millis(50);
+    config.max_attempts = 2;
+    let err = ReadClient::new(config).unwrap().fetch_live().await.unwrap_err();
+    assert!(matches!(err, ClientError::Timeout { attempts: 2, .. }), "{err}");
+}
