@@ -81,3 +81,13 @@ fn completions_are_printed_for_each_shell() {
         assert!(stdout.contains("validate"), "{shell}");
     }
 }
+
+#[test]
+fn the_demo_converges() {
+    // The README's first command.
+    let (code, stdout, stderr) = run(roster(None, &root()).arg("demo"));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("converged"), "{stderr}");
+    assert!(stderr.contains("0 of them a user DELETE"), "{stderr}");
+    assert!(stdout.contains("Plan: no changes."), "{stdout}");
+}
