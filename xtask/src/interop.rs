@@ -128,10 +128,91 @@ fn client_against_scim2_server(bin: &Path) -> Result<()> {
         .env("ROSTER_INTEROP_TOKEN", &token)
         .status()
         .context("cannot start cargo")?;
-    drop(server);
     if !status.success() {
         bail!("roster's client tests failed against scim2-server ({status}); its log: {}", log.display());
     }
+    let converged = roster_converges_against(&format!("http://127.0.0.1:{port}/v2"), &token);
+    drop(server);
+    converged.with_context(|| format!("scim2-server's log: {}", log.display()))
+}
+
+/// The first file of the convergence scenario: three users and a team.
+const BEFORE: &str = "version: 1
+provider: generic
+policy: { unmanaged_users: keep, unmanaged_groups: keep }
+users:
+  - { userName: ada@interop.example, externalId: ext-ada, displayName: Ada, role: maker }
+  - { userName: bob@interop.example, displayName: Bob, title: Engineer }
+  - { userName: cy@interop.example, displayName: Cy, role: viewer }
+groups:
+  - { displayName: Interop Team, externalId: grp-interop, members: [ada@interop.example, bob@interop.example] }
+";
+
+/// The second: a rename by `previously`, a tombstone, a role and title change, a new
+/// user, member changes and a renamed and a new team.
+const AFTER: &str = "version: 1
+provider: generic
+policy: { unmanaged_users: keep, unmanaged_groups: keep }
+users:
+  - { userName: ada.lovelace@interop.example, previously: [ada@interop.example], externalId: ext-ada, displayName: Ada Lovelace, role: maker }
+  - { userName: bob@interop.example, displayName: Bob, active: false }
+  - { userName: cy@interop.example, displayName: Cy, role: admin, title: Lead }
+  - { userName: dee@interop.example, displayName: Dee, role: maker }
+groups:
+  - { displayName: Interop Guild, externalId: grp-interop, members: [ada.lovelace@interop.example, cy@interop.example, dee@interop.example] }
+  - { displayName: Interop Ops, members: [dee@interop.example] }
+";
+
+/// `roster apply` then `roster plan --detailed-exitcode` through the real binary, twice,
+/// and the state read back with `roster import`.
+fn roster_converges_against(url: &str, token: &str) -> Result<()> {
+    let roster = roster_binary()?;
+    let dir = root().join("target/interop-roster");
+    std::fs::create_dir_all(&dir)?;
+    let run_roster = |args: &[&str]| -> Result<(i32, String)> {
+        eprintln!("$ roster {}", args.join(" "));
+        let output = Command::new(&roster)
+            .args(args)
+            .current_dir(&dir)
+            .env("ROSTER_SCIM_URL", url)
+            .env("ROSTER_SCIM_TOKEN", token)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .context("cannot start roster")?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        eprint!("{stderr}");
+        if stderr.contains(token) {
+            bail!("roster printed the token");
+        }
+        Ok((output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned()))
+    };
+    for (name, text) in [("before.yaml", BEFORE), ("after.yaml", AFTER)] {
+        std::fs::write(dir.join(name), text)?;
+        let (code, _) = run_roster(&["apply", "--auto-approve", name])?;
+        if code != 0 {
+            bail!("roster apply {name} against scim2-server exited {code}");
+        }
+        let (code, plan) = run_roster(&["plan", "--detailed-exitcode", name])?;
+        if code != 0 {
+            bail!("roster plan {name} after apply exited {code} (0 = converged):\n{plan}");
+        }
+    }
+    let (code, imported) = run_roster(&["import", "--provider", "generic"])?;
+    if code != 0 {
+        bail!("roster import against scim2-server exited {code}");
+    }
+    for expected in ["ada.lovelace@interop.example", "Interop Guild", "Interop Ops", "dee@interop.example"] {
+        if !imported.contains(expected) {
+            bail!("the state read back from scim2-server lacks {expected}:\n{imported}");
+        }
+    }
+    if imported.contains("userName: ada@interop.example") {
+        bail!("the renamed user is still there under her old name:\n{imported}");
+    }
+    eprintln!(
+        "interop: roster converged against scim2-server (apply, plan, rename, tombstone, roles, teams)"
+    );
     Ok(())
 }
 
