@@ -1,8 +1,6 @@
 //! Structure and types: walks one file's tree, reports every key, type and value
 //! problem, and keeps what is usable for the checks across files.
 
-use std::collections::HashMap;
-
 use roster_model::{DeactivationLimit, Provider, UnmanagedGroups, UnmanagedUsers};
 
 use crate::diagnostics::{At, Check, Sink, quote};
@@ -216,7 +214,8 @@ impl Walker<'_, '_> {
         allowed: &'static [&'static str],
         context: &str,
     ) -> Vec<(&'static str, &'n Node<'a>, &'n Node<'a>)> {
-        let mut seen: HashMap<&'static str, At> = HashMap::new();
+        // The first place of each allowed key, by its index in `allowed`.
+        let mut seen: Vec<Option<At>> = vec![None; allowed.len()];
         let mut fields = Vec::with_capacity(entries.len());
         for (key_node, value) in entries {
             let at = self.at(key_node.pos);
@@ -232,7 +231,7 @@ impl Walker<'_, '_> {
                     .emit();
                 continue;
             };
-            let Some(known) = allowed.iter().copied().find(|k| *k == key.as_ref()) else {
+            let Some(index) = allowed.iter().position(|k| *k == key.as_ref()) else {
                 let mut problem =
                     self.sink.problem(Check::UnknownKey, at, format!("unknown key {} {context}", quote(key)));
                 if key == "<<" {
@@ -248,7 +247,8 @@ impl Walker<'_, '_> {
                 problem.emit();
                 continue;
             };
-            if let Some(first) = seen.get(known) {
+            let known = allowed[index];
+            if let Some(first) = &seen[index] {
                 let first_location = self.sink.location(*first);
                 self.sink
                     .problem(
@@ -261,7 +261,7 @@ impl Walker<'_, '_> {
                     .emit();
                 continue;
             }
-            seen.insert(known, at);
+            seen[index] = Some(at);
             fields.push((known, key_node, value));
         }
         fields

@@ -57,6 +57,8 @@ pub mod file;
 mod semantic;
 mod sources;
 mod suggest;
+#[cfg(test)]
+mod tests;
 mod tree;
 mod write;
 
@@ -108,7 +110,45 @@ pub fn load(sources: &[SourceFile]) -> Result<DesiredState, Diagnostics> {
 pub fn json_schema() -> serde_json::Value {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
     let schema = generator.into_root_schema_for::<file::SpecFile>();
-    serde_json::to_value(schema).unwrap_or(serde_json::Value::Null)
+    let mut value = serde_json::to_value(schema).unwrap_or(serde_json::Value::Null);
+    polish_schema(&mut value);
+    value
+}
+
+/// Makes the generated schema read better in editors: descriptions as flowing text
+/// (doc comments break lines at 100 columns), and string enums as `enum` with
+/// `enumDescriptions` (which editors show during completion) instead of a `oneOf` of
+/// constants.
+fn polish_schema(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::String(description)) = object.get_mut("description") {
+                *description =
+                    description.split("\n\n").map(|p| p.replace('\n', " ")).collect::<Vec<_>>().join("\n\n");
+            }
+            let constants: Option<Vec<(Value, Value)>> = match object.get("oneOf") {
+                Some(Value::Array(variants)) => variants
+                    .iter()
+                    .map(|v| match (v.get("const"), v.get("description")) {
+                        (Some(c @ Value::String(_)), Some(d)) => Some((c.clone(), d.clone())),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => None,
+            };
+            if let Some(constants) = constants {
+                object.remove("oneOf");
+                object.insert("type".into(), "string".into());
+                let (names, descriptions): (Vec<Value>, Vec<Value>) = constants.into_iter().unzip();
+                object.insert("enum".into(), Value::Array(names));
+                object.insert("enumDescriptions".into(), Value::Array(descriptions));
+            }
+            object.values_mut().for_each(polish_schema);
+        }
+        Value::Array(items) => items.iter_mut().for_each(polish_schema),
+        _ => {}
+    }
 }
 
 /// A desired state as a canonical file: a first line that points editors at the schema

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
+use std::borrow::Cow;
+
 use roster_model::{DesiredGroup, DesiredState, DesiredUser, Policy, Provider, UserAttributes, UserKey};
 
 use crate::check::{FileDoc, Str};
@@ -132,10 +134,10 @@ fn check_users<'d>(
     docs: &'d [FileDoc],
     provider: Provider,
     custom_roles: &[String],
-) -> HashMap<UserKey, UserRef<'d>> {
+) -> HashMap<Key<'d>, UserRef<'d>> {
     let n_users = docs.iter().map(|d| d.users.len()).sum();
-    let mut users: HashMap<UserKey, UserRef<'d>> = HashMap::with_capacity(n_users);
-    let mut external_ids: HashMap<&str, At> = HashMap::new();
+    let mut users: HashMap<Key<'d>, UserRef<'d>> = HashMap::with_capacity(n_users);
+    let mut external_ids: HashMap<&str, At> = HashMap::with_capacity(n_users);
     let roles: Option<Vec<&str>> = provider
         .builtin_roles()
         .map(|builtin| builtin.iter().copied().chain(custom_roles.iter().map(String::as_str)).collect());
@@ -178,7 +180,7 @@ fn check_users<'d>(
         }
         let Some(user_name) = &user.user_name else { continue };
         email(sink, "userName", user_name);
-        match users.entry(UserKey::new(&user_name.value)) {
+        match users.entry(key(&user_name.value)) {
             Entry::Vacant(slot) => {
                 slot.insert(UserRef { user_name, active: user.active, inactive_at: user.inactive_at });
             }
@@ -231,18 +233,18 @@ fn email(sink: &mut Sink<'_>, what: &str, address: &Str) -> bool {
     }
 }
 
-fn check_previously(sink: &mut Sink<'_>, docs: &[FileDoc], users: &HashMap<UserKey, UserRef<'_>>) {
+fn check_previously<'d>(sink: &mut Sink<'_>, docs: &'d [FileDoc], users: &HashMap<Key<'d>, UserRef<'d>>) {
     // Earlier names by key, with the user who claims them.
-    let mut claimed: HashMap<UserKey, (&Str, &Str)> = HashMap::new();
-    for user in docs.iter().flat_map(|d| &d.users) {
+    let mut claimed: HashMap<Key<'d>, (&Str, &Str)> = HashMap::new();
+    for user in docs.iter().flat_map(|d| &d.users).filter(|u| !u.previously.is_empty()) {
         let Some(owner) = &user.user_name else { continue };
-        let owner_key = UserKey::new(&owner.value);
+        let owner_key = key(&owner.value);
         for name in &user.previously {
             if !email(sink, "`previously`", name) {
                 continue;
             }
-            let key = UserKey::new(&name.value);
-            if key == owner_key {
+            let name_key = key(&name.value);
+            if name_key == owner_key {
                 sink.problem(
                     Check::PreviouslyClash,
                     name.at,
@@ -253,7 +255,7 @@ fn check_previously(sink: &mut Sink<'_>, docs: &[FileDoc], users: &HashMap<UserK
                 .emit();
                 continue;
             }
-            if let Some(other) = users.get(&key) {
+            if let Some(other) = users.get(&name_key) {
                 let other_location = sink.location(other.user_name.at);
                 sink.problem(
                     Check::PreviouslyClash,
@@ -270,14 +272,14 @@ fn check_previously(sink: &mut Sink<'_>, docs: &[FileDoc], users: &HashMap<UserK
                 .emit();
                 continue;
             }
-            match claimed.entry(key) {
+            match claimed.entry(name_key) {
                 Entry::Vacant(slot) => {
                     slot.insert((name, owner));
                 }
                 Entry::Occupied(first) => {
                     let (first_name, first_owner) = *first.get();
                     let first_location = sink.location(first_name.at);
-                    let message = if UserKey::new(&first_owner.value) == owner_key {
+                    let message = if key(&first_owner.value) == owner_key {
                         format!(
                             "{} appears twice in `previously`, first at {first_location}",
                             quote(&name.value)
@@ -303,17 +305,17 @@ fn check_previously(sink: &mut Sink<'_>, docs: &[FileDoc], users: &HashMap<UserK
 fn check_groups(
     sink: &mut Sink<'_>,
     docs: &[FileDoc],
-    users: &HashMap<UserKey, UserRef<'_>>,
+    users: &HashMap<Key<'_>, UserRef<'_>>,
     complete: bool,
 ) {
     let mut names: HashMap<String, At> = HashMap::new();
     let mut external_ids: HashMap<&str, At> = HashMap::new();
     // Earlier names, to point a member at the user's current userName.
-    let earlier: HashMap<UserKey, &Str> = docs
+    let earlier: HashMap<Key<'_>, &Str> = docs
         .iter()
         .flat_map(|d| &d.users)
         .filter_map(|u| u.user_name.as_ref().map(|n| (u, n)))
-        .flat_map(|(u, n)| u.previously.iter().map(move |p| (UserKey::new(&p.value), n)))
+        .flat_map(|(u, n)| u.previously.iter().map(move |p| (key(&p.value), n)))
         .collect();
     for group in docs.iter().flat_map(|d| &d.groups) {
         if let Some(name) = &group.display_name {
@@ -358,13 +360,13 @@ fn check_groups(
             .display_name
             .as_ref()
             .map_or_else(|| "a group".to_owned(), |n| format!("group {}", quote(&n.value)));
-        let mut members: HashMap<UserKey, At> = HashMap::with_capacity(group.members.len());
+        let mut members: HashMap<Key<'_>, At> = HashMap::with_capacity(group.members.len());
         for member in &group.members {
             if !email(sink, "`members`", member) {
                 continue;
             }
-            let key = UserKey::new(&member.value);
-            if complete && !users.contains_key(&key) {
+            let member_key = key(&member.value);
+            if complete && !users.contains_key(&member_key) {
                 let mut problem = sink
                     .problem(
                         Check::UndefinedMember,
@@ -375,7 +377,7 @@ fn check_groups(
                         ),
                     )
                     .label("no user has this userName");
-                problem = match earlier.get(&key) {
+                problem = match earlier.get(&member_key) {
                     Some(current) => problem.help(format!(
                         "{} is an earlier name of {}: list the current userName",
                         quote(&member.value),
@@ -385,7 +387,7 @@ fn check_groups(
                 };
                 problem.emit();
             }
-            match members.entry(key) {
+            match members.entry(member_key) {
                 Entry::Vacant(slot) => {
                     slot.insert(member.at);
                 }
@@ -412,7 +414,7 @@ fn check_groups(
 fn check_protected(
     sink: &mut Sink<'_>,
     docs: &[FileDoc],
-    users: &HashMap<UserKey, UserRef<'_>>,
+    users: &HashMap<Key<'_>, UserRef<'_>>,
     complete: bool,
 ) {
     for policy in docs.iter().filter_map(|d| d.policy.as_ref()) {
@@ -420,7 +422,7 @@ fn check_protected(
             if !email(sink, "`protected`", name) {
                 continue;
             }
-            match users.get(&UserKey::new(&name.value)) {
+            match users.get(&key(&name.value)) {
                 None if complete => sink
                     .problem(
                         Check::ProtectedUndefined,
@@ -450,5 +452,36 @@ fn check_protected(
                 Some(_) => {}
             }
         }
+    }
+}
+
+/// A userName folded for matching, as [`UserKey`] does, without allocating for the
+/// common case of an address that is lower-case ASCII already.
+type Key<'a> = Cow<'a, str>;
+
+fn key(user_name: &str) -> Key<'_> {
+    if user_name.is_ascii() {
+        if user_name.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(user_name.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(user_name)
+        }
+    } else {
+        Cow::Owned(UserKey::new(user_name).as_str().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_folds_like_user_key() {
+        for name in
+            ["ada@example.com", "Ada@Example.COM", "JOSÉ@exämple.de", "straße@example.com", "ǅ@example.com"]
+        {
+            assert_eq!(key(name), UserKey::new(name).as_str(), "{name}");
+        }
+        assert!(matches!(key("ada@example.com"), Cow::Borrowed(_)));
     }
 }

@@ -15,6 +15,7 @@
 //! of a 100,000-user file stays small.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_saphyr::granit_parser::{self, Event, Parser, ScalarStyle, ScanError, Span, Tag};
 
@@ -24,8 +25,10 @@ pub(crate) mod limits {
     /// The largest file accepted, checked before parsing: a 50 MiB file is refused
     /// without being read.
     pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
-    /// Nodes (scalars and collections) per file, counting the copies aliases make.
-    pub const MAX_NODES: usize = 6_000_000;
+    /// Nodes (scalars and collections) per file, counting the copies aliases make. A
+    /// 100,000-user file with every attribute set has about 2.7 million; the tree of
+    /// 4 million nodes takes about 250 MB.
+    pub const MAX_NODES: usize = 4_000_000;
     /// Nodes that aliases may copy, in total per file: what stops an alias bomb
     /// ("billion laughs") before it allocates anything large.
     pub const MAX_ALIAS_NODES: usize = 100_000;
@@ -141,16 +144,202 @@ impl ParseError {
 
 /// Parses one YAML document. `Ok(None)` for a stream with no document (an empty file or
 /// one with only comments).
+///
+/// A large file is parsed in pieces on several threads when its `users` list can be cut
+/// at item boundaries (see [`split_plan`]); the result is the same tree, and any doubt
+/// (a piece that fails, or an unexpected shape) falls back to one sequential parse, whose
+/// errors are the ones reported.
 pub(crate) fn parse(text: &str) -> Result<Option<Node<'_>>, ParseError> {
+    parse_with_max_nodes(text, limits::MAX_NODES)
+}
+
+/// [`parse`] with another node limit, so that tests can reach it cheaply.
+fn parse_with_max_nodes(text: &str, max_nodes: usize) -> Result<Option<Node<'_>>, ParseError> {
     if text.len() > limits::MAX_FILE_BYTES {
         return Err(ParseError::at(Pos { line: 1, col: 1, start: 0, len: 0 }, too_large_message(text.len())));
     }
+    let n_threads = std::thread::available_parallelism().map_or(1, usize::from).min(MAX_THREADS);
+    if text.len() >= PARALLEL_MIN_BYTES
+        && n_threads > 1
+        && let Some(plan) = split_plan(text, n_threads)
+        && let Some(root) = parse_in_pieces(text, &plan, max_nodes)
+    {
+        return Ok(Some(root));
+    }
+    parse_piece(text, Offset::default(), &Budget::new(max_nodes))
+}
+
+/// Files smaller than this are parsed on one thread: splitting would not pay.
+const PARALLEL_MIN_BYTES: usize = 2 * 1024 * 1024;
+/// The most threads one file is parsed on.
+const MAX_THREADS: usize = 4;
+
+/// Where a piece of a file starts: lines and bytes before it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Offset {
+    lines: u32,
+    bytes: u32,
+}
+
+/// The node counters of one file, shared by the pieces parsed in parallel.
+struct Budget {
+    max_nodes: usize,
+    n_nodes: AtomicUsize,
+    n_alias_nodes: AtomicUsize,
+}
+
+impl Budget {
+    fn new(max_nodes: usize) -> Self {
+        Budget { max_nodes, n_nodes: AtomicUsize::new(0), n_alias_nodes: AtomicUsize::new(0) }
+    }
+}
+
+/// How to cut a file into pieces that parse on their own: `boundaries[0]` is the start
+/// of the file, the others are line starts of items of the top-level `users` block
+/// sequence, then the end of that block; the text after it (the other top-level keys)
+/// is the last piece.
+#[derive(Debug, PartialEq, Eq)]
+struct SplitPlan {
+    boundaries: Vec<(usize, Offset)>,
+}
+
+/// Finds cut points in the top-level `users:` block sequence, near equal shares of the
+/// file. Only plain layouts qualify: no directives or document markers, one `users:`
+/// line with nothing after the colon but a comment, and items written as `- ` at one
+/// indentation. A cut at such a line start is an item boundary unless a flow collection
+/// or quoted scalar spans it, and then the piece before it fails to parse, which sends
+/// [`parse`] back to a sequential parse.
+fn split_plan(text: &str, n_pieces: usize) -> Option<SplitPlan> {
+    let mut users_block: Option<(usize, Offset)> = None;
+    let mut users_end: Option<(usize, Offset)> = None;
+    let mut item_indent: Option<usize> = None;
+    let mut items: Vec<(usize, Offset)> = Vec::new();
+    let mut offset = 0usize;
+    for (line_index, line) in text.split_inclusive('\n').enumerate() {
+        let here = (offset, Offset { lines: clamp(line_index), bytes: clamp(offset) });
+        offset += line.len();
+        let content = line.trim_end_matches(['\n', '\r']);
+        if content.starts_with('%') || content.starts_with("---") || content.starts_with("...") {
+            return None;
+        }
+        let first = content.bytes().next();
+        let top_level_key = first.is_some_and(|b| !matches!(b, b' ' | b'\t' | b'#' | b'-'));
+        if top_level_key {
+            let key_only = content.split(" #").next().unwrap_or("").trim_end() == "users:";
+            match (key_only, users_block, users_end) {
+                (true, None, _) => {
+                    users_block =
+                        Some((offset, Offset { lines: clamp(line_index + 1), bytes: clamp(offset) }));
+                }
+                (true, Some(_), _) => return None,
+                (false, Some(_), None) => users_end = Some(here),
+                (false, _, _) => {}
+            }
+            continue;
+        }
+        if users_block.is_none() || users_end.is_some() {
+            continue;
+        }
+        let indent = content.len() - content.trim_start_matches(' ').len();
+        let rest = &content[indent..];
+        let is_item = rest == "-" || rest.starts_with("- ");
+        match item_indent {
+            None if rest.is_empty() || rest.starts_with('#') => {}
+            None if is_item => {
+                item_indent = Some(indent);
+                items.push(here);
+            }
+            None => return None,
+            Some(i) if i == indent && is_item => items.push(here),
+            Some(_) => {}
+        }
+    }
+    let users_end = users_end.unwrap_or((text.len(), Offset { lines: 0, bytes: clamp(text.len()) }));
+    let mut boundaries = vec![(0, Offset::default())];
+    for k in 1..n_pieces {
+        let target = text.len() * k / n_pieces;
+        let i = items.partition_point(|(start, _)| *start < target);
+        // Never cut before the first item: the first piece must hold a `users` list.
+        if let Some(&cut) = items.get(i.max(1))
+            && cut.0 > boundaries.last()?.0
+        {
+            boundaries.push(cut);
+        }
+    }
+    if boundaries.len() < 2 {
+        return None;
+    }
+    let users_end_offset = if users_end.0 == text.len() {
+        Offset { lines: clamp(text.split_inclusive('\n').count()), bytes: clamp(text.len()) }
+    } else {
+        users_end.1
+    };
+    boundaries.push((users_end.0, users_end_offset));
+    Some(SplitPlan { boundaries })
+}
+
+/// Parses the pieces of a plan on scoped threads and joins them; `None` when anything
+/// is not as the plan expects.
+fn parse_in_pieces<'a>(text: &'a str, plan: &SplitPlan, max_nodes: usize) -> Option<Node<'a>> {
+    let budget = Budget::new(max_nodes);
+    let bounds = &plan.boundaries;
+    let mut pieces: Vec<(&'a str, Offset)> =
+        bounds.windows(2).map(|w| (&text[w[0].0..w[1].0], w[0].1)).collect();
+    let last = bounds.last()?;
+    pieces.push((&text[last.0..], last.1));
+    let results: Vec<Result<Option<Node<'a>>, ParseError>> = std::thread::scope(|scope| {
+        let budget = &budget;
+        let handles: Vec<_> = pieces[1..]
+            .iter()
+            .map(|&(piece, offset)| {
+                std::thread::Builder::new().spawn_scoped(scope, move || parse_piece(piece, offset, budget))
+            })
+            .collect();
+        let mut results = vec![parse_piece(pieces[0].0, pieces[0].1, budget)];
+        for (handle, &(piece, offset)) in handles.into_iter().zip(&pieces[1..]) {
+            results.push(match handle {
+                Ok(handle) => {
+                    handle.join().unwrap_or_else(|_| Err(ParseError::at(Pos::default(), "parser panicked")))
+                }
+                Err(_) => parse_piece(piece, offset, budget),
+            });
+        }
+        results
+    });
+    let mut results = results.into_iter();
+    let mut root = results.next()?.ok()??;
+    let rest = results.next_back()?.ok()?;
+    {
+        let Value::Map(entries) = &mut root.value else { return None };
+        let (key, users) = entries.last_mut()?;
+        if !matches!(&key.value, Value::Str(k) if k == "users") {
+            return None;
+        }
+        let Value::Seq(items) = &mut users.value else { return None };
+        for piece in results {
+            let Value::Seq(more) = piece.ok()??.value else { return None };
+            items.extend(more);
+        }
+    }
+    match rest {
+        None => {}
+        Some(Node { value: Value::Map(more), .. }) => {
+            let Value::Map(entries) = &mut root.value else { return None };
+            entries.extend(more);
+        }
+        Some(_) => return None,
+    }
+    Some(root)
+}
+
+/// Parses one document, or one piece of a file, whose first line is `offset.lines + 1`.
+fn parse_piece<'a>(text: &'a str, offset: Offset, budget: &Budget) -> Result<Option<Node<'a>>, ParseError> {
     let mut options = granit_parser::Options::default();
     options.block_nesting_limit = limits::MAX_BLOCK_NESTING;
     options.flow_nesting_limit = limits::MAX_FLOW_NESTING;
     options.set_emit_comments(false);
     let parser = Parser::new_from_str_with_options(text, options);
-    Builder::default().run(parser)
+    Builder::new(offset, budget).run(parser)
 }
 
 /// The message for a file over [`limits::MAX_FILE_BYTES`].
@@ -179,25 +368,48 @@ enum Frame<'a> {
     Map { pos: Pos, anchor: usize, entries: Vec<(Node<'a>, Node<'a>)>, key: Option<Node<'a>> },
 }
 
-#[derive(Default)]
-struct Builder<'a> {
+struct Builder<'a, 'b> {
     stack: Vec<Frame<'a>>,
     /// Anchored nodes by anchor id, with their node counts, for aliases to copy.
     anchors: Vec<Option<(Node<'a>, usize)>>,
-    n_nodes: usize,
-    n_alias_nodes: usize,
     root: Option<Node<'a>>,
     n_documents: usize,
+    offset: Offset,
+    budget: &'b Budget,
+    /// Nodes counted here and not yet added to the shared budget.
+    n_pending: usize,
 }
 
-impl<'a> Builder<'a> {
+impl<'a, 'b> Builder<'a, 'b> {
+    fn new(offset: Offset, budget: &'b Budget) -> Self {
+        Builder {
+            stack: Vec::new(),
+            anchors: Vec::new(),
+            root: None,
+            n_documents: 0,
+            offset,
+            budget,
+            n_pending: 0,
+        }
+    }
+
+    fn shift(&self, mut pos: Pos) -> Pos {
+        pos.line = pos.line.saturating_add(self.offset.lines);
+        pos.start = pos.start.saturating_add(self.offset.bytes);
+        pos
+    }
+
     fn run(
         mut self,
         parser: Parser<'a, granit_parser::StrInput<'a>>,
     ) -> Result<Option<Node<'a>>, ParseError> {
         for item in parser {
-            let (event, span) = item.map_err(|e| ParseError::from_scan(&e))?;
-            let pos = Pos::from_span(&span);
+            let (event, span) = item.map_err(|e| {
+                let mut error = ParseError::from_scan(&e);
+                error.pos = self.shift(error.pos);
+                error
+            })?;
+            let pos = self.shift(Pos::from_span(&span));
             match event {
                 Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
                 Event::DocumentStart(..) => {
@@ -245,8 +457,8 @@ impl<'a> Builder<'a> {
                         ));
                     };
                     let (anchored, size) = (anchored.clone(), *size);
-                    self.n_alias_nodes += size;
-                    if self.n_alias_nodes > limits::MAX_ALIAS_NODES {
+                    let n_alias_nodes = self.budget.n_alias_nodes.fetch_add(size, Ordering::Relaxed) + size;
+                    if n_alias_nodes > limits::MAX_ALIAS_NODES {
                         return Err(ParseError::at(
                             pos,
                             format!(
@@ -268,12 +480,22 @@ impl<'a> Builder<'a> {
         Ok(self.root)
     }
 
+    /// Counts nodes against the file's budget; the shared counter is updated in batches
+    /// so that threads do not contend for it on every node.
     fn count(&mut self, pos: Pos, n: usize) -> Result<(), ParseError> {
-        self.n_nodes += n;
-        if self.n_nodes > limits::MAX_NODES {
+        self.n_pending += n;
+        if self.n_pending < 4096 {
+            return Ok(());
+        }
+        let n_nodes = self.budget.n_nodes.fetch_add(self.n_pending, Ordering::Relaxed) + self.n_pending;
+        self.n_pending = 0;
+        if n_nodes > self.budget.max_nodes {
             return Err(ParseError::at(
                 pos,
-                format!("file has more than {} YAML nodes; split it into several files", limits::MAX_NODES),
+                format!(
+                    "file has more than {} YAML nodes; split it into several files",
+                    self.budget.max_nodes
+                ),
             ));
         }
         Ok(())
@@ -310,7 +532,7 @@ fn count_nodes(node: &Node<'_>) -> usize {
     }
 }
 
-fn core_tag<'t>(tag: Option<&'t Tag>, pos: Pos) -> Result<Option<&'t str>, ParseError> {
+fn core_tag(tag: Option<&Tag>, pos: Pos) -> Result<Option<&str>, ParseError> {
     match tag {
         None => Ok(None),
         Some(tag) => match tag.core_suffix() {
@@ -382,10 +604,10 @@ pub(crate) fn resolve_plain(text: Cow<'_, str>) -> Value<'_> {
     if let Some(n) = parse_core_int(&text) {
         return Value::Int(n);
     }
-    if is_core_float(&text) {
-        if let Ok(x) = text.parse::<f64>() {
-            return Value::Float(x);
-        }
+    if is_core_float(&text)
+        && let Ok(x) = text.parse::<f64>()
+    {
+        return Value::Float(x);
     }
     Value::Str(text)
 }
@@ -553,6 +775,91 @@ mod tests {
         let text = format!("{}x\n", "- ".repeat(10_000));
         let error = parse(&text).unwrap_err();
         assert!(error.message.starts_with("invalid YAML"), "{}", error.message);
+    }
+
+    /// The tree as a sequential parse builds it, for comparisons.
+    fn sequential(text: &str) -> String {
+        format!("{:?}", parse_piece(text, Offset::default(), &Budget::new(limits::MAX_NODES)))
+    }
+
+    /// Splits `text` into 2, 3 and 4 pieces and checks that each split parses to the same
+    /// tree as a sequential parse. Returns how many splits were possible.
+    fn check_pieces_match(text: &str) -> usize {
+        let expected = sequential(text);
+        let mut n_split = 0;
+        for n in 2..=4 {
+            let Some(plan) = split_plan(text, n) else { continue };
+            if let Some(root) = parse_in_pieces(text, &plan, limits::MAX_NODES) {
+                assert_eq!(
+                    format!("{:?}", Ok::<_, ParseError>(Some(root))),
+                    expected,
+                    "{n} pieces of\n{text}"
+                );
+                n_split += 1;
+            }
+        }
+        n_split
+    }
+
+    fn users_file(item: impl Fn(usize) -> String) -> String {
+        let mut text =
+            String::from("# comment\nversion: 1\npolicy:\n  users: nested key, not the list\nusers:\n");
+        for i in 0..40 {
+            text.push_str(&item(i));
+        }
+        text
+    }
+
+    #[test]
+    fn pieces_parse_to_the_same_tree() {
+        let plain = users_file(|i| format!("  - userName: u{i}@example.com\n    title: T{i}\n"));
+        let with_groups =
+            format!("{plain}groups:\n- displayName: g\n  members: [u1@example.com]\nprovider: generic\n");
+        let indentless = users_file(|i| format!("- userName: u{i}@example.com\n  role: maker\n"));
+        let crlf = plain.replace('\n', "\r\n");
+        let tricky = users_file(|i| {
+            format!(
+                "  # - a comment, not an item\n  - userName: u{i}@example.com\n    title: |\n      - block text {i}\n       - more\n    displayName: \"multi\n      - line {i}\"\n    previously: [\n      a{i}@example.com,\n      b{i}@example.com]\n    name:\n      - nested\n      - list\n\n"
+            )
+        });
+        for text in [&plain, &with_groups, &indentless, &crlf, &tricky] {
+            assert!(check_pieces_match(text) >= 2, "no split of\n{text}");
+        }
+    }
+
+    #[test]
+    fn pieces_that_need_each_other_fall_back_to_one_parse() {
+        // An alias in a later piece refers to an anchor in the first: the piece fails
+        // alone, and the sequential parse gives the right tree.
+        let text = users_file(|i| {
+            if i == 0 { "  - title: &t shared\n".to_owned() } else { format!("  - title: *t\n    n: {i}\n") }
+        });
+        let plan = split_plan(&text, 2).unwrap();
+        assert!(parse_in_pieces(&text, &plan, limits::MAX_NODES).is_none());
+        assert_eq!(format!("{:?}", parse(&text)), sequential(&text));
+    }
+
+    #[test]
+    fn unusual_layouts_are_not_split() {
+        let items = "  - userName: a@example.com\n  - userName: b@example.com\n  - userName: c@example.com\n";
+        for text in [
+            format!("%YAML 1.2\n---\nusers:\n{items}"),
+            format!("---\nusers:\n{items}"),
+            format!("users:\n{items}users:\n{items}"),
+            format!("users: &u\n{items}"),
+            format!("users: [a, b]\nx:\n{items}"),
+            format!("users:\n  x: 1\n{items}"),
+        ] {
+            assert_eq!(split_plan(&text, 2), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_flood_of_tiny_nodes_is_refused() {
+        let text = format!("x: [{}]\n", "1,".repeat(30_000));
+        let error = parse_with_max_nodes(&text, 10_000).unwrap_err();
+        assert_eq!(error.message, "file has more than 10000 YAML nodes; split it into several files");
+        assert!(parse_with_max_nodes(&text, 40_000).is_ok());
     }
 
     #[test]

@@ -1,0 +1,959 @@
+//! Tests of `load` for every check, of limits against hostile input, and of `to_yaml`.
+
+use roster_model::{
+    DeactivationLimit, DesiredGroup, DesiredState, DesiredUser, Policy, Provider, SourceLocation,
+    UnmanagedGroups, UnmanagedUsers, UserAttributes,
+};
+
+use crate::{Check, Diagnostics, SourceFile, load, to_yaml};
+
+fn load_one(text: &str) -> Result<DesiredState, Diagnostics> {
+    load(&[SourceFile::new("users.yaml", text)])
+}
+
+/// The problems of a file as `(code, line, column)`, in order.
+fn found(text: &str) -> Vec<(&'static str, usize, usize)> {
+    found_in(&[SourceFile::new("users.yaml", text)])
+        .into_iter()
+        .map(|(_, code, line, column)| (code, line, column))
+        .collect()
+}
+
+fn found_in(sources: &[SourceFile]) -> Vec<(String, &'static str, usize, usize)> {
+    match load(sources) {
+        Ok(_) => Vec::new(),
+        Err(diagnostics) => diagnostics
+            .problems()
+            .iter()
+            .map(|p| (p.location().file.clone(), p.check().code(), p.location().line, p.location().column))
+            .collect(),
+    }
+}
+
+/// The messages of a file's problems, in order.
+fn messages(text: &str) -> Vec<String> {
+    match load_one(text) {
+        Ok(_) => Vec::new(),
+        Err(diagnostics) => diagnostics.problems().iter().map(|p| p.message().to_owned()).collect(),
+    }
+}
+
+fn user_file(users: &str) -> String {
+    format!("version: 1\nusers:\n{users}")
+}
+
+// ---------------------------------------------------------------- valid files
+
+#[test]
+fn a_minimal_file_gets_the_defaults() {
+    let state = load_one("version: 1\nusers:\n  - userName: ada@example.com\n").unwrap();
+    assert_eq!(state.provider, Provider::Productboard);
+    assert_eq!(state.policy, Policy::default());
+    assert_eq!(state.policy.unmanaged_users, UnmanagedUsers::Deactivate);
+    assert_eq!(state.policy.unmanaged_groups, UnmanagedGroups::Keep);
+    assert_eq!(state.policy.max_deactivations, DeactivationLimit::Count(10));
+    assert_eq!(state.users.len(), 1);
+    let user = &state.users[0];
+    assert!(user.attributes.active);
+    assert_eq!(user.attributes.role, None);
+    assert_eq!(user.source, Some(SourceLocation { file: "users.yaml".into(), line: 3, column: 5 }));
+}
+
+#[test]
+fn every_field_reaches_the_model() {
+    let text = r#"# yaml-language-server: $schema=schemas/roster.schema.json
+version: 1
+provider: productboard
+custom_roles: [billing-admin]
+policy:
+  unmanaged_users: keep
+  unmanaged_groups: delete
+  max_deactivations: "12.5%"
+  protected: [admin@example.com]
+users:
+  - userName: admin@example.com
+  - userName: Ada@Example.com
+    externalId: "00u1ada"
+    previously: [ada@old.example]
+    displayName: Ada Lovelace
+    name: { givenName: Ada, familyName: Lovelace }
+    title: Analyst
+    role: billing-admin
+    active: false
+groups:
+  - displayName: Product Team
+    externalId: grp-product
+    members: [ADA@example.com, admin@example.com]
+  - displayName: Empty
+"#;
+    let state = load_one(text).unwrap();
+    let expected = DesiredState {
+        provider: Provider::Productboard,
+        policy: Policy {
+            unmanaged_users: UnmanagedUsers::Keep,
+            unmanaged_groups: UnmanagedGroups::Delete,
+            max_deactivations: DeactivationLimit::PercentHundredths(1250),
+            protected: vec!["admin@example.com".into()],
+        },
+        custom_roles: vec!["billing-admin".into()],
+        users: vec![
+            DesiredUser {
+                attributes: UserAttributes {
+                    user_name: "admin@example.com".into(),
+                    active: true,
+                    ..Default::default()
+                },
+                previously: vec![],
+                source: Some(SourceLocation { file: "users.yaml".into(), line: 11, column: 5 }),
+            },
+            DesiredUser {
+                attributes: UserAttributes {
+                    user_name: "Ada@Example.com".into(),
+                    external_id: Some("00u1ada".into()),
+                    display_name: Some("Ada Lovelace".into()),
+                    given_name: Some("Ada".into()),
+                    family_name: Some("Lovelace".into()),
+                    title: Some("Analyst".into()),
+                    role: Some("billing-admin".into()),
+                    active: false,
+                },
+                previously: vec!["ada@old.example".into()],
+                source: Some(SourceLocation { file: "users.yaml".into(), line: 12, column: 5 }),
+            },
+        ],
+        groups: vec![
+            DesiredGroup {
+                display_name: "Product Team".into(),
+                external_id: Some("grp-product".into()),
+                members: vec!["ADA@example.com".into(), "admin@example.com".into()],
+                source: Some(SourceLocation { file: "users.yaml".into(), line: 21, column: 5 }),
+            },
+            DesiredGroup {
+                display_name: "Empty".into(),
+                external_id: None,
+                members: vec![],
+                source: Some(SourceLocation { file: "users.yaml".into(), line: 24, column: 5 }),
+            },
+        ],
+    };
+    assert_eq!(state, expected);
+}
+
+#[test]
+fn generic_provider_accepts_any_role() {
+    let text =
+        "version: 1\nprovider: generic\nusers:\n  - userName: ada@example.com\n    role: Chief Wizard\n";
+    assert_eq!(load_one(text).unwrap().provider, Provider::Generic);
+}
+
+#[test]
+fn a_byte_order_mark_and_crlf_line_ends_are_fine() {
+    let text = "\u{feff}version: 1\r\nusers:\r\n  - userName: ada@example.com\r\n    title: Analyst\r\n";
+    let state = load_one(text).unwrap();
+    assert_eq!(state.users[0].attributes.title.as_deref(), Some("Analyst"));
+}
+
+#[test]
+fn anchors_and_aliases_work_for_values() {
+    let text = "version: 1\nusers:\n  - userName: ada@example.com\n    title: &t Analyst\n  - userName: grace@example.com\n    title: *t\n";
+    let state = load_one(text).unwrap();
+    assert_eq!(state.users[1].attributes.title.as_deref(), Some("Analyst"));
+}
+
+#[test]
+fn files_merge_in_order() {
+    let sources = [
+        SourceFile::new(
+            "a.yaml",
+            "version: 1\npolicy:\n  max_deactivations: 3\nusers:\n  - userName: ada@example.com\n",
+        ),
+        SourceFile::new(
+            "b.yaml",
+            "version: 1\nprovider: productboard\ncustom_roles: [x]\nusers:\n  - userName: grace@example.com\n    role: x\ngroups:\n  - displayName: G\n    members: [ada@example.com]\n",
+        ),
+    ];
+    let state = load(&sources).unwrap();
+    let names: Vec<_> = state.users.iter().map(|u| u.attributes.user_name.as_str()).collect();
+    assert_eq!(names, ["ada@example.com", "grace@example.com"]);
+    assert_eq!(state.policy.max_deactivations, DeactivationLimit::Count(3));
+    assert_eq!(state.users[1].source.as_ref().unwrap().file, "b.yaml");
+}
+
+#[test]
+fn no_sources_give_an_empty_state() {
+    assert_eq!(load(&[]).unwrap(), DesiredState::default());
+}
+
+// ---------------------------------------------------------------- structure
+
+#[test]
+fn version_must_be_present_and_1() {
+    assert_eq!(found("users: []\n"), [("version", 1, 1)]);
+    assert_eq!(found("version: 2\n"), [("version", 1, 10)]);
+    assert_eq!(found("version: \"1\"\n"), [("version", 1, 10)]);
+    assert_eq!(found(""), [("version", 1, 1)]);
+    assert_eq!(found("# only a comment\n"), [("version", 1, 1)]);
+    assert_eq!(messages("version: 2\n"), ["unsupported version `2`: this roster reads version 1"]);
+    assert_eq!(messages("users: []\n"), ["the file has no `version`: add `version: 1`"]);
+}
+
+#[test]
+fn unknown_keys_are_reported_everywhere_with_suggestions() {
+    let text = "version: 1\nuser:\n  - x\npolicy:\n  max_deactivation: 3\nusers:\n  - userName: ada@example.com\n    Title: x\n    name: {givenname: Ada}\ngroups:\n  - displayName: G\n    owner: ada@example.com\n";
+    assert_eq!(
+        found(text),
+        [
+            ("unknown-key", 2, 1),
+            ("unknown-key", 5, 3),
+            ("unknown-key", 8, 5),
+            ("unknown-key", 9, 12),
+            ("unknown-key", 12, 5)
+        ]
+    );
+    let problems = load_one(text).unwrap_err();
+    let labels: Vec<_> =
+        problems.problems().iter().map(|p| p.help().unwrap_or_default().to_owned()).collect();
+    assert!(labels[4].contains("`displayName`, `externalId`, `members`"), "{labels:?}");
+    let rendered = problems.render(false);
+    for hint in [
+        "did you mean `users`?",
+        "did you mean `max_deactivations`?",
+        "did you mean `title`?",
+        "did you mean `givenName`?",
+    ] {
+        assert!(rendered.contains(hint), "{hint} missing from\n{rendered}");
+    }
+}
+
+#[test]
+fn merge_keys_are_refused() {
+    let text = "version: 1\nusers:\n  - &base\n    userName: ada@example.com\n  - <<: *base\n    userName: grace@example.com\n";
+    assert_eq!(found(text), [("unknown-key", 5, 5)]);
+}
+
+#[test]
+fn a_repeated_key_names_both_places() {
+    let text = user_file("  - userName: ada@example.com\n    title: a\n    title: b\n");
+    assert_eq!(found(&text), [("duplicate-key", 5, 5)]);
+    let diagnostics = load_one(&text).unwrap_err();
+    assert_eq!(diagnostics.problems()[0].related()[0].location().line, 4);
+}
+
+#[test]
+fn wrong_types_are_reported_with_the_value_as_written() {
+    let text = user_file(
+        "  - userName: ada@example.com\n    externalId: 0012\n    displayName: 12.50\n    title: ~\n    role: true\n    active: \"false\"\n    previously: {a: b}\n    name: Ada\n",
+    );
+    assert_eq!(
+        found(&text),
+        [
+            ("wrong-type", 4, 17),
+            ("wrong-type", 5, 18),
+            ("wrong-type", 6, 12),
+            ("wrong-type", 7, 11),
+            ("wrong-type", 8, 13),
+            ("wrong-type", 9, 17),
+            ("wrong-type", 10, 11),
+        ]
+    );
+    let messages = messages(&text);
+    assert_eq!(messages[0], "`externalId` must be a string, found an integer `0012`");
+    assert_eq!(messages[1], "`displayName` must be a string, found a number `12.50`");
+    assert_eq!(messages[2], "`title` must be a string, found null `~`");
+    assert_eq!(messages[4], "`active` must be `true` or `false`, found a string `\"false\"`");
+    let diagnostics = load_one(&text).unwrap_err();
+    assert_eq!(diagnostics.problems()[0].help(), Some("quote it to make it a string: \"0012\""));
+}
+
+#[test]
+fn wrong_types_of_sections() {
+    assert_eq!(found("- version: 1\n"), [("wrong-type", 1, 1)]);
+    assert_eq!(found("version: 1\nusers: ada@example.com\n"), [("wrong-type", 2, 8)]);
+    assert_eq!(found("version: 1\nusers:\n  - ada@example.com\n"), [("wrong-type", 3, 5)]);
+    assert_eq!(found("version: 1\ngroups:\n  - [a]\n"), [("wrong-type", 3, 5)]);
+    assert_eq!(found("version: 1\npolicy: strict\n"), [("wrong-type", 2, 9)]);
+    assert_eq!(found("version: 1\ncustom_roles: admin\n"), [("wrong-type", 2, 15)]);
+    assert_eq!(found("version: 1\n1: x\n"), [("wrong-type", 2, 1)]);
+    assert_eq!(found("version: 1\nusers:\n"), [("wrong-type", 2, 6)]);
+}
+
+#[test]
+fn required_keys() {
+    assert_eq!(found(&user_file("  - displayName: Ada\n")), [("missing-key", 3, 5)]);
+    assert_eq!(found("version: 1\ngroups:\n  - members: []\n"), [("missing-key", 3, 5)]);
+}
+
+#[test]
+fn invalid_values() {
+    let text = "version: 1\nprovider: Productboard\npolicy:\n  unmanaged_users: remove\n  unmanaged_groups: deleet\nusers:\n  - userName: ada@example.com\n    externalId: \"\"\n    displayName: ''\ngroups:\n  - displayName: \"\"\n";
+    assert_eq!(
+        found(text),
+        [
+            ("invalid-value", 2, 11),
+            ("invalid-value", 4, 20),
+            ("invalid-value", 5, 21),
+            ("invalid-value", 8, 17),
+            ("invalid-value", 9, 18),
+            ("invalid-value", 11, 18),
+        ]
+    );
+    let rendered = load_one(text).unwrap_err().render(false);
+    assert!(rendered.contains("did you mean `productboard`?"), "{rendered}");
+    assert!(rendered.contains("did you mean `delete`?"), "{rendered}");
+}
+
+// ---------------------------------------------------------------- emails
+
+#[test]
+fn malformed_emails_everywhere() {
+    let text = "version: 1\npolicy:\n  protected: [admin]\nusers:\n  - userName: ada lovelace@example.com\n  - userName: grace@example.com\n    previously: [grace@old]\n  - userName: \"\"\ngroups:\n  - displayName: G\n    members: [\"grace@@example.com\"]\n";
+    assert_eq!(
+        found(text),
+        [
+            ("malformed-email", 3, 15),
+            ("malformed-email", 5, 15),
+            ("malformed-email", 7, 18),
+            ("malformed-email", 8, 15),
+            ("malformed-email", 11, 15),
+        ]
+    );
+    assert_eq!(
+        messages(text)[1],
+        "malformed email `ada lovelace@example.com` in userName: it contains whitespace"
+    );
+}
+
+#[test]
+fn real_world_addresses_are_accepted() {
+    let text =
+        user_file("  - userName: o'brien+pm@eu.example.com\n  - userName: first.last@sub.example.co.uk\n");
+    assert!(load_one(&text).is_ok());
+}
+
+// ---------------------------------------------------------------- duplicates
+
+#[test]
+fn duplicate_user_names_ignore_case_and_name_both_places() {
+    let text = user_file(
+        "  - userName: ada@example.com\n  - userName: grace@example.com\n  - userName: ADA@example.COM\n",
+    );
+    assert_eq!(found(&text), [("duplicate-username", 5, 15)]);
+    let diagnostics = load_one(&text).unwrap_err();
+    let problem = &diagnostics.problems()[0];
+    assert_eq!(
+        problem.message(),
+        "duplicate userName `ADA@example.COM` (userNames ignore case): first defined at users.yaml:3:15"
+    );
+    assert_eq!(problem.related()[0].location().to_string(), "users.yaml:3:15");
+}
+
+#[test]
+fn duplicate_external_ids() {
+    let text = user_file(
+        "  - userName: a@example.com\n    externalId: x1\n  - userName: b@example.com\n    externalId: x1\n  - userName: c@example.com\n    externalId: X1\n",
+    );
+    assert_eq!(found(&text), [("duplicate-external-id", 6, 17)]);
+}
+
+#[test]
+fn duplicate_groups_by_name_and_external_id() {
+    let text = "version: 1\ngroups:\n  - displayName: Product\n    externalId: g1\n  - displayName: PRODUCT\n  - displayName: Design\n    externalId: g1\n";
+    assert_eq!(found(text), [("duplicate-group", 5, 18), ("duplicate-group-external-id", 7, 17)]);
+}
+
+#[test]
+fn a_user_defined_in_two_files_names_both_files() {
+    let sources = [
+        SourceFile::new("a.yaml", "version: 1\nusers:\n  - userName: ada@example.com\n"),
+        SourceFile::new("b.yaml", "version: 1\nusers:\n  - userName: Ada@example.com\n"),
+    ];
+    let diagnostics = load(&sources).unwrap_err();
+    let problem = &diagnostics.problems()[0];
+    assert_eq!(problem.location().to_string(), "b.yaml:3:15");
+    assert!(problem.message().contains("in another file at a.yaml:3:15"), "{}", problem.message());
+    let rendered = diagnostics.render(false);
+    assert!(rendered.contains("--> b.yaml:3:15") && rendered.contains("::: a.yaml:3:15"), "{rendered}");
+}
+
+#[test]
+fn a_group_defined_in_two_files_names_both_files() {
+    let sources = [
+        SourceFile::new("a.yaml", "version: 1\ngroups:\n  - displayName: Product\n"),
+        SourceFile::new("b.yaml", "version: 1\ngroups:\n  - displayName: product\n"),
+    ];
+    assert_eq!(found_in(&sources), [("b.yaml".to_owned(), "duplicate-group", 3, 18)]);
+}
+
+// ---------------------------------------------------------------- references
+
+#[test]
+fn members_must_be_users_of_the_files() {
+    let text = user_file(
+        "  - userName: ada@example.com\n  - userName: grace.hopper@example.com\n    previously: [grace@example.com]\ngroups:\n  - displayName: G\n    members: [Ada@Example.com, alan@example.com, grace@example.com]\n",
+    );
+    assert_eq!(found(&text), [("undefined-member", 8, 32), ("undefined-member", 8, 50)]);
+    let diagnostics = load_one(&text).unwrap_err();
+    assert_eq!(
+        diagnostics.problems()[1].help(),
+        Some(
+            "`grace@example.com` is an earlier name of `grace.hopper@example.com`: list the current userName"
+        )
+    );
+}
+
+#[test]
+fn a_member_twice_in_a_group() {
+    let text = user_file(
+        "  - userName: ada@example.com\ngroups:\n  - displayName: G\n    members:\n      - ada@example.com\n      - Ada@example.com\n",
+    );
+    assert_eq!(found(&text), [("duplicate-member", 8, 9)]);
+}
+
+#[test]
+fn previously_must_not_clash() {
+    let text = user_file(
+        "  - userName: ada@example.com\n    previously: [ada@old.example, Ada@Example.com]\n  - userName: grace@example.com\n    previously: [ada@example.com, ada@old.example, g@old.example, g@old.example]\n",
+    );
+    assert_eq!(
+        found(&text),
+        [
+            ("previously-clash", 4, 35),
+            ("previously-clash", 6, 18),
+            ("previously-clash", 6, 35),
+            ("previously-clash", 6, 67),
+        ]
+    );
+    let messages = messages(&text);
+    assert!(messages[0].contains("own userName"), "{}", messages[0]);
+    assert!(messages[1].contains("is the userName of another user at users.yaml:3:15"), "{}", messages[1]);
+    assert!(messages[2].contains("is also an earlier name of `ada@example.com`"), "{}", messages[2]);
+    assert!(messages[3].contains("appears twice in `previously`"), "{}", messages[3]);
+}
+
+#[test]
+fn roles_are_checked_against_the_provider_and_custom_roles() {
+    let text = "version: 1\ncustom_roles: [billing-admin]\nusers:\n  - userName: a@example.com\n    role: maker\n  - userName: b@example.com\n    role: billing-admin\n  - userName: c@example.com\n    role: Viewer\n  - userName: d@example.com\n    role: owner\n";
+    assert_eq!(found(text), [("unknown-role", 9, 11), ("unknown-role", 11, 11)]);
+    let rendered = load_one(text).unwrap_err().render(false);
+    assert!(rendered.contains("did you mean `viewer`?"), "{rendered}");
+    assert!(
+        rendered.contains("the roles are `admin`, `maker`, `contributor`, `viewer`, `billing-admin`"),
+        "{rendered}"
+    );
+}
+
+#[test]
+fn custom_roles_from_another_file_count() {
+    let sources = [
+        SourceFile::new("roles.yaml", "version: 1\ncustom_roles: [auditor]\n"),
+        SourceFile::new("users.yaml", "version: 1\nusers:\n  - userName: a@example.com\n    role: auditor\n"),
+    ];
+    assert!(load(&sources).is_ok());
+}
+
+#[test]
+fn max_deactivations_forms() {
+    let limit = |value: &str| {
+        load_one(&format!("version: 1\npolicy:\n  max_deactivations: {value}\n"))
+            .map(|s| s.policy.max_deactivations)
+    };
+    assert_eq!(limit("0"), Ok(DeactivationLimit::Count(0)));
+    assert_eq!(limit("250"), Ok(DeactivationLimit::Count(250)));
+    assert_eq!(limit("\"20%\""), Ok(DeactivationLimit::PercentHundredths(2000)));
+    assert_eq!(limit("20%"), Ok(DeactivationLimit::PercentHundredths(2000)));
+    assert_eq!(limit("'12.5%'"), Ok(DeactivationLimit::PercentHundredths(1250)));
+    assert_eq!(limit("\"0.05%\""), Ok(DeactivationLimit::PercentHundredths(5)));
+    for bad in ["-1", "2.5", "\"10\"", "\"101%\"", "\"12.345%\"", "true", "[10]", "ten", "~", "\"20 %\""] {
+        let problems = found(&format!("version: 1\npolicy:\n  max_deactivations: {bad}\n"));
+        assert_eq!(problems, [("max-deactivations", 3, 22)], "{bad}");
+    }
+    assert_eq!(
+        messages("version: 1\npolicy:\n  max_deactivations: \"101%\"\n"),
+        [
+            "malformed `max_deactivations` `\"101%\"`: expected a count like `10` or a percentage like `\"20%\"`"
+        ]
+    );
+}
+
+#[test]
+fn protected_users_must_be_defined_and_active() {
+    let text = "version: 1\npolicy:\n  protected: [root@example.com, ada@example.com, Grace@example.com]\nusers:\n  - userName: ada@example.com\n  - userName: grace@example.com\n    active: false\n";
+    assert_eq!(found(text), [("protected-undefined", 3, 15), ("protected-inactive", 3, 50)]);
+    let diagnostics = load_one(text).unwrap_err();
+    assert_eq!(diagnostics.problems()[1].related()[0].location().line, 7);
+}
+
+#[test]
+fn provider_and_policy_across_files() {
+    let sources = [
+        SourceFile::new("a.yaml", "version: 1\nprovider: generic\npolicy: {}\n"),
+        SourceFile::new("b.yaml", "version: 1\nprovider: generic\n"),
+        SourceFile::new("c.yaml", "version: 1\nprovider: productboard\npolicy:\n  unmanaged_users: keep\n"),
+    ];
+    assert_eq!(
+        found_in(&sources),
+        [("c.yaml".to_owned(), "conflicting-files", 2, 11), ("c.yaml".to_owned(), "conflicting-files", 3, 1)]
+    );
+}
+
+// ---------------------------------------------------------------- all at once
+
+#[test]
+fn every_problem_of_a_run_is_reported_sorted() {
+    let sources = [
+        SourceFile::new("z.yaml", "version: 1\nusers:\n  - userName: bad\n    titel: x\n"),
+        SourceFile::new(
+            "a.yaml",
+            "version: 3\nusers:\n  - userName: ada@example.com\n    role: wizard\n    active: maybe\ngroups:\n  - displayName: G\n    members: [nobody@example.com]\n",
+        ),
+    ];
+    assert_eq!(
+        found_in(&sources),
+        [
+            ("a.yaml".to_owned(), "version", 1, 10),
+            ("a.yaml".to_owned(), "unknown-role", 4, 11),
+            ("a.yaml".to_owned(), "wrong-type", 5, 13),
+            ("a.yaml".to_owned(), "undefined-member", 8, 15),
+            ("z.yaml".to_owned(), "malformed-email", 3, 15),
+            ("z.yaml".to_owned(), "unknown-key", 4, 5),
+        ]
+    );
+}
+
+#[test]
+fn a_broken_file_does_not_hide_the_others_problems() {
+    let sources = [
+        SourceFile::new("broken.yaml", "version: 1\nusers: [\n"),
+        SourceFile::new(
+            "teams.yaml",
+            "version: 1\ngroups:\n  - displayName: G\n    members: [ada@example.com, not-an-email]\n    colour: red\n",
+        ),
+    ];
+    // The member may be defined in the broken file, so it is not called undefined.
+    assert_eq!(
+        found_in(&sources),
+        [
+            ("broken.yaml".to_owned(), "yaml-syntax", 2, 8),
+            ("teams.yaml".to_owned(), "malformed-email", 4, 32),
+            ("teams.yaml".to_owned(), "unknown-key", 5, 5),
+        ]
+    );
+}
+
+// ---------------------------------------------------------------- hostile input
+
+#[test]
+fn alias_bomb_ends_with_a_clear_error() {
+    let mut text = String::from("version: 1\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for level in 1..12 {
+        let refs = vec![format!("*a{}", level - 1); 10].join(", ");
+        text.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+    }
+    let diagnostics = load_one(&text).unwrap_err();
+    assert_eq!(diagnostics.len(), 1);
+    let problem = &diagnostics.problems()[0];
+    assert_eq!(problem.check(), Check::YamlSyntax);
+    assert_eq!(problem.message(), "aliases expand to more than 100000 nodes; refusing a possible alias bomb");
+}
+
+#[test]
+fn deep_nesting_ends_with_a_clear_error() {
+    for text in [
+        format!("version: 1\nusers: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)),
+        format!("version: 1\nusers: {}\n", "{a: ".repeat(10_000) + &"}".repeat(10_000)),
+        format!("version: 1\nusers:\n{}x\n", "- ".repeat(10_000)),
+    ] {
+        let diagnostics = load_one(&text).unwrap_err();
+        assert_eq!(diagnostics.len(), 1);
+        let problem = &diagnostics.problems()[0];
+        assert_eq!(problem.check(), Check::YamlSyntax);
+        assert!(problem.message().starts_with("invalid YAML"), "{}", problem.message());
+    }
+}
+
+#[test]
+fn a_50_mib_text_is_refused_without_parsing() {
+    let text = format!("version: 1\n{}", "# padding\n".repeat(50 * 1024 * 1024 / 10));
+    let diagnostics = load_one(&text).unwrap_err();
+    let problem = &diagnostics.problems()[0];
+    assert_eq!(problem.check(), Check::FileTooLarge);
+    assert_eq!(
+        problem.message(),
+        "file is 50.0 MiB, larger than the 32.0 MiB limit; split the users across several files"
+    );
+}
+
+/// A legitimate large file: 100,000 users and 2,000 groups of 50 members. It has over a
+/// million nodes, four times serde-saphyr's default budget, and must load.
+#[test]
+fn a_100000_user_file_loads() {
+    let mut text = String::from("version: 1\nusers:\n");
+    for i in 0..100_000 {
+        text.push_str(&format!("  - userName: u{i}@example.com\n    role: maker\n"));
+    }
+    text.push_str("groups:\n");
+    for g in 0..2_000 {
+        text.push_str(&format!("  - displayName: g{g}\n    members:\n"));
+        for m in 0..50 {
+            text.push_str(&format!("      - u{}@example.com\n", (g * 50 + m) % 100_000));
+        }
+    }
+    let state = load_one(&text).unwrap_or_else(|d| panic!("{}", d.render(false)));
+    assert_eq!(state.users.len(), 100_000);
+    assert_eq!(state.groups.len(), 2_000);
+    assert_eq!(state.users[99_999].source.as_ref().unwrap().line, 2 + 2 * 99_999 + 1);
+    assert_eq!(state.groups[1_999].source.as_ref().unwrap().line, 4 + 2 * 100_000 + 52 * 1_999);
+}
+
+// ---------------------------------------------------------------- output
+
+#[test]
+fn render_has_locations_snippets_and_optional_color() {
+    let text = user_file("  - userName: ada@example.com\n    titel: x\n");
+    let diagnostics = load_one(&text).unwrap_err();
+    let plain = diagnostics.render(false);
+    assert!(
+        plain.starts_with("error[unknown-key]: unknown key `titel` in a user\n --> users.yaml:4:5\n"),
+        "{plain}"
+    );
+    assert!(plain.contains("4 |     titel: x\n"), "{plain}");
+    assert!(!plain.contains('\u{1b}'));
+    let colored = diagnostics.render(true);
+    assert!(colored.contains('\u{1b}'));
+    assert_eq!(diagnostics.render(false), plain);
+}
+
+#[test]
+fn github_annotations_one_line_per_problem() {
+    let sources = [SourceFile::new(
+        "dir,1/users:a.yaml",
+        "version: 1\npolicy:\n  max_deactivations: 101%\nusers:\n  - userName: x\n    titel: a\n",
+    )];
+    let annotations = load(&sources).unwrap_err().github_annotations();
+    assert_eq!(
+        annotations,
+        "::error file=dir%2C1/users%3Aa.yaml,line=3,col=22,title=roster max-deactivations::malformed `max_deactivations` `101%25`: expected a count like `10` or a percentage like `\"20%25\"`; a count is a whole number from 0; a percentage is 0%25 to 100%25 with at most two decimals\n\
+         ::error file=dir%2C1/users%3Aa.yaml,line=5,col=15,title=roster malformed-email::malformed email `x` in userName: it has no `@`\n\
+         ::error file=dir%2C1/users%3Aa.yaml,line=6,col=5,title=roster unknown-key::unknown key `titel` in a user\n"
+    );
+}
+
+#[test]
+fn diagnostics_summarise_in_one_line() {
+    let diagnostics = load_one("version: 2\nusers: 3\n").unwrap_err();
+    assert_eq!(diagnostics.to_string(), "2 problems in the desired state (users.yaml)");
+}
+
+// ---------------------------------------------------------------- to_yaml
+
+fn without_sources(mut state: DesiredState) -> DesiredState {
+    for user in &mut state.users {
+        user.source = None;
+    }
+    for group in &mut state.groups {
+        group.source = None;
+    }
+    state
+}
+
+/// The state as `to_yaml` orders it.
+fn canonical(state: &DesiredState) -> DesiredState {
+    let mut state = without_sources(state.clone());
+    state.users.sort_by_cached_key(|u| (u.attributes.key(), u.attributes.user_name.clone()));
+    state.groups.sort_by_cached_key(|g| (g.display_name.to_lowercase(), g.display_name.clone()));
+    for group in &mut state.groups {
+        group.members.sort_by_cached_key(|m| (roster_model::UserKey::new(m), m.clone()));
+    }
+    state
+}
+
+fn user(user_name: &str) -> DesiredUser {
+    DesiredUser {
+        attributes: UserAttributes { user_name: user_name.into(), active: true, ..Default::default() },
+        previously: vec![],
+        source: None,
+    }
+}
+
+const HOSTILE: &[&str] = &[
+    "yes",
+    "No",
+    "null",
+    "NULL",
+    "~",
+    "true",
+    "off",
+    "0012",
+    "1_000",
+    "1e3",
+    ".inf",
+    "0x1F",
+    "-1",
+    "+1",
+    "#hash",
+    "a #b",
+    "a: b",
+    "a:b",
+    "- dash",
+    "-",
+    "'single'",
+    "\"double\"",
+    "back\\slash",
+    "multi\nline",
+    "tab\there",
+    " leading",
+    "trailing ",
+    "[flow]",
+    "{map}",
+    "*alias",
+    "&anchor",
+    "!tag",
+    "%percent",
+    "@at",
+    "`tick",
+    "?q",
+    "|pipe",
+    ">fold",
+    "Ünïcødé",
+    "🚀 launch",
+    "line\u{2028}sep",
+    "bell\u{7}",
+    "nbsp\u{a0}",
+    "bom\u{feff}",
+    "R&D (Berlin)",
+    "o'brien",
+    "100%",
+    "=",
+    "<<",
+    "---",
+    "...",
+];
+
+#[test]
+fn to_yaml_round_trips_hostile_strings() {
+    let mut state = DesiredState { provider: Provider::Generic, ..Default::default() };
+    state.custom_roles = HOSTILE.iter().map(|s| (*s).to_owned()).collect();
+    for (i, value) in HOSTILE.iter().enumerate() {
+        let mut u = user(&format!("user{i}@example.com"));
+        u.attributes.external_id = Some((*value).to_owned());
+        u.attributes.display_name = Some((*value).to_owned());
+        u.attributes.given_name = Some((*value).to_owned());
+        u.attributes.family_name = Some((*value).to_owned());
+        u.attributes.title = Some((*value).to_owned());
+        u.attributes.role = Some((*value).to_owned());
+        u.attributes.active = i % 2 == 0;
+        state.users.push(u);
+        state.groups.push(DesiredGroup {
+            display_name: format!("{value} {i}"),
+            external_id: Some(format!("{i}{value}")),
+            members: vec![format!("user{i}@example.com")],
+            source: None,
+        });
+    }
+    let text = to_yaml(&state);
+    let loaded = load_one(&text).unwrap_or_else(|d| panic!("{}\n{text}", d.render(false)));
+    assert_eq!(without_sources(loaded), canonical(&state));
+}
+
+#[test]
+fn to_yaml_round_trips_hostile_addresses_and_policy() {
+    let addresses = [
+        "o'brien+pm@eu.example.com",
+        "#x@example.com",
+        "-x@example.com",
+        "x!#$%&*/=?^`{|}~@example.com",
+        "josé@exämple.de",
+        "0012@example.com",
+        "yes@example.com",
+    ];
+    let mut state = DesiredState {
+        provider: Provider::Productboard,
+        policy: Policy {
+            unmanaged_users: UnmanagedUsers::Keep,
+            unmanaged_groups: UnmanagedGroups::Delete,
+            max_deactivations: DeactivationLimit::PercentHundredths(1250),
+            protected: vec![addresses[0].to_owned()],
+        },
+        custom_roles: vec!["yes".into()],
+        ..Default::default()
+    };
+    for (i, address) in addresses.iter().enumerate() {
+        let mut u = user(address);
+        u.previously = vec![format!("old{i}+{address}")];
+        u.attributes.role = Some(if i % 2 == 0 { "yes".into() } else { "maker".into() });
+        state.users.push(u);
+    }
+    state.groups.push(DesiredGroup {
+        display_name: "Everyone".into(),
+        external_id: None,
+        members: addresses.iter().rev().map(|a| a.to_uppercase()).collect(),
+        source: None,
+    });
+    state.groups.push(DesiredGroup {
+        display_name: "empty".into(),
+        external_id: None,
+        members: vec![],
+        source: None,
+    });
+    let text = to_yaml(&state);
+    let loaded = load_one(&text).unwrap_or_else(|d| panic!("{}\n{text}", d.render(false)));
+    assert_eq!(without_sources(loaded.clone()), canonical(&state));
+    assert_eq!(to_yaml(&loaded), text, "to_yaml of a loaded file is stable");
+}
+
+#[test]
+fn to_yaml_of_the_example_is_canonical_and_stable() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/users.yaml")).unwrap();
+    let state = load_one(&text).unwrap();
+    let canonical_text = to_yaml(&state);
+    assert!(canonical_text.starts_with(
+        "# yaml-language-server: $schema=schemas/roster.schema.json\nversion: 1\nprovider: productboard\n"
+    ));
+    let again = load_one(&canonical_text).unwrap();
+    assert_eq!(without_sources(again.clone()), canonical(&state));
+    assert_eq!(to_yaml(&again), canonical_text);
+    insta::assert_snapshot!("to_yaml_example", canonical_text);
+}
+
+#[test]
+fn to_yaml_of_an_empty_state() {
+    let text = to_yaml(&DesiredState::default());
+    assert_eq!(
+        text,
+        "# yaml-language-server: $schema=schemas/roster.schema.json\nversion: 1\nprovider: productboard\npolicy:\n  unmanaged_users: deactivate\n  unmanaged_groups: keep\n  max_deactivations: 10\nusers: []\ngroups: []\n"
+    );
+    assert_eq!(load_one(&text).unwrap(), DesiredState::default());
+    let with_url =
+        crate::to_yaml_with_schema(&DesiredState::default(), "https://example.com/roster.schema.json");
+    assert!(with_url.starts_with("# yaml-language-server: $schema=https://example.com/roster.schema.json\n"));
+}
+
+// ---------------------------------------------------------------- schema and file types
+
+/// The property names of an object schema, following a `$ref` or `allOf: [$ref]`.
+fn properties(schema: &serde_json::Value, at: &serde_json::Value) -> Vec<String> {
+    let resolved = resolve(schema, at);
+    assert_eq!(resolved["additionalProperties"], serde_json::Value::Bool(false), "{resolved}");
+    resolved["properties"].as_object().unwrap().keys().cloned().collect()
+}
+
+fn resolve<'a>(schema: &'a serde_json::Value, at: &'a serde_json::Value) -> &'a serde_json::Value {
+    let reference = at.get("$ref").or_else(|| at.get("allOf").and_then(|all| all[0].get("$ref")));
+    match reference.and_then(|r| r.as_str()) {
+        Some(r) => &schema["definitions"][r.trim_start_matches("#/definitions/")],
+        None => at,
+    }
+}
+
+#[test]
+fn the_schema_and_the_loader_know_the_same_keys() {
+    use crate::file::keys;
+    let schema = crate::json_schema();
+    let sorted = |keys: &[&str]| {
+        let mut keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+        keys.sort();
+        keys
+    };
+    let check = |at: &serde_json::Value, expected: &[&str]| {
+        let mut found = properties(&schema, at);
+        found.sort();
+        assert_eq!(found, sorted(expected));
+    };
+    check(&schema, keys::TOP);
+    let props = &schema["properties"];
+    check(&props["policy"], keys::POLICY);
+    let user = &props["users"]["items"];
+    check(user, keys::USER);
+    check(&resolve(&schema, user)["properties"]["name"], keys::NAME);
+    check(&props["groups"]["items"], keys::GROUP);
+}
+
+#[test]
+fn the_schema_has_enums_for_editors() {
+    let schema = crate::json_schema();
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert_eq!(schema["required"], serde_json::json!(["version"]));
+    assert_eq!(schema["properties"]["version"]["const"], 1);
+    let definitions = &schema["definitions"];
+    assert_eq!(definitions["ProviderName"]["enum"], serde_json::json!(["productboard", "generic"]));
+    assert_eq!(definitions["UnmanagedUsersPolicy"]["enum"], serde_json::json!(["deactivate", "keep"]));
+    assert_eq!(definitions["UnmanagedGroupsPolicy"]["enum"], serde_json::json!(["keep", "delete"]));
+    assert_eq!(definitions["UserEntry"]["required"], serde_json::json!(["userName"]));
+    let description = definitions["UserEntry"]["properties"]["userName"]["description"].as_str().unwrap();
+    assert!(description.starts_with("The login: an email address"), "{description}");
+    assert!(!description.contains('\n'));
+}
+
+/// What the serde file types read, converted the way `load` converts, for comparison.
+fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
+    use crate::file::{MaxDeactivations, UnmanagedGroupsPolicy, UnmanagedUsersPolicy};
+    let policy = spec.policy.unwrap_or_default();
+    DesiredState {
+        provider: spec.provider.unwrap_or_default().into(),
+        policy: Policy {
+            unmanaged_users: match policy.unmanaged_users.unwrap_or_default() {
+                UnmanagedUsersPolicy::Deactivate => UnmanagedUsers::Deactivate,
+                UnmanagedUsersPolicy::Keep => UnmanagedUsers::Keep,
+            },
+            unmanaged_groups: match policy.unmanaged_groups.unwrap_or_default() {
+                UnmanagedGroupsPolicy::Keep => UnmanagedGroups::Keep,
+                UnmanagedGroupsPolicy::Delete => UnmanagedGroups::Delete,
+            },
+            max_deactivations: match policy.max_deactivations {
+                None => DeactivationLimit::default(),
+                Some(MaxDeactivations::Count(n)) => DeactivationLimit::Count(n),
+                Some(MaxDeactivations::Percentage(p)) => {
+                    DeactivationLimit::PercentHundredths(crate::check::parse_percentage(&p).unwrap())
+                }
+            },
+            protected: policy.protected,
+        },
+        custom_roles: spec.custom_roles,
+        users: spec
+            .users
+            .into_iter()
+            .map(|u| DesiredUser {
+                attributes: UserAttributes {
+                    user_name: u.user_name,
+                    external_id: u.external_id,
+                    display_name: u.display_name,
+                    given_name: u.name.as_ref().and_then(|n| n.given_name.clone()),
+                    family_name: u.name.as_ref().and_then(|n| n.family_name.clone()),
+                    title: u.title,
+                    role: u.role,
+                    active: u.active,
+                },
+                previously: u.previously,
+                source: None,
+            })
+            .collect(),
+        groups: spec
+            .groups
+            .into_iter()
+            .map(|g| DesiredGroup {
+                display_name: g.display_name,
+                external_id: g.external_id,
+                members: g.members,
+                source: None,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn the_file_types_read_the_examples_as_load_does() {
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/users.yaml")).unwrap();
+    let canonical_text = to_yaml(&load_one(&example).unwrap());
+    for text in [&example, &canonical_text] {
+        let spec: crate::file::SpecFile = serde_saphyr::from_str(text).unwrap();
+        assert_eq!(from_file_types(spec), without_sources(load_one(text).unwrap()));
+    }
+    // And they refuse what the loader refuses for its structure.
+    for name in ["unknown-key", "wrong-type", "missing-key", "duplicate-key"] {
+        let path = format!("{}/../../examples/invalid/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(serde_saphyr::from_str::<crate::file::SpecFile>(&text).is_err(), "{name}");
+    }
+}
