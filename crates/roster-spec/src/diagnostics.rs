@@ -182,12 +182,16 @@ impl Diagnostics {
     }
 
     /// The problems for a person: each with its `file:line:col` and the source lines it
-    /// points at, in the style of rustc. `color` adds ANSI colours; without it the text
-    /// is plain and the same run after run.
+    /// points at, in the style of rustc, separated by blank lines and ending with a
+    /// newline. `color` adds ANSI colours; without it the text is plain and the same run
+    /// after run.
     pub fn render(&self, color: bool) -> String {
         let renderer = if color { Renderer::styled() } else { Renderer::plain() };
         let mut out = String::new();
-        for problem in &self.problems {
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
             let title = Level::ERROR.primary_title(problem.message.as_str()).id(problem.check.code());
             let mut group = title.element(snippet(&problem.primary, AnnotationKind::Primary));
             for label in &problem.related {
@@ -198,7 +202,7 @@ impl Diagnostics {
                 report.push(Group::with_title(Level::HELP.secondary_title(help.as_str())));
             }
             out.push_str(&renderer.render(&report));
-            out.push_str("\n\n");
+            out.push('\n');
         }
         out
     }
