@@ -5,9 +5,12 @@
 //! pass runs in name order, a live group is matched at most once, and a live group left
 //! over because of an ambiguous match is kept, never deleted.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::HashMap;
 
-use roster_model::{DesiredGroup, DesiredState, LiveGroup, LiveState, UnmanagedGroups, UserKey};
+use roster_model::{DesiredGroup, DesiredState, LiveGroup, LiveState, UnmanagedGroups};
+
+use crate::index::fold;
 
 use crate::types::{KeptGroup, KeptReason, MemberRef, Operation};
 use crate::users::{MemberTarget, UserPlan};
@@ -146,6 +149,7 @@ pub(crate) fn plan_groups(
         }
     }
 
+    let mut marks = Marks::new(users.live_users.len());
     let mut plan = GroupPlan {
         creates: Vec::new(),
         updates: Vec::new(),
@@ -159,6 +163,7 @@ pub(crate) fn plan_groups(
         let members = desired_members(group, users, warnings);
         match d_match[d] {
             None => {
+                let members: Vec<MemberRef> = members.iter().map(Wanted::to_ref).collect();
                 let mut chunks = members.chunks(max_members);
                 plan.creates.push(Operation::CreateGroup {
                     display_name: group.display_name.clone(),
@@ -200,6 +205,7 @@ pub(crate) fn plan_groups(
                     complete,
                     max_members,
                     &mut plan,
+                    &mut marks,
                     warnings,
                 );
             }
@@ -249,12 +255,30 @@ fn group_sort_key(operation: &Operation) -> (&str, &str) {
     }
 }
 
+/// A member the file wants, resolved to a user of this plan; borrowed, so that members
+/// that need no change cost no allocation.
+struct Wanted<'u> {
+    key: Cow<'u, str>,
+    user_name: &'u str,
+    /// The live id and index; `None` for a user created by this plan.
+    live: Option<(&'u str, usize)>,
+}
+
+impl Wanted<'_> {
+    fn to_ref(&self) -> MemberRef {
+        MemberRef { user_name: self.user_name.to_string(), id: self.live.map(|(id, _)| id.to_string()) }
+    }
+}
+
 /// The members the file wants, resolved to users of this plan, sorted, each once.
-fn desired_members(group: &DesiredGroup, users: &UserPlan<'_>, warnings: &mut Vec<String>) -> Vec<MemberRef> {
-    let mut seen = HashSet::new();
+fn desired_members<'u>(
+    group: &DesiredGroup,
+    users: &'u UserPlan<'_>,
+    warnings: &mut Vec<String>,
+) -> Vec<Wanted<'u>> {
     let mut members = Vec::with_capacity(group.members.len());
     for name in &group.members {
-        let reference = match users.member(name) {
+        let (desired, live) = match users.member(name) {
             None => {
                 warnings.push(format!(
                     "group {:?} lists member {name}, who is not a user of the file; the membership is left out",
@@ -270,56 +294,77 @@ fn desired_members(group: &DesiredGroup, users: &UserPlan<'_>, warnings: &mut Ve
                 continue;
             }
             Some(MemberTarget::Live { desired, live }) => {
-                MemberRef { user_name: desired.attributes.user_name.clone(), id: Some(live.id.clone()) }
+                (desired, Some((users.live_users[*live].id.as_str(), *live)))
             }
-            Some(MemberTarget::Created { desired }) => {
-                MemberRef { user_name: desired.attributes.user_name.clone(), id: None }
-            }
+            Some(MemberTarget::Created { desired }) => (desired, None),
         };
-        if seen.insert(UserKey::new(&reference.user_name)) {
-            members.push(reference);
-        }
+        let user_name = desired.attributes.user_name.as_str();
+        members.push(Wanted { key: fold(user_name), user_name, live });
     }
-    sort_members(&mut members);
+    members.sort_by(|a, b| (&a.key, a.live).cmp(&(&b.key, b.live)));
+    members.dedup_by(|later, first| later.key == first.key);
     members
 }
 
 fn sort_members(members: &mut [MemberRef]) {
-    members.sort_by_cached_key(|m| (UserKey::new(&m.user_name), m.id.clone()));
+    members.sort_by_cached_key(|m| (fold(&m.user_name).into_owned(), m.id.clone()));
+}
+
+/// Marks on live users, one generation per group, so that a group's membership diff
+/// needs no set of its own: a mark is current when it equals the generation.
+struct Marks {
+    wanted: Vec<u32>,
+    present: Vec<u32>,
+    generation: u32,
+}
+
+impl Marks {
+    fn new(n_live_users: usize) -> Self {
+        Self { wanted: vec![0; n_live_users], present: vec![0; n_live_users], generation: 0 }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn member_changes(
     group: &DesiredGroup,
     live_group: &LiveGroup,
-    members: &[MemberRef],
+    members: &[Wanted<'_>],
     users: &UserPlan<'_>,
     complete: bool,
     max_members: usize,
     plan: &mut GroupPlan,
+    marks: &mut Marks,
     warnings: &mut Vec<String>,
 ) {
-    let live_ids: HashSet<&str> = live_group.members.iter().map(String::as_str).collect();
-    let wanted_ids: HashSet<&str> = members.iter().filter_map(|m| m.id.as_deref()).collect();
-    let additions: Vec<MemberRef> =
-        members.iter().filter(|m| m.id.as_deref().is_none_or(|id| !live_ids.contains(id))).cloned().collect();
-
+    marks.generation += 1;
+    let generation = marks.generation;
+    for &(_, index) in members.iter().filter_map(|m| m.live.as_ref()) {
+        marks.wanted[index] = generation;
+    }
     let mut unknown: Vec<&str> = Vec::new();
     let mut removals: Vec<MemberRef> = Vec::new();
-    let mut seen = HashSet::new();
     for id in &live_group.members {
-        if !seen.insert(id.as_str()) {
-            continue;
-        }
         match users.live_by_id.get(id.as_str()) {
             // An id that is no known user may be a nested group or a user the service
             // hides; the planner does not remove what it cannot name.
             None => unknown.push(id),
-            Some(_) if wanted_ids.contains(id.as_str()) => {}
-            Some(user) => removals
-                .push(MemberRef { user_name: user.attributes.user_name.clone(), id: Some(id.clone()) }),
+            Some(&index) if marks.present[index] == generation => {}
+            Some(&index) => {
+                marks.present[index] = generation;
+                if marks.wanted[index] != generation {
+                    let user_name = users.live_users[index].attributes.user_name.clone();
+                    removals.push(MemberRef { user_name, id: Some(id.clone()) });
+                }
+            }
         }
     }
+    let additions: Vec<MemberRef> = members
+        .iter()
+        .filter(|m| m.live.is_none_or(|(_, index)| marks.present[index] != generation))
+        .map(Wanted::to_ref)
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
     if !unknown.is_empty() {
         unknown.sort_unstable();
         const SHOWN: usize = 5;

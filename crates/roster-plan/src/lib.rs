@@ -27,7 +27,9 @@
 //! - **Incomplete view**: no deactivation, member removal or group deletion is planned,
 //!   and the plan is blocked; creates and updates are still shown for review.
 
+mod fingerprint;
 mod groups;
+mod index;
 mod simulate;
 mod types;
 mod users;
@@ -35,7 +37,6 @@ mod users;
 use roster_model::{Completeness, DesiredState, LiveState};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 pub use types::{
     Blocker, DeactivationReason, FORMAT_VERSION, KeptGroup, KeptReason, KeptUser, MemberRef, Operation,
@@ -118,46 +119,9 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
 
 /// The sha256 (lower-case hex) of a canonical form of the live state: users and groups
 /// sorted by id, members sorted, so that the order the service returned them in does
-/// not matter.
+/// not matter, and every attribute and the completeness of the fetch included.
 pub fn live_fingerprint(live: &LiveState) -> String {
-    #[derive(Serialize)]
-    struct Canonical<'a> {
-        users: Vec<&'a roster_model::LiveUser>,
-        groups: Vec<CanonicalGroup<'a>>,
-        completeness: &'a Completeness,
-    }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct CanonicalGroup<'a> {
-        id: &'a str,
-        display_name: &'a str,
-        external_id: Option<&'a str>,
-        members: Vec<&'a str>,
-    }
-    let mut users: Vec<_> = live.users.iter().collect();
-    users.sort_by(|a, b| (&a.id, &a.attributes.user_name).cmp(&(&b.id, &b.attributes.user_name)));
-    let mut groups: Vec<CanonicalGroup<'_>> = live
-        .groups
-        .iter()
-        .map(|group| {
-            let mut members: Vec<&str> = group.members.iter().map(String::as_str).collect();
-            members.sort_unstable();
-            CanonicalGroup {
-                id: &group.id,
-                display_name: &group.display_name,
-                external_id: group.external_id.as_deref(),
-                members,
-            }
-        })
-        .collect();
-    groups.sort_by(|a, b| (a.id, a.display_name).cmp(&(b.id, b.display_name)));
-    let canonical = Canonical { users, groups, completeness: &live.completeness };
-    let mut hasher = Sha256::new();
-    hasher.update(b"roster live state v1\n");
-    // Serializing plain structs of strings into memory cannot fail.
-    let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
-    hasher.update(&bytes);
-    hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+    fingerprint::live_fingerprint(live)
 }
 
 /// The file `roster plan --out F` writes: the plan, plus the desired state it was made

@@ -13,11 +13,14 @@
 //! names one live user while its userName names another), the planner matches one and
 //! leaves the others alone with a warning: ambiguity never deactivates anyone.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use roster_model::{
-    DesiredState, DesiredUser, LiveState, LiveUser, UnmanagedUsers, UserAttributes, UserChanges, UserKey,
+    DesiredState, DesiredUser, LiveState, LiveUser, UnmanagedUsers, UserAttributes, UserChanges,
 };
+
+use crate::index::{FastMap, Index, fold, map_with_capacity};
 
 use crate::types::{DeactivationReason, KeptReason, KeptUser, Operation, ProtectedUser};
 
@@ -32,8 +35,8 @@ enum MatchedBy {
 /// What a group member named in the file stands for in this plan.
 #[derive(Clone, Debug)]
 pub(crate) enum MemberTarget<'a> {
-    /// An existing user: the desired entry and the live user it matched.
-    Live { desired: &'a DesiredUser, live: &'a LiveUser },
+    /// An existing user: the desired entry and the index of the live user it matched.
+    Live { desired: &'a DesiredUser, live: usize },
     /// A user created by this plan.
     Created { desired: &'a DesiredUser },
     /// A user that has no account and gets none; the text says why.
@@ -55,22 +58,24 @@ pub(crate) struct UserPlan<'a> {
     /// Active live users (each id once), the base of a percentage rail.
     pub n_active_live: u64,
     /// What each desired userName key stands for, for group members.
-    pub members: HashMap<UserKey, MemberTarget<'a>>,
-    /// Live users by id, for group members.
-    pub live_by_id: HashMap<&'a str, &'a LiveUser>,
+    pub members: FastMap<Cow<'a, str>, MemberTarget<'a>>,
+    /// The live users, as fetched.
+    pub live_users: &'a [LiveUser],
+    /// Indices of live users by id, for group members.
+    pub live_by_id: FastMap<&'a str, usize>,
 }
 
 impl UserPlan<'_> {
     /// What a member name of the file stands for; `None` when no desired user has it.
     pub fn member(&self, user_name: &str) -> Option<&MemberTarget<'_>> {
-        self.members.get(&UserKey::new(user_name))
+        self.members.get(fold(user_name).as_ref())
     }
 }
 
 /// A planned userName change or create, which needs its userName to be free.
-struct Claim {
+struct Claim<'a> {
     desired: usize,
-    key: UserKey,
+    key: Cow<'a, str>,
     /// The live user renamed, or `None` for a create.
     own: Option<usize>,
 }
@@ -83,8 +88,8 @@ pub(crate) fn plan_users<'a>(
 ) -> UserPlan<'a> {
     let d_users = &desired.users;
     let l_users = &live.users;
-    let d_keys: Vec<UserKey> = d_users.iter().map(|u| u.attributes.key()).collect();
-    let l_keys: Vec<UserKey> = l_users.iter().map(|u| u.attributes.key()).collect();
+    let d_keys: Vec<Cow<'a, str>> = d_users.iter().map(|u| fold(&u.attributes.user_name)).collect();
+    let l_keys: Vec<Cow<'a, str>> = l_users.iter().map(|u| fold(&u.attributes.user_name)).collect();
 
     // Live users in id order, each id once: a repeated id is a fetch that went wrong.
     let mut l_order: Vec<usize> = (0..l_users.len()).collect();
@@ -116,13 +121,22 @@ pub(crate) fn plan_users<'a>(
         same
     });
 
-    let mut by_external_id: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut by_key: HashMap<&UserKey, Vec<usize>> = HashMap::with_capacity(l_order.len());
+    let mut by_external_id = Index::with_capacity(l_order.len());
+    let mut by_key = Index::with_capacity(l_order.len());
     for &l in &l_order {
         if let Some(external_id) = l_users[l].attributes.external_id.as_deref() {
-            by_external_id.entry(external_id).or_default().push(l);
+            by_external_id.insert(external_id, l);
         }
-        by_key.entry(&l_keys[l]).or_default().push(l);
+        by_key.insert(&l_keys[l], l);
+    }
+
+    let mut key_shared = vec![false; l_users.len()];
+    for &l in by_key.shared() {
+        key_shared[l] = true;
+    }
+    let mut external_id_shared = vec![false; l_users.len()];
+    for &l in by_external_id.shared() {
+        external_id_shared[l] = true;
     }
 
     let mut d_match: Vec<Option<(usize, MatchedBy)>> = vec![None; d_users.len()];
@@ -145,10 +159,8 @@ pub(crate) fn plan_users<'a>(
     };
 
     for &d in &d_order {
-        if let Some(external_id) = d_users[d].attributes.external_id.as_deref()
-            && let Some(candidates) = by_external_id.get(external_id)
-        {
-            claim(d, candidates, MatchedBy::ExternalId, &mut d_match, &mut l_claim);
+        if let Some(external_id) = d_users[d].attributes.external_id.as_deref() {
+            claim(d, by_external_id.get(external_id), MatchedBy::ExternalId, &mut d_match, &mut l_claim);
         }
     }
     // Desired users whose userName belongs to a live user matched to someone else.
@@ -157,9 +169,8 @@ pub(crate) fn plan_users<'a>(
         if d_match[d].is_some() {
             continue;
         }
-        if let Some(candidates) = by_key.get(&d_keys[d])
-            && !claim(d, candidates, MatchedBy::UserName, &mut d_match, &mut l_claim)
-        {
+        let candidates = by_key.get(&d_keys[d]);
+        if !candidates.is_empty() && !claim(d, candidates, MatchedBy::UserName, &mut d_match, &mut l_claim) {
             displaced.push((d, candidates[0]));
         }
     }
@@ -168,9 +179,7 @@ pub(crate) fn plan_users<'a>(
             continue;
         }
         for previous in &d_users[d].previously {
-            if let Some(candidates) = by_key.get(&UserKey::new(previous))
-                && claim(d, candidates, MatchedBy::Previously, &mut d_match, &mut l_claim)
-            {
+            if claim(d, by_key.get(&fold(previous)), MatchedBy::Previously, &mut d_match, &mut l_claim) {
                 break;
             }
         }
@@ -188,15 +197,25 @@ pub(crate) fn plan_users<'a>(
         };
         let name = &d_users[d].attributes.user_name;
         let matched_user = &l_users[matched];
-        let same_name = by_key.get(&d_keys[d]).into_iter().flatten().map(|&o| (o, "userName"));
-        let same_external_id = d_users[d]
-            .attributes
-            .external_id
-            .as_deref()
-            .and_then(|external_id| by_external_id.get(external_id))
-            .into_iter()
-            .flatten()
-            .map(|&o| (o, "externalId"));
+        // Most users share nothing with anyone: skip the lookups when the matched user's
+        // own key and externalId are the desired ones and no other live user has them.
+        let same_name = if d_keys[d] == l_keys[matched] && !key_shared[matched] {
+            &[][..]
+        } else {
+            by_key.get(&d_keys[d])
+        };
+        let same_external_id = match d_users[d].attributes.external_id.as_deref() {
+            None => &[][..],
+            Some(external_id)
+                if matched_user.attributes.external_id.as_deref() == Some(external_id)
+                    && !external_id_shared[matched] =>
+            {
+                &[][..]
+            }
+            Some(external_id) => by_external_id.get(external_id),
+        };
+        let same_name = same_name.iter().map(|&o| (o, "userName"));
+        let same_external_id = same_external_id.iter().map(|&o| (o, "externalId"));
         for (other, what) in same_name.chain(same_external_id) {
             if other != matched && l_claim[other].is_none() {
                 ambiguous.entry(other).or_insert_with(|| {
@@ -228,7 +247,7 @@ pub(crate) fn plan_users<'a>(
     }
 
     // What each matched or unmatched desired user needs.
-    let protected: HashSet<UserKey> = desired.policy.protected.iter().map(|n| UserKey::new(n)).collect();
+    let protected: HashSet<Cow<'_, str>> = desired.policy.protected.iter().map(|n| fold(n)).collect();
     let mut plan = UserPlan {
         deactivations: Vec::new(),
         updates: Vec::new(),
@@ -236,8 +255,13 @@ pub(crate) fn plan_users<'a>(
         kept: Vec::new(),
         protected: Vec::new(),
         n_active_live: l_order.iter().filter(|&&l| l_users[l].attributes.active).count() as u64,
-        members: HashMap::with_capacity(d_order.len()),
-        live_by_id: l_order.iter().map(|&l| (l_users[l].id.as_str(), &l_users[l])).collect(),
+        members: map_with_capacity(d_order.len()),
+        live_users: l_users,
+        live_by_id: {
+            let mut by_id = map_with_capacity(l_order.len());
+            by_id.extend(l_order.iter().map(|&l| (l_users[l].id.as_str(), l)));
+            by_id
+        },
     };
     let mut deactivate = Vec::new();
     let mut changes_of: Vec<Option<UserChanges>> = vec![None; d_users.len()];
@@ -247,10 +271,7 @@ pub(crate) fn plan_users<'a>(
         match d_match[d] {
             Some((l, _)) => {
                 let have = &l_users[l].attributes;
-                plan.members.insert(
-                    d_keys[d].clone(),
-                    MemberTarget::Live { desired: &d_users[d], live: &l_users[l] },
-                );
+                plan.members.insert(d_keys[d].clone(), MemberTarget::Live { desired: &d_users[d], live: l });
                 if !want.active {
                     if have.active {
                         deactivate.push((l, Some(d), DeactivationReason::Tombstone));
@@ -291,7 +312,7 @@ pub(crate) fn plan_users<'a>(
     let mut frees: Vec<Vec<usize>> = vec![Vec::new(); claims.len()];
     let mut stuck_behind: Vec<Option<usize>> = vec![None; claims.len()];
     for (c, claim) in claims.iter().enumerate() {
-        for &holder in by_key.get(&claim.key).into_iter().flatten() {
+        for &holder in by_key.get(&claim.key) {
             if Some(holder) == claim.own {
                 continue;
             }
@@ -329,9 +350,8 @@ pub(crate) fn plan_users<'a>(
             }
             continue;
         }
-        let holder = stuck_behind[c].or_else(|| {
-            by_key.get(&claim.key).into_iter().flatten().copied().find(|&h| Some(h) != claim.own)
-        });
+        let holder = stuck_behind[c]
+            .or_else(|| by_key.get(&claim.key).iter().copied().find(|&h| Some(h) != claim.own));
         let held = match holder {
             Some(h) if stuck_behind[c].is_some() => format!(
                 "userName {target} is held by live user {} (id {}), which this plan does not rename away",
@@ -367,7 +387,7 @@ pub(crate) fn plan_users<'a>(
     }
 
     // Operations for matched and new desired users.
-    let mut updates: Vec<(usize, &UserKey, &str, Operation)> = Vec::new();
+    let mut updates: Vec<(usize, &str, &str, Operation)> = Vec::new();
     for &d in &d_order {
         if let Some(changes) = changes_of[d].take() {
             let (l, _) = d_match[d].expect("changes are computed for matched users only");
@@ -450,7 +470,7 @@ pub(crate) fn plan_users<'a>(
             });
         }
     }
-    plan.kept.sort_by(|a, b| (UserKey::new(&a.user_name), &a.id).cmp(&(UserKey::new(&b.user_name), &b.id)));
+    plan.kept.sort_by(|a, b| (fold(&a.user_name), &a.id).cmp(&(fold(&b.user_name), &b.id)));
     plan
 }
 
@@ -463,9 +483,9 @@ fn kept(user: &LiveUser, reason: KeptReason) -> KeptUser {
 /// the same userName.
 pub(crate) fn diff(
     want: &UserAttributes,
-    want_key: &UserKey,
+    want_key: &str,
     have: &UserAttributes,
-    have_key: &UserKey,
+    have_key: &str,
 ) -> UserChanges {
     fn replace(want: &Option<String>, have: &Option<String>) -> Option<String> {
         match want {
