@@ -1,7 +1,11 @@
 //! Data-driven plan tests: each folder under `tests/cases/` holds `desired.yaml` (a
-//! desired-state file), `live.json` (a `LiveState`) and optionally `options.json`
-//! (`{"allowDeactivations": N, "maxMembersPerRequest": N}`), next to snapshots of the
-//! text plan and the JSON plan. Adding a case is adding a folder.
+//! desired-state file, read by `roster_spec::load`), `live.json` (a `LiveState`) and
+//! optionally `options.json` (`{"allowDeactivations": N, "maxMembersPerRequest": N}`),
+//! next to snapshots of the text plan and the JSON plan. Adding a case is adding a folder.
+//!
+//! A case may give `desired.json` (a `DesiredState` as JSON) instead of `desired.yaml`:
+//! for states that validation rejects but the planner must still handle safely, such as
+//! a protected user missing from the file or marked `active: false`.
 //!
 //! Beyond the snapshots, every case checks that planning is deterministic, that the JSON
 //! form reads back into the same plan, and that a plan that may be applied converges:
@@ -27,7 +31,10 @@ fn read(path: &Path) -> String {
 }
 
 fn check(dir: &Path) {
-    let desired = support::load_desired(&dir.join("desired.yaml"));
+    let desired = match std::fs::read_to_string(dir.join("desired.json")) {
+        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}/desired.json: {err}", dir.display())),
+        Err(_) => support::load_desired(&dir.join("desired.yaml")),
+    };
     let live: LiveState = serde_json::from_str(&read(&dir.join("live.json")))
         .unwrap_or_else(|err| panic!("{}/live.json: {err}", dir.display()));
     let case_options: CaseOptions = match std::fs::read_to_string(dir.join("options.json")) {
@@ -88,7 +95,7 @@ fn case_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .filter(|path| path.join("desired.yaml").is_file())
+        .filter(|path| path.join("desired.yaml").is_file() || path.join("desired.json").is_file())
         .collect();
     dirs.sort();
     dirs
