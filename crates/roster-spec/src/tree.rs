@@ -362,14 +362,20 @@ pub(crate) fn human_size(n_bytes: u64) -> String {
     }
 }
 
-/// An open collection while the tree is being built.
+/// An open collection while the tree is being built. Its children wait on the builder's
+/// scratch stacks from index `base` on, so that each collection gets one allocation of
+/// its exact size when it ends.
 enum Frame<'a> {
-    Seq { pos: Pos, anchor: usize, items: Vec<Node<'a>> },
-    Map { pos: Pos, anchor: usize, entries: Vec<(Node<'a>, Node<'a>)>, key: Option<Node<'a>> },
+    Seq { pos: Pos, anchor: usize, base: usize },
+    Map { pos: Pos, anchor: usize, base: usize, key: Option<Node<'a>> },
 }
 
 struct Builder<'a, 'b> {
     stack: Vec<Frame<'a>>,
+    /// Items of the open sequences, innermost last.
+    items: Vec<Node<'a>>,
+    /// Entries of the open mappings, innermost last.
+    entries: Vec<(Node<'a>, Node<'a>)>,
     /// Anchored nodes by anchor id, with their node counts, for aliases to copy.
     anchors: Vec<Option<(Node<'a>, usize)>>,
     root: Option<Node<'a>>,
@@ -384,6 +390,8 @@ impl<'a, 'b> Builder<'a, 'b> {
     fn new(offset: Offset, budget: &'b Budget) -> Self {
         Builder {
             stack: Vec::new(),
+            items: Vec::new(),
+            entries: Vec::new(),
             anchors: Vec::new(),
             root: None,
             n_documents: 0,
@@ -429,20 +437,20 @@ impl<'a, 'b> Builder<'a, 'b> {
                 Event::SequenceStart(_, anchor, tag) => {
                     check_collection_tag(tag.as_deref(), "seq", pos)?;
                     self.count(pos, 1)?;
-                    self.stack.push(Frame::Seq { pos, anchor, items: Vec::new() });
+                    self.stack.push(Frame::Seq { pos, anchor, base: self.items.len() });
                 }
                 Event::MappingStart(_, anchor, tag) => {
                     check_collection_tag(tag.as_deref(), "map", pos)?;
                     self.count(pos, 1)?;
-                    self.stack.push(Frame::Map { pos, anchor, entries: Vec::new(), key: None });
+                    self.stack.push(Frame::Map { pos, anchor, base: self.entries.len(), key: None });
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
                     let (node, anchor) = match self.stack.pop() {
-                        Some(Frame::Seq { pos, anchor, items }) => {
-                            (Node { pos, value: Value::Seq(items) }, anchor)
+                        Some(Frame::Seq { pos, anchor, base }) => {
+                            (Node { pos, value: Value::Seq(self.items.split_off(base)) }, anchor)
                         }
-                        Some(Frame::Map { pos, anchor, entries, .. }) => {
-                            (Node { pos, value: Value::Map(entries) }, anchor)
+                        Some(Frame::Map { pos, anchor, base, .. }) => {
+                            (Node { pos, value: Value::Map(self.entries.split_off(base)) }, anchor)
                         }
                         None => return Err(ParseError::at(pos, "invalid YAML: unbalanced collection end")),
                     };
@@ -512,10 +520,10 @@ impl<'a, 'b> Builder<'a, 'b> {
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
+            Some(Frame::Seq { .. }) => self.items.push(node),
+            Some(Frame::Map { key, .. }) => match key.take() {
                 None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
+                Some(k) => self.entries.push((k, node)),
             },
         }
         Ok(())
