@@ -1,9 +1,8 @@
 //! The checks across entries and files, and the merge into a [`DesiredState`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-
-use std::borrow::Cow;
 
 use roster_model::{DesiredGroup, DesiredState, DesiredUser, Policy, Provider, UserAttributes, UserKey};
 
