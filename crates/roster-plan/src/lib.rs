@@ -154,9 +154,31 @@ struct PlanDocument {
 }
 
 /// The JSON Schema of a plan (`--format json`) and of a saved plan file (`--out`).
+///
+/// Draft 7, like the schema of the desired-state file, since editors and validators
+/// support it best.
 pub fn json_schema() -> serde_json::Value {
-    let schema = schemars::schema_for!(PlanDocument);
-    schema.to_value()
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let mut schema = generator.into_root_schema_for::<PlanDocument>().to_value();
+    unwrap_descriptions(&mut schema);
+    schema
+}
+
+/// Joins the lines of each description (doc comments wrap at the source's width) into
+/// flowing paragraphs, which editors display better.
+fn unwrap_descriptions(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::String(description)) = object.get_mut("description") {
+                *description =
+                    description.split("\n\n").map(|p| p.replace('\n', " ")).collect::<Vec<_>>().join("\n\n");
+            }
+            object.values_mut().for_each(unwrap_descriptions);
+        }
+        Value::Array(items) => items.iter_mut().for_each(unwrap_descriptions),
+        _ => {}
+    }
 }
 
 /// Compares a saved plan with a fresh one. Empty when their operations are the same;

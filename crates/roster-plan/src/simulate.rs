@@ -12,8 +12,9 @@ impl Plan {
     ///
     /// Created users and groups get ids `new-user-N` and `new-group-N` (skipping ids that
     /// are taken). Members that the plan names without an id are resolved by userName
-    /// among the users created so far; an operation on an id that does not exist is
-    /// skipped, as the service would refuse it.
+    /// among the users created so far, groups without an id by name among the groups
+    /// created so far; an operation on an id that does not exist is skipped, as the
+    /// service would refuse it.
     pub fn apply_to(&self, live: &mut LiveState) {
         let mut simulator = Simulator::new(live);
         for operation in &self.operations {
@@ -23,44 +24,62 @@ impl Plan {
 }
 
 /// The state of one in-memory apply.
-pub(crate) struct Simulator<'a> {
+struct Simulator<'a> {
     live: &'a mut LiveState,
+    /// Positions of users and groups by id, kept up to date as the simulation goes.
+    user_at: HashMap<String, usize>,
+    group_at: HashMap<String, usize>,
     created_users: HashMap<UserKey, String>,
     created_groups: HashMap<String, String>,
-    n_users: usize,
-    n_groups: usize,
+    n_created: usize,
 }
 
 impl<'a> Simulator<'a> {
-    pub(crate) fn new(live: &'a mut LiveState) -> Self {
-        Self { live, created_users: HashMap::new(), created_groups: HashMap::new(), n_users: 0, n_groups: 0 }
+    fn new(live: &'a mut LiveState) -> Self {
+        // The first of repeated ids wins, as in the planner.
+        let mut user_at = HashMap::new();
+        for (i, user) in live.users.iter().enumerate() {
+            user_at.entry(user.id.clone()).or_insert(i);
+        }
+        let mut group_at = HashMap::new();
+        for (i, group) in live.groups.iter().enumerate() {
+            group_at.entry(group.id.clone()).or_insert(i);
+        }
+        Self {
+            live,
+            user_at,
+            group_at,
+            created_users: HashMap::new(),
+            created_groups: HashMap::new(),
+            n_created: 0,
+        }
     }
 
     fn user(&mut self, id: &str) -> Option<&mut LiveUser> {
-        self.live.users.iter_mut().find(|user| user.id == id)
+        let at = *self.user_at.get(id)?;
+        self.live.users.get_mut(at)
     }
 
     fn group(&mut self, id: &str) -> Option<&mut LiveGroup> {
-        self.live.groups.iter_mut().find(|group| group.id == id)
+        let at = *self.group_at.get(id)?;
+        self.live.groups.get_mut(at)
     }
 
     fn member_id(&self, member: &MemberRef) -> Option<String> {
         member.id.clone().or_else(|| self.created_users.get(&UserKey::new(&member.user_name)).cloned())
     }
 
-    fn fresh_id(&self, prefix: &str, n: &mut usize) -> String {
+    fn fresh_id(&mut self, prefix: &str) -> String {
         loop {
-            *n += 1;
-            let id = format!("{prefix}-{n}");
-            let taken =
-                self.live.users.iter().any(|u| u.id == id) || self.live.groups.iter().any(|g| g.id == id);
-            if !taken {
+            self.n_created += 1;
+            let id = format!("{prefix}-{}", self.n_created);
+            if !self.user_at.contains_key(&id) && !self.group_at.contains_key(&id) {
                 return id;
             }
         }
     }
 
-    pub(crate) fn apply(&mut self, operation: &Operation) {
+    fn apply(&mut self, operation: &Operation) {
         match operation {
             Operation::DeactivateUser { id, .. } => {
                 if let Some(user) = self.user(id) {
@@ -68,10 +87,9 @@ impl<'a> Simulator<'a> {
                 }
             }
             Operation::CreateUser { attributes } => {
-                let mut n = self.n_users;
-                let id = self.fresh_id("new-user", &mut n);
-                self.n_users = n;
+                let id = self.fresh_id("new-user");
                 self.created_users.insert(attributes.key(), id.clone());
+                self.user_at.insert(id.clone(), self.live.users.len());
                 self.live.users.push(LiveUser { id, attributes: attributes.clone() });
             }
             Operation::UpdateUser { id, changes, .. } | Operation::ReactivateUser { id, changes, .. } => {
@@ -80,11 +98,10 @@ impl<'a> Simulator<'a> {
                 }
             }
             Operation::CreateGroup { display_name, external_id, members } => {
-                let mut n = self.n_groups;
-                let id = self.fresh_id("new-group", &mut n);
-                self.n_groups = n;
+                let id = self.fresh_id("new-group");
                 let members = members.iter().filter_map(|m| self.member_id(m)).collect();
                 self.created_groups.insert(display_name.clone(), id.clone());
+                self.group_at.insert(id.clone(), self.live.groups.len());
                 self.live.groups.push(LiveGroup {
                     id,
                     display_name: display_name.clone(),
@@ -120,7 +137,16 @@ impl<'a> Simulator<'a> {
                     group.members.retain(|id| !members.iter().any(|m| m.id.as_ref() == Some(id)));
                 }
             }
-            Operation::DeleteGroup { id, .. } => self.live.groups.retain(|group| &group.id != id),
+            Operation::DeleteGroup { id, .. } => {
+                if let Some(at) = self.group_at.remove(id) {
+                    self.live.groups.remove(at);
+                    for position in self.group_at.values_mut() {
+                        if *position > at {
+                            *position -= 1;
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -31,9 +31,12 @@ impl Default for PlanOptions {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
-    /// Always [`FORMAT_VERSION`].
+    /// The version of the plan format, always 1 here; a reader refuses a version it does
+    /// not know.
+    #[schemars(extend("const" = 1))]
     pub format_version: u32,
-    /// The sha256 of the live state the plan was made from, see [`crate::live_fingerprint`].
+    /// The sha256 (hex) of the live state the plan was made from, so that a saved plan can
+    /// tell whether the service changed since.
     pub live_fingerprint: String,
     /// The changes, in the order they must be applied.
     pub operations: Vec<Operation>,
@@ -97,7 +100,8 @@ pub enum Operation {
         display_name: String,
         /// The new group's externalId.
         external_id: Option<String>,
-        /// The first members; further ones follow in [`Operation::AddMembers`].
+        /// The first members; further ones follow in `addMembers` operations that name the
+        /// group with a null `groupId`.
         members: Vec<MemberRef>,
     },
     /// A `PATCH` of a group's displayName.
@@ -122,7 +126,7 @@ pub enum Operation {
     },
     /// A `PATCH` adding members to a group, at most `max_members_per_request` of them.
     AddMembers {
-        /// The group's id; `None` when the group is created by this plan, in which case
+        /// The group's id; null when the group is created by this plan, in which case
         /// `group` names it.
         group_id: Option<String>,
         /// The group's name as the file writes it.
@@ -154,8 +158,8 @@ pub enum Operation {
 pub struct MemberRef {
     /// The user's userName.
     pub user_name: String,
-    /// The user's id; `None` when the user is created by this plan, and apply resolves
-    /// it from the create's response.
+    /// The user's id; null when the user is created by this plan, and apply resolves it
+    /// from the create's response.
     pub id: Option<String>,
 }
 
@@ -287,14 +291,14 @@ impl Blocker {
                      (max_deactivations: {setting})",
                     users(*planned)
                 );
+                let these = if *planned == 1 { "this one".to_string() } else { format!("these {planned}") };
                 match allow_deactivations {
                     Some(given) => format!(
                         "{over}; --allow-deactivations {given} does not match: pass \
-                         --allow-deactivations {planned} to allow exactly these {planned}"
+                         --allow-deactivations {planned} to allow exactly {these}"
                     ),
                     None => format!(
-                        "{over}; review them, then pass --allow-deactivations {planned} to allow \
-                         exactly these {planned}"
+                        "{over}; review them, then pass --allow-deactivations {planned} to allow exactly {these}"
                     ),
                 }
             }

@@ -32,7 +32,9 @@ fn read(path: &Path) -> String {
 
 fn check(dir: &Path) {
     let desired = match std::fs::read_to_string(dir.join("desired.json")) {
-        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}/desired.json: {err}", dir.display())),
+        Ok(text) => {
+            serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}/desired.json: {err}", dir.display()))
+        }
         Err(_) => support::load_desired(&dir.join("desired.yaml")),
     };
     let live: LiveState = serde_json::from_str(&read(&dir.join("live.json")))
