@@ -4,6 +4,7 @@
 //! know round-trip untouched. `meta.location` is not stored: it depends on the address
 //! the server listens on and is added when a resource is served.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -92,6 +93,30 @@ pub(crate) struct Store {
     id_rng: Xoshiro256PlusPlus,
     /// Grows with every change; the writer compares it with what it saved last.
     pub(crate) generation: u64,
+    /// The last sorted order served, reused while nothing changes: a client paging
+    /// through 20,000 users with `sortBy` would otherwise have every page sort them all
+    /// again while the store is locked.
+    order_cache: OrderCache,
+}
+
+/// A sorted order of one resource type, valid for one generation of the store.
+struct CachedOrder {
+    kind: Kind,
+    generation: u64,
+    sort_by: AttrPath,
+    descending: bool,
+    positions: Vec<usize>,
+}
+
+/// Interior mutability for [`Store::list`], which only reads. The store lives behind a
+/// mutex, so a `RefCell` is enough; a copy of the store starts with an empty cache.
+#[derive(Default)]
+struct OrderCache(RefCell<Option<CachedOrder>>);
+
+impl Clone for OrderCache {
+    fn clone(&self) -> Self {
+        OrderCache::default()
+    }
 }
 
 impl Store {
@@ -104,6 +129,7 @@ impl Store {
             // Ids use their own stream, so that faults drawn elsewhere do not shift them.
             id_rng: Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x05ee_d1d5),
             generation: 0,
+            order_cache: OrderCache::default(),
         }
     }
 
@@ -243,18 +269,27 @@ impl Store {
             Kind::User => &self.users,
             Kind::Group => &self.groups,
         };
-        let mut matched: Vec<&Value> =
-            all.iter().filter(|r| query.filter.as_ref().is_none_or(|f| f.matches(r))).collect();
-        if let Some(rng) = shuffle {
-            matched.shuffle(rng);
-        }
-        if let Some(sort_by) = &query.sort_by {
-            let case_exact = sort_by.case_exact();
-            let mut keyed: Vec<(Option<SortKey>, &Value)> =
-                matched.into_iter().map(|r| (sort_key(r, sort_by, case_exact), r)).collect();
-            keyed.sort_by(|(a, _), (b, _)| compare_keys(a.as_ref(), b.as_ref(), query.descending));
-            matched = keyed.into_iter().map(|(_, r)| r).collect();
-        }
+        let matched: Vec<&Value> = match (&query.filter, &query.sort_by, shuffle) {
+            // The common case of a client paging through everything: sorted once per change.
+            (None, Some(sort_by), None) => {
+                self.sorted_positions(kind, all, sort_by, query.descending).iter().map(|&i| &all[i]).collect()
+            }
+            (filter, sort_by, shuffle) => {
+                let mut matched: Vec<&Value> =
+                    all.iter().filter(|r| filter.as_ref().is_none_or(|f| f.matches(r))).collect();
+                if let Some(rng) = shuffle {
+                    matched.shuffle(rng);
+                }
+                if let Some(sort_by) = sort_by {
+                    let case_exact = sort_by.case_exact();
+                    let mut keyed: Vec<(Option<SortKey>, &Value)> =
+                        matched.into_iter().map(|r| (sort_key(r, sort_by, case_exact), r)).collect();
+                    keyed.sort_by(|(a, _), (b, _)| compare_keys(a.as_ref(), b.as_ref(), query.descending));
+                    matched = keyed.into_iter().map(|(_, r)| r).collect();
+                }
+                matched
+            }
+        };
         let total = matched.len();
         let mut size = query.count.unwrap_or(policy.max_page_size).min(policy.max_page_size);
         let misbehaviour = policy.misbehaviour;
@@ -279,6 +314,32 @@ impl Store {
             total
         };
         ListPage { total_results, start_index, resources }
+    }
+
+    /// The positions of `all` in sorted order, from the cache while the store is unchanged.
+    fn sorted_positions(&self, kind: Kind, all: &[Value], sort_by: &AttrPath, descending: bool) -> Vec<usize> {
+        let mut cache = self.order_cache.0.borrow_mut();
+        if let Some(cached) = cache.as_ref()
+            && cached.kind == kind
+            && cached.generation == self.generation
+            && cached.sort_by == *sort_by
+            && cached.descending == descending
+        {
+            return cached.positions.clone();
+        }
+        let case_exact = sort_by.case_exact();
+        let mut keyed: Vec<(Option<SortKey>, usize)> =
+            all.iter().enumerate().map(|(i, r)| (sort_key(r, sort_by, case_exact), i)).collect();
+        keyed.sort_by(|(a, _), (b, _)| compare_keys(a.as_ref(), b.as_ref(), descending));
+        let positions: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+        *cache = Some(CachedOrder {
+            kind,
+            generation: self.generation,
+            sort_by: sort_by.clone(),
+            descending,
+            positions: positions.clone(),
+        });
+        positions
     }
 
     /// The stored resource, if it exists and `If-Match` allows the write.
