@@ -315,3 +315,76 @@ fn the_emulator_command_prints_its_url_first_and_serves_scim() {
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     assert!(saved.to_string().contains("maya.okafor@lumenlabs.example"), "state saved: {saved}");
 }
+
+/// Every `roster` command in the README's shell blocks, run as written against an
+/// emulator (the connection is the test's; `roster emulator` gets a free port).
+#[test]
+fn every_roster_command_in_the_readme_runs() {
+    let readme = std::fs::read_to_string(support::root().join("README.md")).unwrap();
+    let mut commands = Vec::new();
+    let mut in_shell_block = false;
+    for line in readme.lines() {
+        let line = line.trim();
+        if line.starts_with("```") {
+            in_shell_block = line == "```sh";
+            continue;
+        }
+        if !in_shell_block {
+            continue;
+        }
+        let command = line.split(" #").next().unwrap().trim().trim_end_matches('&').trim();
+        // Leading VAR=value assignments set what the test sets itself.
+        let words: Vec<&str> = command.split_whitespace().skip_while(|w| w.contains('=')).collect();
+        if words.first() == Some(&"roster") {
+            commands.push(words[1..].iter().map(|w| (*w).to_owned()).collect::<Vec<_>>());
+        }
+    }
+    assert!(commands.len() >= 5, "README commands found: {commands:?}");
+
+    let server = Server::seeded(EmulatorConfig::default(), &demo_seed());
+    let dir = tempfile::tempdir().unwrap();
+    let examples = dir.path().join("examples");
+    std::fs::create_dir(&examples).unwrap();
+    std::fs::copy(support::root().join("examples/users.yaml"), examples.join("users.yaml")).unwrap();
+    for args in commands {
+        if args[0] == "emulator" {
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| if a.starts_with("127.0.0.1:") { "127.0.0.1:0".to_owned() } else { a.clone() })
+                .collect();
+            let mut child =
+                roster(None, dir.path()).args(&args).stdout(std::process::Stdio::piped()).spawn().unwrap();
+            let mut line = String::new();
+            std::io::BufRead::read_line(
+                &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+                &mut line,
+            )
+            .unwrap();
+            assert!(line.starts_with("http://127.0.0.1:"), "roster {}: {line}", args.join(" "));
+            child.kill().unwrap();
+            child.wait().unwrap();
+            continue;
+        }
+        let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(&args));
+        assert_eq!(code, 0, "roster {}:\n{stdout}\n{stderr}", args.join(" "));
+    }
+    server.assert_no_user_delete();
+}
+
+#[test]
+fn doctor_passes_against_the_emulator_and_explains_a_wrong_token() {
+    let server = Server::start(EmulatorConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).arg("doctor"));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+    assert!(!stdout.contains('✗'), "{stdout}");
+
+    let (code, stdout, _) =
+        run(roster(Some(&server), dir.path()).env("ROSTER_SCIM_TOKEN", "not-the-token").arg("doctor"));
+    assert_eq!(code, 1);
+    assert!(stdout.contains("✗"), "{stdout}");
+    assert!(stdout.contains("Enterprise"), "the fix names Productboard's prerequisites: {stdout}");
+    assert!(!stdout.contains("not-the-token"));
+    assert!(server.writes().is_empty(), "doctor never writes");
+}
