@@ -317,7 +317,13 @@ impl Store {
     }
 
     /// The positions of `all` in sorted order, from the cache while the store is unchanged.
-    fn sorted_positions(&self, kind: Kind, all: &[Value], sort_by: &AttrPath, descending: bool) -> Vec<usize> {
+    fn sorted_positions(
+        &self,
+        kind: Kind,
+        all: &[Value],
+        sort_by: &AttrPath,
+        descending: bool,
+    ) -> Vec<usize> {
         let mut cache = self.order_cache.0.borrow_mut();
         if let Some(cached) = cache.as_ref()
             && cached.kind == kind
