@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use roster_apply::{ApplyOptions, apply};
 use roster_client::{ClientConfig, Token, WriteClient};
 use roster_emulator::{Emulator, EmulatorConfig};
-use roster_model::{DesiredGroup, DesiredState, DesiredUser, LiveState, LiveUser, Policy, Provider, UserAttributes};
+use roster_model::{
+    DesiredGroup, DesiredState, DesiredUser, LiveState, LiveUser, Policy, Provider, UserAttributes,
+};
 use roster_plan::{PlanOptions, plan};
 
 const RATE: u32 = 100;
@@ -38,7 +40,9 @@ fn desired_user(attributes: UserAttributes) -> DesiredUser {
 async fn main() {
     // 1,000 users to create and 1,000 to update: 2,000 user operations.
     let live = LiveState {
-        users: (0..1000).map(|n| LiveUser { id: format!("u{n}"), attributes: attributes(n, "Analyst") }).collect(),
+        users: (0..1000)
+            .map(|n| LiveUser { id: format!("u{n}"), attributes: attributes(n, "Analyst") })
+            .collect(),
         ..LiveState::default()
     };
     let desired = DesiredState {
@@ -65,8 +69,9 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     emulator.clear_request_log();
     let started = Instant::now();
-    let report = apply(&the_plan, &client, &ApplyOptions { concurrency: 8, ..ApplyOptions::default() }, None, |_| {})
-        .await;
+    let report =
+        apply(&the_plan, &client, &ApplyOptions { concurrency: 8, ..ApplyOptions::default() }, None, |_| {})
+            .await;
     let elapsed = started.elapsed();
     let log = emulator.request_log();
     let n_429 = log.iter().filter(|r| r.status == Some(429)).count();
@@ -90,7 +95,8 @@ async fn main() {
     // 1,000 member additions across 5 teams.
     let users: Vec<LiveUser> =
         (0..1000).map(|n| LiveUser { id: format!("m{n}"), attributes: attributes(n, "Engineer") }).collect();
-    let emulator = Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), EmulatorConfig::default()).await.unwrap();
+    let emulator =
+        Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), EmulatorConfig::default()).await.unwrap();
     let teams: Vec<roster_model::LiveGroup> = (0..5)
         .map(|t| roster_model::LiveGroup {
             id: format!("t{t}"),
@@ -107,7 +113,10 @@ async fn main() {
             .map(|t| DesiredGroup {
                 display_name: format!("Team {t}"),
                 external_id: None,
-                members: users[t * 200..(t + 1) * 200].iter().map(|u| u.attributes.user_name.clone()).collect(),
+                members: users[t * 200..(t + 1) * 200]
+                    .iter()
+                    .map(|u| u.attributes.user_name.clone())
+                    .collect(),
                 source: None,
             })
             .collect(),
