@@ -388,3 +388,36 @@ fn doctor_passes_against_the_emulator_and_explains_a_wrong_token() {
     assert!(!stdout.contains("not-the-token"));
     assert!(server.writes().is_empty(), "doctor never writes");
 }
+
+#[test]
+fn an_incomplete_live_view_fails_plan_and_apply_and_deactivates_no_one() {
+    // 250 users, but the service reports totalResults equal to each page's size.
+    let live = LiveState { users: (0..250).map(active_user).collect(), ..LiveState::default() };
+    let config = EmulatorConfig {
+        misbehaviour: Misbehaviour { total_results_is_page_size: true, ..Misbehaviour::default() },
+        ..EmulatorConfig::default()
+    };
+    let server = Server::seeded(config, &live);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        "version: 1\npolicy:\n  max_deactivations: 100%\nusers:\n  - userName: old0@example.com\n",
+    )
+    .unwrap();
+
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--format", "json"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("not fetched completely"), "{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let destructive = plan["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|op| ["deactivateUser", "removeMembers", "deleteGroup"].contains(&op["op"].as_str().unwrap()))
+        .count();
+    assert_eq!(destructive, 0, "{plan:#}");
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
+}
