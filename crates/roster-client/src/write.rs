@@ -209,19 +209,9 @@ impl WriteClient {
             return Ok(Applied { value: (), records: Vec::new() });
         };
         let mut records = Vec::new();
-        if self.use_patch().await {
-            let req = ScimRequest::patch_user(id, &patch).map_err(|e| no_records(e.into()))?;
-            let exchange =
-                self.reader.transport().send(&req).await.map_err(|e| failure(&req, e, Vec::new()))?;
-            if exchange.is_success() {
-                records.push(record(&req, &exchange, RecordOutcome::Done));
-                return Ok(Applied { value: (), records });
-            }
-            if !self.patch_refused(&exchange) {
-                return Err(failure(&req, exchange.to_error(&req), records));
-            }
-            let message = format!("PATCH not supported ({}); sent as PUT", exchange.status);
-            records.push(record(&req, &exchange, RecordOutcome::Failed { message }));
+        let req = ScimRequest::patch_user(id, &patch).map_err(|e| no_records(e.into()))?;
+        if self.try_patch(&req, &mut records).await? {
+            return Ok(Applied { value: (), records });
         }
         let get = ScimRequest::get_user(id).map_err(|e| no_records(e.into()))?;
         let live = match self.reader.get_user(id).await {
@@ -235,6 +225,31 @@ impl WriteClient {
             Ok(_) => Ok(Applied { value: (), records }),
             Err(err) => Err(failure(&req, err, records)),
         }
+    }
+
+    /// Sends `patch` when the service takes PATCH. True: done. False: the caller falls
+    /// back to GET, merge and PUT, because the service does not take PATCH (by its
+    /// configuration, or by answering this PATCH with 405 or 501, which is recorded).
+    async fn try_patch(
+        &self,
+        patch: &ScimRequest,
+        records: &mut Vec<OperationRecord>,
+    ) -> Result<bool, WriteError> {
+        if !self.use_patch().await {
+            return Ok(false);
+        }
+        let exchange =
+            self.reader.transport().send(patch).await.map_err(|e| failure(patch, e, records.clone()))?;
+        if exchange.is_success() {
+            records.push(record(patch, &exchange, RecordOutcome::Done));
+            return Ok(true);
+        }
+        if !self.patch_refused(&exchange) {
+            return Err(failure(patch, exchange.to_error(patch), std::mem::take(records)));
+        }
+        let message = format!("PATCH not supported ({}); sent as PUT", exchange.status);
+        records.push(record(patch, &exchange, RecordOutcome::Failed { message }));
+        Ok(false)
     }
 
     /// In automatic mode, a 405 or 501 answer to a PATCH means "use PUT".
@@ -384,19 +399,9 @@ impl WriteClient {
         edit: impl FnOnce(&mut Group),
     ) -> WriteOutcome<()> {
         let mut records = Vec::new();
-        if self.use_patch().await {
-            let req = ScimRequest::patch_group(id, &patch).map_err(|e| no_records(e.into()))?;
-            let exchange =
-                self.reader.transport().send(&req).await.map_err(|e| failure(&req, e, Vec::new()))?;
-            if exchange.is_success() {
-                records.push(record(&req, &exchange, RecordOutcome::Done));
-                return Ok(Applied { value: (), records });
-            }
-            if !self.patch_refused(&exchange) {
-                return Err(failure(&req, exchange.to_error(&req), records));
-            }
-            let message = format!("PATCH not supported ({}); sent as PUT", exchange.status);
-            records.push(record(&req, &exchange, RecordOutcome::Failed { message }));
+        let req = ScimRequest::patch_group(id, &patch).map_err(|e| no_records(e.into()))?;
+        if self.try_patch(&req, &mut records).await? {
+            return Ok(Applied { value: (), records });
         }
         let get = ScimRequest::get_group(id).map_err(|e| no_records(e.into()))?;
         let mut group = match self.reader.get_group(id).await {
