@@ -421,3 +421,41 @@ fn an_incomplete_live_view_fails_plan_and_apply_and_deactivates_no_one() {
     assert_eq!(code, 1, "{stderr}");
     assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
 }
+
+/// Runs `roster apply` on a pseudo-terminal (util-linux `script`), answering `answer`.
+fn apply_on_a_terminal(server: &Server, dir: &std::path::Path, answer: &str) -> (i32, String) {
+    use std::io::Write;
+    let command = format!("{} apply", env!("CARGO_BIN_EXE_roster"));
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .env("ROSTER_SCIM_URL", server.url())
+        .env("ROSTER_SCIM_TOKEN", TOKEN)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script runs");
+    child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[test]
+fn apply_on_a_terminal_asks_and_takes_only_yes() {
+    let server = Server::seeded(EmulatorConfig::default(), &demo_seed());
+    let dir = workdir_with_example();
+
+    let (code, screen) = apply_on_a_terminal(&server, dir.path(), "y\n");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("Only 'yes' is accepted"), "{screen}");
+    assert!(screen.contains("nothing was changed"), "{screen}");
+    assert!(server.writes().is_empty());
+
+    let (code, screen) = apply_on_a_terminal(&server, dir.path(), "yes\n");
+    assert_eq!(code, 0, "{screen}");
+    assert!(!server.writes().is_empty());
+    let (code, _, _) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0);
+}
