@@ -7,9 +7,11 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use roster_model::{DesiredGroup, DesiredState, LiveGroup, LiveState, UnmanagedGroups};
 
+use crate::claims::{self, Claim, Verdict};
 use crate::index::fold;
 
 use crate::types::{KeptGroup, KeptReason, MemberRef, Operation};
@@ -55,18 +57,45 @@ pub(crate) fn plan_groups(
         }
         same
     });
+    // Desired groups in name order, each name once, ignoring case: a service keeps team
+    // names unique that way, so a second "eng" next to "Eng" could never exist.
+    let d_folded: Vec<String> = d_groups.iter().map(|g| g.display_name.to_lowercase()).collect();
     let mut d_order: Vec<usize> = (0..d_groups.len()).collect();
-    d_order.sort_by(|&a, &b| d_groups[a].display_name.cmp(&d_groups[b].display_name).then(a.cmp(&b)));
+    d_order.sort_by(|&a, &b| {
+        (&d_folded[a], &d_groups[a].display_name, a).cmp(&(&d_folded[b], &d_groups[b].display_name, b))
+    });
     d_order.dedup_by(|later, first| {
-        let same = d_groups[*later].display_name == d_groups[*first].display_name;
+        let same = d_folded[*later] == d_folded[*first];
         if same {
             warnings.push(format!(
-                "desired group {:?} is listed twice; only the first entry is used",
-                d_groups[*later].display_name
+                "desired group {:?} is listed twice (names match case-insensitively); only {:?} is used",
+                d_groups[*later].display_name, d_groups[*first].display_name
             ));
         }
         same
     });
+
+    // The externalId each desired group is matched and written by: a shared one (which
+    // validation rejects) is used for the first group only.
+    let mut d_external_id: Vec<Option<&str>> = d_groups.iter().map(|g| g.external_id.as_deref()).collect();
+    let mut first_with: HashMap<&str, usize> = HashMap::new();
+    for &d in &d_order {
+        let Some(external_id) = d_external_id[d] else { continue };
+        match first_with.entry(external_id) {
+            Entry::Vacant(slot) => {
+                slot.insert(d);
+            }
+            Entry::Occupied(slot) => {
+                let first = &d_groups[*slot.get()].display_name;
+                warnings.push(format!(
+                    "desired groups {first:?} and {:?} have the same externalId {external_id:?}; it is used \
+                     for {first:?} only",
+                    d_groups[d].display_name,
+                ));
+                d_external_id[d] = None;
+            }
+        }
+    }
 
     let mut by_external_id: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -97,7 +126,7 @@ pub(crate) fn plan_groups(
         l_claim[chosen] = Some(d);
     };
     for &d in &d_order {
-        if let Some(external_id) = d_groups[d].external_id.as_deref()
+        if let Some(external_id) = d_external_id[d]
             && let Some(candidates) = by_external_id.get(external_id)
         {
             claim(d, candidates, MatchedBy::ExternalId, &mut d_match, &mut l_claim);
@@ -130,9 +159,7 @@ pub(crate) fn plan_groups(
         let group = &d_groups[d];
         let folded = group.display_name.to_lowercase();
         let same_name = by_folded_name.get(&folded).into_iter().flatten().map(|&o| (o, "name"));
-        let same_external_id = group
-            .external_id
-            .as_deref()
+        let same_external_id = d_external_id[d]
             .and_then(|external_id| by_external_id.get(external_id))
             .into_iter()
             .flatten()
@@ -149,6 +176,38 @@ pub(crate) fn plan_groups(
         }
     }
 
+    // A team name must be free before a rename or create takes it (see `claims`). A
+    // rename that only changes letter case keeps its own name and claims nothing.
+    let mut claims = Vec::new();
+    for &d in &d_order {
+        match d_match[d] {
+            Some((l, _)) if l_groups[l].display_name.to_lowercase() == d_folded[d] => {}
+            own => claims.push(Claim {
+                desired: d,
+                key: Cow::Borrowed(d_folded[d].as_str()),
+                own: own.map(|m| m.0),
+            }),
+        }
+    }
+    let verdicts =
+        claims::schedule(&claims, |key| by_folded_name.get(key).map_or(&[][..], Vec::as_slice), &l_claim);
+    let verdict_of: HashMap<usize, Verdict> = claims.iter().map(|c| c.desired).zip(verdicts).collect();
+    let held = |d: usize| -> Option<String> {
+        let (holder, stays) = match verdict_of.get(&d)? {
+            Verdict::Allowed { .. } => return None,
+            Verdict::Blocked { holder, stays } => (&l_groups[*holder], *stays),
+        };
+        let why = if stays {
+            "which this plan does not rename away"
+        } else {
+            "whose own rename cannot happen first"
+        };
+        Some(format!(
+            "group name {:?} is held by live group {:?} (id {}), {why}",
+            d_groups[d].display_name, holder.display_name, holder.id
+        ))
+    };
+
     let mut marks = Marks::new(users.live_users.len());
     let mut plan = GroupPlan {
         creates: Vec::new(),
@@ -158,16 +217,22 @@ pub(crate) fn plan_groups(
         deletes: Vec::new(),
         kept: Vec::new(),
     };
+    // Renames by the depth of their dependencies, then by name.
+    let mut updates: Vec<(usize, &str, Operation)> = Vec::new();
     for &d in &d_order {
         let group = &d_groups[d];
-        let members = desired_members(group, users, warnings);
         match d_match[d] {
             None => {
-                let members: Vec<MemberRef> = members.iter().map(Wanted::to_ref).collect();
+                if let Some(held) = held(d) {
+                    warnings.push(format!("{held}; the group is not created, nor are its members added"));
+                    continue;
+                }
+                let members: Vec<MemberRef> =
+                    desired_members(group, users, warnings).iter().map(Wanted::to_ref).collect();
                 let mut chunks = members.chunks(max_members);
                 plan.creates.push(Operation::CreateGroup {
                     display_name: group.display_name.clone(),
-                    external_id: group.external_id.clone(),
+                    external_id: d_external_id[d].map(str::to_string),
                     members: chunks.next().map(<[MemberRef]>::to_vec).unwrap_or_default(),
                 });
                 for chunk in chunks {
@@ -180,25 +245,50 @@ pub(crate) fn plan_groups(
             }
             Some((l, _)) => {
                 let live_group = &l_groups[l];
+                let depth = match verdict_of.get(&d) {
+                    Some(Verdict::Allowed { depth }) => *depth,
+                    _ => 0,
+                };
+                // The name the group has once this plan's renames are done.
+                let mut name = &group.display_name;
                 if live_group.display_name != group.display_name {
-                    plan.updates.push(Operation::RenameGroup {
-                        id: live_group.id.clone(),
-                        from: live_group.display_name.clone(),
-                        to: group.display_name.clone(),
-                    });
+                    match held(d) {
+                        Some(held) => {
+                            warnings.push(format!(
+                                "{held}; the rename of group {:?} (id {}) to {:?} is left out",
+                                live_group.display_name, live_group.id, group.display_name
+                            ));
+                            name = &live_group.display_name;
+                        }
+                        None => updates.push((
+                            depth,
+                            &group.display_name,
+                            Operation::RenameGroup {
+                                id: live_group.id.clone(),
+                                from: live_group.display_name.clone(),
+                                to: group.display_name.clone(),
+                            },
+                        )),
+                    }
                 }
-                if let Some(external_id) = &group.external_id
-                    && live_group.external_id.as_ref() != Some(external_id)
+                if let Some(external_id) = d_external_id[d]
+                    && live_group.external_id.as_deref() != Some(external_id)
                 {
-                    plan.updates.push(Operation::SetGroupExternalId {
-                        id: live_group.id.clone(),
-                        group: group.display_name.clone(),
-                        from: live_group.external_id.clone(),
-                        to: external_id.clone(),
-                    });
+                    updates.push((
+                        depth,
+                        &group.display_name,
+                        Operation::SetGroupExternalId {
+                            id: live_group.id.clone(),
+                            group: name.clone(),
+                            from: live_group.external_id.clone(),
+                            to: external_id.to_string(),
+                        },
+                    ));
                 }
+                let members = desired_members(group, users, warnings);
                 member_changes(
                     group,
+                    name,
                     live_group,
                     &members,
                     users,
@@ -211,6 +301,9 @@ pub(crate) fn plan_groups(
             }
         }
     }
+    // A stable sort keeps a group's rename before its externalId change.
+    updates.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    plan.updates = updates.into_iter().map(|(_, _, operation)| operation).collect();
 
     let mut ambiguous_kept = Vec::new();
     for &l in &l_order {
@@ -327,6 +420,7 @@ impl Marks {
 #[allow(clippy::too_many_arguments)]
 fn member_changes(
     group: &DesiredGroup,
+    name: &str,
     live_group: &LiveGroup,
     members: &[Wanted<'_>],
     users: &UserPlan<'_>,
@@ -387,7 +481,7 @@ fn member_changes(
     for chunk in additions.chunks(max_members) {
         plan.adds.push(Operation::AddMembers {
             group_id: Some(live_group.id.clone()),
-            group: group.display_name.clone(),
+            group: name.to_string(),
             members: chunk.to_vec(),
         });
     }
@@ -396,7 +490,7 @@ fn member_changes(
         for chunk in removals.chunks(max_members) {
             plan.removes.push(Operation::RemoveMembers {
                 group_id: live_group.id.clone(),
-                group: group.display_name.clone(),
+                group: name.to_string(),
                 members: chunk.to_vec(),
             });
         }

@@ -12,9 +12,11 @@
 //!   object is kept and a warning says why.
 //! - **Unmanaged attributes**: an attribute the file leaves unset is never changed.
 //! - **Renames before creates**: user updates (which include renames) come before user
-//!   creates, because a rename may free the userName that a create takes. A rename or
-//!   create whose userName stays taken is left out with a warning. [`Plan::steps`] tells
-//!   which operations may run concurrently.
+//!   creates, and group renames before group creates, because a rename may free the
+//!   name that a create takes (userNames and team names are unique, ignoring case). A
+//!   rename or create whose name stays taken (by an object nothing renames away, or in a
+//!   swap) is left out with a warning. [`Plan::steps`] tells which operations may run
+//!   concurrently.
 //! - **Tombstones** (`active: false`) deactivate a matched active user and do nothing
 //!   else: no attribute updates, and nothing is created for a tombstone that matches no
 //!   one. A tombstoned user listed as a group member keeps the membership the file gives
@@ -27,6 +29,7 @@
 //! - **Incomplete view**: no deactivation, member removal or group deletion is planned,
 //!   and the plan is blocked; creates and updates are still shown for review.
 
+mod claims;
 mod fingerprint;
 mod groups;
 mod index;
@@ -84,8 +87,8 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
         users.deactivations,
         users.updates,
         users.creates,
-        groups.creates,
         groups.updates,
+        groups.creates,
         groups.adds,
         groups.removes,
         groups.deletes,

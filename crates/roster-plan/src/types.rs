@@ -1,6 +1,6 @@
 //! The plan as a value: what `roster plan --format json` prints and `--out` saves.
 
-use roster_model::{DeactivationLimit, UserAttributes, UserChanges, UserKey};
+use roster_model::{DeactivationLimit, UserAttributes, UserChanges};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -117,7 +117,8 @@ pub enum Operation {
     SetGroupExternalId {
         /// The group's id.
         id: String,
-        /// The group's name as the file writes it.
+        /// The group's name once this plan's renames are done (the file's name, unless
+        /// its rename is left out).
         group: String,
         /// The current externalId.
         from: Option<String>,
@@ -129,7 +130,8 @@ pub enum Operation {
         /// The group's id; null when the group is created by this plan, in which case
         /// `group` names it.
         group_id: Option<String>,
-        /// The group's name as the file writes it.
+        /// The group's name once this plan's renames are done (the file's name, unless
+        /// its rename is left out).
         group: String,
         /// The members to add, sorted.
         members: Vec<MemberRef>,
@@ -138,7 +140,8 @@ pub enum Operation {
     RemoveMembers {
         /// The group's id.
         group_id: String,
-        /// The group's name as the file writes it.
+        /// The group's name once this plan's renames are done (the file's name, unless
+        /// its rename is left out).
         group: String,
         /// The members to remove, sorted.
         members: Vec<MemberRef>,
@@ -467,23 +470,27 @@ impl Operation {
         }
     }
 
-    /// The userName key this operation frees for others, if it renames a user away from it.
-    fn vacated_key(&self) -> Option<UserKey> {
+    /// The folded name (userName or team name) this operation frees for others, if it
+    /// renames something away from it.
+    fn vacated_name(&self) -> Option<String> {
         match self {
             Operation::UpdateUser { user_name, changes, .. }
             | Operation::ReactivateUser { user_name, changes, .. } => {
-                changes.user_name.as_ref().map(|_| UserKey::new(user_name))
+                changes.user_name.as_ref().map(|_| user_name.to_lowercase())
             }
+            Operation::RenameGroup { from, .. } => Some(from.to_lowercase()),
             _ => None,
         }
     }
 
-    /// The userName key this operation takes, if it renames a user to it.
-    fn claimed_key(&self) -> Option<UserKey> {
+    /// The folded name (userName or team name) this operation takes, if it renames
+    /// something to it.
+    fn claimed_name(&self) -> Option<String> {
         match self {
             Operation::UpdateUser { changes, .. } | Operation::ReactivateUser { changes, .. } => {
-                changes.user_name.as_deref().map(UserKey::new)
+                changes.user_name.as_deref().map(str::to_lowercase)
             }
+            Operation::RenameGroup { to, .. } => Some(to.to_lowercase()),
             _ => None,
         }
     }
@@ -503,10 +510,11 @@ pub enum Phase {
     UpdateUsers,
     /// User creates.
     CreateUsers,
+    /// Group renames and externalId changes, before group creates: a rename may free
+    /// the name a create takes.
+    UpdateGroups,
     /// Group creates, after user creates because they may name created users.
     CreateGroups,
-    /// Group renames and externalId changes.
-    UpdateGroups,
     /// Member additions.
     AddMembers,
     /// Member removals.
@@ -539,23 +547,23 @@ impl Plan {
     /// The operations cut into steps that must run one after another; the operations of
     /// one step are independent of each other and may run concurrently.
     ///
-    /// A step holds operations of one [`Phase`]. Within the user updates, a rename to a
-    /// userName that another update in the step renames away from starts a new step, so
-    /// that the name is free before it is taken.
+    /// A step holds operations of one [`Phase`]. Within the user and group updates, a
+    /// rename to a name (ignoring case) that another rename in the step frees starts a
+    /// new step, so that the name is free before it is taken.
     pub fn steps(&self) -> Vec<&[Operation]> {
         let mut steps = Vec::new();
         let mut start = 0;
         let mut vacated = std::collections::HashSet::new();
         for (index, operation) in self.operations.iter().enumerate() {
             let new_phase = index > start && operation.phase() != self.operations[index - 1].phase();
-            let waits = operation.claimed_key().is_some_and(|key| vacated.contains(&key));
+            let waits = operation.claimed_name().is_some_and(|name| vacated.contains(&name));
             if new_phase || waits {
                 steps.push(&self.operations[start..index]);
                 start = index;
                 vacated.clear();
             }
-            if let Some(key) = operation.vacated_key() {
-                vacated.insert(key);
+            if let Some(name) = operation.vacated_name() {
+                vacated.insert(name);
             }
         }
         if start < self.operations.len() {

@@ -14,12 +14,14 @@
 //! leaves the others alone with a warning: ambiguity never deactivates anyone.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use roster_model::{
     DesiredState, DesiredUser, LiveState, LiveUser, UnmanagedUsers, UserAttributes, UserChanges,
 };
 
+use crate::claims::{self, Claim, Verdict};
 use crate::index::{FastMap, Index, fold, map_with_capacity};
 
 use crate::types::{DeactivationReason, KeptReason, KeptUser, Operation, ProtectedUser};
@@ -72,14 +74,6 @@ impl UserPlan<'_> {
     }
 }
 
-/// A planned userName change or create, which needs its userName to be free.
-struct Claim<'a> {
-    desired: usize,
-    key: Cow<'a, str>,
-    /// The live user renamed, or `None` for a create.
-    own: Option<usize>,
-}
-
 pub(crate) fn plan_users<'a>(
     desired: &'a DesiredState,
     live: &'a LiveState,
@@ -121,6 +115,30 @@ pub(crate) fn plan_users<'a>(
         same
     });
 
+    // The externalId each desired user is matched and written by. Validation rejects a
+    // shared one; the planner uses it for the first user only, so that two desired users
+    // never compete for one live user or give two live users the same externalId.
+    let mut d_external_id: Vec<Option<&str>> =
+        d_users.iter().map(|u| u.attributes.external_id.as_deref()).collect();
+    let mut first_with: HashMap<&str, usize> = HashMap::new();
+    for &d in &d_order {
+        let Some(external_id) = d_external_id[d] else { continue };
+        match first_with.entry(external_id) {
+            Entry::Vacant(slot) => {
+                slot.insert(d);
+            }
+            Entry::Occupied(slot) => {
+                let first = &d_users[*slot.get()].attributes.user_name;
+                warnings.push(format!(
+                    "desired users {first} and {} have the same externalId {external_id:?}; it is used for \
+                     {first} only",
+                    d_users[d].attributes.user_name,
+                ));
+                d_external_id[d] = None;
+            }
+        }
+    }
+
     let mut by_external_id = Index::with_capacity(l_order.len());
     let mut by_key = Index::with_capacity(l_order.len());
     for &l in &l_order {
@@ -159,7 +177,7 @@ pub(crate) fn plan_users<'a>(
     };
 
     for &d in &d_order {
-        if let Some(external_id) = d_users[d].attributes.external_id.as_deref() {
+        if let Some(external_id) = d_external_id[d] {
             claim(d, by_external_id.get(external_id), MatchedBy::ExternalId, &mut d_match, &mut l_claim);
         }
     }
@@ -204,7 +222,7 @@ pub(crate) fn plan_users<'a>(
         } else {
             by_key.get(&d_keys[d])
         };
-        let same_external_id = match d_users[d].attributes.external_id.as_deref() {
+        let same_external_id = match d_external_id[d] {
             None => &[][..],
             Some(external_id)
                 if matched_user.attributes.external_id.as_deref() == Some(external_id)
@@ -278,7 +296,7 @@ pub(crate) fn plan_users<'a>(
                     }
                     continue;
                 }
-                let mut changes = diff(want, &d_keys[d], have, &l_keys[l]);
+                let mut changes = diff(want, &d_keys[d], d_external_id[d], have, &l_keys[l]);
                 if !have.active {
                     changes.active = Some(true);
                 }
@@ -301,67 +319,28 @@ pub(crate) fn plan_users<'a>(
         }
     }
 
-    // A userName must be free before a rename or create takes it. It is free when no
-    // other live user holds it, or when every holder is renamed away earlier in the plan.
-    // Claims form a graph (claim → the claims that free its name); Kahn's algorithm gives
-    // each claim a depth, and leaves out the claims in cycles or behind a holder that
-    // stays, with a warning.
-    let claim_of: HashMap<usize, usize> =
-        claims.iter().enumerate().map(|(c, claim)| (claim.desired, c)).collect();
-    let mut waiting_on = vec![0usize; claims.len()];
-    let mut frees: Vec<Vec<usize>> = vec![Vec::new(); claims.len()];
-    let mut stuck_behind: Vec<Option<usize>> = vec![None; claims.len()];
-    for (c, claim) in claims.iter().enumerate() {
-        for &holder in by_key.get(&claim.key) {
-            if Some(holder) == claim.own {
-                continue;
-            }
-            match l_claim[holder].and_then(|other| claim_of.get(&other)) {
-                Some(&other) => {
-                    waiting_on[c] += 1;
-                    frees[other].push(c);
-                }
-                None => stuck_behind[c] = Some(holder),
-            }
-        }
-    }
-    let mut depth = vec![0usize; claims.len()];
-    let mut allowed = vec![false; claims.len()];
-    let mut ready: VecDeque<usize> =
-        (0..claims.len()).filter(|&c| waiting_on[c] == 0 && stuck_behind[c].is_none()).collect();
-    while let Some(c) = ready.pop_front() {
-        allowed[c] = true;
-        for &next in &frees[c] {
-            depth[next] = depth[next].max(depth[c] + 1);
-            waiting_on[next] -= 1;
-            if waiting_on[next] == 0 && stuck_behind[next].is_none() {
-                ready.push_back(next);
-            }
-        }
-    }
+    // A userName must be free before a rename or create takes it (see `claims`).
+    let verdicts = claims::schedule(&claims, |key| by_key.get(key), &l_claim);
     let mut depth_of: HashMap<usize, usize> = HashMap::new();
-    for (c, claim) in claims.iter().enumerate() {
+    for (claim, verdict) in claims.iter().zip(verdicts) {
         let d = claim.desired;
         let target = &d_users[d].attributes.user_name;
-        if allowed[c] {
-            depth_of.insert(d, depth[c]);
-            if claim.own.is_none() {
-                plan.members.insert(d_keys[d].clone(), MemberTarget::Created { desired: &d_users[d] });
+        let held = match verdict {
+            Verdict::Allowed { depth } => {
+                depth_of.insert(d, depth);
+                if claim.own.is_none() {
+                    plan.members.insert(d_keys[d].clone(), MemberTarget::Created { desired: &d_users[d] });
+                }
+                continue;
             }
-            continue;
-        }
-        let holder = stuck_behind[c]
-            .or_else(|| by_key.get(&claim.key).iter().copied().find(|&h| Some(h) != claim.own));
-        let held = match holder {
-            Some(h) if stuck_behind[c].is_some() => format!(
+            Verdict::Blocked { holder: h, stays: true } => format!(
                 "userName {target} is held by live user {} (id {}), which this plan does not rename away",
                 l_users[h].attributes.user_name, l_users[h].id
             ),
-            Some(h) => format!(
+            Verdict::Blocked { holder: h, stays: false } => format!(
                 "userName {target} is held by live user {} (id {}), whose own rename cannot happen first",
                 l_users[h].attributes.user_name, l_users[h].id
             ),
-            None => format!("userName {target} is not free"),
         };
         match claim.own {
             Some(l) => {
@@ -414,6 +393,7 @@ pub(crate) fn plan_users<'a>(
         {
             let mut attributes = d_users[d].attributes.clone();
             attributes.active = true;
+            attributes.external_id = d_external_id[d].map(str::to_string);
             plan.creates.push(Operation::CreateUser { attributes });
         }
     }
@@ -484,6 +464,7 @@ fn kept(user: &LiveUser, reason: KeptReason) -> KeptUser {
 pub(crate) fn diff(
     want: &UserAttributes,
     want_key: &str,
+    want_external_id: Option<&str>,
     have: &UserAttributes,
     have_key: &str,
 ) -> UserChanges {
@@ -495,7 +476,9 @@ pub(crate) fn diff(
     }
     UserChanges {
         user_name: (want_key != have_key).then(|| want.user_name.clone()),
-        external_id: replace(&want.external_id, &have.external_id),
+        external_id: want_external_id
+            .filter(|wanted| have.external_id.as_deref() != Some(*wanted))
+            .map(str::to_string),
         display_name: replace(&want.display_name, &have.display_name),
         given_name: replace(&want.given_name, &have.given_name),
         family_name: replace(&want.family_name, &have.family_name),

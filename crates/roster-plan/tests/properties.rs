@@ -104,20 +104,13 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
     let protected = prop::collection::vec(email(), 0..2);
     (users, groups, limit, protected, any::<bool>(), any::<bool>()).prop_map(
         |(users, groups, max_deactivations, protected, keep_users, delete_groups)| {
-            // Validation guarantees unique userNames and externalIds and known members.
+            // Validation guarantees unique userNames and known members. Shared externalIds
+            // (which validation also rejects) are left in: the planner must stay safe.
             let mut keys = HashSet::new();
-            let mut external_ids = HashSet::new();
             let users: Vec<DesiredUser> = users
                 .into_iter()
                 .filter(|(attributes, _)| keys.insert(attributes.key()))
-                .map(|(mut attributes, previously)| {
-                    if let Some(external_id) = &attributes.external_id
-                        && !external_ids.insert(external_id.clone())
-                    {
-                        attributes.external_id = None;
-                    }
-                    DesiredUser { attributes, previously, source: None }
-                })
+                .map(|(attributes, previously)| DesiredUser { attributes, previously, source: None })
                 .collect();
             let mut names = HashSet::new();
             let groups = groups
@@ -175,9 +168,30 @@ fn assert_user_names_unique(live: &LiveState, after: &str) {
     }
 }
 
-/// Applies the operations one by one, checking that no step needs a userName still taken.
+/// A service refuses a team name that another team has, whatever the case: an operation
+/// must not bring in a clash (clashes already in the live state are the service's own).
+fn assert_no_new_group_name_clash(before: &LiveState, operation: &Operation) {
+    let (renamed, name) = match operation {
+        Operation::CreateGroup { display_name, .. } => (None, display_name),
+        Operation::RenameGroup { id, to, .. } => (Some(id), to),
+        _ => return,
+    };
+    let folded = name.to_lowercase();
+    let own = before.groups.iter().find(|g| Some(&g.id) == renamed);
+    if own.is_some_and(|g| g.display_name.to_lowercase() == folded) {
+        return; // A change of letter case only.
+    }
+    let clash =
+        before.groups.iter().find(|g| Some(&g.id) != renamed && g.display_name.to_lowercase() == folded);
+    assert!(clash.is_none(), "{} while group {:?} has that name", operation.describe(), clash.unwrap().id);
+}
+
+/// Applies the operations one by one, checking that no step needs a name still taken.
 fn apply_checked(plan: &Plan, operations: Vec<Operation>, live: &LiveState) {
     for n in 1..=operations.len() {
+        let mut before = live.clone();
+        Plan { operations: operations[..n - 1].to_vec(), ..plan.clone() }.apply_to(&mut before);
+        assert_no_new_group_name_clash(&before, &operations[n - 1]);
         let mut state = live.clone();
         Plan { operations: operations[..n].to_vec(), ..plan.clone() }.apply_to(&mut state);
         assert_user_names_unique(&state, &operations[n - 1].describe());
@@ -206,7 +220,7 @@ proptest! {
     }
 
     #[test]
-    fn steps_never_take_a_user_name_before_it_is_free(
+    fn steps_never_take_a_name_before_it_is_free(
         desired in desired_state(),
         live in live_state(),
         options in options(),

@@ -194,35 +194,6 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
         }
     }
 
-    let group_creates: Vec<_> = ops
-        .iter()
-        .filter_map(|op| match op {
-            Operation::CreateGroup { display_name, external_id, .. } => Some((display_name, external_id)),
-            _ => None,
-        })
-        .collect();
-    if !group_creates.is_empty() {
-        let created_members = fields::created_group_members(ops);
-        t.heading(Style::Heading, "Create groups", group_creates.len());
-        for (name, external_id) in group_creates {
-            let sign = t.paint(Style::Add, "+");
-            let external_id = match external_id {
-                Some(external_id) => format!(" externalId {}", quoted(external_id)),
-                None => String::new(),
-            };
-            let members = created_members.get(name.as_str()).map(Vec::as_slice).unwrap_or_default();
-            t.line(&format!(
-                "  {sign} {}{external_id} with {} {}",
-                quoted(name),
-                members.len(),
-                plural(members.len() as u64, "member", "members")
-            ));
-            for member in members {
-                t.member("+", Style::Add, member);
-            }
-        }
-    }
-
     let group_updates: Vec<_> = ops
         .iter()
         .filter(|op| matches!(op, Operation::RenameGroup { .. } | Operation::SetGroupExternalId { .. }))
@@ -257,6 +228,35 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
                     after: Value::Text(to),
                 }),
                 _ => {}
+            }
+        }
+    }
+
+    let group_creates: Vec<_> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Operation::CreateGroup { display_name, external_id, .. } => Some((display_name, external_id)),
+            _ => None,
+        })
+        .collect();
+    if !group_creates.is_empty() {
+        let created_members = fields::created_group_members(ops);
+        t.heading(Style::Heading, "Create groups", group_creates.len());
+        for (name, external_id) in group_creates {
+            let sign = t.paint(Style::Add, "+");
+            let external_id = match external_id {
+                Some(external_id) => format!(" externalId {}", quoted(external_id)),
+                None => String::new(),
+            };
+            let members = created_members.get(name.as_str()).map(Vec::as_slice).unwrap_or_default();
+            t.line(&format!(
+                "  {sign} {}{external_id} with {} {}",
+                quoted(name),
+                members.len(),
+                plural(members.len() as u64, "member", "members")
+            ));
+            for member in members {
+                t.member("+", Style::Add, member);
             }
         }
     }
