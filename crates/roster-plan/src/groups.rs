@@ -45,13 +45,18 @@ pub(crate) fn plan_groups(
     let d_groups = &desired.groups;
     let l_groups = &live.groups;
 
+    // Live groups in id order, each id once: of entries repeating an id (a fetch that went
+    // wrong), the one that sorts first by content is used, whatever the fetch's order.
+    fn canonical(g: &LiveGroup) -> (&str, &str, Option<&str>, &[String]) {
+        (&g.id, &g.display_name, g.external_id.as_deref(), &g.members)
+    }
     let mut l_order: Vec<usize> = (0..l_groups.len()).collect();
-    l_order.sort_by(|&a, &b| l_groups[a].id.cmp(&l_groups[b].id).then(a.cmp(&b)));
+    l_order.sort_by(|&a, &b| canonical(&l_groups[a]).cmp(&canonical(&l_groups[b])));
     l_order.dedup_by(|later, first| {
         let same = l_groups[*later].id == l_groups[*first].id;
         if same {
             warnings.push(format!(
-                "live group id {:?} appears more than once; only its first entry ({:?}) is used",
+                "live group id {:?} appears more than once; only one entry ({:?}) is used",
                 l_groups[*first].id, l_groups[*first].display_name
             ));
         }

@@ -20,11 +20,11 @@ enum Bucket {
     Many(Vec<usize>),
 }
 
-/// Object indices by key, each key's indices in insertion order.
+/// Object indices by key.
 pub(crate) struct Index<'k> {
     map: HashMap<&'k str, Bucket, Hasher>,
-    /// The indices of keys that more than one object has.
-    shared: Vec<usize>,
+    /// Keys that more than one object has.
+    shared_keys: Vec<&'k str>,
 }
 
 /// The hasher of the planner's large maps: foldhash is several times faster than SipHash
@@ -41,7 +41,7 @@ pub(crate) fn map_with_capacity<K, V>(capacity: usize) -> FastMap<K, V> {
 
 impl<'k> Index<'k> {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Self { map: map_with_capacity(capacity), shared: Vec::new() }
+        Self { map: map_with_capacity(capacity), shared_keys: Vec::new() }
     }
 
     pub(crate) fn insert(&mut self, key: &'k str, index: usize) {
@@ -52,18 +52,27 @@ impl<'k> Index<'k> {
             Some(bucket @ Bucket::One(_)) => {
                 let Bucket::One([first]) = *bucket else { unreachable!("matched above") };
                 *bucket = Bucket::Many(vec![first, index]);
-                self.shared.extend([first, index]);
+                self.shared_keys.push(key);
             }
-            Some(Bucket::Many(indices)) => {
-                indices.push(index);
-                self.shared.push(index);
+            Some(Bucket::Many(indices)) => indices.push(index),
+        }
+    }
+
+    /// Puts the indices of every shared key in the order `compare` gives, so that the
+    /// order objects were inserted in does not matter.
+    pub(crate) fn sort_shared(&mut self, mut compare: impl FnMut(&usize, &usize) -> std::cmp::Ordering) {
+        for key in &self.shared_keys {
+            if let Some(Bucket::Many(indices)) = self.map.get_mut(key) {
+                indices.sort_by(&mut compare);
             }
         }
     }
 
     /// The indices of every key that more than one object has.
-    pub(crate) fn shared(&self) -> &[usize] {
-        &self.shared
+    pub(crate) fn shared(&self) -> impl Iterator<Item = usize> + '_ {
+        self.shared_keys
+            .iter()
+            .flat_map(|key| self.get(key).iter().copied().filter(|_| self.get(key).len() > 1))
     }
 
     /// The indices under `key`, empty when there are none.
@@ -98,5 +107,8 @@ mod tests {
         assert_eq!(index.get("a"), &[0, 2, 3]);
         assert_eq!(index.get("b"), &[1]);
         assert!(index.get("c").is_empty());
+        index.sort_shared(|x, y| y.cmp(x));
+        assert_eq!(index.get("a"), &[3, 2, 0]);
+        assert_eq!(index.shared().collect::<Vec<_>>(), vec![3, 2, 0]);
     }
 }

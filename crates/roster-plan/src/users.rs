@@ -83,21 +83,57 @@ pub(crate) fn plan_users<'a>(
     let d_users = &desired.users;
     let l_users = &live.users;
     let d_keys: Vec<Cow<'a, str>> = d_users.iter().map(|u| fold(&u.attributes.user_name)).collect();
-    let l_keys: Vec<Cow<'a, str>> = l_users.iter().map(|u| fold(&u.attributes.user_name)).collect();
 
-    // Live users in id order, each id once: a repeated id is a fetch that went wrong.
-    let mut l_order: Vec<usize> = (0..l_users.len()).collect();
-    l_order.sort_by(|&a, &b| l_users[a].id.cmp(&l_users[b].id).then(a.cmp(&b)));
-    l_order.dedup_by(|later, first| {
-        let same = l_users[*later].id == l_users[*first].id;
-        if same {
-            warnings.push(format!(
-                "live user id {:?} appears more than once; only its first entry ({}) is used",
-                l_users[*first].id, l_users[*first].attributes.user_name
-            ));
+    // The live users' keys and the indexes by id, key and externalId, built in the
+    // order of the fetch (no sort of 100,000 users); candidates that share a key are
+    // sorted by id afterwards. A repeated id is a fetch that went wrong; the entry that
+    // sorts first by its attributes is used, so that the order of the fetch does not
+    // matter.
+    let n_live = l_users.len();
+    let mut l_keys: Vec<Cow<'a, str>> = Vec::with_capacity(n_live);
+    let mut by_key = Index::with_capacity(n_live);
+    let mut by_external_id = Index::with_capacity(n_live);
+    let mut live_by_id: FastMap<&'a str, usize> = map_with_capacity(n_live);
+    let mut dropped = vec![false; n_live];
+    let mut repeated_ids: Vec<&str> = Vec::new();
+    for (l, user) in l_users.iter().enumerate() {
+        l_keys.push(fold(&user.attributes.user_name));
+        match live_by_id.entry(user.id.as_str()) {
+            Entry::Vacant(slot) => {
+                slot.insert(l);
+            }
+            Entry::Occupied(mut slot) => {
+                let kept = *slot.get();
+                repeated_ids.push(&user.id);
+                if canonical(user) < canonical(&l_users[kept]) {
+                    slot.insert(l);
+                    dropped[kept] = true;
+                } else {
+                    dropped[l] = true;
+                }
+            }
         }
-        same
-    });
+    }
+    for (l, user) in l_users.iter().enumerate() {
+        if !dropped[l] {
+            by_key.insert(&l_keys[l], l);
+            if let Some(external_id) = user.attributes.external_id.as_deref() {
+                by_external_id.insert(external_id, l);
+            }
+        }
+    }
+    let by_id_then_position = |a: &usize, b: &usize| l_users[*a].id.cmp(&l_users[*b].id).then(a.cmp(b));
+    by_key.sort_shared(by_id_then_position);
+    by_external_id.sort_shared(by_id_then_position);
+    repeated_ids.sort_unstable();
+    repeated_ids.dedup();
+    for id in repeated_ids {
+        let kept = live_by_id[id];
+        warnings.push(format!(
+            "live user id {id:?} appears more than once; only one entry ({}) is used",
+            l_users[kept].attributes.user_name
+        ));
+    }
 
     // Desired users in key order, each key once; validation rejects duplicates, and the
     // planner, which cannot fail, uses the first entry of the file.
@@ -120,7 +156,7 @@ pub(crate) fn plan_users<'a>(
     // never compete for one live user or give two live users the same externalId.
     let mut d_external_id: Vec<Option<&str>> =
         d_users.iter().map(|u| u.attributes.external_id.as_deref()).collect();
-    let mut first_with: HashMap<&str, usize> = HashMap::new();
+    let mut first_with: FastMap<&str, usize> = map_with_capacity(d_order.len());
     for &d in &d_order {
         let Some(external_id) = d_external_id[d] else { continue };
         match first_with.entry(external_id) {
@@ -139,21 +175,12 @@ pub(crate) fn plan_users<'a>(
         }
     }
 
-    let mut by_external_id = Index::with_capacity(l_order.len());
-    let mut by_key = Index::with_capacity(l_order.len());
-    for &l in &l_order {
-        if let Some(external_id) = l_users[l].attributes.external_id.as_deref() {
-            by_external_id.insert(external_id, l);
-        }
-        by_key.insert(&l_keys[l], l);
-    }
-
     let mut key_shared = vec![false; l_users.len()];
-    for &l in by_key.shared() {
+    for l in by_key.shared() {
         key_shared[l] = true;
     }
     let mut external_id_shared = vec![false; l_users.len()];
-    for &l in by_external_id.shared() {
+    for l in by_external_id.shared() {
         external_id_shared[l] = true;
     }
 
@@ -272,14 +299,10 @@ pub(crate) fn plan_users<'a>(
         creates: Vec::new(),
         kept: Vec::new(),
         protected: Vec::new(),
-        n_active_live: l_order.iter().filter(|&&l| l_users[l].attributes.active).count() as u64,
+        n_active_live: (0..n_live).filter(|&l| !dropped[l] && l_users[l].attributes.active).count() as u64,
         members: map_with_capacity(d_order.len()),
         live_users: l_users,
-        live_by_id: {
-            let mut by_id = map_with_capacity(l_order.len());
-            by_id.extend(l_order.iter().map(|&l| (l_users[l].id.as_str(), l)));
-            by_id
-        },
+        live_by_id,
     };
     let mut deactivate = Vec::new();
     let mut changes_of: Vec<Option<UserChanges>> = vec![None; d_users.len()];
@@ -402,7 +425,7 @@ pub(crate) fn plan_users<'a>(
 
     // Live users that no desired user matched.
     let mut ambiguous_kept = Vec::new();
-    for &l in &l_order {
+    for l in (0..n_live).filter(|&l| !dropped[l]) {
         if l_claim[l].is_some() || !l_users[l].attributes.active {
             continue;
         }
@@ -452,6 +475,17 @@ pub(crate) fn plan_users<'a>(
     }
     plan.kept.sort_by(|a, b| (fold(&a.user_name), &a.id).cmp(&(fold(&b.user_name), &b.id)));
     plan
+}
+
+/// A total order on live users' contents, to choose among entries with the same id.
+fn canonical(user: &LiveUser) -> impl Ord + '_ {
+    let a = &user.attributes;
+    (
+        &a.user_name,
+        &a.external_id,
+        &a.display_name,
+        (&a.given_name, &a.family_name, &a.title, &a.role, a.active),
+    )
 }
 
 fn kept(user: &LiveUser, reason: KeptReason) -> KeptUser {
