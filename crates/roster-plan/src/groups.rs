@@ -13,7 +13,6 @@ use roster_model::{DesiredGroup, DesiredState, LiveGroup, LiveState, UnmanagedGr
 
 use crate::claims::{self, Claim, Verdict};
 use crate::index::fold;
-
 use crate::types::{KeptGroup, KeptReason, MemberRef, Operation};
 use crate::users::{MemberTarget, UserPlan};
 

@@ -6,10 +6,14 @@
 //! Decisions worth knowing, beyond DESIGN.md:
 //!
 //! - **Matching** runs by externalId, then userName (case-insensitively), then a
-//!   `previously` name; the `users` module documents how ambiguity is handled. A desired user with
-//!   an externalId that no live user has still matches by userName, and the plan then
-//!   sets the externalId. Ambiguity never deactivates a user or deletes a group: the
-//!   object is kept and a warning says why.
+//!   `previously` name, each pass in userName order; groups by externalId, then name,
+//!   then name ignoring case. A desired user with an externalId that no live user has
+//!   still matches by userName, and the plan then sets the externalId (likewise for
+//!   groups). A live object that is left unmatched but shares the userName (or name) or
+//!   externalId of a matched desired object is ambiguous: it is kept, never deactivated
+//!   or deleted, and a warning says why. Inputs that validation rejects (a userName or
+//!   externalId listed twice, a live id fetched twice) give a warning and a
+//!   deterministic choice, never a failure.
 //! - **Unmanaged attributes**: an attribute the file leaves unset is never changed.
 //! - **Renames before creates**: user updates (which include renames) come before user
 //!   creates, and group renames before group creates, because a rename may free the

@@ -23,7 +23,6 @@ use roster_model::{
 
 use crate::claims::{self, Claim, Verdict};
 use crate::index::{FastMap, Index, fold, map_with_capacity};
-
 use crate::types::{DeactivationReason, KeptReason, KeptUser, Operation, ProtectedUser};
 
 /// How a desired user found its live user.
