@@ -52,6 +52,27 @@ pub use types::{
 
 /// Plans the changes that turn `live` into `desired`, with the safety rails applied.
 pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> Plan {
+    // The fingerprint reads every live string once and shares nothing with the diff, so
+    // for a large workspace it is computed on a second thread meanwhile. Should the
+    // thread not start, it is computed here: the result is the same either way.
+    const FINGERPRINT_THREAD_ABOVE: usize = 10_000;
+    std::thread::scope(|scope| {
+        let fingerprint = (live.users.len() > FINGERPRINT_THREAD_ABOVE)
+            .then(|| {
+                std::thread::Builder::new()
+                    .name("roster-fingerprint".into())
+                    .spawn_scoped(scope, || live_fingerprint(live))
+                    .ok()
+            })
+            .flatten();
+        let mut plan = plan_without_fingerprint(desired, live, options);
+        plan.live_fingerprint =
+            fingerprint.and_then(|thread| thread.join().ok()).unwrap_or_else(|| live_fingerprint(live));
+        plan
+    })
+}
+
+fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> Plan {
     let complete = live.completeness.is_complete();
     let mut warnings = Vec::new();
     let users = users::plan_users(desired, live, complete, &mut warnings);
@@ -106,7 +127,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
     warnings.retain(|warning| seen.insert(warning.clone()));
     Plan {
         format_version: FORMAT_VERSION,
-        live_fingerprint: live_fingerprint(live),
+        live_fingerprint: String::new(),
         operations,
         unmanaged,
         protected: users.protected,

@@ -258,3 +258,19 @@ fn the_fingerprint_ignores_order_and_follows_content() {
     let plan = roster_plan::plan(&DesiredState::default(), &a, &PlanOptions::default());
     assert_eq!(plan.live_fingerprint, roster_plan::live_fingerprint(&a));
 }
+
+#[test]
+fn a_large_workspace_gets_the_same_fingerprint() {
+    // Above 10,000 users the fingerprint is computed on a second thread.
+    let users: Vec<(String, UserAttributes)> =
+        (0..10_001).map(|i| (format!("u{i}"), attrs(&format!("user{i}@example.com"), None))).collect();
+    let large = LiveState {
+        users: users.into_iter().map(|(id, attributes)| LiveUser { id, attributes }).collect(),
+        groups: vec![],
+        completeness: Completeness::Complete,
+    };
+    let keep = Policy { unmanaged_users: roster_model::UnmanagedUsers::Keep, ..Policy::default() };
+    let plan = roster_plan::plan(&desired(vec![], vec![], keep), &large, &PlanOptions::default());
+    assert_eq!(plan.live_fingerprint, roster_plan::live_fingerprint(&large));
+    assert_eq!(plan.unmanaged.users.len(), 10_001);
+}
