@@ -33,7 +33,7 @@ pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
     // The file is checked as any other before anyone relies on it.
     let reloaded = roster_spec::load(&[roster_spec::SourceFile { name: name.clone(), text: text.clone() }])
         .map_err(|diagnostics| {
-        eprint!("{}", diagnostics.render(ui.stderr_color));
+        eprintln!("{}", diagnostics.render(ui.stderr_color));
         Failure::error(
             "the live state holds values that users.yaml does not accept (listed above); nothing was written",
         )

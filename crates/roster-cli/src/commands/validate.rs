@@ -32,7 +32,7 @@ pub fn load(files: &[PathBuf], ui: &Ui) -> Result<DesiredState, Failure> {
     match roster_spec::load(&sources) {
         Ok(desired) => Ok(desired),
         Err(diagnostics) => {
-            eprint!("{}", diagnostics.render(ui.stderr_color));
+            eprintln!("{}", diagnostics.render(ui.stderr_color));
             if output::in_github_actions() {
                 print!("{}", diagnostics.github_annotations());
             }
