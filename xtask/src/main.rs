@@ -3,7 +3,7 @@
 //! Everything CI does is here, so that a developer runs exactly what CI runs:
 //! `cargo xtask ci` is the one test command.
 
-#![allow(clippy::print_stderr, reason = "xtask is a command-line tool: it reports on stderr")]
+#![allow(clippy::print_stderr, clippy::print_stdout, reason = "xtask is a command-line tool")]
 
 use std::process::{Command, ExitCode};
 
@@ -21,7 +21,7 @@ commands:
   schema [--check] write schemas/*.json from the Rust types, or check they are current
   lint             check examples/ with check-jsonschema and actionlint
   interop          run roster against third-party SCIM software from PyPI
-  bench            run the benchmarks recorded in BENCHMARKS.md";
+  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, apply)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -71,13 +71,97 @@ fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     schema::run(true)?;
-    run("cargo", &["test", "--workspace", "--all-targets"])?;
-    run("cargo", &["test", "--workspace", "--doc"])?;
+    let mut tally = Tally::default();
+    run_tests(&["test", "--workspace", "--all-targets"], &mut tally)?;
+    run_tests(&["test", "--workspace", "--doc"], &mut tally)?;
     lint::run()?;
     interop::run()?;
+    // One closing line for every test run above, for people and for CI's reader.
+    println!("ci: {} passed, {} failed", tally.passed, tally.failed);
     Ok(())
 }
 
+/// Test counts summed over every `test result:` line cargo prints.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    /// Adds the counts of a line like `test result: ok. 12 passed; 0 failed; ...`.
+    fn add(&mut self, line: &str) {
+        let Some(rest) = line.strip_prefix("test result: ") else { return };
+        for part in rest.split(['.', ';']) {
+            let mut words = part.split_whitespace();
+            if let (Some(n), Some(what)) = (words.next(), words.next()) {
+                match (n.parse::<u64>(), what) {
+                    (Ok(n), "passed") => self.passed += n,
+                    (Ok(n), "failed") => self.failed += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Runs `cargo ARGS`, passing its output through and counting its test results.
+fn run_tests(args: &[&str], tally: &mut Tally) -> Result<()> {
+    use std::io::BufRead;
+    eprintln!("$ cargo {}", args.join(" "));
+    let mut child = Command::new("cargo")
+        .args(args)
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start cargo")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line?;
+        tally.add(&line);
+        println!("{line}");
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// The benchmarks of BENCHMARKS.md, each a release-built example; `cargo xtask bench NAME`
+/// runs one of them.
+const BENCHMARKS: &[(&str, &str, &str)] = &[
+    ("validate", "roster-spec", "bench_validate"),
+    ("plan", "roster-plan", "bench_plan"),
+    ("fetch", "roster-client", "bench_fetch"),
+    ("apply", "roster-apply", "bench_apply"),
+];
+
 fn bench(args: &[String]) -> Result<()> {
-    bail!("no benchmarks yet ({args:?})")
+    let chosen: Vec<_> =
+        BENCHMARKS.iter().filter(|(name, _, _)| args.is_empty() || args.iter().any(|a| a == name)).collect();
+    if chosen.is_empty() {
+        let names: Vec<&str> = BENCHMARKS.iter().map(|(name, _, _)| *name).collect();
+        bail!("no benchmark named {}; there are: {}", args.join(" "), names.join(", "));
+    }
+    for (_, package, example) in chosen {
+        run("cargo", &["run", "--release", "--quiet", "-p", package, "--example", example])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tally;
+
+    #[test]
+    fn tally_reads_cargo_test_result_lines() {
+        let mut tally = Tally::default();
+        tally.add(
+            "test result: ok. 12 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.1s",
+        );
+        tally.add("test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out");
+        tally.add("running 5 tests");
+        assert_eq!((tally.passed, tally.failed), (15, 2));
+    }
 }
