@@ -1,14 +1,15 @@
 //! `roster doctor`: check the connection step by step and say how to fix what fails.
 
-use roster_client::{ReadClient, Token};
+use roster_client::{ClientConfig, ReadClient, Token};
 use roster_model::Provider;
 
 use crate::cli::ConnectionArgs;
 use crate::commands::Ui;
-use crate::connection::{PRODUCTBOARD_SCIM_URL, client_config};
+use crate::connection::PRODUCTBOARD_SCIM_URL;
 use crate::failure::{CommandResult, Exit, Failure};
 
-/// Runs every check it can and prints one line per check, with a fix under each failure.
+/// Runs the checks in order (URL, connection and TLS, token, then what the service
+/// answers) and prints one line per check, with a fix under each failure.
 pub async fn run(args: &ConnectionArgs, ui: &Ui) -> CommandResult {
     let mut report = Report { ui, failures: 0 };
     let url = args.url.clone().unwrap_or_default();
@@ -20,10 +21,48 @@ pub async fn run(args: &ConnectionArgs, ui: &Ui) -> CommandResult {
         );
         return report.finish();
     }
+    // The URL alone: https, or http to loopback; nothing is sent yet.
+    if let Err(err) = ReadClient::new(ClientConfig::new(url.clone(), Provider::Productboard)) {
+        report.fail(
+            "url",
+            &err.to_string(),
+            err.hint().unwrap_or("use https://, or http:// to a loopback address only"),
+        );
+        return report.finish();
+    }
+    let note = if url.trim_end_matches('/').ends_with("/scim/v2") {
+        url.clone()
+    } else {
+        format!("{url} (SCIM base URLs usually end in /scim/v2; Productboard's is {PRODUCTBOARD_SCIM_URL})")
+    };
+    report.pass("url", &note);
+
     let token = match &args.token_file {
         Some(path) => Token::from_file(path).map_err(|e| e.to_string()),
         None => Token::from_env().map_err(|e| e.to_string()),
     };
+    let mut config = ClientConfig::new(url.clone(), Provider::Productboard);
+    config.token = token.as_ref().ok().cloned();
+    // A diagnosis should answer quickly: one retry per step, not the full budget.
+    config.max_attempts = 2;
+    let client =
+        ReadClient::new(config).map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
+    let steps = client.probe().await;
+
+    // Any HTTP answer at all means DNS, TCP and (for https) TLS worked.
+    let connected = steps.iter().any(|step| step.status.is_some());
+    let scheme =
+        if url.starts_with("https://") { "TLS handshake and HTTP answer" } else { "HTTP answer (loopback)" };
+    match (connected, steps.first()) {
+        (true, _) => report.pass("connection", scheme),
+        (false, Some(first)) => report.fail(
+            "connection",
+            first.result.as_ref().err().map_or("no answer", String::as_str),
+            "check the host name, network access from this machine, proxies, and any TLS interception \
+             (a corporate proxy's certificate is not trusted by roster)",
+        ),
+        (false, None) => report.fail("connection", "nothing was probed", "run with -v to see the requests"),
+    }
     match &token {
         Ok(_) => report.pass("token", "present (not shown)"),
         Err(err) => report.fail(
@@ -33,33 +72,10 @@ pub async fn run(args: &ConnectionArgs, ui: &Ui) -> CommandResult {
              switched on under Settings → Security, and is not a REST API token",
         ),
     }
-    let config = match client_config(args, Provider::Productboard) {
-        Ok(config) => config,
-        Err(_) if token.is_err() => return report.finish(),
-        Err(failure) => return Err(failure),
-    };
-    let client = match ReadClient::new(config) {
-        Ok(client) => {
-            let note = if url.trim_end_matches('/').ends_with("/scim/v2") {
-                url.clone()
-            } else {
-                format!(
-                    "{url} (SCIM base URLs usually end in /scim/v2; Productboard's is {PRODUCTBOARD_SCIM_URL})"
-                )
-            };
-            report.pass("url", &note);
-            client
-        }
-        Err(err) => {
-            report.fail(
-                "url",
-                &err.to_string(),
-                err.hint().unwrap_or("use https://, or http:// to a loopback address only"),
-            );
-            return report.finish();
-        }
-    };
-    for step in client.probe().await {
+    if !connected {
+        return report.finish();
+    }
+    for step in steps {
         let name = format!("{} ({})", step.name, step.request);
         match &step.result {
             Ok(found) => report.pass(&name, found),
