@@ -248,8 +248,15 @@ pub async fn apply<W: Writer>(
             }
             run_one(index, operation, writer, created_so_far).await
         });
-        let mut results: Vec<(OperationReport, Option<CreatedId>)> =
-            futures_util::stream::iter(runs).buffer_unordered(options.concurrency.max(1)).collect().await;
+        let mut in_flight = futures_util::stream::iter(runs).buffer_unordered(options.concurrency.max(1));
+        let mut results: Vec<(OperationReport, Option<CreatedId>)> = Vec::with_capacity(step.len());
+        while let Some(result) = in_flight.next().await {
+            on_done(&result.0);
+            results.push(result);
+        }
+        drop(in_flight);
+        // What this step created is known to the next one; the operations of one step
+        // never depend on each other.
         results.sort_by_key(|(report, _)| report.index);
         for (report, new_id) in results {
             match new_id {
@@ -261,7 +268,6 @@ pub async fn apply<W: Writer>(
                 }
                 None => {}
             }
-            on_done(&report);
             reports.push(report);
         }
     }

@@ -276,6 +276,18 @@ fn an_interrupted_apply_starts_nothing_and_says_so() {
 }
 
 #[test]
+fn progress_hears_of_every_operation_once() {
+    let (desired, live) = scenario();
+    let service = FakeService::new(live.clone());
+    let the_plan = plan(&desired, &live, &PlanOptions::default());
+    let mut heard = Vec::new();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    runtime.block_on(apply(&the_plan, &service, &ApplyOptions::default(), None, |op| heard.push(op.index)));
+    heard.sort_unstable();
+    assert_eq!(heard, (0..the_plan.operations.len()).collect::<Vec<_>>());
+}
+
+#[test]
 fn the_report_lists_operations_in_plan_order_with_their_requests() {
     let (desired, live) = scenario();
     let service = FakeService::new(live);
