@@ -459,3 +459,35 @@ fn apply_on_a_terminal_asks_and_takes_only_yes() {
     let (code, _, _) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
     assert_eq!(code, 0);
 }
+
+#[test]
+fn ctrl_c_during_apply_finishes_what_is_in_flight_and_reports_the_rest_as_skipped() {
+    let server = Server::seeded(
+        EmulatorConfig { latency: Duration::from_millis(40), ..EmulatorConfig::default() },
+        &LiveState::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = String::from("version: 1\nusers:\n");
+    for n in 0..40 {
+        file.push_str(&format!("  - userName: hire{n:02}@example.com\n"));
+    }
+    std::fs::write(dir.path().join("users.yaml"), file).unwrap();
+    let mut child = roster(Some(&server), dir.path())
+        .args(["apply", "--auto-approve", "--concurrency", "1", "--report", "report.json"])
+        .spawn()
+        .unwrap();
+    while server.writes().len() < 5 {
+        assert!(child.try_wait().unwrap().is_none(), "apply finished before the interrupt");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(4), "partial: {status:?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    let skipped = report["summary"]["skipped"].as_u64().unwrap();
+    let done = report["summary"]["done"].as_u64().unwrap();
+    assert!(skipped > 0 && done > 0 && skipped + done == 40, "{:#}", report["summary"]);
+    assert_eq!(server.live().users.len() as u64, done, "the report tells the truth");
+    apply_until_converged(&server, dir.path(), 1);
+}
