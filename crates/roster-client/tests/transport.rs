@@ -1,5 +1,6 @@
 //! The send path against small in-test servers that misbehave on purpose: redirects,
-//! oversized bodies, `Retry-After` dates, timeouts, 401s, PATCH refused; and the proof
+//! oversized bodies, `Retry-After` dates, timeouts, 401s, PATCH refused, proxy error pages,
+//! truncated bodies; and the proof
 //! that the token never shows in Debug, Display, errors or logs.
 
 use std::io::Write;
@@ -329,4 +330,79 @@ async fn the_token_never_shows() {
     for text in texts {
         assert!(!text.contains(SECRET) && !text.contains("SECRET"), "the token leaked: {text}");
     }
+}
+
+/// A proxy in front of the service answers with its own HTML page first, then lets the
+/// request through.
+#[tokio::test]
+async fn a_proxy_html_502_is_retried_and_a_garbage_200_is_a_clear_error() {
+    let seen = Arc::new(Seen::default());
+    let router = Router::new()
+        .route(
+            "/scim/v2/Users",
+            get(|State(seen): State<Arc<Seen>>| async move {
+                if seen.hit() == 1 {
+                    let html = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+                    return (StatusCode::BAD_GATEWAY, [(header::CONTENT_TYPE, "text/html")], html)
+                        .into_response();
+                }
+                scim(
+                    StatusCode::OK,
+                    list(1, json!([{"id": "1", "userName": "ada@example.com", "active": true}])),
+                )
+            }),
+        )
+        .route(
+            "/scim/v2/Groups",
+            get(|| async {
+                (StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], "<html>login</html>").into_response()
+            }),
+        )
+        .with_state(seen.clone());
+    let client = ReadClient::new(config(serve(router).await)).unwrap();
+    let (users, completeness) = client.fetch_users().await.unwrap();
+    assert_eq!(users.len(), 1);
+    assert!(completeness.is_complete());
+    // The 502, the page, and one look past a page as long as the longest seen.
+    assert_eq!(seen.hits.load(Ordering::SeqCst), 3, "the 502 was retried");
+
+    // A login page with status 200 (a captive proxy, a wrong URL) must not pass for an
+    // empty list of groups: that would make every team look unmanaged.
+    let err = client.fetch_groups().await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("/Groups"), "{message}");
+    assert!(!message.contains(SECRET));
+}
+
+/// A body cut off in the middle (the connection closes early) is a connection failure,
+/// retried, never half a page taken for a whole one.
+#[tokio::test]
+async fn a_truncated_body_is_retried() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let server_hits = hits.clone();
+    std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader};
+        for stream in listener.incoming().take(2) {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let body = json!({"id": "1", "userName": "ada@example.com", "active": true}).to_string();
+            let n = server_hits.fetch_add(1, Ordering::SeqCst);
+            let sent = if n == 0 { &body[..body.len() / 2] } else { &body[..] };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/scim+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{sent}",
+                body.len()
+            );
+        }
+    });
+    let client = ReadClient::new(config(address)).unwrap();
+    let user = client.get_user("1").await.unwrap().unwrap();
+    assert_eq!(user.user_name, "ada@example.com");
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
