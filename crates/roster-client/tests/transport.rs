@@ -1,7 +1,7 @@
 //! The send path against small in-test servers that misbehave on purpose: redirects,
 //! oversized bodies, `Retry-After` dates, timeouts, 401s, PATCH refused, proxy error pages,
-//! truncated bodies; and the proof
-//! that the token never shows in Debug, Display, errors or logs.
+//! truncated bodies; and the proof that the token never shows in Debug, Display, errors
+//! or logs.
 
 use std::io::Write;
 use std::net::SocketAddr;
