@@ -39,6 +39,7 @@ pub(crate) fn plan_groups(
     complete: bool,
     max_members: usize,
     warnings: &mut Vec<String>,
+    conflicts: &mut Vec<String>,
 ) -> GroupPlan {
     let max_members = max_members.max(1);
     let d_groups = &desired.groups;
@@ -228,7 +229,7 @@ pub(crate) fn plan_groups(
         match d_match[d] {
             None => {
                 if let Some(held) = held(d) {
-                    warnings.push(format!("{held}; the group is not created, nor are its members added"));
+                    conflicts.push(format!("{held}; the group cannot be created"));
                     continue;
                 }
                 let members: Vec<MemberRef> =
@@ -258,8 +259,8 @@ pub(crate) fn plan_groups(
                 if live_group.display_name != group.display_name {
                     match held(d) {
                         Some(held) => {
-                            warnings.push(format!(
-                                "{held}; the rename of group {:?} (id {}) to {:?} is left out",
+                            conflicts.push(format!(
+                                "{held}; the rename of group {:?} (id {}) to {:?} cannot be made",
                                 live_group.display_name, live_group.id, group.display_name
                             ));
                             name = &live_group.display_name;
@@ -330,8 +331,8 @@ pub(crate) fn plan_groups(
     }
     for (l, reason) in ambiguous_kept {
         let group = &l_groups[l];
-        warnings.push(format!(
-            "live group {:?} (id {}) is left alone although the file does not list it: {reason}",
+        conflicts.push(format!(
+            "live group {:?} (id {}) is not in the file, yet may be the same group: {reason}",
             group.display_name, group.id
         ));
         plan.kept.push(kept(group, KeptReason::Ambiguous));

@@ -9,18 +9,21 @@
 //!   `previously` name, each pass in userName order; groups by externalId, then name,
 //!   then name ignoring case. A desired user with an externalId that no live user has
 //!   still matches by userName, and the plan then sets the externalId (likewise for
-//!   groups). A live object that is left unmatched but shares the userName (or name) or
-//!   externalId of a matched desired object is ambiguous: it is kept, never deactivated
-//!   or deleted, and a warning says why. Inputs that validation rejects (a userName or
-//!   externalId listed twice, a live id fetched twice) give a warning and a
-//!   deterministic choice, never a failure.
+//!   groups). When the file and the live state disagree about who is who, the plan is
+//!   blocked with [`Blocker::Conflict`] and nothing may be applied: a live object left
+//!   unmatched that shares the userName (or name), a previous userName or the externalId
+//!   of a matched desired object (a second account of the same person); a desired user
+//!   whose externalId differs from that of the live user it matched by userName (an email
+//!   address given to someone new); and a rename or create whose name stays taken (a
+//!   swap, or a holder nothing renames away). Acting on a guess could deactivate the
+//!   wrong person or leave a leaver's second account active. Inputs that validation
+//!   rejects (a userName or externalId listed twice, a live id fetched twice) give a
+//!   warning and a deterministic choice.
 //! - **Unmanaged attributes**: an attribute the file leaves unset is never changed.
 //! - **Renames before creates**: user updates (which include renames) come before user
 //!   creates, and group renames before group creates, because a rename may free the
-//!   name that a create takes (userNames and team names are unique, ignoring case). A
-//!   rename or create whose name stays taken (by an object nothing renames away, or in a
-//!   swap) is left out with a warning. [`Plan::steps`] tells which operations may run
-//!   concurrently.
+//!   name that a create takes (userNames and team names are unique, ignoring case).
+//!   [`Plan::steps`] tells which operations may run concurrently.
 //! - **Tombstones** (`active: false`) deactivate a matched active user and do nothing
 //!   else: no attribute updates, and nothing is created for a tombstone that matches no
 //!   one. A tombstoned user listed as a group member keeps the membership the file gives
@@ -75,9 +78,17 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
 fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> Plan {
     let complete = live.completeness.is_complete();
     let mut warnings = Vec::new();
-    let users = users::plan_users(desired, live, complete, &mut warnings);
-    let groups =
-        groups::plan_groups(desired, live, &users, complete, options.max_members_per_request, &mut warnings);
+    let mut conflicts = Vec::new();
+    let users = users::plan_users(desired, live, complete, &mut warnings, &mut conflicts);
+    let groups = groups::plan_groups(
+        desired,
+        live,
+        &users,
+        complete,
+        options.max_members_per_request,
+        &mut warnings,
+        &mut conflicts,
+    );
 
     let setting = desired.policy.max_deactivations;
     let planned = users.deactivations.len() as u64;
@@ -98,6 +109,11 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
     let mut blockers = Vec::new();
     if let Completeness::Incomplete(reasons) = &live.completeness {
         blockers.push(Blocker::IncompleteView { reasons: reasons.clone() });
+    }
+    if !conflicts.is_empty() {
+        let mut seen = std::collections::HashSet::new();
+        conflicts.retain(|conflict| seen.insert(conflict.clone()));
+        blockers.push(Blocker::Conflict { reasons: conflicts });
     }
     if status == RailStatus::OverLimit {
         blockers.push(Blocker::DeactivationRail {

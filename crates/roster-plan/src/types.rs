@@ -192,7 +192,7 @@ pub struct Unmanaged {
 pub enum KeptReason {
     /// The policy keeps unmanaged objects.
     Policy,
-    /// Matching was ambiguous, so the planner does not touch the object; a warning says why.
+    /// Matching was ambiguous, so the planner does not touch the object; a blocker says why.
     Ambiguous,
 }
 
@@ -277,6 +277,15 @@ pub enum Blocker {
         /// The `--allow-deactivations` value given, which did not match `planned`.
         allow_deactivations: Option<u64>,
     },
+    /// The file and the live state disagree about who is who (an externalId and a
+    /// userName that point at different accounts, a second account under a current or
+    /// previous name, a name that stays taken): applying any part of the plan could act
+    /// on the wrong person, so none of it may be applied until the file or the service
+    /// is fixed.
+    Conflict {
+        /// Each disagreement, for people.
+        reasons: Vec<String>,
+    },
     /// The live state was not fetched completely, so nothing destructive was planned.
     IncompleteView {
         /// What was missing or inconsistent, from the fetch.
@@ -305,6 +314,11 @@ impl Blocker {
                     ),
                 }
             }
+            Blocker::Conflict { reasons } => format!(
+                "the file and the live state disagree about who is who, so nothing may be applied: {}; \
+                 fix the file (externalId, previously, userName) or the service, then plan again",
+                reasons.join("; ")
+            ),
             Blocker::IncompleteView { reasons } => {
                 let mut message = String::from(
                     "the live state was not fetched completely, so no deactivation, member \
@@ -542,6 +556,11 @@ impl Plan {
     /// True when the live view was incomplete (the CLI exits 1).
     pub fn incomplete(&self) -> bool {
         self.blockers.iter().any(|b| matches!(b, Blocker::IncompleteView { .. }))
+    }
+
+    /// True when the file and the live state disagree about who is who (the CLI exits 1).
+    pub fn conflicted(&self) -> bool {
+        self.blockers.iter().any(|b| matches!(b, Blocker::Conflict { .. }))
     }
 
     /// The operations cut into steps that must run one after another; the operations of

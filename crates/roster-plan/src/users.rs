@@ -78,6 +78,7 @@ pub(crate) fn plan_users<'a>(
     live: &'a LiveState,
     complete: bool,
     warnings: &mut Vec<String>,
+    conflicts: &mut Vec<String>,
 ) -> UserPlan<'a> {
     let d_users = &desired.users;
     let l_users = &live.users;
@@ -260,7 +261,11 @@ pub(crate) fn plan_users<'a>(
         };
         let same_name = same_name.iter().map(|&o| (o, "userName"));
         let same_external_id = same_external_id.iter().map(|&o| (o, "externalId"));
-        for (other, what) in same_name.chain(same_external_id) {
+        // A live account under one of the user's previous names, besides the account the
+        // user matched, is the same person's other account.
+        let previous_names = d_users[d].previously.iter().flat_map(|p| by_key.get(&fold(p)).iter().copied());
+        let previous_names = previous_names.map(|o| (o, "previous userName"));
+        for (other, what) in same_name.chain(same_external_id).chain(previous_names) {
             if other != matched && l_claim[other].is_none() {
                 ambiguous.entry(other).or_insert_with(|| {
                     format!(
@@ -288,6 +293,23 @@ pub(crate) fn plan_users<'a>(
              matched it {how}; {outcome}",
             l_users[holder].attributes.user_name, l_users[holder].id, d_users[other].attributes.user_name,
         ));
+    }
+
+    // Both have an externalId and they differ: by DESIGN.md's rule they are different
+    // people, yet they share a (previous) userName, as when an email address is given to
+    // a new hire. Taking the account over would hand the new person the old one's role
+    // and teams; creating a second account would clash on the userName.
+    for &d in &d_order {
+        let Some((l, MatchedBy::UserName | MatchedBy::Previously)) = d_match[d] else { continue };
+        if let (Some(wanted), Some(held)) = (d_external_id[d], l_users[l].attributes.external_id.as_deref())
+            && wanted != held
+        {
+            conflicts.push(format!(
+                "desired user {} has externalId {wanted:?}, but live user {} (id {}) with that userName has \
+                 externalId {held:?}: a different person (a reused email address?)",
+                d_users[d].attributes.user_name, l_users[l].attributes.user_name, l_users[l].id
+            ));
+        }
     }
 
     // What each matched or unmatched desired user needs.
@@ -366,8 +388,8 @@ pub(crate) fn plan_users<'a>(
         };
         match claim.own {
             Some(l) => {
-                warnings.push(format!(
-                    "{held}; the rename of {} (id {}) to {target} is left out",
+                conflicts.push(format!(
+                    "{held}; the rename of {} (id {}) to {target} cannot be made",
                     l_users[l].attributes.user_name, l_users[l].id
                 ));
                 if let Some(changes) = changes_of[d].as_mut() {
@@ -378,7 +400,7 @@ pub(crate) fn plan_users<'a>(
                 }
             }
             None => {
-                warnings.push(format!("{held}; {target} is not created"));
+                conflicts.push(format!("{held}; {target} cannot be created"));
                 plan.members.insert(
                     d_keys[d].clone(),
                     MemberTarget::Missing("it cannot be created in this plan (see the warning above)".into()),
@@ -439,8 +461,8 @@ pub(crate) fn plan_users<'a>(
     }
     ambiguous_kept.sort_by(|a, b| (&l_keys[a.0], &l_users[a.0].id).cmp(&(&l_keys[b.0], &l_users[b.0].id)));
     for (l, reason) in ambiguous_kept {
-        warnings.push(format!(
-            "live user {} (id {}) is left alone although the file does not list it: {reason}",
+        conflicts.push(format!(
+            "live user {} (id {}) is not in the file, yet may be the same person: {reason}",
             l_users[l].attributes.user_name, l_users[l].id
         ));
         plan.kept.push(kept(&l_users[l], KeptReason::Ambiguous));

@@ -90,3 +90,13 @@ pub fn summary_line(plan: &Plan) -> String {
 pub(crate) fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
+
+/// What a plan without operations says: that nothing is to change, unless it is blocked,
+/// when the live state may well differ from the file and nothing can be planned yet.
+pub(crate) fn no_operations(plan: &Plan) -> &'static str {
+    if plan.is_blocked() {
+        "No changes can be planned until the blockers above are resolved."
+    } else {
+        "No changes: the live state matches the file."
+    }
+}

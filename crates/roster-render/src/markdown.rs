@@ -11,7 +11,7 @@ use roster_plan::{KeptReason, MemberRef, Operation, Plan};
 
 use crate::escape::{code, prose};
 use crate::fields::{self, Value};
-use crate::{MARKDOWN_LIMIT, plural, summary_line};
+use crate::{MARKDOWN_LIMIT, no_operations, plural, summary_line};
 
 /// Room kept free for the closing tags and the truncation note.
 const RESERVE: usize = 1_024;
@@ -125,7 +125,8 @@ pub(crate) fn render(plan: &Plan) -> String {
         md.push("\n");
     }
     if ops.is_empty() {
-        md.push("No changes: the live state matches the file.\n\n");
+        md.push(no_operations(plan));
+        md.push("\n\n");
     }
 
     if !plan.warnings.is_empty() {
@@ -349,7 +350,7 @@ pub(crate) fn render(plan: &Plan) -> String {
             );
         for (entry, reason) in entries.take(MAX_LISTED) {
             let why =
-                if reason == KeptReason::Ambiguous { ": ambiguous match, see the warnings" } else { "" };
+                if reason == KeptReason::Ambiguous { ": ambiguous match, see the blockers" } else { "" };
             let _ = writeln!(block, "- {entry}{why}");
         }
         if n_kept > MAX_LISTED {

@@ -7,7 +7,7 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::escape::{quoted, quoted_inner, terminal};
 use crate::fields::{self, FieldChange, Value};
-use crate::{plural, summary_line};
+use crate::{no_operations, plural, summary_line};
 
 #[derive(Clone, Copy)]
 enum Style {
@@ -132,7 +132,7 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
         if !t.out.is_empty() {
             t.out.push('\n');
         }
-        t.line("No changes: the live state matches the file.");
+        t.line(no_operations(plan));
     }
 
     let deactivations: Vec<_> =
@@ -372,6 +372,6 @@ fn group_update_id(operation: &Operation) -> Option<&str> {
 fn kept_reason(reason: KeptReason) -> &'static str {
     match reason {
         KeptReason::Policy => "",
-        KeptReason::Ambiguous => ": ambiguous match, see the warnings",
+        KeptReason::Ambiguous => ": ambiguous match, see the blockers",
     }
 }

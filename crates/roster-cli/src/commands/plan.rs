@@ -67,6 +67,9 @@ pub fn verdict(plan: &Plan, detailed_exitcode: bool, ui: &Ui) -> CommandResult {
     if plan.incomplete() {
         return Err(Failure::reported(Exit::Error, "the live view was incomplete"));
     }
+    if plan.conflicted() {
+        return Err(Failure::reported(Exit::Error, "the file and the live state disagree about who is who"));
+    }
     if plan.rail_blocked() {
         return Err(Failure::reported(Exit::Blocked, "blocked by a safety rail"));
     }
