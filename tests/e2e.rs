@@ -491,3 +491,37 @@ fn ctrl_c_during_apply_finishes_what_is_in_flight_and_reports_the_rest_as_skippe
     assert_eq!(server.live().users.len() as u64, done, "the report tells the truth");
     apply_until_converged(&server, dir.path(), 1);
 }
+
+#[test]
+fn an_identity_conflict_blocks_plan_and_apply_and_sends_nothing() {
+    // Bob leaves, but his entry carries Ada's externalId by mistake.
+    let live = LiveState {
+        users: vec![
+            LiveUser {
+                id: "u1".into(),
+                attributes: UserAttributes {
+                    user_name: "ada@example.com".into(),
+                    external_id: Some("ext-ada".into()),
+                    active: true,
+                    ..UserAttributes::default()
+                },
+            },
+            active_user(2),
+        ],
+        ..LiveState::default()
+    };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        "version: 1\nusers:\n  - userName: ada@example.com\n  - userName: old2@example.com\n    externalId: ext-ada\n    active: false\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("disagree about who is who"), "{stderr}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
+    assert!(server.live().users.iter().all(|u| u.attributes.active), "no one deactivated");
+}
