@@ -91,3 +91,22 @@ fn the_demo_converges() {
     assert!(stderr.contains("0 of them a user DELETE"), "{stderr}");
     assert!(stdout.contains("Plan: no changes."), "{stdout}");
 }
+
+#[test]
+fn usage_errors_exit_1_never_the_changes_code() {
+    for args in [
+        vec!["plan", "--detailed-exitcod"],
+        vec!["plan", "--format", "yaml"],
+        vec!["no-such-command"],
+        vec![],
+        vec!["apply", "users.yaml", "--plan", "plan.json"],
+        vec!["apply", "--plan", "plan.json", "--allow-deactivations", "3"],
+        vec!["plan", "--max-rps", "0"],
+    ] {
+        let (code, _, stderr) = run(roster(None, &root()).args(&args));
+        assert_eq!(code, 1, "roster {}: {stderr}", args.join(" "));
+    }
+    let (code, stdout, _) = run(roster(None, &root()).arg("--help"));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Usage"));
+}

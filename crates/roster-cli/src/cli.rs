@@ -95,8 +95,8 @@ pub struct ConnectionArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
-    /// A cap on requests per second sent by roster.
-    #[arg(long)]
+    /// A cap on requests per second sent by roster (at least 0.1).
+    #[arg(long, value_parser = parse_rate)]
     pub max_rps: Option<f64>,
 }
 
@@ -144,7 +144,9 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// Apply a plan saved by `roster plan --out`, refusing it if the service changed.
-    #[arg(long, conflicts_with = "allow_deactivations")]
+    /// The plan carries its own desired state and override, so FILES and
+    /// `--allow-deactivations` cannot be given with it.
+    #[arg(long, conflicts_with_all = ["files", "allow_deactivations"])]
     pub plan: Option<PathBuf>,
     /// Apply without asking.
     #[arg(long)]
@@ -258,4 +260,12 @@ pub struct DemoArgs {
 pub struct CompletionsArgs {
     /// The shell.
     pub shell: clap_complete::Shell,
+}
+
+/// A request rate: a finite number of at least 0.1 per second (slower would stall).
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 0.1 => Ok(rate),
+        _ => Err(format!("`{text}` is not a rate of at least 0.1 requests per second")),
+    }
 }

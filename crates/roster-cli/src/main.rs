@@ -20,7 +20,15 @@ use cli::{Cli, Command};
 use failure::Exit;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error, which roster's contract reserves for "changes
+    // present": a mistyped flag in a drift check must not read as drift.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { Exit::Error.into() } else { Exit::Success.into() };
+        }
+    };
     output::init_logging(&cli.global);
     let ui = commands::Ui::new(&cli.global);
     let result = match cli.command {
