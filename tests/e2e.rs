@@ -525,3 +525,28 @@ fn an_identity_conflict_blocks_plan_and_apply_and_sends_nothing() {
     assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
     assert!(server.live().users.iter().all(|u| u.attributes.active), "no one deactivated");
 }
+
+#[test]
+fn outputs_never_replace_inputs_or_existing_files_silently() {
+    let mut seed = demo_seed();
+    // Empty values are common in SCIM; import leaves them out instead of failing.
+    seed.users[0].attributes.title = Some(String::new());
+    let server = Server::seeded(EmulatorConfig::default(), &seed);
+    let dir = workdir_with_example();
+    let before = std::fs::read_to_string(dir.path().join("users.yaml")).unwrap();
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--out", "users.yaml"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("would replace desired-state input"), "{stderr}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["import", "--out", "users.yaml"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("users.yaml")).unwrap(), before, "untouched");
+    assert!(server.log().is_empty(), "refused before any request");
+
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["import", "--out", "users.yaml", "--force"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "the imported file plans no changes:\n{stdout}\n{stderr}");
+}

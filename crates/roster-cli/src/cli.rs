@@ -168,6 +168,9 @@ pub struct ImportArgs {
     /// Where to write the file; stdout when absent.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists (by default an existing file is kept).
+    #[arg(long, requires = "out")]
+    pub force: bool,
     /// The provider to write into the file.
     #[arg(long, value_enum, default_value_t = ProviderArg::Productboard)]
     pub provider: ProviderArg,

@@ -15,6 +15,10 @@ use crate::failure::{CommandResult, Exit, Failure};
 
 /// Fetches, converts, checks that the file validates and plans empty, and writes it.
 pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
+    if let Some(out) = args.out.as_ref().filter(|out| out.exists() && !args.force) {
+        return Err(Failure::error(format!("{} exists; import does not replace it", out.display()))
+            .with_hint("pass --force to replace it, or --out another file and compare"));
+    }
     let provider = Provider::from(args.provider);
     let client = ReadClient::new(client_config(&args.connection, provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
@@ -78,6 +82,20 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
             continue;
         }
         let mut attributes = user.attributes.clone();
+        // An empty value is no value: leaving it out keeps it unmanaged, and the file
+        // format refuses empty strings.
+        for value in [
+            &mut attributes.external_id,
+            &mut attributes.display_name,
+            &mut attributes.given_name,
+            &mut attributes.family_name,
+            &mut attributes.title,
+            &mut attributes.role,
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                *value = None;
+            }
+        }
         if let Some(external_id) = &attributes.external_id
             && !seen_external_ids.insert(external_id.clone())
         {
@@ -118,7 +136,10 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
                 )),
             }
         }
-        let external_id = group.external_id.clone().filter(|id| seen_group_external_ids.insert(id.clone()));
+        let external_id = group
+            .external_id
+            .clone()
+            .filter(|id| !id.trim().is_empty() && seen_group_external_ids.insert(id.clone()));
         desired_groups.push(DesiredGroup {
             display_name: group.display_name.clone(),
             external_id,

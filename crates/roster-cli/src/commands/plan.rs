@@ -15,6 +15,9 @@ use crate::failure::{CommandResult, Exit, Failure};
 
 /// Plans and prints; `--out` saves the plan with the desired state it was made from.
 pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
+    if let Some(out) = &args.out {
+        refuse_to_overwrite_inputs(out, &args.files.files)?;
+    }
     let desired = validate::load(&args.files.files, ui)?;
     let client = ReadClient::new(client_config(&args.connection, desired.provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
@@ -27,6 +30,30 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
         ui.status(&format!("saved the plan to {}", out.display()));
     }
     verdict(&plan, args.detailed_exitcode, ui)
+}
+
+/// Refuses an output path that is one of the desired-state files, or a `*.yaml` file in a
+/// directory of them: `--out users.yaml` would replace the file with a plan.
+pub fn refuse_to_overwrite_inputs(out: &Path, inputs: &[std::path::PathBuf]) -> Result<(), Failure> {
+    let canonical = |path: &Path| std::fs::canonicalize(path).ok();
+    let out_dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let out_is_yaml = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    for input in inputs {
+        let same_file = input.is_file() && canonical(input).is_some() && canonical(input) == canonical(out);
+        let into_input_dir = input.is_dir() && out_is_yaml && canonical(input) == canonical(out_dir);
+        if same_file || into_input_dir {
+            return Err(Failure::error(format!(
+                "refusing to write the plan to {}: it would replace desired-state input {}",
+                out.display(),
+                input.display()
+            ))
+            .with_hint("save plans under another name, e.g. --out plan.json"));
+        }
+    }
+    Ok(())
 }
 
 /// Fetches the whole live state, with progress on stderr.
