@@ -18,6 +18,8 @@ pub(crate) struct Str {
 /// What one file says, as far as it could be read.
 #[derive(Debug, Default)]
 pub(crate) struct FileDoc {
+    /// The index of the file in the run's sources.
+    pub file: usize,
     pub provider: Option<(Provider, At)>,
     pub policy: Option<PolicyDoc>,
     pub custom_roles: Vec<Str>,
@@ -73,7 +75,7 @@ pub(crate) fn check_file<'s>(
     root: Option<&Node<'_>>,
 ) -> FileDoc {
     let mut walker = Walker { sink, file, text };
-    let mut doc = FileDoc::default();
+    let mut doc = FileDoc { file, ..FileDoc::default() };
     let start = At { file, pos: Pos { line: 1, col: 1, start: 0, len: 0 } };
     let Some(root) = root else {
         walker

@@ -61,31 +61,46 @@ pub(crate) fn merge(sink: &mut Sink<'_>, docs: Vec<FileDoc>, complete: bool) -> 
     state
 }
 
+/// The provider of the run. A file without `provider` is productboard, the default, and
+/// must agree with the others like any file that names one: otherwise a file written for
+/// productboard would be read under another file's rules.
 fn merge_provider(sink: &mut Sink<'_>, docs: &[FileDoc]) -> Provider {
-    let mut first: Option<(Provider, At)> = None;
-    for (provider, at) in docs.iter().filter_map(|d| d.provider) {
+    let mut first: Option<(Provider, At, bool)> = None;
+    for doc in docs {
+        let file_start = At { file: doc.file, pos: crate::tree::Pos { line: 1, col: 1, start: 0, len: 0 } };
+        let (provider, at, explicit) = match doc.provider {
+            Some((provider, at)) => (provider, at, true),
+            None => (Provider::default(), file_start, false),
+        };
         match first {
-            None => first = Some((provider, at)),
-            Some((chosen, chosen_at)) if chosen != provider => {
+            None => first = Some((provider, at, explicit)),
+            Some((chosen, chosen_at, chosen_explicit)) if chosen != provider => {
                 let chosen_location = sink.location(chosen_at);
+                let what = |provider: Provider, explicit: bool| {
+                    if explicit {
+                        format!("provider `{}`", provider.as_str())
+                    } else {
+                        format!("no provider (so `{}`, the default)", provider.as_str())
+                    }
+                };
                 sink.problem(
                     Check::ConflictingFiles,
                     at,
                     format!(
-                        "provider `{}` disagrees with provider `{}` at {chosen_location}",
-                        provider.as_str(),
-                        chosen.as_str()
+                        "{} disagrees with {} at {chosen_location}",
+                        what(provider, explicit),
+                        what(chosen, chosen_explicit)
                     ),
                 )
-                .label("conflicting provider")
-                .related(chosen_at, "first given here")
-                .help("files given together must name the same provider")
+                .label(if explicit { "conflicting provider" } else { "this file names no provider" })
+                .related(chosen_at, if chosen_explicit { "first given here" } else { "this file names no provider" })
+                .help("files given together must name the same provider; give each file the same `provider:` line")
                 .emit();
             }
             Some(_) => {}
         }
     }
-    first.map_or_else(Provider::default, |(provider, _)| provider)
+    first.map_or_else(Provider::default, |(provider, _, _)| provider)
 }
 
 fn merge_policy(sink: &mut Sink<'_>, docs: &[FileDoc], policy: &mut Policy) {

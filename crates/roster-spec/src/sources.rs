@@ -64,7 +64,9 @@ pub enum ReadError {
 }
 
 /// Reads desired-state files. A directory stands for the `*.yaml` and `*.yml` files
-/// directly in it (not in subdirectories), sorted by name. A file named twice (also
+/// directly in it (any letter case: `TEAM.YAML` too), sorted by name; subdirectories are
+/// not read, and a warning names each one that holds such files, since users missing
+/// from the run would be planned for deactivation. A file named twice (also
 /// through a directory) is read once. Files larger than 32 MiB are refused before they
 /// are read.
 pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, ReadError> {
@@ -78,13 +80,25 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, ReadError> {
             let mut files = Vec::new();
             let entries =
                 std::fs::read_dir(path).map_err(|source| ReadError::Io { path: written.clone(), source })?;
+            let mut skipped_dirs = Vec::new();
             for entry in entries {
                 let entry = entry.map_err(|source| ReadError::Io { path: written.clone(), source })?;
                 let file_path = entry.path();
-                let is_yaml = file_path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml");
-                if is_yaml && file_path.is_file() {
+                if file_path.is_dir() {
+                    if holds_yaml(&file_path) {
+                        skipped_dirs.push(file_path);
+                    }
+                } else if is_yaml(&file_path) && file_path.is_file() {
                     files.push(file_path);
                 }
+            }
+            skipped_dirs.sort();
+            for dir in skipped_dirs {
+                tracing::warn!(
+                    "not reading {}: the files of a directory are read, not those of its subdirectories; \
+                     name it too if its users belong to this run",
+                    dir.display()
+                );
             }
             if files.is_empty() {
                 return Err(ReadError::EmptyDirectory { path: written });
@@ -98,6 +112,18 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, ReadError> {
         }
     }
     Ok(sources)
+}
+
+/// A `*.yaml` or `*.yml` name, in any letter case.
+fn is_yaml(path: &Path) -> bool {
+    path.extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml"))
+}
+
+/// Whether a directory directly holds a `*.yaml` or `*.yml` file.
+fn holds_yaml(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| entries.flatten().any(|entry| is_yaml(&entry.path())))
 }
 
 fn read_one(
@@ -136,14 +162,14 @@ mod tests {
     #[test]
     fn directory_expands_to_sorted_yaml_files() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["b.yml", "a.yaml", "notes.txt", "c.yaml.bak"] {
+        for name in ["b.yml", "a.yaml", "notes.txt", "c.yaml.bak", "D.YAML"] {
             std::fs::write(dir.path().join(name), "version: 1\n").unwrap();
         }
         std::fs::create_dir(dir.path().join("sub.yaml")).unwrap();
         let sources = read_sources(&[dir.path().to_path_buf()]).unwrap();
         let names: Vec<_> =
             sources.iter().map(|s| Path::new(&s.name).file_name().unwrap().to_owned()).collect();
-        assert_eq!(names, ["a.yaml", "b.yml"]);
+        assert_eq!(names, ["D.YAML", "a.yaml", "b.yml"]);
         assert!(sources[0].name.starts_with(&dir.path().display().to_string()));
     }
 

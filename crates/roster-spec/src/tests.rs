@@ -180,6 +180,22 @@ fn files_merge_in_order() {
 }
 
 #[test]
+fn a_file_without_provider_must_agree_with_one_that_names_another() {
+    let sources = [
+        SourceFile::new("a.yaml", "version: 1\nusers:\n  - userName: ada@example.com\n"),
+        SourceFile::new("b.yaml", "version: 1\nprovider: generic\nusers:\n  - userName: bob@example.com\n"),
+    ];
+    let problems = found_in(&sources);
+    assert!(problems.contains(&("b.yaml".to_owned(), "conflicting-files", 2, 11)), "{problems:?}");
+    // Files that all leave it out, or all say productboard, agree.
+    let sources = [
+        SourceFile::new("a.yaml", "version: 1\nusers:\n  - userName: ada@example.com\n"),
+        SourceFile::new("b.yaml", "version: 1\nprovider: productboard\n"),
+    ];
+    assert!(load(&sources).is_ok());
+}
+
+#[test]
 fn no_sources_give_an_empty_state() {
     assert_eq!(load(&[]).unwrap(), DesiredState::default());
 }

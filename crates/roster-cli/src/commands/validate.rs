@@ -29,6 +29,12 @@ pub fn run(args: &FilesArgs, ui: &Ui) -> CommandResult {
 pub fn load(files: &[PathBuf], ui: &Ui) -> Result<DesiredState, Failure> {
     let sources = roster_spec::read_sources(files)
         .map_err(|err| Failure::from_error("cannot read the desired state", &err))?;
+    // A directory stands for the files in it: say which, since a file left out means
+    // users planned for deactivation.
+    if files.iter().any(|f| f.is_dir()) {
+        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        ui.status(&format!("reading {}", names.join(", ")));
+    }
     match roster_spec::load(&sources) {
         Ok(desired) => Ok(desired),
         Err(diagnostics) => {
