@@ -110,3 +110,18 @@ fn usage_errors_exit_1_never_the_changes_code() {
     assert_eq!(code, 0);
     assert!(stdout.contains("Usage"));
 }
+
+#[test]
+fn a_flood_of_problems_is_counted_not_all_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = String::from("version: 1\nusers:\n");
+    for n in 0..300 {
+        file.push_str(&format!("  - userName: not-an-email-{n}\n"));
+    }
+    std::fs::write(dir.path().join("users.yaml"), file).unwrap();
+    let (code, stdout, stderr) = run(roster(None, dir.path()).env("GITHUB_ACTIONS", "true").arg("validate"));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("… and 200 more problems, not shown"), "{stderr}");
+    assert!(stderr.contains("300 problems in users.yaml"), "{stderr}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("::error ")).count(), 100);
+}

@@ -230,6 +230,12 @@ impl Diagnostics {
         out
     }
 
+    /// The first `n` problems, in order: a file with 100,000 broken entries should not
+    /// print 100,000 reports.
+    pub fn first(&self, n: usize) -> Diagnostics {
+        Diagnostics { problems: self.problems.iter().take(n).cloned().collect() }
+    }
+
     pub(crate) fn from_problems(mut problems: Vec<Problem>) -> Self {
         problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         problems.dedup();

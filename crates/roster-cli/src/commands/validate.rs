@@ -24,6 +24,9 @@ pub fn run(args: &FilesArgs, ui: &Ui) -> CommandResult {
     Ok(Exit::Success)
 }
 
+/// The most problems printed (and annotated) in one run; the count says how many more.
+const MAX_SHOWN: usize = 100;
+
 /// Reads, parses and validates desired-state files. On failure every problem is printed
 /// on stderr (and as GitHub annotations inside GitHub Actions) before returning.
 pub fn load(files: &[PathBuf], ui: &Ui) -> Result<DesiredState, Failure> {
@@ -37,12 +40,16 @@ pub fn load(files: &[PathBuf], ui: &Ui) -> Result<DesiredState, Failure> {
     }
     match roster_spec::load(&sources) {
         Ok(desired) => Ok(desired),
-        Err(diagnostics) => {
-            eprintln!("{}", diagnostics.render(ui.stderr_color));
-            if output::in_github_actions() {
-                print!("{}", diagnostics.github_annotations());
+        Err(all) => {
+            let n = all.len();
+            let shown = all.first(MAX_SHOWN);
+            eprintln!("{}", shown.render(ui.stderr_color));
+            if n > MAX_SHOWN {
+                eprintln!("… and {} more problems, not shown\n", n - MAX_SHOWN);
             }
-            let n = diagnostics.len();
+            if output::in_github_actions() {
+                print!("{}", shown.github_annotations());
+            }
             let message = format!(
                 "{} in {}; nothing was sent anywhere",
                 if n == 1 { "1 problem".to_owned() } else { format!("{n} problems") },
