@@ -94,7 +94,14 @@ pub(crate) fn checked_base_url(text: &str) -> Result<Url, ClientError> {
         });
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("the base URL must not have a query or a fragment"));
+        // A query may hold a token (`?token=…`): show the URL without it.
+        let mut shown = url.clone();
+        shown.set_query(None);
+        shown.set_fragment(None);
+        return Err(ClientError::InvalidUrl {
+            url: format!("{shown}?…"),
+            reason: "the base URL must not have a query or a fragment".to_owned(),
+        });
     }
     let host = url.host_str().ok_or_else(|| invalid("the URL has no host"))?.to_owned();
     match url.scheme() {
@@ -116,6 +123,14 @@ fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_is_refused_without_being_repeated() {
+        let err = checked_base_url("https://scim.example.com/scim/v2?token=s3cret#x").unwrap_err();
+        let text = err.to_string();
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("https://scim.example.com/scim/v2?…"), "{text}");
+    }
 
     #[test]
     fn http_is_refused_except_to_loopback() {
