@@ -199,9 +199,10 @@ pub fn merge_for_put(live: &User, changes: &UserChanges) -> User {
             None => roles.push(primary_role(role)),
         }
     }
-    if let Some(active) = changes.active {
-        user.active = Some(active);
-    }
+    // Always explicit: roster reads a missing `active` as true (the SCIM default), and a
+    // PUT that left it out could be read by a service as "not active" and lock the user
+    // out.
+    user.active = Some(changes.active.unwrap_or(user.active.unwrap_or(true)));
     user
 }
 
@@ -380,6 +381,8 @@ mod tests {
         let merged = merge_for_put(&live, &UserChanges { role: Some("viewer".into()), ..Default::default() });
         assert_eq!(role_of(&merged).as_deref(), Some("viewer"));
         assert_eq!(merged.schemas, [USER_SCHEMA]);
+        // The live user had no `active`, which SCIM reads as true: the PUT says so.
+        assert_eq!(merged.active, Some(true));
     }
 
     #[test]
