@@ -294,8 +294,8 @@ pub enum Blocker {
 }
 
 impl Blocker {
-    /// A sentence for people: what blocks the plan and what to do about it.
-    pub fn message(&self) -> String {
+    /// What blocks the plan and what to do about it, without the itemised reasons.
+    pub fn headline(&self) -> String {
         match self {
             Blocker::DeactivationRail { planned, limit, setting, allow_deactivations } => {
                 let over = format!(
@@ -314,22 +314,30 @@ impl Blocker {
                     ),
                 }
             }
-            Blocker::Conflict { reasons } => format!(
-                "the file and the live state disagree about who is who, so nothing may be applied: {}; \
-                 fix the file (externalId, previously, userName) or the service, then plan again",
-                reasons.join("; ")
-            ),
-            Blocker::IncompleteView { reasons } => {
-                let mut message = String::from(
-                    "the live state was not fetched completely, so no deactivation, member \
-                     removal or group deletion was planned",
-                );
-                if !reasons.is_empty() {
-                    message.push_str(": ");
-                    message.push_str(&reasons.join("; "));
-                }
-                message
-            }
+            Blocker::Conflict { .. } => "the file and the live state disagree about who is who, so nothing may \
+                be applied (fix the file's externalId, previously or userName, or the service, then plan again)"
+                .to_string(),
+            Blocker::IncompleteView { .. } => "the live state was not fetched completely, so no deactivation, \
+                member removal or group deletion was planned"
+                .to_string(),
+        }
+    }
+
+    /// The itemised reasons, one per disagreement or gap; empty for the rail.
+    pub fn reasons(&self) -> &[String] {
+        match self {
+            Blocker::DeactivationRail { .. } => &[],
+            Blocker::Conflict { reasons } | Blocker::IncompleteView { reasons } => reasons,
+        }
+    }
+
+    /// The headline and the reasons in one sentence, for a single line of output.
+    pub fn message(&self) -> String {
+        let reasons = self.reasons();
+        if reasons.is_empty() {
+            self.headline()
+        } else {
+            format!("{}: {}", self.headline(), reasons.join("; "))
         }
     }
 }

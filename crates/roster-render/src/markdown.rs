@@ -97,7 +97,17 @@ pub(crate) fn render(plan: &Plan) -> String {
     if plan.is_blocked() {
         md.push("> [!CAUTION]\n> **This plan is blocked and must not be applied.**\n>\n");
         for blocker in &plan.blockers {
-            let _ = writeln!(md.out, "> - {}", prose(&truncate(&blocker.message())));
+            let _ = writeln!(md.out, "> - {}", prose(&truncate(&blocker.headline())));
+            // A comment has a size limit: the first reasons, and a count of the rest.
+            const SHOWN: usize = 20;
+            let reasons = blocker.reasons();
+            for reason in reasons.iter().take(SHOWN) {
+                let _ = writeln!(md.out, ">   - {}", prose(&truncate(reason)));
+            }
+            if reasons.len() > SHOWN {
+                let _ =
+                    writeln!(md.out, ">   - … and {} more; run `roster plan` for all", reasons.len() - SHOWN);
+            }
         }
         md.push("\n");
     }

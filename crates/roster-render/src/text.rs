@@ -118,7 +118,10 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
         t.line(&title);
         for blocker in &plan.blockers {
             let mark = t.paint(Style::Danger, "✗");
-            t.line(&format!("  {mark} {}", terminal(&blocker.message())));
+            t.line(&format!("  {mark} {}", terminal(&blocker.headline())));
+            for reason in blocker.reasons() {
+                t.line(&format!("      - {}", terminal(reason)));
+            }
         }
     }
     if !plan.warnings.is_empty() {

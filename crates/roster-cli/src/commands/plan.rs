@@ -89,7 +89,10 @@ pub fn print_plan(plan: &Plan, format: PlanFormat, ui: &Ui) -> Result<(), Failur
 /// The exit code a plan earns: blocked plans fail, changes show with `--detailed-exitcode`.
 pub fn verdict(plan: &Plan, detailed_exitcode: bool, ui: &Ui) -> CommandResult {
     for blocker in &plan.blockers {
-        eprintln!("{}", ui.paint_error(&format!("error: {}", blocker.message())));
+        eprintln!("{}", ui.paint_error(&format!("error: {}", blocker.headline())));
+        for reason in blocker.reasons() {
+            eprintln!("  - {reason}");
+        }
     }
     if plan.incomplete() {
         return Err(Failure::reported(Exit::Error, "the live view was incomplete"));
