@@ -71,6 +71,25 @@ pub(crate) fn set_fields(attributes: &UserAttributes) -> Vec<(&'static str, &str
 }
 
 /// Why a user is deactivated, for people.
+/// One update of a user as the renderers list it: id, userName, before, changes.
+pub(crate) type UserUpdate<'a> = (&'a String, &'a String, &'a UserAttributes, &'a UserChanges);
+
+/// The user updates of a plan, or its reactivations, in plan order.
+pub(crate) fn user_updates(operations: &[Operation], reactivations: bool) -> Vec<UserUpdate<'_>> {
+    operations
+        .iter()
+        .filter_map(|op| match op {
+            Operation::UpdateUser { id, user_name, before, changes } if !reactivations => {
+                Some((id, user_name, before, changes))
+            }
+            Operation::ReactivateUser { id, user_name, before, changes } if reactivations => {
+                Some((id, user_name, before, changes))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 pub(crate) fn reason(reason: DeactivationReason) -> &'static str {
     match reason {
         DeactivationReason::Tombstone => "marked active: false in the file",

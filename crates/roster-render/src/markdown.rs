@@ -169,18 +169,7 @@ pub(crate) fn render(plan: &Plan) -> String {
     }
 
     for (title, reactivate) in [("Users to update", false), ("Users to reactivate", true)] {
-        let updates: Vec<_> = ops
-            .iter()
-            .filter_map(|op| match op {
-                Operation::UpdateUser { id, user_name, before, changes } if !reactivate => {
-                    Some((id, user_name, before, changes))
-                }
-                Operation::ReactivateUser { id, user_name, before, changes } if reactivate => {
-                    Some((id, user_name, before, changes))
-                }
-                _ => None,
-            })
-            .collect();
+        let updates = fields::user_updates(ops, reactivate);
         if updates.is_empty() || md.full {
             continue;
         }
