@@ -90,6 +90,17 @@ pub(crate) fn user_updates(operations: &[Operation], reactivations: bool) -> Vec
         .collect()
 }
 
+/// The attributes of the users a plan creates, in plan order.
+pub(crate) fn user_creates(operations: &[Operation]) -> Vec<&UserAttributes> {
+    operations
+        .iter()
+        .filter_map(|op| match op {
+            Operation::CreateUser { attributes } => Some(attributes),
+            _ => None,
+        })
+        .collect()
+}
+
 pub(crate) fn reason(reason: DeactivationReason) -> &'static str {
     match reason {
         DeactivationReason::Tombstone => "marked active: false in the file",

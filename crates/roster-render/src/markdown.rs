@@ -187,13 +187,7 @@ pub(crate) fn render(plan: &Plan) -> String {
         md.close();
     }
 
-    let creates: Vec<_> = ops
-        .iter()
-        .filter_map(|op| match op {
-            Operation::CreateUser { attributes } => Some(attributes),
-            _ => None,
-        })
-        .collect();
+    let creates = fields::user_creates(ops);
     if !creates.is_empty() && !md.full {
         md.open(&format!("Users to create ({})", creates.len()));
         for attributes in creates {

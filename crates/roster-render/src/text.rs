@@ -167,13 +167,7 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
         }
     }
 
-    let creates: Vec<_> = ops
-        .iter()
-        .filter_map(|op| match op {
-            Operation::CreateUser { attributes } => Some(attributes),
-            _ => None,
-        })
-        .collect();
+    let creates = fields::user_creates(ops);
     if !creates.is_empty() {
         t.heading(Style::Heading, "Create users", creates.len());
         for attributes in creates {
