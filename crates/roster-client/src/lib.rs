@@ -22,7 +22,7 @@ mod transport;
 mod write;
 
 pub use config::{ClientConfig, UpdateMethod};
-pub use error::{AUTH_HINT, ClientError};
+pub use error::{AUTH_HINT, BASE_URL_HINT, ClientError, ConnectProblem, PROXY_HINT, TOKEN_HINT};
 pub use read::{GROUPS_HINT, ProbeStep, ReadClient};
 pub use token::{TOKEN_ENV, Token, TokenError};
 pub use write::{Applied, OperationRecord, RecordOutcome, WriteClient, WriteError, WriteOutcome};

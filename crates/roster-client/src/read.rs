@@ -306,7 +306,8 @@ impl ReadClient {
         let headers = probe_headers(&exchange);
         let result = summarize(name, &req, &exchange);
         let hint = match (&result, exchange.status) {
-            (Err(_), 401 | 403) => Some(crate::error::AUTH_HINT),
+            (Err(_), 401) => Some(crate::error::TOKEN_HINT),
+            (Err(_), 403) => Some(crate::error::AUTH_HINT),
             (Err(_), 404) if name == "groups" => Some(GROUPS_HINT),
             _ => None,
         };

@@ -280,7 +280,7 @@ async fn a_wrong_token_is_refused_with_the_hint() {
     config.token = Some(Token::new("not-the-token"));
     let err = ReadClient::new(config).unwrap().fetch_live().await.unwrap_err();
     assert!(matches!(err, ClientError::Http { status: 401, attempts: 1, .. }), "{err}");
-    assert_eq!(err.hint(), Some(roster_client::AUTH_HINT));
+    assert_eq!(err.hint(), Some(roster_client::TOKEN_HINT));
     assert!(!err.to_string().contains("not-the-token"));
 }
 

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use roster_client::{
-    AUTH_HINT, ClientConfig, ClientError, ReadClient, RecordOutcome, Token, UpdateMethod, WriteClient,
+    ClientConfig, ClientError, ReadClient, RecordOutcome, TOKEN_HINT, Token, UpdateMethod, WriteClient,
 };
 use roster_model::{Provider, UserChanges};
 use serde_json::{Value, json};
@@ -170,7 +170,7 @@ async fn a_timed_out_post_is_not_retried_but_a_timed_out_get_is() {
 }
 
 #[tokio::test]
-async fn unauthorized_carries_the_productboard_hint() {
+async fn unauthorized_names_where_the_token_comes_from() {
     let router = Router::new().route(
         "/scim/v2/Users",
         get(|| async { scim(StatusCode::UNAUTHORIZED, json!({"status": "401", "detail": "invalid token"})) }),
@@ -178,10 +178,10 @@ async fn unauthorized_carries_the_productboard_hint() {
     let client = ReadClient::new(config(serve(router).await)).unwrap();
     let err = client.fetch_users().await.unwrap_err();
     assert_eq!(err.to_string(), "GET /Users?startIndex=1&count=100 answered 401: invalid token");
-    assert_eq!(err.hint(), Some(AUTH_HINT));
+    assert_eq!(err.hint(), Some(TOKEN_HINT));
     let steps = client.probe().await;
     assert_eq!(steps[1].status, Some(401));
-    assert_eq!(steps[1].hint, Some(AUTH_HINT));
+    assert_eq!(steps[1].hint, Some(TOKEN_HINT));
 }
 
 /// A service that answers PATCH with 501: the update goes GET, merge, PUT.
