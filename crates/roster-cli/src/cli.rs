@@ -92,8 +92,9 @@ pub struct ConnectionArgs {
     /// The token is never taken from the command line.
     #[arg(long)]
     pub token_file: Option<PathBuf>,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// The most requests in flight at once: roster starts at 4 and adapts within this
+    /// ceiling, up while latency is high and the service has headroom, down on 429 and 5xx.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     /// A cap on requests per second sent by roster (at least 0.1).
     #[arg(long, value_parser = parse_rate)]
@@ -209,9 +210,14 @@ pub struct EmulatorArgs {
     /// Delay every answer by this many milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
-    /// Answer 429 beyond this many requests per second.
-    #[arg(long)]
-    pub rate_limit: Option<u32>,
+    /// Answer 429 beyond this rate: `N/s`, `N/min` (Productboard: 1000/min), or a bare
+    /// number of requests per second. Bursts of up to one second's (minute's) worth pass.
+    #[arg(long, value_parser = parse_rate_limit, value_name = "RATE")]
+    pub rate_limit: Option<(u32, std::time::Duration)>,
+    /// How answers report the rate limit: `X-RateLimit-*` headers, the IETF draft's
+    /// `RateLimit`/`RateLimit-Policy`, or nothing but `Retry-After` on a 429.
+    #[arg(long, value_enum, default_value_t = RateHeadersArg::XRatelimit, value_name = "STYLE")]
+    pub rate_headers: RateHeadersArg,
     /// The share of requests that fail with a 500 or a dropped connection, 0 to 1.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
@@ -263,6 +269,31 @@ pub struct DemoArgs {
 pub struct CompletionsArgs {
     /// The shell.
     pub shell: clap_complete::Shell,
+}
+
+/// The emulator's rate-limit header styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateHeadersArg {
+    /// `X-RateLimit-Limit/Remaining/Reset` (a Unix time), `Retry-After` with milliseconds.
+    XRatelimit,
+    /// `RateLimit` and `RateLimit-Policy` (IETF draft), `Retry-After` in whole seconds.
+    Ietf,
+    /// Only `Retry-After` on a 429, in whole seconds.
+    None,
+}
+
+/// `N`, `N/s` or `N/min`: requests and the window they count over.
+pub fn parse_rate_limit(text: &str) -> Result<(u32, std::time::Duration), String> {
+    let (count, per) = text.trim().split_once('/').unwrap_or((text.trim(), "s"));
+    let window = match per.trim() {
+        "s" | "sec" | "second" => std::time::Duration::from_secs(1),
+        "min" | "m" | "minute" => std::time::Duration::from_secs(60),
+        other => return Err(format!("`{other}` is not a window: use N/s or N/min, e.g. 1000/min")),
+    };
+    match count.trim().parse::<u32>() {
+        Ok(count) if count > 0 => Ok((count, window)),
+        _ => Err(format!("`{count}` is not a positive whole number of requests: use N/s or N/min, e.g. 1000/min")),
+    }
 }
 
 /// A request rate: a finite number of at least 0.1 per second (slower would stall).

@@ -15,9 +15,14 @@ pub struct EmulatorConfig {
     pub token: Option<String>,
     /// A delay added to every request before it is handled.
     pub latency: Duration,
-    /// At most this many requests per second (a token bucket holding one second's worth);
-    /// beyond it the answer is 429 with `Retry-After`. `None` means no limit.
+    /// At most this many requests per `rate_limit_window` (a token bucket holding one
+    /// window's worth); beyond it the answer is 429 with `Retry-After`. `None` means no
+    /// limit.
     pub rate_limit: Option<u32>,
+    /// The window `rate_limit` counts over: a second (the default) or a minute.
+    pub rate_limit_window: Duration,
+    /// How answers tell the client about the rate limit.
+    pub rate_headers: RateHeaders,
     /// The probability, from 0 to 1, that a request fails: half of the failures answer
     /// 500, the other half close the connection without any answer.
     pub fault_rate: f64,
@@ -42,6 +47,8 @@ impl Default for EmulatorConfig {
             token: None,
             latency: Duration::ZERO,
             rate_limit: None,
+            rate_limit_window: Duration::from_secs(1),
+            rate_headers: RateHeaders::default(),
             fault_rate: 0.0,
             seed: 0,
             state_file: None,
@@ -59,6 +66,8 @@ impl fmt::Debug for EmulatorConfig {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("latency", &self.latency)
             .field("rate_limit", &self.rate_limit)
+            .field("rate_limit_window", &self.rate_limit_window)
+            .field("rate_headers", &self.rate_headers)
             .field("fault_rate", &self.fault_rate)
             .field("seed", &self.seed)
             .field("state_file", &self.state_file)
@@ -67,6 +76,20 @@ impl fmt::Debug for EmulatorConfig {
             .field("misbehaviour", &self.misbehaviour)
             .finish()
     }
+}
+
+/// The header style in which the emulator reports its rate limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RateHeaders {
+    /// `X-RateLimit-Limit/Remaining/Reset` on every answer, the reset a Unix time with
+    /// milliseconds; `Retry-After` on a 429 in seconds with milliseconds.
+    #[default]
+    XRateLimit,
+    /// The IETF draft's `RateLimit` and `RateLimit-Policy` on every answer (whole
+    /// seconds); `Retry-After` on a 429 in whole seconds.
+    Ietf,
+    /// Nothing but `Retry-After` on a 429, in whole seconds.
+    None,
 }
 
 /// Misbehaviour seen in real SCIM servers, one switch each; all off by default.

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -87,7 +87,9 @@ enum Fault {
 
 impl App {
     pub(crate) fn new(config: EmulatorConfig, base_url: String, state: EmulatorState) -> Self {
-        let limiter = config.rate_limit.map(|rate| Mutex::new(TokenBucket::new(rate, Instant::now())));
+        let limiter = config
+            .rate_limit
+            .map(|limit| Mutex::new(TokenBucket::new(limit, config.rate_limit_window, Instant::now())));
         let fault_rng = Mutex::new(Xoshiro256PlusPlus::seed_from_u64(config.seed));
         let order_rng = Mutex::new(Xoshiro256PlusPlus::seed_from_u64(config.seed.wrapping_add(0x0bde_5eed)));
         Self {
@@ -240,7 +242,7 @@ async fn pipeline(State(app): State<Arc<App>>, request: Request, next: Next) -> 
     };
     let mut response = render_error_body(&app, response).await;
     if let Some(decision) = &decision {
-        add_rate_limit_headers(response.headers_mut(), decision);
+        add_rate_limit_headers(&app, response.headers_mut(), decision);
     }
     let dropped = response.extensions().get::<DropConnection>().is_some();
     let status = (!dropped).then(|| response.status().as_u16());
@@ -274,27 +276,26 @@ fn throttled(app: &App, decision: &Decision) -> Response {
         return ScimError::new(StatusCode::INTERNAL_SERVER_ERROR, None, "internal server error")
             .into_response();
     }
-    let error = ScimError::new(
+    let per = match decision.window.as_secs() {
+        1 => "second".to_owned(),
+        60 => "minute".to_owned(),
+        seconds => format!("{seconds} seconds"),
+    };
+    ScimError::new(
         StatusCode::TOO_MANY_REQUESTS,
         None,
-        format!("rate limit of {} requests per second exceeded", decision.limit),
-    );
-    if app.config.misbehaviour.omit_retry_after {
-        error.into_response()
-    } else {
-        ([(header::RETRY_AFTER, decision.retry_after.to_string())], error).into_response()
-    }
+        format!("rate limit of {} requests per {per} exceeded", decision.limit),
+    )
+    .into_response()
 }
 
-fn add_rate_limit_headers(headers: &mut HeaderMap, decision: &Decision) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    for (name, value) in [
-        ("x-ratelimit-limit", decision.limit.to_string()),
-        ("x-ratelimit-remaining", decision.remaining.to_string()),
-        // Unix time at which the bucket is full again, as GitHub and Okta send it.
-        ("x-ratelimit-reset", (now + decision.reset_after).to_string()),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
+/// The rate-limit headers in the configured style; `Retry-After` only on a 429, and not
+/// when the server is told to leave it out (or to disguise throttling as a 500).
+fn add_rate_limit_headers(app: &App, headers: &mut HeaderMap, decision: &Decision) {
+    let misbehaviour = &app.config.misbehaviour;
+    for (name, value) in decision.headers(app.config.rate_headers, SystemTime::now()) {
+        let hidden = name == "retry-after" && (misbehaviour.omit_retry_after || misbehaviour.throttle_as_500);
+        if let (false, Ok(value)) = (hidden, HeaderValue::from_str(&value)) {
             headers.insert(HeaderName::from_static(name), value);
         }
     }

@@ -49,7 +49,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use crate::config::{EmulatorConfig, Misbehaviour, PRODUCTBOARD_MAX_PAGE_SIZE};
+pub use crate::config::{EmulatorConfig, Misbehaviour, PRODUCTBOARD_MAX_PAGE_SIZE, RateHeaders};
 pub use crate::error::EmulatorError;
 pub use crate::http::LoggedRequest;
 pub use crate::state::EmulatorState;

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Scim, assert_scim_error, ids, start};
-use roster_emulator::{EmulatorConfig, Misbehaviour, RunningEmulator};
+use roster_emulator::{EmulatorConfig, Misbehaviour, RateHeaders, RunningEmulator};
 use roster_model::UserAttributes;
 use serde_json::json;
 
@@ -60,12 +60,41 @@ async fn rate_limit_answers_429_with_retry_after_and_headers_on_every_answer() {
     }
     let throttled = throttled.expect("a request over the limit is throttled");
     assert_scim_error(&throttled, 429, None);
-    let retry_after: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
-    assert!(retry_after >= 1);
+    // Milliseconds: the wait until the next token, not a whole second.
+    let retry_after: f64 = throttled.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry_after > 0.0 && retry_after <= 1.0, "{retry_after}");
     assert_eq!(throttled.header("x-ratelimit-remaining"), Some("0"));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let reset: u64 = throttled.header("x-ratelimit-reset").unwrap().parse().unwrap();
-    assert!(reset + 1 >= now, "reset is a Unix time: {reset} vs now {now}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let reset: f64 = throttled.header("x-ratelimit-reset").unwrap().parse().unwrap();
+    assert!(reset + 1.0 >= now && reset <= now + 1.0, "reset is a Unix time: {reset} vs now {now}");
+}
+
+#[tokio::test]
+async fn ietf_and_bare_rate_headers_and_a_per_minute_limit() {
+    let ietf = first_throttled(EmulatorConfig {
+        rate_limit: Some(3),
+        rate_limit_window: Duration::from_secs(60),
+        rate_headers: RateHeaders::Ietf,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    assert_eq!(ietf.status, 429);
+    assert_eq!(ietf.header("ratelimit-policy"), Some("\"default\";q=3;w=60"));
+    // Three a minute: the next token comes in about 20 s, the bucket is full in about 60 s.
+    let retry_after: u64 = ietf.header("retry-after").unwrap().parse().unwrap();
+    assert!((15..=20).contains(&retry_after), "{retry_after}");
+    let ratelimit = ietf.header("ratelimit").unwrap();
+    assert!(ratelimit.starts_with("\"default\";r=0;t="), "{ratelimit}");
+    assert!(ietf.header("x-ratelimit-remaining").is_none());
+    let bare = first_throttled(EmulatorConfig {
+        rate_limit: Some(1),
+        rate_headers: RateHeaders::None,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    assert_eq!(bare.status, 429);
+    assert_eq!(bare.header("retry-after"), Some("1"));
+    assert!(bare.header("ratelimit").is_none() && bare.header("x-ratelimit-reset").is_none());
 }
 
 async fn first_throttled(config: EmulatorConfig) -> common::Reply {

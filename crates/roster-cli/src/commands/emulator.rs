@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use roster_emulator::{Emulator, EmulatorConfig, Misbehaviour};
+use roster_emulator::{Emulator, EmulatorConfig, Misbehaviour, RateHeaders};
 
-use crate::cli::{EmulatorArgs, Misbehave};
+use crate::cli::{EmulatorArgs, Misbehave, RateHeadersArg};
 use crate::commands::Ui;
 use crate::failure::{CommandResult, Exit, Failure};
 
@@ -17,7 +17,13 @@ pub async fn run(args: &EmulatorArgs, ui: &Ui) -> CommandResult {
     let config = EmulatorConfig {
         token: args.token.clone().filter(|t| !t.is_empty()),
         latency: Duration::from_millis(args.latency_ms),
-        rate_limit: args.rate_limit,
+        rate_limit: args.rate_limit.map(|(count, _)| count),
+        rate_limit_window: args.rate_limit.map_or(Duration::from_secs(1), |(_, window)| window),
+        rate_headers: match args.rate_headers {
+            RateHeadersArg::XRatelimit => RateHeaders::XRateLimit,
+            RateHeadersArg::Ietf => RateHeaders::Ietf,
+            RateHeadersArg::None => RateHeaders::None,
+        },
         fault_rate: args.fault_rate,
         seed: args.seed,
         state_file: args.state.clone(),
