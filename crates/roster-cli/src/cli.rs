@@ -292,7 +292,9 @@ pub fn parse_rate_limit(text: &str) -> Result<(u32, std::time::Duration), String
     };
     match count.trim().parse::<u32>() {
         Ok(count) if count > 0 => Ok((count, window)),
-        _ => Err(format!("`{count}` is not a positive whole number of requests: use N/s or N/min, e.g. 1000/min")),
+        _ => Err(format!(
+            "`{count}` is not a positive whole number of requests: use N/s or N/min, e.g. 1000/min"
+        )),
     }
 }
 

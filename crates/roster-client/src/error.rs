@@ -55,14 +55,8 @@ impl ConnectProblem {
     pub(crate) fn of(err: &reqwest::Error, proxied: bool) -> Option<Self> {
         let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
         while let Some(cause) = next {
-            if let Some(problem) = Self::of_tls(cause) {
+            if let Some(problem) = unwrapped(cause).find_map(Self::of_tls) {
                 return Some(problem);
-            }
-            if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-                // An I/O error hides the error it carries from `source()`.
-                if let Some(problem) = io.get_ref().and_then(|inner| Self::of_tls(inner)) {
-                    return Some(problem);
-                }
             }
             // hyper-util's connector errors are private types: their message is all there is.
             let text = cause.to_string();
@@ -121,6 +115,17 @@ impl ConnectProblem {
             ConnectProblem::ProxyRefused => PROXY_HINT,
         }
     }
+}
+
+/// An error and the errors `io::Error`s inside it carry, which `source()` skips.
+fn unwrapped<'a>(
+    cause: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(cause), |error| {
+        let inner = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+        let inner: &(dyn std::error::Error + 'static) = inner;
+        Some(inner)
+    })
 }
 
 impl fmt::Display for ConnectProblem {

@@ -82,8 +82,14 @@ impl Decision {
                 }
             }
             RateHeaders::Ietf => {
-                headers.push(("ratelimit-policy", format!("\"default\";q={};w={}", self.limit, whole(self.window))));
-                headers.push(("ratelimit", format!("\"default\";r={};t={}", self.remaining, whole(self.reset_after))));
+                headers.push((
+                    "ratelimit-policy",
+                    format!("\"default\";q={};w={}", self.limit, whole(self.window)),
+                ));
+                headers.push((
+                    "ratelimit",
+                    format!("\"default\";r={};t={}", self.remaining, whole(self.reset_after)),
+                ));
                 if !self.allowed {
                     headers.push(("retry-after", whole(self.retry_after).max(1).to_string()));
                 }
@@ -110,7 +116,10 @@ mod tests {
             (0..4).map(|_| bucket.take(start)).map(|d| (d.allowed, d.remaining)).collect();
         assert_eq!(verdicts, vec![(true, 2), (true, 1), (true, 0), (false, 0)]);
         let denied = bucket.take(start);
-        assert_eq!((denied.retry_after, denied.reset_after), (Duration::from_secs_f64(1.0 / 3.0), Duration::from_secs(1)));
+        assert_eq!(
+            (denied.retry_after, denied.reset_after),
+            (Duration::from_secs_f64(1.0 / 3.0), Duration::from_secs(1))
+        );
         // A third of a second later, one token has come back.
         let later = start + Duration::from_millis(334);
         assert!(bucket.take(later).allowed);
