@@ -215,6 +215,7 @@ impl Pacer {
 
     /// Spreads what the service says is left over the time to its reset. The requests
     /// still in flight will spend from the same budget, so they are counted as spent.
+    /// While more than half the limit is left, nothing is spread.
     fn read_budget(&mut self, now: Duration, limits: &Limits) {
         let (Some(remaining), Some(reset)) = (limits.remaining, limits.reset) else { return };
         let afterwards = match (limits.limit, limits.window) {
@@ -224,11 +225,15 @@ impl Pacer {
         let budget = remaining.floor() - self.in_flight as f64;
         let until = now + reset;
         if budget < 1.0 {
-            // Nothing left to spend before the reset.
+            // Nothing left to spend before the reset; after it, one request and then
+            // what its answer says.
             self.paused_until = self.paused_until.max(until);
-            self.advertised = Some(Advertised { spacing: Duration::ZERO, until, afterwards });
+            self.advertised = Some(Advertised { spacing: reset, until: until + reset, afterwards });
         } else {
-            let spacing = reset.div_f64(budget);
+            // Above half the limit, the surplus may go at once: a fixed window still has
+            // half its budget to spread, and a token bucket refills meanwhile.
+            let surplus = limits.limit.is_some_and(|limit| budget > limit / 2.0);
+            let spacing = if surplus { Duration::ZERO } else { reset.div_f64(budget) };
             self.advertised = Some(Advertised { spacing, until, afterwards });
             // The next request keeps to the new spacing from the last one sent.
             self.next_slot = self.last_sent.unwrap_or(now) + self.spacing(now);
