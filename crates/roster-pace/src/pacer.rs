@@ -15,6 +15,8 @@ const MEASURE_SPAN: Duration = Duration::from_secs(1);
 const RATE_CUT: f64 = 0.9;
 /// A further cut of the probed rate keeps this share of it.
 const RATE_BACKOFF: f64 = 0.7;
+/// The part of an advertised limit kept in reserve and spread, rather than spent at once.
+const RESERVE_SHARE: f64 = 10.0;
 /// Concurrency does not grow once latency is this many times the lowest seen: the
 /// service is queueing, more requests in flight would only wait longer.
 const LATENCY_GROWTH_LIMIT: f64 = 2.0;
@@ -215,7 +217,7 @@ impl Pacer {
 
     /// Spreads what the service says is left over the time to its reset. The requests
     /// still in flight will spend from the same budget, so they are counted as spent.
-    /// While more than half the limit is left, nothing is spread.
+    /// While more than a reserve is left, the surplus is not spread.
     fn read_budget(&mut self, now: Duration, limits: &Limits) {
         let (Some(remaining), Some(reset)) = (limits.remaining, limits.reset) else { return };
         let afterwards = match (limits.limit, limits.window) {
@@ -230,9 +232,13 @@ impl Pacer {
             self.paused_until = self.paused_until.max(until);
             self.advertised = Some(Advertised { spacing: reset, until: until + reset, afterwards });
         } else {
-            // Above half the limit, the surplus may go at once: a fixed window still has
-            // half its budget to spread, and a token bucket refills meanwhile.
-            let surplus = limits.limit.is_some_and(|limit| budget > limit / 2.0);
+            // Above a reserve, the surplus may go at once: a fixed window never gives more
+            // than it said was left, and a token bucket refills meanwhile, so the pace
+            // averages the refill rate while the reserve left unspent at the end stays
+            // small. The reserve (a tenth of the limit, and twice the ceiling of requests
+            // in flight) keeps a bucket from running dry and pausing until full.
+            let reserve = (2 * self.config.max_concurrency) as f64;
+            let surplus = limits.limit.is_some_and(|limit| budget > (limit / RESERVE_SHARE).max(reserve));
             let spacing = if surplus { Duration::ZERO } else { reset.div_f64(budget) };
             self.advertised = Some(Advertised { spacing, until, afterwards });
             // The next request keeps to the new spacing from the last one sent.

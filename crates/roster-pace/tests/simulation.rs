@@ -244,14 +244,14 @@ fn concurrency_needed_for_a_pace_is_all_it_grows_to() {
 }
 
 #[test]
-fn a_fixed_window_is_spent_half_at_once_and_half_spread() {
-    // A window of 100 requests a minute, reset at the minute, 30 requests to send: they
-    // fit in the first half of the budget and go without waiting for the window.
+fn a_fixed_window_is_spent_down_to_a_reserve_at_once_and_the_reserve_spread() {
+    // A window of 100 requests a minute, reset at the minute, 60 requests to send: they
+    // fit in the budget above the reserve and go without waiting for the window.
     let mut pacer = adaptive(16);
     let mut now = Duration::ZERO;
     let mut sent = 0;
     let mut remaining = 100.0;
-    while sent < 30 {
+    while sent < 60 {
         match pacer.poll(now) {
             Verdict::Go(ticket) => {
                 sent += 1;
@@ -269,12 +269,13 @@ fn a_fixed_window_is_spent_half_at_once_and_half_spread() {
             Verdict::WaitForAnswer => unreachable!("one at a time"),
         }
     }
-    assert_eq!(now, Duration::from_millis(300), "no pause while more than half is left");
-    // Below half, the rest is spread over what is left of the minute.
+    assert_eq!(now, Duration::from_millis(600), "no pause while more than the reserve is left");
+    // Below the reserve (twice the ceiling of 16 in flight), the rest is spread over what
+    // is left of the minute.
     let limits = Limits {
         limit: Some(100.0),
-        remaining: Some(40.0),
-        reset: Some(Duration::from_secs(40)),
+        remaining: Some(30.0),
+        reset: Some(Duration::from_secs(30)),
         ..Limits::default()
     };
     let Verdict::Go(ticket) = pacer.poll(now) else { panic!("a request may go") };
