@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use roster_apply::{ApplyOptions, Outcome, RequestRecord, WriteFailure, WriteResult, Writer, Written, apply};
+use roster_apply::{
+    ApplyOptions, Outcome, RequestRecord, Verified, WriteFailure, WriteResult, Writer, Written, apply,
+};
 use roster_model::{
     DesiredGroup, DesiredState, DesiredUser, LiveGroup, LiveState, LiveUser, Policy, UnmanagedUsers,
     UserAttributes, UserChanges,
@@ -49,7 +51,7 @@ impl FakeService {
 }
 
 fn ok<T>(value: T, requests: Vec<RequestRecord>) -> WriteResult<T> {
-    Ok(Written { value, requests, adopted: false })
+    Ok(Written { value, requests, adopted: false, verified: Verified::Answer })
 }
 
 impl Writer for FakeService {
