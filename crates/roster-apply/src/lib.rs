@@ -211,15 +211,19 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
-    /// Records the re-plan after apply: the operations it still has are changes the
-    /// service did not take; when it has none, every operation done is confirmed.
+    /// Records the re-plan after apply: its operations are changes the service did not
+    /// take, except those this run skipped (never sent), which the summary already
+    /// counts. When it has no operation at all, every operation done is confirmed.
     pub fn record_replan(&mut self, remaining: &Plan) {
+        let skipped: Vec<&Operation> =
+            self.operations.iter().filter(|r| r.outcome == Outcome::Skipped).map(|r| &r.operation).collect();
         let lines: Vec<String> = remaining
             .operations
             .iter()
+            .filter(|op| !skipped.contains(op))
             .map(|op| format!("{}: not taken by the service", op.describe()))
             .collect();
-        if lines.is_empty() {
+        if remaining.operations.is_empty() {
             for report in &mut self.operations {
                 if matches!(report.outcome, Outcome::Done | Outcome::Adopted)
                     && report.verified == Verified::No

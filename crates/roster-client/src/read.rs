@@ -95,6 +95,9 @@ impl ReadClient {
         self.inner
             .capabilities
             .get_or_init(|| async {
+                if !self.config().discover {
+                    return ServiceCapabilities::defaults_for(self.config().provider);
+                }
                 let documents = DiscoveryDocuments {
                     service_provider_config: self
                         .discovery_document(ScimRequest::service_provider_config())

@@ -223,6 +223,9 @@ impl WriteClient {
         must_confirm: bool,
         records: &mut Vec<OperationRecord>,
     ) -> Result<Verification, ClientError> {
+        if !self.config().verify_writes {
+            return Ok(Verification::Unverified);
+        }
         let answer = answered::<User>(exchange).and_then(|user| user.to_live().ok());
         match answer {
             Some(live) if unapplied_user_changes(changes, &live.attributes).is_empty() => {
@@ -604,6 +607,9 @@ impl WriteClient {
                 }
             }
         };
+        if !self.config().verify_writes {
+            return Ok(Applied { value: (), records, verification: Verification::Unverified });
+        }
         let answer = answered::<Group>(&exchange).filter(|group| (change.shows)(group));
         match &answer {
             Some(group) if (change.check)(group).is_empty() => {

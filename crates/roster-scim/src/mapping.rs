@@ -285,6 +285,9 @@ fn scrub_extra(extra: &mut crate::wire::Extra) {
     fn scrub(value: &mut Value) {
         match value {
             Value::Array(items) => {
+                // An entry whose `value` is empty goes whole, before its other
+                // sub-attributes are looked at.
+                items.retain(|item| !is_empty(item));
                 items.iter_mut().for_each(scrub);
                 items.retain(|item| !is_empty(item));
             }
@@ -377,6 +380,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::wire::PatchOpKind;
 
     fn live_wire_user() -> User {
         serde_json::from_value(json!({
@@ -549,5 +553,95 @@ mod tests {
         .to_live()
         .unwrap();
         assert_eq!(live.members, ["u1"]);
+    }
+
+    #[test]
+    fn a_put_does_not_send_back_what_the_service_returned_empty() {
+        let live: User = serde_json::from_value(json!({
+            "id": "u1", "userName": "a@x.io", "title": "",
+            "emails": [{"value": "", "type": "work"}, {"value": "a@x.io", "primary": true}],
+            "phoneNumbers": [{"value": "", "type": "work"}],
+            "addresses": [],
+            "name": {"givenName": "A", "middleName": ""},
+            "roles": [{"value": "maker", "primary": true}]
+        }))
+        .unwrap();
+        let body = serde_json::to_value(merge_for_put(&live, &UserChanges::default())).unwrap();
+        assert_eq!(body["emails"], json!([{"value": "a@x.io", "primary": true}]));
+        assert!(body.get("title").is_none() && body.get("phoneNumbers").is_none(), "{body}");
+        assert!(body.get("addresses").is_none(), "{body}");
+        assert_eq!(body["name"], json!({"givenName": "A"}));
+        let group: Group = serde_json::from_value(json!({
+            "id": "g", "displayName": "T", "members": [{"value": ""}, {"value": "u1"}], "meta": {"version": "1"}
+        }))
+        .unwrap();
+        let body = serde_json::to_value(group_for_put(&group, Some("https://x/scim/v2/Users"))).unwrap();
+        assert_eq!(body["members"], json!([{"value": "u1", "$ref": "https://x/scim/v2/Users/u1"}]));
+        assert!(body.get("meta").is_none());
+    }
+
+    #[test]
+    fn a_required_formatted_name_and_member_ref_are_sent() {
+        let attrs = UserAttributes {
+            user_name: "a@x.io".into(),
+            display_name: Some("Ann".into()),
+            active: true,
+            ..Default::default()
+        };
+        let plain =
+            serde_json::to_value(user_for_create(&attrs, Provider::Generic, &ServiceCapabilities::default()));
+        assert!(plain.unwrap().get("name").is_none(), "no name to send");
+        let strict = ServiceCapabilities { name_formatted_required: true, ..ServiceCapabilities::default() };
+        let body = serde_json::to_value(user_for_create(&attrs, Provider::Generic, &strict)).unwrap();
+        assert_eq!(body["name"], json!({"formatted": "Ann"}));
+        let full =
+            UserAttributes { given_name: Some("Ann".into()), family_name: Some("Lee".into()), ..attrs };
+        let body = serde_json::to_value(user_for_create(&full, Provider::Generic, &strict)).unwrap();
+        assert_eq!(body["name"], json!({"givenName": "Ann", "familyName": "Lee", "formatted": "Ann Lee"}));
+
+        let users = Some("https://x/scim/v2/Users");
+        let group = serde_json::to_value(group_for_create("T", None, &["a/b".into()], users)).unwrap();
+        assert_eq!(group["members"], json!([{"value": "a/b", "$ref": "https://x/scim/v2/Users/a%2Fb"}]));
+        let patch = serde_json::to_value(add_members_patch(&["u1".into()], users)).unwrap();
+        assert_eq!(
+            patch["Operations"][0]["value"],
+            json!([{"value": "u1", "$ref": "https://x/scim/v2/Users/u1"}])
+        );
+    }
+
+    /// Every PATCH roster builds: none removes more than one member, none removes by
+    /// a value list.
+    #[test]
+    fn no_patch_roster_builds_removes_members_wholesale() {
+        let ids: Vec<String> = (0..150).map(|n| format!("u{n}")).collect();
+        let changes = UserChanges {
+            user_name: Some("b@x.io".into()),
+            external_id: Some("x".into()),
+            display_name: Some("B".into()),
+            given_name: Some("B".into()),
+            family_name: Some("C".into()),
+            title: Some("T".into()),
+            role: Some("admin".into()),
+            active: Some(false),
+        };
+        let patches = [
+            remove_members_patch(&ids),
+            add_members_patch(&ids, None),
+            add_members_patch(&ids, Some("https://x/Users")),
+            group_rename_patch("members"),
+            user_patch(&changes).unwrap(),
+        ];
+        for patch in &patches {
+            for op in &patch.operations {
+                let body = serde_json::to_value(op).unwrap();
+                if op.op() == PatchOpKind::Remove {
+                    assert!(op.is_single_member_removal(), "{body}");
+                    assert!(body.get("value").is_none(), "{body}");
+                    let path = body["path"].as_str().unwrap();
+                    assert!(path.starts_with("members[value eq \"") && path.ends_with("\"]"), "{body}");
+                }
+            }
+        }
+        assert_eq!(patches[0].operations.len(), 150, "one remove per member");
     }
 }
