@@ -660,6 +660,9 @@ impl WriteClient {
     }
 }
 
+/// What a group shown by the service lacks of a change.
+type GroupCheck = Box<dyn Fn(&Group) -> Vec<Mismatch> + Send + Sync>;
+
 /// One change to a group, with how to make it by PUT and how to tell it was made.
 struct GroupChange {
     /// The PATCH that makes it.
@@ -667,7 +670,7 @@ struct GroupChange {
     /// The same change made to a fetched group, for the PUT fallback.
     edit: Box<dyn FnOnce(&mut Group) + Send>,
     /// What a group shown by the service lacks of the change.
-    check: Box<dyn Fn(&Group) -> Vec<Mismatch> + Send + Sync>,
+    check: GroupCheck,
     /// Whether an answered group shows enough to check (members may be left out).
     shows: Box<dyn Fn(&Group) -> bool + Send + Sync>,
     /// Security-relevant: an answer that shows nothing is read back.
