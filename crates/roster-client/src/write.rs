@@ -6,9 +6,9 @@ use std::fmt;
 use roster_model::{LiveGroup, LiveUser, UserAttributes, UserChanges};
 use roster_scim::{
     Group, Method, Mismatch, PatchOp, ScimRequest, User, add_members_patch, changes_of_create,
-    group_for_create, group_for_put, group_rename_patch, member_for, merge_for_put, not_applied_message,
-    remove_members_patch, unapplied_group_text, unapplied_member_changes, unapplied_user_changes,
-    user_for_create, user_patch,
+    formatted_name, group_for_create, group_for_put, group_rename_patch, member_for, merge_for_put,
+    not_applied_message, remove_members_patch, unapplied_group_text, unapplied_member_changes,
+    unapplied_user_changes, user_for_create, user_patch,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -301,9 +301,14 @@ impl WriteClient {
     /// change is security-relevant (`active`, role). Nothing is sent when `changes` is
     /// empty.
     pub async fn update_user(&self, id: &str, changes: &UserChanges) -> WriteOutcome<()> {
-        let Some(patch) = user_patch(changes) else {
+        let Some(mut patch) = user_patch(changes) else {
             return Ok(Applied { value: (), records: Vec::new(), verification: Verification::Answer });
         };
+        if let Some(formatted) = self.formatted_for(id, changes).await {
+            patch
+                .operations
+                .push(roster_scim::PatchOperation::replace("name.formatted", Value::String(formatted)));
+        }
         let must_confirm = changes.active.is_some() || changes.role.is_some();
         let mut records = Vec::new();
         let req = ScimRequest::patch_user(id, &patch).map_err(|e| no_records(e.into()))?;
@@ -328,6 +333,23 @@ impl WriteClient {
         match self.confirm_user(&req, &exchange, id, changes, must_confirm, &mut records).await {
             Ok(verification) => Ok(Applied { value: (), records, verification }),
             Err(err) => Err(failure(&req, err, records)),
+        }
+    }
+
+    /// The `name.formatted` that goes with a change of the given or family name: composed
+    /// from the two when the change has both; where the schema requires `formatted` and
+    /// the change has one, from the other as the service holds it (one GET).
+    async fn formatted_for(&self, id: &str, changes: &UserChanges) -> Option<String> {
+        let (given, family) = (changes.given_name.as_deref(), changes.family_name.as_deref());
+        match (given, family) {
+            (None, None) => None,
+            (Some(_), Some(_)) => formatted_name(given, family),
+            _ if self.reader.capabilities().await.name_formatted_required => {
+                let live = self.reader.get_user(id).await.ok().flatten()?;
+                let name = live.name.unwrap_or_default();
+                formatted_name(given.or(name.given_name.as_deref()), family.or(name.family_name.as_deref()))
+            }
+            _ => None,
         }
     }
 

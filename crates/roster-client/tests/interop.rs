@@ -172,7 +172,10 @@ async fn put_fallback_keeps_what_roster_does_not_manage() {
     assert_eq!(back["nickName"], "putty");
     assert_eq!(back["phoneNumbers"], json!([{"value": "+1 555 0100", "type": "work"}]));
     assert_eq!(back[enterprise], json!({"department": "R&D", "employeeNumber": "42"}));
-    assert_eq!(back["name"], json!({"givenName": "Put", "familyName": "Merged", "middleName": "M"}));
+    assert_eq!(
+        back["name"],
+        json!({"givenName": "Put", "familyName": "Merged", "middleName": "M", "formatted": "Put Merged"})
+    );
     assert_eq!(back["title"], "Tester");
     assert_eq!(back["roles"], json!([{"value": "admin", "primary": true}]));
 }

@@ -212,6 +212,10 @@ pub fn merge_for_put(live: &User, changes: &UserChanges) -> User {
         let name = user.name.get_or_insert_with(Name::default);
         set(&mut name.given_name, &changes.given_name);
         set(&mut name.family_name, &changes.family_name);
+        // `formatted` follows the parts it is composed of.
+        if let Some(formatted) = formatted_name(name.given_name.as_deref(), name.family_name.as_deref()) {
+            name.extra.insert("formatted".to_owned(), Value::String(formatted));
+        }
     }
     if let Some(role) = &changes.role {
         let roles = user.roles.get_or_insert_with(Vec::new);
@@ -503,7 +507,7 @@ mod tests {
         assert_eq!(body[ENTERPRISE_USER_SCHEMA], json!({"department": "R&D", "manager": {"value": "u9"}}));
         assert_eq!(
             body["name"],
-            json!({"givenName": "Ada", "familyName": "King", "honorificPrefix": "Lady"})
+            json!({"givenName": "Ada", "familyName": "King", "honorificPrefix": "Lady", "formatted": "Ada King"})
         );
         assert_eq!(body["emails"], json!([{"value": "ada@example.com", "type": "work", "primary": true}]));
         assert_eq!(
