@@ -83,18 +83,24 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     progress.finish();
 
     // What the service holds now, planned again: whatever is still different was not
-    // taken by the service, whatever its answers said.
-    let replan_problem = match client.reader().fetch_live().await {
-        Ok(after) => {
-            let again = roster_plan::plan(&desired, &after, &options);
-            if again.incomplete() {
-                Some("the live state fetched after apply was incomplete, so the changes could not be confirmed".to_owned())
-            } else {
-                report.record_replan(&again);
-                None
+    // taken by the service, whatever its answers said. An interrupted run stops here.
+    let interrupted = apply_options.interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    let replan_problem = match interrupted {
+        true => None,
+        false => match client.reader().fetch_live().await {
+            Ok(after) => {
+                let again = roster_plan::plan(&desired, &after, &options);
+                if again.incomplete() {
+                    Some("the live state fetched after apply was incomplete, so the changes could not be confirmed".to_owned())
+                } else {
+                    report.record_replan(&again);
+                    None
+                }
             }
-        }
-        Err(err) => Some(format!("cannot fetch the live state after apply to confirm the changes: {err}")),
+            Err(err) => {
+                Some(format!("cannot fetch the live state after apply to confirm the changes: {err}"))
+            }
+        },
     };
 
     if let Some(path) = &args.report {
@@ -128,7 +134,15 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         summary.requests
     );
     if let Some(problem) = &replan_problem {
-        eprintln!("{}", ui.paint_error(&format!("error: {problem}")));
+        if unconfirmed == 0 {
+            // Every operation was already confirmed by its answer or a read-back.
+            ui.status(&format!("warning: {problem}"));
+        } else {
+            eprintln!(
+                "{}",
+                ui.paint_error(&format!("error: {problem}; {unconfirmed} operations stay unconfirmed"))
+            );
+        }
     }
     if !not_taken.is_empty() {
         eprintln!(
