@@ -85,13 +85,17 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     // What the service holds now, planned again: whatever is still different was not
     // taken by the service, whatever its answers said. An interrupted run stops here.
     let interrupted = apply_options.interrupted.load(std::sync::atomic::Ordering::SeqCst);
-    let replan_problem = match interrupted {
-        true => None,
-        false => match client.reader().fetch_live().await {
+    let replan_problem = if interrupted {
+        None
+    } else {
+        match client.reader().fetch_live().await {
             Ok(after) => {
                 let again = roster_plan::plan(&desired, &after, &options);
                 if again.incomplete() {
-                    Some("the live state fetched after apply was incomplete, so the changes could not be confirmed".to_owned())
+                    Some(
+                        "the live state fetched after apply was incomplete, so the changes could not be confirmed"
+                            .to_owned(),
+                    )
                 } else {
                     report.record_replan(&again);
                     None
@@ -100,7 +104,7 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
             Err(err) => {
                 Some(format!("cannot fetch the live state after apply to confirm the changes: {err}"))
             }
-        },
+        }
     };
 
     if let Some(path) = &args.report {
