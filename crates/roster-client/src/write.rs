@@ -120,6 +120,15 @@ fn record(req: &ScimRequest, exchange: &Exchange, outcome: RecordOutcome) -> Ope
 }
 
 fn failure(req: &ScimRequest, error: ClientError, mut records: Vec<OperationRecord>) -> WriteError {
+    // A write the service answered but did not apply is already recorded: it becomes
+    // the failure, rather than a request that was never sent twice.
+    if matches!(error, ClientError::NotApplied { .. }) {
+        let path = target(req);
+        if let Some(sent) = records.iter_mut().rev().find(|r| r.method == req.method() && r.path == path) {
+            sent.outcome = RecordOutcome::Failed { message: error.to_string() };
+            return WriteError { error, records };
+        }
+    }
     records.push(OperationRecord {
         method: req.method(),
         path: target(req),
