@@ -21,7 +21,7 @@ commands:
   schema [--check] write schemas/*.json from the Rust types, or check they are current
   lint             check examples/ with check-jsonschema and actionlint
   interop          run roster against third-party SCIM software from PyPI
-  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, apply, pacing)";
+  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, apply, pacing, verify)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -136,6 +136,7 @@ const BENCHMARKS: &[(&str, &str, &str)] = &[
     ("fetch", "roster-client", "bench_fetch"),
     ("apply", "roster-apply", "bench_apply"),
     ("pacing", "roster-apply", "bench_pacing"),
+    ("verify", "roster-apply", "bench_verify"),
 ];
 
 fn bench(args: &[String]) -> Result<()> {

@@ -40,6 +40,24 @@ pub struct RequestRecord {
     pub attempts: u32,
 }
 
+/// How an operation's effect was confirmed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Verified {
+    /// The service's answer showed the change.
+    Answer,
+    /// The answer showed nothing (or otherwise), and reading the resource back showed
+    /// the change.
+    ReadBack,
+    /// The answer showed nothing and the change is not security-relevant; the re-plan
+    /// after apply found nothing left to do.
+    Replan,
+    /// Not confirmed: the operation failed or was skipped, or the answer showed nothing
+    /// and the re-plan after apply did not run or still differed.
+    #[default]
+    No,
+}
+
 /// A write that succeeded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Written<T> {
@@ -50,6 +68,8 @@ pub struct Written<T> {
     /// True when a create met `409 uniqueness` after a lost response and the existing
     /// resource was adopted instead.
     pub adopted: bool,
+    /// How the effect was confirmed; [`Verified::No`] when the answer showed nothing.
+    pub verified: Verified,
 }
 
 /// A write that failed after the client's retries.
@@ -128,6 +148,9 @@ pub struct OperationReport {
     pub description: String,
     /// How it ended.
     pub outcome: Outcome,
+    /// How the service confirmed it: by its answer, a read-back, or the re-plan after
+    /// apply; `no` when nothing did.
+    pub verified: Verified,
     /// Why it failed or was skipped, or what else a reviewer should know.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -152,8 +175,10 @@ pub struct ApplySummary {
     pub skipped: u64,
     /// Memberships left out because their user was not created.
     pub skipped_members: u64,
-    /// HTTP requests sent, retries included.
+    /// HTTP requests sent, retries and read-backs included.
     pub requests: u64,
+    /// Operations done whose effect the service confirmed.
+    pub verified: u64,
 }
 
 impl ApplySummary {
@@ -178,6 +203,42 @@ pub struct ApplyReport {
     pub operations: Vec<OperationReport>,
     /// Counts of outcomes.
     pub summary: ApplySummary,
+    /// What the plan made after apply, from a fresh fetch, still wants to do: changes
+    /// the service did not take, one line per operation. Empty when it converged; `None`
+    /// when it did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_taken: Option<Vec<String>>,
+}
+
+impl ApplyReport {
+    /// Records the re-plan after apply: its operations are changes the service did not
+    /// take, except those this run skipped (never sent), which the summary already
+    /// counts. When it has no operation at all, every operation done is confirmed.
+    pub fn record_replan(&mut self, remaining: &Plan) {
+        let skipped: Vec<&Operation> =
+            self.operations.iter().filter(|r| r.outcome == Outcome::Skipped).map(|r| &r.operation).collect();
+        let lines: Vec<String> = remaining
+            .operations
+            .iter()
+            .filter(|op| !skipped.contains(op))
+            .map(|op| format!("{}: not taken by the service", op.describe()))
+            .collect();
+        if remaining.operations.is_empty() {
+            for report in &mut self.operations {
+                if matches!(report.outcome, Outcome::Done | Outcome::Adopted)
+                    && report.verified == Verified::No
+                {
+                    report.verified = Verified::Replan;
+                }
+            }
+        }
+        self.summary.verified = count_verified(&self.operations);
+        self.not_taken = Some(lines);
+    }
+}
+
+fn count_verified(reports: &[OperationReport]) -> u64 {
+    reports.iter().filter(|r| r.verified != Verified::No).count() as u64
 }
 
 /// Knobs of a run.
@@ -282,12 +343,14 @@ pub async fn apply<W: Writer>(
         summary.skipped_members += report.skipped_members.len() as u64;
         summary.requests += report.requests.iter().map(|r| u64::from(r.attempts)).sum::<u64>();
     }
+    summary.verified = count_verified(&reports);
     ApplyReport {
         format_version: REPORT_FORMAT_VERSION,
         commit,
         live_fingerprint: plan.live_fingerprint.clone(),
         operations: reports,
         summary,
+        not_taken: None,
     }
 }
 
@@ -303,6 +366,7 @@ fn skipped(index: usize, operation: &Operation, why: &str) -> OperationReport {
         operation: operation.clone(),
         description: operation.describe(),
         outcome: Outcome::Skipped,
+        verified: Verified::No,
         message: Some(why.to_owned()),
         skipped_members: Vec::new(),
         requests: Vec::new(),
@@ -323,7 +387,12 @@ async fn run_one<W: Writer>(
         }
         Operation::CreateUser { attributes } => writer.create_user(attributes).await.map(|written| {
             new_id = Some(CreatedId::User(attributes.key(), written.value.clone()));
-            Written { value: (), requests: written.requests, adopted: written.adopted }
+            Written {
+                value: (),
+                requests: written.requests,
+                adopted: written.adopted,
+                verified: written.verified,
+            }
         }),
         Operation::UpdateUser { id, changes, .. } | Operation::ReactivateUser { id, changes, .. } => {
             writer.update_user(id, changes).await
@@ -333,7 +402,12 @@ async fn run_one<W: Writer>(
             skipped_members = unresolved;
             writer.create_group(display_name, external_id.as_deref(), &ids).await.map(|written| {
                 new_id = Some(CreatedId::Group(display_name.clone(), written.value.clone()));
-                Written { value: (), requests: written.requests, adopted: written.adopted }
+                Written {
+                    value: (),
+                    requests: written.requests,
+                    adopted: written.adopted,
+                    verified: written.verified,
+                }
             })
         }
         Operation::RenameGroup { id, to, .. } => writer.rename_group(id, to).await,
@@ -357,14 +431,15 @@ async fn run_one<W: Writer>(
         }
         Operation::DeleteGroup { id, .. } => writer.delete_group(id).await,
     };
-    let (outcome, message, requests) = match result {
+    let (outcome, message, requests, verified) = match result {
         Ok(written) if written.adopted => (
             Outcome::Adopted,
             Some("adopted the resource a lost response had created".to_owned()),
             written.requests,
+            written.verified,
         ),
-        Ok(written) => (Outcome::Done, None, written.requests),
-        Err(failure) => (Outcome::Failed, Some(failure.message), failure.requests),
+        Ok(written) => (Outcome::Done, None, written.requests, written.verified),
+        Err(failure) => (Outcome::Failed, Some(failure.message), failure.requests, Verified::No),
     };
     let message = match (&message, skipped_members.is_empty()) {
         (None, false) => Some(format!(
@@ -386,6 +461,7 @@ async fn run_one<W: Writer>(
         operation: operation.clone(),
         description: operation.describe(),
         outcome,
+        verified,
         message,
         skipped_members,
         requests,

@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use roster_apply::{ApplyOptions, Outcome, RequestRecord, WriteFailure, WriteResult, Writer, Written, apply};
+use roster_apply::{
+    ApplyOptions, Outcome, RequestRecord, Verified, WriteFailure, WriteResult, Writer, Written, apply,
+};
 use roster_model::{
     DesiredGroup, DesiredState, DesiredUser, LiveGroup, LiveState, LiveUser, Policy, UnmanagedUsers,
     UserAttributes, UserChanges,
@@ -49,7 +51,7 @@ impl FakeService {
 }
 
 fn ok<T>(value: T, requests: Vec<RequestRecord>) -> WriteResult<T> {
-    Ok(Written { value, requests, adopted: false })
+    Ok(Written { value, requests, adopted: false, verified: Verified::Answer })
 }
 
 impl Writer for FakeService {
@@ -299,4 +301,32 @@ fn the_report_lists_operations_in_plan_order_with_their_requests() {
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["formatVersion"], 1);
     assert_eq!(json["operations"][0]["outcome"], "done");
+}
+
+#[test]
+fn the_replan_after_apply_names_what_the_service_did_not_take() {
+    let (desired, live) = scenario();
+    let mut service = FakeService::new(live);
+    service.refuse_create.insert("linus@example.com".into());
+    let mut report = run(&service, &desired);
+    assert_eq!(report.not_taken, None, "not recorded before the re-plan runs");
+    let after = service.live.lock().unwrap().clone();
+    let remaining = plan(&desired, &after, &PlanOptions::default());
+    assert!(!remaining.is_empty());
+    report.record_replan(&remaining);
+    let lines = report.not_taken.clone().unwrap();
+    assert_eq!(lines.len(), remaining.operations.len(), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l == "create user linus@example.com: not taken by the service"),
+        "{lines:?}"
+    );
+
+    // Converged: nothing is left, and what was done is confirmed.
+    service.refuse_create.clear();
+    let mut second = run(&service, &desired);
+    let after = service.live.lock().unwrap().clone();
+    second.record_replan(&plan(&desired, &after, &PlanOptions::default()));
+    assert_eq!(second.not_taken, Some(Vec::new()));
+    assert!(second.operations.iter().all(|op| op.verified != Verified::No), "{second:#?}");
+    assert_eq!(second.summary.verified, second.operations.len() as u64);
 }

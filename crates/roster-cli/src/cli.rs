@@ -254,6 +254,21 @@ pub enum Misbehave {
     ThrottleAs500,
     /// Answer 429 without `Retry-After`.
     NoRetryAfter,
+    /// Keep only declared user attributes (the schema then lacks `title`); drop the rest
+    /// of a write and answer 2xx.
+    IgnoreUnknownAttributes,
+    /// Answer a group PUT with 200 but keep its old members.
+    PutIgnoresMembers,
+    /// Require `name.formatted` on user POST and PUT.
+    RequireNameFormatted,
+    /// Require `members.$ref` on group members.
+    RequireMemberRef,
+    /// Answer PATCH with 501 while `/ServiceProviderConfig` says it is supported.
+    PatchUnsupported,
+    /// A `remove` of `members` with a value list empties the group.
+    RemoveByValueWipesAll,
+    /// `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas` answer 404.
+    NoSchemas,
 }
 
 /// `roster demo`.

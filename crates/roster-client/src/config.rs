@@ -74,6 +74,13 @@ pub struct ClientConfig {
     pub max_retry_after: Duration,
     /// How user updates are sent.
     pub update_method: UpdateMethod,
+    /// Read `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas` before the first
+    /// use (default true). Off, the provider's defaults are assumed without a request;
+    /// for measuring what discovery costs.
+    pub discover: bool,
+    /// Confirm each write by its answer or a read-back (default true). Off, a 2xx counts
+    /// as done; for measuring what verification costs. roster's commands never turn it off.
+    pub verify_writes: bool,
 }
 
 impl ClientConfig {
@@ -110,6 +117,8 @@ impl ClientConfig {
             backoff_max: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(120),
             update_method: UpdateMethod::Auto,
+            discover: true,
+            verify_writes: true,
         }
     }
 }

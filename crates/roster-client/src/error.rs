@@ -301,6 +301,19 @@ pub enum ClientError {
     /// An id that cannot name a resource.
     #[error(transparent)]
     Request(#[from] RequestError),
+    /// The service answered yes, but what it shows lacks the change.
+    #[error("{method} {path}: {message}")]
+    NotApplied {
+        /// The method.
+        method: Method,
+        /// The path.
+        path: String,
+        /// The 2xx status the service answered.
+        status: u16,
+        /// What was not applied, e.g. "the service answered 200 but did not apply: title
+        /// (sent \"CTO\", the service shows none)".
+        message: String,
+    },
     /// A create met a conflict, but the existing resource could not be found to adopt it.
     #[error("{method} {path} answered 409 after a retry, but no {kind} named {name:?} was found to adopt")]
     AdoptionFailed {
@@ -331,7 +344,9 @@ impl ClientError {
     /// The HTTP status of the final response, if one arrived.
     pub fn status(&self) -> Option<u16> {
         match self {
-            ClientError::Http { status, .. } | ClientError::Redirect { status, .. } => Some(*status),
+            ClientError::Http { status, .. }
+            | ClientError::Redirect { status, .. }
+            | ClientError::NotApplied { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -348,7 +363,8 @@ impl ClientError {
             | ClientError::InvalidResponse { .. }
             | ClientError::Mapping { .. }
             | ClientError::WaitTooLong { .. }
-            | ClientError::AdoptionFailed { .. } => 1,
+            | ClientError::AdoptionFailed { .. }
+            | ClientError::NotApplied { .. } => 1,
             _ => 0,
         }
     }

@@ -25,4 +25,6 @@ pub use config::{ClientConfig, UpdateMethod};
 pub use error::{AUTH_HINT, BASE_URL_HINT, ClientError, ConnectProblem, PROXY_HINT, TOKEN_HINT};
 pub use read::{GROUPS_HINT, ProbeStep, ReadClient};
 pub use token::{TOKEN_ENV, Token, TokenError};
-pub use write::{Applied, OperationRecord, RecordOutcome, WriteClient, WriteError, WriteOutcome};
+pub use write::{
+    Applied, OperationRecord, RecordOutcome, Verification, WriteClient, WriteError, WriteOutcome,
+};

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
-use roster_model::{Completeness, LiveGroup, LiveState, LiveUser};
+use roster_model::{Completeness, LiveGroup, LiveState, LiveUser, ServiceCapabilities};
 use roster_scim::{
-    Group, Identified, ListResponse, Listing, Paged, Pager, ScimRequest, ServiceProviderConfig, User,
+    DiscoveryDocuments, Group, Identified, ListResponse, Listing, Paged, Pager, ScimRequest,
+    ServiceProviderConfig, User, capabilities_from_discovery,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
@@ -32,7 +33,7 @@ pub const GROUPS_HINT: &str = "Productboard serves groups (teams) only with \"Ma
 #[derive(Debug)]
 struct Inner {
     transport: Transport,
-    service_provider_config: OnceCell<Option<ServiceProviderConfig>>,
+    capabilities: OnceCell<ServiceCapabilities>,
 }
 
 /// A SCIM client that can only read.
@@ -63,7 +64,7 @@ impl ReadClient {
     /// loopback only) and the token, and sends nothing yet.
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
         let transport = Transport::new(config)?;
-        Ok(ReadClient { inner: Arc::new(Inner { transport, service_provider_config: OnceCell::new() }) })
+        Ok(ReadClient { inner: Arc::new(Inner { transport, capabilities: OnceCell::new() }) })
     }
 
     /// The configuration the client was built with.
@@ -86,22 +87,40 @@ impl ReadClient {
         self.transport().send(&req).await?.parse(&req, "ServiceProviderConfig")
     }
 
-    /// The service provider config, fetched once; `None` when the service does not
-    /// serve it, in which case the client assumes PATCH works and sorting does not.
-    pub(crate) async fn cached_service_provider_config(&self) -> Option<&ServiceProviderConfig> {
+    /// What the service declares it can do and keeps, read once from
+    /// `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas`. Each is optional: one
+    /// that is absent, fails or does not parse leaves the provider's defaults in place,
+    /// with a debug log line saying why.
+    pub async fn capabilities(&self) -> &ServiceCapabilities {
         self.inner
-            .service_provider_config
+            .capabilities
             .get_or_init(|| async {
-                match self.service_provider_config().await {
-                    Ok(config) => Some(config),
-                    Err(err) => {
-                        tracing::debug!(error = %err, "no usable ServiceProviderConfig");
-                        None
-                    }
+                if !self.config().discover {
+                    return ServiceCapabilities::defaults_for(self.config().provider);
                 }
+                let documents = DiscoveryDocuments {
+                    service_provider_config: self
+                        .discovery_document(ScimRequest::service_provider_config())
+                        .await,
+                    resource_types: self.discovery_document(ScimRequest::resource_types()).await,
+                    schemas: self.discovery_document(ScimRequest::schemas()).await,
+                };
+                let (capabilities, notes) = capabilities_from_discovery(self.config().provider, &documents);
+                for note in notes {
+                    tracing::debug!("discovery: {note}");
+                }
+                capabilities
             })
             .await
-            .as_ref()
+    }
+
+    /// One discovery document's body, or why there is none.
+    async fn discovery_document(&self, req: ScimRequest) -> Result<Vec<u8>, String> {
+        match self.transport().send(&req).await {
+            Ok(exchange) if exchange.is_success() => Ok(exchange.body),
+            Ok(exchange) => Err(format!("answered {}", exchange.status)),
+            Err(err) => Err(err.to_string()),
+        }
     }
 
     async fn get_resource<T: DeserializeOwned>(
@@ -193,7 +212,7 @@ impl ReadClient {
     }
 
     async fn sort_by(&self, attribute: &'static str) -> Option<&'static str> {
-        let supported = self.cached_service_provider_config().await.is_some_and(|c| c.sort.supported);
+        let supported = self.capabilities().await.sort;
         supported.then_some(attribute)
     }
 
@@ -280,8 +299,21 @@ impl ReadClient {
             ("user filter", probe_filter),
             ("groups", ScimRequest::list_groups(1, 1, None, true)),
         ];
+        let filters = self.capabilities().await.filter;
         let mut out = Vec::with_capacity(steps.len());
         for (name, req) in steps {
+            if name == "user filter" && !filters {
+                // A service that says it has no filters is not failing by not filtering.
+                out.push(ProbeStep {
+                    name,
+                    request: format!("{} {}", req.method(), target(&req)),
+                    status: None,
+                    headers: Vec::new(),
+                    result: Ok("not checked: the service declares filter.supported false".to_owned()),
+                    hint: None,
+                });
+                continue;
+            }
             out.push(self.probe_step(name, req).await);
         }
         out

@@ -121,4 +121,20 @@ pub struct Misbehaviour {
     pub throttle_as_500: bool,
     /// Answer 429 without a `Retry-After` header.
     pub omit_retry_after: bool,
+    /// Keep only the user attributes the served schema declares, which then lacks
+    /// `title`: a write of anything else is answered 2xx and the value dropped.
+    pub ignore_unknown_attributes: bool,
+    /// Answer a group PUT with 200 but keep the members the group had.
+    pub put_ignores_members: bool,
+    /// Declare `name.formatted` required, and refuse (400) a user POST or PUT without it.
+    pub require_name_formatted: bool,
+    /// Declare `members.$ref` required, and refuse (400) group members sent without it.
+    pub require_member_ref: bool,
+    /// Answer every PATCH with 501 although `/ServiceProviderConfig` says it is supported.
+    pub patch_unsupported: bool,
+    /// Read a `remove` of `members` with a value list (the form one large identity
+    /// provider sends) as "remove every member", as some strict servers do.
+    pub remove_by_value_wipes_all: bool,
+    /// Answer 404 on `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas`.
+    pub no_schemas: bool,
 }

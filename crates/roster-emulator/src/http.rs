@@ -22,7 +22,7 @@ use crate::config::EmulatorConfig;
 use crate::discovery;
 use crate::error::ScimError;
 use crate::filter::{AttrPath, Filter};
-use crate::patch::parse_patch;
+use crate::patch::{parse_patch, wipe_on_remove_by_value};
 use crate::projection::{Projection, param};
 use crate::ratelimit::{Decision, TokenBucket};
 use crate::state::EmulatorState;
@@ -87,6 +87,10 @@ enum Fault {
 
 impl App {
     pub(crate) fn new(config: EmulatorConfig, base_url: String, state: EmulatorState) -> Self {
+        if config.misbehaviour.ignore_unknown_attributes {
+            state.lock().kept_user_attributes =
+                Some(discovery::declared_user_attributes(&config.misbehaviour));
+        }
         let limiter = config
             .rate_limit
             .map(|limit| Mutex::new(TokenBucket::new(limit, config.rate_limit_window, Instant::now())));
@@ -567,6 +571,7 @@ async fn get_one(
 async fn create(State(app): AppState, kind: Kind, Query(params): Params, body: Bytes) -> Answer {
     let projection = projection(&params)?;
     let body = parse_json(&body)?;
+    check_required(&app, kind, &body)?;
     let stored = app.state.change(|store| store.create(kind, body))?;
     if app.config.misbehaviour.drop_response_after_post {
         tracing::info!(
@@ -588,9 +593,20 @@ async fn replace(
     body: Bytes,
 ) -> Answer {
     let projection = projection(&params)?;
-    let body = parse_json(&body)?;
+    let mut body = parse_json(&body)?;
+    check_required(&app, kind, &body)?;
     let if_match = if_match(&headers);
-    let stored = app.state.change(|store| store.replace(kind, &id, body, if_match.as_deref()))?;
+    let ignore_members = kind == Kind::Group && app.config.misbehaviour.put_ignores_members;
+    let stored = app.state.change(|store| {
+        if ignore_members && let Value::Object(map) = &mut body {
+            // Answer 200, keep the members the group had.
+            map.retain(|key, _| !key.eq_ignore_ascii_case("members"));
+            if let Some(members) = store.get(kind, &id).and_then(|g| g.get("members")).cloned() {
+                map.insert("members".to_owned(), members);
+            }
+        }
+        store.replace(kind, &id, body, if_match.as_deref())
+    })?;
     Ok(resource_response(&app, StatusCode::OK, kind, stored, &projection))
 }
 
@@ -602,11 +618,70 @@ async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
+    let misbehaviour = &app.config.misbehaviour;
+    if misbehaviour.patch_unsupported {
+        return Err(ScimError::new(StatusCode::NOT_IMPLEMENTED, None, "PATCH is not implemented"));
+    }
     let projection = projection(&params)?;
-    let ops = parse_patch(&parse_json(&body)?)?;
+    let body = parse_json(&body)?;
+    if kind == Kind::Group && misbehaviour.require_member_ref {
+        let ops =
+            body.as_object().and_then(|m| crate::filter::get_ci(m, "Operations")).and_then(Value::as_array);
+        for op in ops.into_iter().flatten() {
+            let Some(op) = op.as_object() else { continue };
+            let kind = crate::filter::get_ci(op, "op").and_then(Value::as_str).unwrap_or_default();
+            let path = crate::filter::get_ci(op, "path").and_then(Value::as_str).unwrap_or_default();
+            if !kind.eq_ignore_ascii_case("remove") && path.eq_ignore_ascii_case("members") {
+                check_member_refs(crate::filter::get_ci(op, "value"))?;
+            }
+        }
+    }
+    let mut ops = parse_patch(&body)?;
+    if kind == Kind::Group && misbehaviour.remove_by_value_wipes_all {
+        wipe_on_remove_by_value(&mut ops);
+    }
     let if_match = if_match(&headers);
     let stored = app.state.change(|store| store.patch(kind, &id, &ops, if_match.as_deref()))?;
     Ok(resource_response(&app, StatusCode::OK, kind, stored, &projection))
+}
+
+/// What the `require-*` misbehaviour demands of a POST or PUT body.
+fn check_required(app: &App, kind: Kind, body: &Value) -> Result<(), ScimError> {
+    let misbehaviour = &app.config.misbehaviour;
+    let Some(map) = body.as_object() else { return Ok(()) };
+    match kind {
+        Kind::User if misbehaviour.require_name_formatted => {
+            let formatted = crate::filter::get_ci(map, "name")
+                .and_then(Value::as_object)
+                .and_then(|name| crate::filter::get_ci(name, "formatted"))
+                .and_then(Value::as_str);
+            if formatted.is_none_or(|f| f.trim().is_empty()) {
+                return Err(ScimError::invalid_value("name.formatted is required"));
+            }
+            Ok(())
+        }
+        Kind::Group if misbehaviour.require_member_ref => {
+            check_member_refs(crate::filter::get_ci(map, "members"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Every member given must carry `$ref`.
+fn check_member_refs(members: Option<&Value>) -> Result<(), ScimError> {
+    let members: Vec<&Value> = match members {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(item @ Value::Object(_)) => vec![item],
+        _ => Vec::new(),
+    };
+    for member in members {
+        let reference =
+            member.as_object().and_then(|m| crate::filter::get_ci(m, "$ref")).and_then(Value::as_str);
+        if reference.is_none_or(|r| r.trim().is_empty()) {
+            return Err(ScimError::invalid_value(format!("members.$ref is required, missing in {member}")));
+        }
+    }
+    Ok(())
 }
 
 /// Productboard never deletes members; neither does the emulator.
@@ -629,18 +704,29 @@ async fn delete_group(State(app): AppState, Path(id): Path<String>, headers: Hea
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn service_provider_config(State(app): AppState) -> Response {
-    scim_response(
-        StatusCode::OK,
-        &discovery::service_provider_config(&app.base_url, app.config.max_page_size),
-    )
+/// `no-schemas`: the discovery endpoints do not exist.
+fn no_discovery(app: &App) -> Result<(), ScimError> {
+    if app.config.misbehaviour.no_schemas {
+        return Err(ScimError::not_found("no discovery endpoints on this service"));
+    }
+    Ok(())
 }
 
-async fn resource_types(State(app): AppState) -> Response {
-    scim_response(StatusCode::OK, &discovery::list(discovery::resource_types(&app.base_url)))
+async fn service_provider_config(State(app): AppState) -> Answer {
+    no_discovery(&app)?;
+    Ok(scim_response(
+        StatusCode::OK,
+        &discovery::service_provider_config(&app.base_url, app.config.max_page_size),
+    ))
+}
+
+async fn resource_types(State(app): AppState) -> Answer {
+    no_discovery(&app)?;
+    Ok(scim_response(StatusCode::OK, &discovery::list(discovery::resource_types(&app.base_url))))
 }
 
 async fn resource_type(State(app): AppState, Path(id): Path<String>) -> Answer {
+    no_discovery(&app)?;
     discovery::resource_types(&app.base_url)
         .into_iter()
         .find(|r| r["id"] == id.as_str())
@@ -648,12 +734,17 @@ async fn resource_type(State(app): AppState, Path(id): Path<String>) -> Answer {
         .ok_or_else(|| ScimError::not_found(format!("resource type {id} not found")))
 }
 
-async fn schemas(State(app): AppState) -> Response {
-    scim_response(StatusCode::OK, &discovery::list(discovery::schemas(&app.base_url)))
+async fn schemas(State(app): AppState) -> Answer {
+    no_discovery(&app)?;
+    Ok(scim_response(
+        StatusCode::OK,
+        &discovery::list(discovery::schemas(&app.base_url, &app.config.misbehaviour)),
+    ))
 }
 
 async fn schema(State(app): AppState, Path(id): Path<String>) -> Answer {
-    discovery::schemas(&app.base_url)
+    no_discovery(&app)?;
+    discovery::schemas(&app.base_url, &app.config.misbehaviour)
         .into_iter()
         .find(|s| s["id"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&id)))
         .map(|s| scim_response(StatusCode::OK, &s))

@@ -93,6 +93,9 @@ pub(crate) struct Store {
     id_rng: Xoshiro256PlusPlus,
     /// Grows with every change; the writer compares it with what it saved last.
     pub(crate) generation: u64,
+    /// When set, the only user attributes kept (matched ignoring case); the rest of a
+    /// write is dropped without an error, as some services do.
+    pub(crate) kept_user_attributes: Option<Vec<String>>,
     /// The last sorted order served, reused while nothing changes: a client paging
     /// through 20,000 users with `sortBy` would otherwise have every page sort them all
     /// again while the store is locked.
@@ -129,6 +132,7 @@ impl Store {
             // Ids use their own stream, so that faults drawn elsewhere do not shift them.
             id_rng: Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x05ee_d1d5),
             generation: 0,
+            kept_user_attributes: None,
             order_cache: OrderCache::default(),
         }
     }
@@ -449,6 +453,9 @@ impl Store {
         id: Option<&str>,
         creating: bool,
     ) -> Result<(), ScimError> {
+        if let Some(kept) = &self.kept_user_attributes {
+            attrs.retain(|key, _| kept.iter().any(|k| k.eq_ignore_ascii_case(key)));
+        }
         let user_name = match get_ci(attrs, "userName") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
             Some(other) => {

@@ -384,6 +384,286 @@ pub struct LiveState {
     pub completeness: Completeness,
 }
 
+/// A user attribute roster manages and that a service may not keep.
+///
+/// `active` is not among them: deactivation is what roster exists for, so it is always
+/// sent, and a service that does not take it fails the operation loudly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum UserAttribute {
+    /// `userName`.
+    UserName,
+    /// `externalId`.
+    ExternalId,
+    /// `displayName`.
+    DisplayName,
+    /// `name.givenName`.
+    GivenName,
+    /// `name.familyName`.
+    FamilyName,
+    /// `title`.
+    Title,
+    /// `roles` (the primary role).
+    Role,
+}
+
+impl UserAttribute {
+    /// Every managed attribute, in the order plans and tables list them.
+    pub const ALL: [UserAttribute; 7] = [
+        UserAttribute::UserName,
+        UserAttribute::ExternalId,
+        UserAttribute::DisplayName,
+        UserAttribute::GivenName,
+        UserAttribute::FamilyName,
+        UserAttribute::Title,
+        UserAttribute::Role,
+    ];
+
+    /// The SCIM path of the attribute, e.g. `name.givenName`.
+    pub fn scim_path(self) -> &'static str {
+        match self {
+            UserAttribute::UserName => "userName",
+            UserAttribute::ExternalId => "externalId",
+            UserAttribute::DisplayName => "displayName",
+            UserAttribute::GivenName => "name.givenName",
+            UserAttribute::FamilyName => "name.familyName",
+            UserAttribute::Title => "title",
+            UserAttribute::Role => "roles",
+        }
+    }
+
+    /// The key the desired-state file uses for it.
+    pub fn file_key(self) -> &'static str {
+        match self {
+            UserAttribute::UserName => "userName",
+            UserAttribute::ExternalId => "externalId",
+            UserAttribute::DisplayName => "displayName",
+            UserAttribute::GivenName => "name.givenName",
+            UserAttribute::FamilyName => "name.familyName",
+            UserAttribute::Title => "title",
+            UserAttribute::Role => "role",
+        }
+    }
+
+    /// The attribute's value in a set of attributes, if it has one.
+    pub fn value_in(self, attrs: &UserAttributes) -> Option<&str> {
+        match self {
+            UserAttribute::UserName => Some(attrs.user_name.as_str()),
+            UserAttribute::ExternalId => attrs.external_id.as_deref(),
+            UserAttribute::DisplayName => attrs.display_name.as_deref(),
+            UserAttribute::GivenName => attrs.given_name.as_deref(),
+            UserAttribute::FamilyName => attrs.family_name.as_deref(),
+            UserAttribute::Title => attrs.title.as_deref(),
+            UserAttribute::Role => attrs.role.as_deref(),
+        }
+    }
+
+    /// The attribute's replacement in a set of changes, if it changes.
+    pub fn value_in_changes(self, changes: &UserChanges) -> Option<&str> {
+        self.slot_in_changes_ref(changes).as_deref()
+    }
+
+    fn slot_in_changes_ref(self, changes: &UserChanges) -> &Option<String> {
+        match self {
+            UserAttribute::UserName => &changes.user_name,
+            UserAttribute::ExternalId => &changes.external_id,
+            UserAttribute::DisplayName => &changes.display_name,
+            UserAttribute::GivenName => &changes.given_name,
+            UserAttribute::FamilyName => &changes.family_name,
+            UserAttribute::Title => &changes.title,
+            UserAttribute::Role => &changes.role,
+        }
+    }
+
+    /// Drops the attribute from a set of changes; true when it was there.
+    pub fn remove_from_changes(self, changes: &mut UserChanges) -> bool {
+        let slot = match self {
+            UserAttribute::UserName => &mut changes.user_name,
+            UserAttribute::ExternalId => &mut changes.external_id,
+            UserAttribute::DisplayName => &mut changes.display_name,
+            UserAttribute::GivenName => &mut changes.given_name,
+            UserAttribute::FamilyName => &mut changes.family_name,
+            UserAttribute::Title => &mut changes.title,
+            UserAttribute::Role => &mut changes.role,
+        };
+        slot.take().is_some()
+    }
+
+    /// Drops the attribute from the attributes of a create; true when it was set. The
+    /// userName cannot be dropped: a user has one.
+    pub fn remove_from_attributes(self, attrs: &mut UserAttributes) -> bool {
+        let slot = match self {
+            UserAttribute::UserName => return false,
+            UserAttribute::ExternalId => &mut attrs.external_id,
+            UserAttribute::DisplayName => &mut attrs.display_name,
+            UserAttribute::GivenName => &mut attrs.given_name,
+            UserAttribute::FamilyName => &mut attrs.family_name,
+            UserAttribute::Title => &mut attrs.title,
+            UserAttribute::Role => &mut attrs.role,
+        };
+        slot.take().is_some()
+    }
+}
+
+impl fmt::Display for UserAttribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.scim_path())
+    }
+}
+
+/// Whether a service keeps an attribute, and when it may be written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AttributeSupport {
+    /// Kept, and may be written at any time.
+    #[default]
+    ReadWrite,
+    /// Kept, written only when the resource is created.
+    Immutable,
+    /// Set by the service; a client cannot write it.
+    ReadOnly,
+    /// The service's schema does not have it: a write is dropped or refused.
+    NotKept,
+}
+
+impl AttributeSupport {
+    /// True when a create may carry the attribute.
+    pub fn on_create(self) -> bool {
+        matches!(self, AttributeSupport::ReadWrite | AttributeSupport::Immutable)
+    }
+
+    /// True when an update may change the attribute.
+    pub fn on_update(self) -> bool {
+        self == AttributeSupport::ReadWrite
+    }
+
+    /// A word for tables and warnings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttributeSupport::ReadWrite => "read-write",
+            AttributeSupport::Immutable => "immutable",
+            AttributeSupport::ReadOnly => "read-only",
+            AttributeSupport::NotKept => "not kept",
+        }
+    }
+}
+
+/// Where a piece of [`ServiceCapabilities`] came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "reason")]
+pub enum CapabilitySource {
+    /// Not read: the provider's defaults.
+    #[default]
+    NotRead,
+    /// The service declared it in its discovery document.
+    Declared,
+    /// The document was absent or unusable, for this reason; the provider's defaults
+    /// stand in.
+    Defaults(String),
+}
+
+impl fmt::Display for CapabilitySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CapabilitySource::NotRead => f.write_str("not read; defaults"),
+            CapabilitySource::Declared => f.write_str("declared by the service"),
+            CapabilitySource::Defaults(reason) => write!(f, "defaults ({reason})"),
+        }
+    }
+}
+
+/// What a SCIM service can do and keeps, read once from `/ServiceProviderConfig`,
+/// `/ResourceTypes` and `/Schemas` and passed to the planner and the request builders.
+///
+/// [`ServiceCapabilities::default`] is a service that keeps everything roster manages,
+/// supports PATCH and filters, and neither sorting nor ETags: what roster assumes of a
+/// service that declares nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceCapabilities {
+    /// PATCH is supported.
+    pub patch: bool,
+    /// Filters are supported.
+    pub filter: bool,
+    /// The most results a filtered list returns, when declared.
+    pub filter_max_results: Option<u64>,
+    /// `sortBy` is supported.
+    pub sort: bool,
+    /// ETags are supported.
+    pub etag: bool,
+    /// What the service keeps of each managed user attribute; an attribute not listed is
+    /// read-write.
+    pub user_attributes: std::collections::BTreeMap<UserAttribute, AttributeSupport>,
+    /// Whether the service keeps a group's externalId.
+    pub group_external_id: AttributeSupport,
+    /// The schema requires `name.formatted` whenever a name is sent.
+    pub name_formatted_required: bool,
+    /// The schema requires `members[].$ref` on group members.
+    pub member_ref_required: bool,
+    /// The User resource type declares the enterprise extension; `None` when unknown.
+    pub enterprise_extension: Option<bool>,
+    /// The service serves groups; `None` when unknown.
+    pub groups: Option<bool>,
+    /// Where the `/ServiceProviderConfig` part came from.
+    pub service_provider_config_source: CapabilitySource,
+    /// Where the `/ResourceTypes` part came from.
+    pub resource_types_source: CapabilitySource,
+    /// Where the `/Schemas` part came from.
+    pub schemas_source: CapabilitySource,
+}
+
+impl Default for ServiceCapabilities {
+    fn default() -> Self {
+        ServiceCapabilities {
+            patch: true,
+            filter: true,
+            filter_max_results: None,
+            sort: false,
+            etag: false,
+            user_attributes: std::collections::BTreeMap::new(),
+            group_external_id: AttributeSupport::ReadWrite,
+            name_formatted_required: false,
+            member_ref_required: false,
+            enterprise_extension: None,
+            groups: None,
+            service_provider_config_source: CapabilitySource::NotRead,
+            resource_types_source: CapabilitySource::NotRead,
+            schemas_source: CapabilitySource::NotRead,
+        }
+    }
+}
+
+impl ServiceCapabilities {
+    /// What roster assumes of a provider's service when it declares nothing.
+    pub fn defaults_for(provider: Provider) -> Self {
+        match provider {
+            // Productboard documents PATCH and `eq` filters on userName and externalId.
+            Provider::Productboard | Provider::Generic => ServiceCapabilities::default(),
+        }
+    }
+
+    /// What the service keeps of a user attribute.
+    pub fn user_attribute(&self, attribute: UserAttribute) -> AttributeSupport {
+        self.user_attributes.get(&attribute).copied().unwrap_or_default()
+    }
+
+    /// Drops from `changes` what an update cannot change; returns the attributes dropped.
+    pub fn updatable(&self, changes: &mut UserChanges) -> Vec<UserAttribute> {
+        UserAttribute::ALL
+            .into_iter()
+            .filter(|&a| !self.user_attribute(a).on_update() && a.remove_from_changes(changes))
+            .collect()
+    }
+
+    /// Drops from `attrs` what a create cannot carry; returns the attributes dropped.
+    pub fn creatable(&self, attrs: &mut UserAttributes) -> Vec<UserAttribute> {
+        UserAttribute::ALL
+            .into_iter()
+            .filter(|&a| !self.user_attribute(a).on_create() && a.remove_from_attributes(attrs))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

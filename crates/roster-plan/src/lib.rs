@@ -33,9 +33,14 @@
 //! - **Group members**: a live member id that is no known user is left alone with a
 //!   warning (it may be a nested group); a created group gets its first
 //!   `max_members_per_request` members in the create and the rest in `AddMembers`.
+//! - **What the service keeps**: an attribute the service does not keep, or keeps
+//!   read-only, is not planned (nor sent in creates), and one warning per attribute
+//!   counts the users of the file that set it; an immutable one is set at create and
+//!   never updated. `PlanOptions::capabilities` says what the service keeps.
 //! - **Incomplete view**: no deactivation, member removal or group deletion is planned,
 //!   and the plan is blocked; creates and updates are still shown for review.
 
+mod capabilities;
 mod claims;
 mod fingerprint;
 mod groups;
@@ -137,6 +142,7 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
     .into_iter()
     .flatten()
     .collect();
+    let operations = capabilities::fit_to_service(operations, desired, &options.capabilities, &mut warnings);
     let unmanaged = Unmanaged { users: users.kept, groups: groups.kept };
     let summary = Summary::count(&operations, &unmanaged, &users.protected);
     let mut seen = std::collections::HashSet::new();

@@ -1,6 +1,6 @@
 //! The plan as a value: what `roster plan --format json` prints and `--out` saves.
 
-use roster_model::{DeactivationLimit, UserAttributes, UserChanges};
+use roster_model::{DeactivationLimit, ServiceCapabilities, UserAttributes, UserChanges};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -17,11 +17,18 @@ pub struct PlanOptions {
     /// The most members one add or remove request may carry; larger changes are split.
     /// Zero is treated as one.
     pub max_members_per_request: usize,
+    /// What the service keeps and supports, from its discovery documents; attributes it
+    /// cannot hold are not planned.
+    pub capabilities: ServiceCapabilities,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        Self { allow_deactivations: None, max_members_per_request: 100 }
+        Self {
+            allow_deactivations: None,
+            max_members_per_request: 100,
+            capabilities: ServiceCapabilities::default(),
+        }
     }
 }
 

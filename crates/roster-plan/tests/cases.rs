@@ -24,6 +24,8 @@ use serde::Deserialize;
 struct CaseOptions {
     allow_deactivations: Option<u64>,
     max_members_per_request: Option<usize>,
+    /// What the service keeps; absent means everything.
+    capabilities: Option<roster_model::ServiceCapabilities>,
 }
 
 fn read(path: &Path) -> String {
@@ -48,6 +50,7 @@ fn check(dir: &Path) {
     let options = PlanOptions {
         allow_deactivations: case_options.allow_deactivations,
         max_members_per_request: case_options.max_members_per_request.unwrap_or(100),
+        capabilities: case_options.capabilities.unwrap_or_default(),
     };
 
     let plan = roster_plan::plan(&desired, &live, &options);

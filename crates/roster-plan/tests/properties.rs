@@ -7,8 +7,9 @@ use std::collections::HashSet;
 
 use proptest::prelude::*;
 use roster_model::{
-    Completeness, DeactivationLimit, DesiredGroup, DesiredState, DesiredUser, LiveGroup, LiveState, LiveUser,
-    Policy, Provider, UnmanagedGroups, UnmanagedUsers, UserAttributes, UserKey,
+    AttributeSupport, Completeness, DeactivationLimit, DesiredGroup, DesiredState, DesiredUser, LiveGroup,
+    LiveState, LiveUser, Policy, Provider, ServiceCapabilities, UnmanagedGroups, UnmanagedUsers,
+    UserAttribute, UserAttributes, UserKey,
 };
 use roster_plan::{Blocker, Operation, Plan, PlanOptions, RailStatus};
 
@@ -150,10 +151,54 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
     )
 }
 
+/// A service that keeps everything, or one that lacks or fixes some attributes.
+fn capabilities() -> impl Strategy<Value = ServiceCapabilities> {
+    let support = || {
+        prop_oneof![
+            4 => Just(AttributeSupport::ReadWrite),
+            1 => Just(AttributeSupport::Immutable),
+            1 => Just(AttributeSupport::ReadOnly),
+            1 => Just(AttributeSupport::NotKept),
+        ]
+    };
+    (support(), support(), support(), support(), support()).prop_map(
+        |(title, role, display, given, external)| {
+            let mut caps = ServiceCapabilities::default();
+            for (attribute, support) in [
+                (UserAttribute::Title, title),
+                (UserAttribute::Role, role),
+                (UserAttribute::DisplayName, display),
+                (UserAttribute::GivenName, given),
+                (UserAttribute::ExternalId, external),
+            ] {
+                if support != AttributeSupport::ReadWrite {
+                    caps.user_attributes.insert(attribute, support);
+                }
+            }
+            caps
+        },
+    )
+}
+
 fn options() -> impl Strategy<Value = PlanOptions> {
-    (prop::option::of(0u64..7), 1usize..4).prop_map(|(allow_deactivations, max_members_per_request)| {
-        PlanOptions { allow_deactivations, max_members_per_request }
-    })
+    (prop::option::of(0u64..7), 1usize..4, capabilities()).prop_map(
+        |(allow_deactivations, max_members_per_request, capabilities)| PlanOptions {
+            allow_deactivations,
+            max_members_per_request,
+            capabilities,
+        },
+    )
+}
+
+/// What a service that does not keep some attributes shows: none of them.
+fn as_the_service_keeps_it(live: &mut LiveState, capabilities: &ServiceCapabilities) {
+    for user in &mut live.users {
+        for attribute in UserAttribute::ALL {
+            if capabilities.user_attribute(attribute) == AttributeSupport::NotKept {
+                attribute.remove_from_attributes(&mut user.attributes);
+            }
+        }
+    }
 }
 
 /// A service refuses a second user with the same userName, whatever the case.
@@ -202,7 +247,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
-    fn applying_a_plan_converges(desired in desired_state(), live in live_state(), mut options in options()) {
+    fn applying_a_plan_converges(desired in desired_state(), mut live in live_state(), mut options in options()) {
+        as_the_service_keeps_it(&mut live, &options.capabilities);
         let mut plan = roster_plan::plan(&desired, &live, &options);
         if plan.rail_blocked() {
             // Allow exactly the planned deactivations, as a reviewer would.
@@ -217,6 +263,7 @@ proptest! {
         }
         let mut after = live.clone();
         plan.apply_to(&mut after);
+        as_the_service_keeps_it(&mut after, &options.capabilities);
         let again = roster_plan::plan(&desired, &after, &options);
         prop_assert!(again.is_empty(), "second plan: {:#?}", again.operations);
     }

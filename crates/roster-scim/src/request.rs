@@ -173,6 +173,16 @@ impl ScimRequest {
         ScimRequest::new(Method::Get, "/ServiceProviderConfig".to_owned(), String::new(), None)
     }
 
+    /// `GET /ResourceTypes`.
+    pub fn resource_types() -> Self {
+        ScimRequest::new(Method::Get, "/ResourceTypes".to_owned(), String::new(), None)
+    }
+
+    /// `GET /Schemas`.
+    pub fn schemas() -> Self {
+        ScimRequest::new(Method::Get, "/Schemas".to_owned(), String::new(), None)
+    }
+
     /// `POST /Users` with the user as body.
     pub fn create_user(user: &User) -> Self {
         ScimRequest::new(Method::Post, USERS.to_owned(), String::new(), Some(body_of(user)))
@@ -303,6 +313,8 @@ mod tests {
             ScimRequest::find_group_by_display_name("Users"),
             ScimRequest::find_group_by_external_id("x"),
             ScimRequest::service_provider_config(),
+            ScimRequest::resource_types(),
+            ScimRequest::schemas(),
             ScimRequest::create_user(&user),
             ScimRequest::create_group(&group),
         ];

@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use roster_apply::{ApplyOptions, ApplyReport, OperationReport, Outcome};
+use roster_apply::{ApplyOptions, ApplyReport, OperationReport, Outcome, Verified};
 use roster_client::WriteClient;
 use roster_plan::{PlanOptions, SavedPlan};
 
@@ -26,12 +26,13 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     let concurrency = config.concurrency;
     let client =
         WriteClient::new(config).map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
+    let capabilities = client.reader().capabilities().await.clone();
     let live = fetch(client.reader(), ui).await?;
     let allow_deactivations = match &saved {
         Some(saved) => saved.plan.deactivation_rail.allow_deactivations,
         None => args.allow_deactivations,
     };
-    let options = PlanOptions { allow_deactivations, ..PlanOptions::default() };
+    let options = PlanOptions { allow_deactivations, capabilities, ..PlanOptions::default() };
     let plan = roster_plan::plan(&desired, &live, &options);
 
     if let Some(saved) = &saved {
@@ -76,21 +77,59 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         }
     });
     let progress = Progress::new(plan.operations.len() as u64, ui);
-    let report = roster_apply::apply(&plan, &client, &apply_options, commit(), |op| progress.done(op)).await;
+    let mut report =
+        roster_apply::apply(&plan, &client, &apply_options, commit(), |op| progress.done(op)).await;
     interrupt_watch.abort();
     progress.finish();
+
+    // What the service holds now, planned again: whatever is still different was not
+    // taken by the service, whatever its answers said. An interrupted run stops here.
+    let interrupted = apply_options.interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    let replan_problem = if interrupted {
+        None
+    } else {
+        match client.reader().fetch_live().await {
+            Ok(after) => {
+                let again = roster_plan::plan(&desired, &after, &options);
+                if again.incomplete() {
+                    Some(
+                        "the live state fetched after apply was incomplete, so the changes could not be confirmed"
+                            .to_owned(),
+                    )
+                } else {
+                    report.record_replan(&again);
+                    None
+                }
+            }
+            Err(err) => {
+                Some(format!("cannot fetch the live state after apply to confirm the changes: {err}"))
+            }
+        }
+    };
 
     if let Some(path) = &args.report {
         write_report(path, &report)?;
         ui.status(&format!("wrote the report to {}", path.display()));
     }
     let summary = &report.summary;
+    let not_taken = report.not_taken.as_deref().unwrap_or_default();
+    let unconfirmed = report
+        .operations
+        .iter()
+        .filter(|op| matches!(op.outcome, Outcome::Done | Outcome::Adopted) && op.verified == Verified::No)
+        .count();
     let line = format!(
-        "applied: {} done, {} adopted, {} failed, {} skipped{}; {} requests",
+        "applied: {} done, {} adopted, {} failed, {} skipped, {} confirmed by the service{}{}; {} requests",
         summary.done,
         summary.adopted,
         summary.failed,
         summary.skipped,
+        summary.verified,
+        if not_taken.is_empty() {
+            String::new()
+        } else {
+            format!(", {} not taken by the service", not_taken.len())
+        },
         if summary.skipped_members > 0 {
             format!(", {} members left out", summary.skipped_members)
         } else {
@@ -98,7 +137,33 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         },
         summary.requests
     );
-    if summary.is_complete() {
+    if let Some(problem) = &replan_problem {
+        if unconfirmed == 0 {
+            // Every operation was already confirmed by its answer or a read-back.
+            ui.status(&format!("warning: {problem}"));
+        } else {
+            eprintln!(
+                "{}",
+                ui.paint_error(&format!("error: {problem}; {unconfirmed} operations stay unconfirmed"))
+            );
+        }
+    }
+    if !not_taken.is_empty() {
+        eprintln!(
+            "{}",
+            ui.paint_error(&format!(
+                "error: after apply, a fresh plan still has {} {}: the service did not take {}",
+                not_taken.len(),
+                if not_taken.len() == 1 { "operation" } else { "operations" },
+                if not_taken.len() == 1 { "it" } else { "them" }
+            ))
+        );
+        for line in not_taken {
+            eprintln!("  - {line}");
+        }
+    }
+    let confirmed = not_taken.is_empty() && (replan_problem.is_none() || unconfirmed == 0);
+    if summary.is_complete() && confirmed {
         ui.status(&line);
         Ok(Exit::Success)
     } else {
@@ -181,11 +246,13 @@ impl Progress {
 
     fn done(&self, op: &OperationReport) {
         self.finished.set(self.finished.get() + 1);
-        let outcome = match op.outcome {
-            Outcome::Done => "done",
-            Outcome::Adopted => "adopted",
-            Outcome::Failed => "FAILED",
-            Outcome::Skipped => "skipped",
+        let outcome = match (op.outcome, op.verified) {
+            (Outcome::Done, Verified::Answer) => "done, the answer shows it",
+            (Outcome::Done, Verified::ReadBack) => "done, a read-back shows it",
+            (Outcome::Done, _) => "accepted, to be confirmed by the re-plan",
+            (Outcome::Adopted, _) => "adopted",
+            (Outcome::Failed, _) => "FAILED",
+            (Outcome::Skipped, _) => "skipped",
         };
         match &self.bar {
             Some(bar) => {
@@ -193,7 +260,11 @@ impl Progress {
                 bar.inc(1);
             }
             None if !self.quiet => {
-                eprintln!("[{}/{}] {outcome}: {}", self.finished.get(), self.total, op.description)
+                let note = match (op.outcome, &op.message) {
+                    (Outcome::Done | Outcome::Adopted, Some(message)) => format!(" ({message})"),
+                    _ => String::new(),
+                };
+                eprintln!("[{}/{}] {outcome}: {}{note}", self.finished.get(), self.total, op.description)
             }
             None => {}
         }

@@ -62,7 +62,9 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
 
     heading(ui, "3. plan: what applying the file would change");
     let live = fetch(client.reader(), ui).await?;
-    let plan = roster_plan::plan(&desired, &live, &PlanOptions::default());
+    let options =
+        PlanOptions { capabilities: client.reader().capabilities().await.clone(), ..PlanOptions::default() };
+    let plan = roster_plan::plan(&desired, &live, &options);
     print_plan(&plan, PlanFormat::Text, ui)?;
     if plan.is_blocked() {
         return Err(Failure::error("the demo plan is blocked; this is a bug in the demo"));
@@ -103,7 +105,8 @@ async fn plan_again(
     ui: &Ui,
 ) -> Result<bool, Failure> {
     let live = fetch(client, ui).await?;
-    let plan = roster_plan::plan(desired, &live, &PlanOptions::default());
+    let options = PlanOptions { capabilities: client.capabilities().await.clone(), ..PlanOptions::default() };
+    let plan = roster_plan::plan(desired, &live, &options);
     print_plan(&plan, PlanFormat::Text, ui)?;
     Ok(plan.is_empty())
 }

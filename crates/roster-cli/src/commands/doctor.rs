@@ -1,7 +1,7 @@
 //! `roster doctor`: check the connection step by step and say how to fix what fails.
 
 use roster_client::{ClientConfig, ReadClient, Token};
-use roster_model::Provider;
+use roster_model::{Provider, ServiceCapabilities, UserAttribute};
 
 use crate::cli::ConnectionArgs;
 use crate::commands::Ui;
@@ -84,7 +84,48 @@ pub async fn run(args: &ConnectionArgs, ui: &Ui) -> CommandResult {
             }
         }
     }
+    print_capabilities(client.capabilities().await);
     report.finish()
+}
+
+/// The table of what the service declares (or what roster assumes where it declares
+/// nothing): what plan and apply rely on.
+fn print_capabilities(caps: &ServiceCapabilities) {
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    let known = |b: Option<bool>| b.map_or("unknown", yes);
+    let mut rows: Vec<(String, String)> = vec![
+        ("PATCH".into(), yes(caps.patch).into()),
+        (
+            "filter".into(),
+            format!(
+                "{}{}",
+                yes(caps.filter),
+                caps.filter_max_results.map(|m| format!(" (max {m})")).unwrap_or_default()
+            ),
+        ),
+        ("sort".into(), yes(caps.sort).into()),
+        ("ETag".into(), yes(caps.etag).into()),
+        ("groups".into(), known(caps.groups).into()),
+        ("enterprise extension".into(), known(caps.enterprise_extension).into()),
+    ];
+    for attribute in UserAttribute::ALL {
+        rows.push((
+            format!("user {}", attribute.scim_path()),
+            caps.user_attribute(attribute).as_str().into(),
+        ));
+    }
+    rows.push(("group externalId".into(), caps.group_external_id.as_str().into()));
+    let required = |b: bool| if b { "required, sent" } else { "not required" };
+    rows.push(("name.formatted".into(), required(caps.name_formatted_required).into()));
+    rows.push(("members.$ref".into(), required(caps.member_ref_required).into()));
+    println!("capabilities:");
+    println!("  /ServiceProviderConfig: {}", caps.service_provider_config_source);
+    println!("  /ResourceTypes: {}", caps.resource_types_source);
+    println!("  /Schemas: {}", caps.schemas_source);
+    let width = rows.iter().map(|(name, _)| name.chars().count()).max().unwrap_or(0);
+    for (name, value) in rows {
+        println!("  {name:<width$}  {value}");
+    }
 }
 
 struct Report<'a> {

@@ -57,6 +57,13 @@ pub fn misbehaviour(switches: &[Misbehave]) -> Misbehaviour {
             Misbehave::DropPostResponses => m.drop_response_after_post = true,
             Misbehave::ThrottleAs500 => m.throttle_as_500 = true,
             Misbehave::NoRetryAfter => m.omit_retry_after = true,
+            Misbehave::IgnoreUnknownAttributes => m.ignore_unknown_attributes = true,
+            Misbehave::PutIgnoresMembers => m.put_ignores_members = true,
+            Misbehave::RequireNameFormatted => m.require_name_formatted = true,
+            Misbehave::RequireMemberRef => m.require_member_ref = true,
+            Misbehave::PatchUnsupported => m.patch_unsupported = true,
+            Misbehave::RemoveByValueWipesAll => m.remove_by_value_wipes_all = true,
+            Misbehave::NoSchemas => m.no_schemas = true,
         }
     }
     m

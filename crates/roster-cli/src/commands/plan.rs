@@ -21,8 +21,10 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     let desired = validate::load(&args.files.files, ui)?;
     let client = ReadClient::new(client_config(&args.connection, desired.provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
+    let capabilities = client.capabilities().await.clone();
     let live = fetch(&client, ui).await?;
-    let options = PlanOptions { allow_deactivations: args.allow_deactivations, ..PlanOptions::default() };
+    let options =
+        PlanOptions { allow_deactivations: args.allow_deactivations, capabilities, ..PlanOptions::default() };
     let plan = roster_plan::plan(&desired, &live, &options);
     print_plan(&plan, args.format, ui)?;
     if let Some(out) = &args.out {
