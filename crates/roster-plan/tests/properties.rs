@@ -94,7 +94,12 @@ fn live_state() -> impl Strategy<Value = LiveState> {
 fn desired_state() -> impl Strategy<Value = DesiredState> {
     let users = prop::collection::vec((attributes(), prop::collection::vec(email(), 0..2)), 0..7);
     let groups = prop::collection::vec(
-        (prop::sample::select(GROUPS), optional(&["g1", "g2"]), prop::collection::vec(0usize..7, 0..5)),
+        (
+            prop::sample::select(GROUPS),
+            optional(&["g1", "g2"]),
+            // `None` leaves the membership unmanaged; about one group in four.
+            prop::option::weighted(0.75, prop::collection::vec(0usize..7, 0..5)),
+        ),
         0..4,
     );
     let limit = prop_oneof![
@@ -102,8 +107,12 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
         (0u32..6000).prop_map(DeactivationLimit::PercentHundredths),
     ];
     let protected = prop::collection::vec(email(), 0..2);
-    (users, groups, limit, protected, any::<bool>(), any::<bool>()).prop_map(
-        |(users, groups, max_deactivations, protected, keep_users, delete_groups)| {
+    let removal_limit = prop_oneof![
+        (0u64..5).prop_map(DeactivationLimit::Count),
+        (0u32..6000).prop_map(DeactivationLimit::PercentHundredths),
+    ];
+    (users, groups, (limit, removal_limit), protected, any::<bool>(), any::<bool>()).prop_map(
+        |(users, groups, (max_deactivations, max_removals), protected, keep_users, delete_groups)| {
             // Validation guarantees unique userNames and known members. Shared externalIds
             // (which validation also rejects) are left in: the planner must stay safe.
             let mut keys = HashSet::new();
@@ -119,10 +128,12 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
                 .map(|(name, external_id, members)| DesiredGroup {
                     display_name: name.to_string(),
                     external_id,
-                    members: members
-                        .into_iter()
-                        .filter_map(|m| users.get(m).map(|u| u.attributes.user_name.clone()))
-                        .collect(),
+                    members: members.map(|members| {
+                        members
+                            .into_iter()
+                            .filter_map(|m| users.get(m).map(|u| u.attributes.user_name.clone()))
+                            .collect()
+                    }),
                     source: None,
                 })
                 .collect();
@@ -140,6 +151,7 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
                         UnmanagedGroups::Keep
                     },
                     max_deactivations,
+                    max_removals,
                     protected,
                 },
                 custom_roles: Vec::new(),
@@ -151,9 +163,13 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
 }
 
 fn options() -> impl Strategy<Value = PlanOptions> {
-    (prop::option::of(0u64..7), 1usize..4).prop_map(|(allow_deactivations, max_members_per_request)| {
-        PlanOptions { allow_deactivations, max_members_per_request }
-    })
+    (prop::option::of(0u64..7), prop::option::of(0u64..7), 1usize..4).prop_map(
+        |(allow_deactivations, allow_removals, max_members_per_request)| PlanOptions {
+            allow_deactivations,
+            allow_removals,
+            max_members_per_request,
+        },
+    )
 }
 
 /// A service refuses a second user with the same userName, whatever the case.
@@ -205,8 +221,9 @@ proptest! {
     fn applying_a_plan_converges(desired in desired_state(), live in live_state(), mut options in options()) {
         let mut plan = roster_plan::plan(&desired, &live, &options);
         if plan.rail_blocked() {
-            // Allow exactly the planned deactivations, as a reviewer would.
+            // Allow exactly the planned deactivations and removals, as a reviewer would.
             options.allow_deactivations = Some(plan.deactivation_rail.planned);
+            options.allow_removals = Some(plan.removal_rail.planned);
             plan = roster_plan::plan(&desired, &live, &options);
         }
         if plan.is_blocked() {
@@ -266,12 +283,29 @@ proptest! {
         let limit = desired.policy.max_deactivations.max_for(active);
         prop_assert_eq!(plan.deactivation_rail.planned, planned);
         prop_assert_eq!(plan.deactivation_rail.limit, limit);
+        let deactivation_blocked = plan.blockers.iter().any(|b| matches!(b, Blocker::DeactivationRail(_)));
         if planned > limit && options.allow_deactivations != Some(planned) {
-            prop_assert!(plan.rail_blocked());
+            prop_assert!(deactivation_blocked);
             prop_assert_eq!(plan.deactivation_rail.status, RailStatus::OverLimit);
         } else {
-            prop_assert!(!plan.rail_blocked());
+            prop_assert!(!deactivation_blocked);
         }
+
+        // The removal rail counts every member removal and group deletion, likewise.
+        let removals: u64 = plan
+            .operations
+            .iter()
+            .map(|op| match op {
+                Operation::RemoveMembers { members, .. } => members.len() as u64,
+                Operation::DeleteGroup { .. } => 1,
+                _ => 0,
+            })
+            .sum();
+        let removal_blocked = plan.blockers.iter().any(|b| matches!(b, Blocker::RemovalRail(_)));
+        prop_assert_eq!(plan.removal_rail.planned, removals);
+        let over = removals > plan.removal_rail.limit && options.allow_removals != Some(removals);
+        prop_assert_eq!(removal_blocked, over);
+        prop_assert_eq!(plan.rail_blocked(), deactivation_blocked || removal_blocked);
         let protected: HashSet<UserKey> = desired.policy.protected.iter().map(|n| UserKey::new(n)).collect();
         for operation in &plan.operations {
             if let Operation::DeactivateUser { user_name, .. } = operation {
