@@ -22,7 +22,11 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     let client = ReadClient::new(client_config(&args.connection, desired.provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
     let live = fetch(&client, ui).await?;
-    let options = PlanOptions { allow_deactivations: args.allow_deactivations, ..PlanOptions::default() };
+    let options = PlanOptions {
+        allow_deactivations: args.allow_deactivations,
+        allow_removals: args.allow_removals,
+        ..PlanOptions::default()
+    };
     let plan = roster_plan::plan(&desired, &live, &options);
     print_plan(&plan, args.format, ui)?;
     if let Some(out) = &args.out {
@@ -109,9 +113,10 @@ pub fn verdict(plan: &Plan, detailed_exitcode: bool, ui: &Ui) -> CommandResult {
     Ok(Exit::Success)
 }
 
-/// Writes a saved plan atomically: a reader never sees half a file.
+/// Writes a saved plan, with the digest of its content, atomically: a reader never sees
+/// half a file.
 pub fn save(path: &Path, plan: &Plan, desired: &DesiredState) -> Result<(), Failure> {
-    let saved = SavedPlan { plan: plan.clone(), desired: desired.clone() };
+    let saved = SavedPlan::new(plan.clone(), desired.clone());
     let mut text = serde_json::to_string_pretty(&saved)
         .map_err(|err| Failure::from_error("cannot serialise the plan", &err))?;
     text.push('\n');
