@@ -3,7 +3,7 @@
 //! Names come from small pools, in random letter case, so that matches, renames,
 //! collisions and ambiguities happen often.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proptest::prelude::*;
 use roster_model::{
@@ -310,6 +310,40 @@ proptest! {
         for operation in &plan.operations {
             if let Operation::DeactivateUser { user_name, .. } = operation {
                 prop_assert!(!protected.contains(&UserKey::new(user_name)), "deactivates protected {user_name}");
+            }
+        }
+    }
+
+    #[test]
+    fn absent_members_are_never_changed_and_tombstones_only_deactivate_whom_they_name(
+        desired in desired_state(),
+        live in live_state(),
+        options in options(),
+    ) {
+        let plan = roster_plan::plan(&desired, &live, &options);
+        let unmanaged: HashSet<&str> = desired
+            .groups
+            .iter()
+            .filter(|g| g.members.is_none())
+            .map(|g| g.display_name.as_str())
+            .collect();
+        for operation in &plan.operations {
+            if let Operation::AddMembers { group, .. } | Operation::RemoveMembers { group, .. } = operation {
+                prop_assert!(!unmanaged.contains(group.as_str()), "{}", operation.describe());
+            }
+        }
+        // A tombstone deactivates only a live account under its userName or a previous one.
+        let live_key: HashMap<&str, UserKey> =
+            live.users.iter().map(|u| (u.id.as_str(), u.attributes.key())).collect();
+        let named: HashSet<UserKey> = desired
+            .users
+            .iter()
+            .filter(|u| !u.attributes.active)
+            .flat_map(|u| std::iter::once(u.attributes.key()).chain(u.previously.iter().map(|p| UserKey::new(p))))
+            .collect();
+        for operation in &plan.operations {
+            if let Operation::DeactivateUser { id, reason: roster_plan::DeactivationReason::Tombstone, .. } = operation {
+                prop_assert!(named.contains(&live_key[id.as_str()]), "{}", operation.describe());
             }
         }
     }
