@@ -151,14 +151,16 @@ fn the_schema_describes_plans_and_saved_plans() {
     assert_eq!(schema["title"], "roster plan");
     let properties = schema["properties"].as_object().unwrap();
     for name in
-        ["formatVersion", "liveFingerprint", "operations", "blockers", "warnings", "summary", "desired"]
+        ["formatVersion", "liveFingerprint", "operations", "blockers", "warnings", "summary", "desired", "digest"]
     {
         assert!(properties.contains_key(name), "no {name} in the schema");
     }
     assert_eq!(properties["formatVersion"]["const"], FORMAT_VERSION);
     let required: Vec<&str> =
         schema["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(required.contains(&"operations") && !required.contains(&"desired"));
+    assert!(required.contains(&"operations") && !required.contains(&"desired") && !required.contains(&"digest"));
+    assert!(required.contains(&"deactivationRail") && required.contains(&"removalRail"));
+    assert!(schema["definitions"]["Revival"]["properties"]["groups"].is_object());
     // No user deletion anywhere in the format.
     assert!(!schema.to_string().to_lowercase().contains("deleteuser"));
 }
