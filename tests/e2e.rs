@@ -684,7 +684,8 @@ fn a_saved_plan_that_was_blocked_or_edited_is_refused_before_anything_is_sent() 
     assert_eq!(code, 0, "{stderr}");
     let text = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
     let original: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let edits: [(&str, fn(&mut serde_json::Value)); 5] = [
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 5] = [
         ("an operation", |p| p["operations"][0]["members"].as_array_mut().unwrap().truncate(1)),
         ("the desired state", |p| {
             p["desired"]["groups"][0]["members"] = serde_json::json!(["old0@example.com"])

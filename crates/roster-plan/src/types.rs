@@ -100,7 +100,7 @@ pub enum Operation {
         changes: UserChanges,
         /// Everything the account comes back with once the plan is applied, so that a
         /// reviewer sees a former account revived, with its role and teams.
-        comes_back_with: Revival,
+        comes_back_with: Box<Revival>,
     },
     /// `POST /Groups`, with the first members.
     CreateGroup {

@@ -485,7 +485,11 @@ pub(crate) fn plan_users<'a>(
                     before: live_user.attributes.clone(),
                     changes,
                     // The groups are filled in once the group half of the plan is known.
-                    comes_back_with: Revival { attributes: after, groups: Vec::new(), kept_external_id },
+                    comes_back_with: Box::new(Revival {
+                        attributes: after,
+                        groups: Vec::new(),
+                        kept_external_id,
+                    }),
                 }
             };
             updates.push((depth, &l_keys[l], &live_user.id, operation));

@@ -150,15 +150,24 @@ fn the_schema_describes_plans_and_saved_plans() {
     assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
     assert_eq!(schema["title"], "roster plan");
     let properties = schema["properties"].as_object().unwrap();
-    for name in
-        ["formatVersion", "liveFingerprint", "operations", "blockers", "warnings", "summary", "desired", "digest"]
-    {
+    for name in [
+        "formatVersion",
+        "liveFingerprint",
+        "operations",
+        "blockers",
+        "warnings",
+        "summary",
+        "desired",
+        "digest",
+    ] {
         assert!(properties.contains_key(name), "no {name} in the schema");
     }
     assert_eq!(properties["formatVersion"]["const"], FORMAT_VERSION);
     let required: Vec<&str> =
         schema["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(required.contains(&"operations") && !required.contains(&"desired") && !required.contains(&"digest"));
+    assert!(
+        required.contains(&"operations") && !required.contains(&"desired") && !required.contains(&"digest")
+    );
     assert!(required.contains(&"deactivationRail") && required.contains(&"removalRail"));
     assert!(schema["definitions"]["Revival"]["properties"]["groups"].is_object());
     // No user deletion anywhere in the format.

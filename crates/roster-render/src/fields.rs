@@ -86,7 +86,7 @@ pub(crate) fn user_updates(operations: &[Operation], reactivations: bool) -> Vec
             Operation::ReactivateUser { id, user_name, before, changes, comes_back_with }
                 if reactivations =>
             {
-                Some((id, user_name, before, changes, Some(comes_back_with)))
+                Some((id, user_name, before, changes, Some(comes_back_with.as_ref())))
             }
             _ => None,
         })
