@@ -694,10 +694,10 @@ fn a_saved_plan_that_was_blocked_or_edited_is_refused_before_anything_is_sent() 
         ("the fingerprint", |p| p["liveFingerprint"] = "0".repeat(64).into()),
         ("the digest", |p| p["digest"] = "f".repeat(64).into()),
     ];
-    for (what, edit) in edits {
-        let mut edited = original.clone();
-        edit(&mut edited);
-        std::fs::write(dir.path().join("edited.json"), serde_json::to_string_pretty(&edited).unwrap())
+    // Writes an edited plan and applies it with the reviewed override; returns the exit
+    // code and stderr.
+    let apply_edited = |edited: &serde_json::Value| {
+        std::fs::write(dir.path().join("edited.json"), serde_json::to_string_pretty(edited).unwrap())
             .unwrap();
         let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
             "apply",
@@ -706,19 +706,18 @@ fn a_saved_plan_that_was_blocked_or_edited_is_refused_before_anything_is_sent() 
             "--allow-removals",
             "12",
         ]));
+        (code, stderr)
+    };
+    for (what, edit) in edits {
+        let mut edited = original.clone();
+        edit(&mut edited);
+        let (code, stderr) = apply_edited(&edited);
         assert_eq!(code, 1, "{what}: {stderr}");
         assert!(stderr.contains("edited after it was saved"), "{what}: {stderr}");
     }
     let mut stripped = original.clone();
     stripped.as_object_mut().unwrap().remove("digest");
-    std::fs::write(dir.path().join("edited.json"), serde_json::to_string_pretty(&stripped).unwrap()).unwrap();
-    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
-        "apply",
-        "--plan",
-        "edited.json",
-        "--allow-removals",
-        "12",
-    ]));
+    let (code, stderr) = apply_edited(&stripped);
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("carries no digest"), "{stderr}");
     assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
