@@ -31,7 +31,14 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     print_plan(&plan, args.format, ui)?;
     if let Some(out) = &args.out {
         save(out, &plan, &desired)?;
-        ui.status(&format!("saved the plan to {}", out.display()));
+        if plan.is_blocked() {
+            ui.status(&format!(
+                "saved the plan to {} for review only: it is blocked, so `roster apply --plan` will refuse it",
+                out.display()
+            ));
+        } else {
+            ui.status(&format!("saved the plan to {}", out.display()));
+        }
     }
     verdict(&plan, args.detailed_exitcode, ui)
 }
