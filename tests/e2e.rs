@@ -668,6 +668,7 @@ fn a_saved_plan_that_was_blocked_or_edited_is_refused_before_anything_is_sent() 
     // Saved while blocked by the removal rail (exit 3, saved for review).
     let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--out", "blocked.json"]));
     assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("for review only"), "{stderr}");
     let requests_before = server.log().len();
     for extra in [&[][..], &["--allow-removals", "12"][..]] {
         let (code, _, stderr) =

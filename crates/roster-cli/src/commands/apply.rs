@@ -119,7 +119,11 @@ fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| Failure::from_error(&format!("cannot read the plan {}", path.display()), &err))?;
     let saved: SavedPlan = serde_json::from_str(&text).map_err(|err| {
-        Failure::error(format!("{} is not a plan saved by `roster plan --out`: {err}", path.display()))
+        Failure::error(format!(
+            "{} cannot be read as a plan saved by `roster plan --out` (it was edited, or written by another \
+             roster version): {err}",
+            path.display()
+        ))
     })?;
     if saved.plan.format_version != roster_plan::FORMAT_VERSION {
         return Err(Failure::error(format!(
