@@ -301,6 +301,14 @@ pub(crate) fn plan_users<'a>(
                      it names by userName or previous name",
                     holder_user.attributes.user_name, holder_user.id, d_users[other].attributes.user_name
                 )),
+                // A deactivated holder is not deactivated again, so it would never be
+                // reported as a possible second account: the disagreement is a conflict.
+                None if !holder_user.attributes.active => conflicts.push(format!(
+                    "tombstone {name} (active: false) has externalId {external_id:?}, which belongs to \
+                     deactivated live user {} (id {}), not to the account the tombstone names: a tombstone \
+                     deactivates only the account it names by userName or previous name",
+                    holder_user.attributes.user_name, holder_user.id
+                )),
                 None => {
                     let names = match named {
                         Some(l) => format!("names live user {} (id {})", l_users[l].attributes.user_name, l_users[l].id),
