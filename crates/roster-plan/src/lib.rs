@@ -26,13 +26,21 @@
 //!   [`Plan::steps`] tells which operations may run concurrently.
 //! - **Tombstones** (`active: false`) deactivate a matched active user and do nothing
 //!   else: no attribute updates, and nothing is created for a tombstone that matches no
-//!   one. A tombstoned user listed as a group member keeps the membership the file gives
+//!   one. A tombstone matches only by userName or a `previously` name, never by
+//!   externalId alone; its externalId on any other live account is an identity conflict
+//!   (an unmatched active holder is kept as a possible second account). A tombstoned user listed as a group member keeps the membership the file gives
 //!   it, so that reactivating the user later restores its access as written.
 //! - **Protected** users are never deactivated, tombstoned or not; they are listed in
 //!   [`Plan::protected`]. Protection does not stop updates or reactivation.
-//! - **Group members**: a live member id that is no known user is left alone with a
-//!   warning (it may be a nested group); a created group gets its first
+//! - **Group members**: a group without `members` in the file keeps its membership
+//!   untouched; `members: []` empties it. A live member id that is no known user is left
+//!   alone with a warning (it may be a nested group); a created group gets its first
 //!   `max_members_per_request` members in the create and the rest in `AddMembers`.
+//! - **Rails**: deactivations (`max_deactivations`) and removals (`max_removals`: members
+//!   removed plus groups deleted) are judged by one [`RailCheck`]; over a limit the plan
+//!   is blocked unless the override names the exact number.
+//! - **Reactivations** carry what the account comes back with ([`Revival`]): attributes
+//!   and groups after apply, and the externalId it keeps when the file gives none.
 //! - **Incomplete view**: no deactivation, member removal or group deletion is planned,
 //!   and the plan is blocked; creates and updates are still shown for review.
 
