@@ -21,6 +21,7 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     // The edit and blocked checks need no service: refuse before connecting.
     if let Some(saved) = &saved {
         saved.verify().map_err(refusal)?;
+        ui.status(&format!("the saved plan is as it was saved (digest {})", saved.digest));
     }
     let desired = match &saved {
         Some(saved) => saved.desired.clone(),

@@ -30,14 +30,15 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     let plan = roster_plan::plan(&desired, &live, &options);
     print_plan(&plan, args.format, ui)?;
     if let Some(out) = &args.out {
-        save(out, &plan, &desired)?;
+        let digest = save(out, &plan, &desired)?;
         if plan.is_blocked() {
             ui.status(&format!(
-                "saved the plan to {} for review only: it is blocked, so `roster apply --plan` will refuse it",
+                "saved the plan to {} (digest {digest}) for review only: it is blocked, so `roster apply \
+                 --plan` will refuse it",
                 out.display()
             ));
         } else {
-            ui.status(&format!("saved the plan to {}", out.display()));
+            ui.status(&format!("saved the plan to {} (digest {digest})", out.display()));
         }
     }
     verdict(&plan, args.detailed_exitcode, ui)
@@ -121,13 +122,14 @@ pub fn verdict(plan: &Plan, detailed_exitcode: bool, ui: &Ui) -> CommandResult {
 }
 
 /// Writes a saved plan, with the digest of its content, atomically: a reader never sees
-/// half a file.
-pub fn save(path: &Path, plan: &Plan, desired: &DesiredState) -> Result<(), Failure> {
+/// half a file. Returns the digest, which `apply --plan` checks the content against.
+pub fn save(path: &Path, plan: &Plan, desired: &DesiredState) -> Result<String, Failure> {
     let saved = SavedPlan::new(plan.clone(), desired.clone());
     let mut text = serde_json::to_string_pretty(&saved)
         .map_err(|err| Failure::from_error("cannot serialise the plan", &err))?;
     text.push('\n');
-    write_atomically(path, text.as_bytes())
+    write_atomically(path, text.as_bytes())?;
+    Ok(saved.digest)
 }
 
 /// Writes a file through a temporary file in the same folder and a rename.
