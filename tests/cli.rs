@@ -179,3 +179,13 @@ fn apply_refuses_an_edited_or_blocked_saved_plan_before_connecting() {
     }
     insta::assert_snapshot!(outputs);
 }
+
+#[test]
+fn validate_says_what_an_empty_users_and_a_team_without_members_do() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("users.yaml"), "version: 1\nusers: []\ngroups:\n  - displayName: Eng\n")
+        .unwrap();
+    let (code, stdout, stderr) = run(roster(None, dir.path()).arg("validate"));
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!(snapshot_of(code, &stdout, &stderr));
+}
