@@ -686,7 +686,7 @@ fn a_saved_plan_that_was_blocked_or_edited_is_refused_before_anything_is_sent() 
     let text = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
     let original: serde_json::Value = serde_json::from_str(&text).unwrap();
     type Edit = fn(&mut serde_json::Value);
-    let edits: [(&str, Edit); 5] = [
+    let edits: [(&str, Edit); 6] = [
         ("an operation", |p| p["operations"][0]["members"].as_array_mut().unwrap().truncate(1)),
         ("the desired state", |p| {
             p["desired"]["groups"][0]["members"] = serde_json::json!(["old0@example.com"])
@@ -694,6 +694,7 @@ fn a_saved_plan_that_was_blocked_or_edited_is_refused_before_anything_is_sent() 
         ("a blocker", |p| p["blockers"] = serde_json::json!([{"kind": "conflict", "reasons": ["x"]}])),
         ("the fingerprint", |p| p["liveFingerprint"] = "0".repeat(64).into()),
         ("the digest", |p| p["digest"] = "f".repeat(64).into()),
+        ("the format version", |p| p["formatVersion"] = 2.into()),
     ];
     // Writes an edited plan and applies it with the reviewed override; returns the exit
     // code and stderr.

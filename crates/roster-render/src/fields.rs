@@ -123,11 +123,17 @@ pub(crate) fn revival_lines(revival: &Revival, quote: impl Fn(&str) -> String) -
     if revival.attributes.role.is_none() {
         lines.push("role: (none set; the service's default applies)".to_string());
     }
-    let teams = if revival.groups.is_empty() {
+    // A long list of teams is cut, so that one account cannot crowd out the rest of a
+    // size-limited comment; the JSON plan lists them all.
+    const TEAMS_SHOWN: usize = 50;
+    let mut teams = if revival.groups.is_empty() {
         "(none)".to_string()
     } else {
-        revival.groups.iter().map(|g| quote(g)).collect::<Vec<_>>().join(", ")
+        revival.groups.iter().take(TEAMS_SHOWN).map(|g| quote(g)).collect::<Vec<_>>().join(", ")
     };
+    if revival.groups.len() > TEAMS_SHOWN {
+        teams.push_str(&format!(" and {} more", revival.groups.len() - TEAMS_SHOWN));
+    }
     lines.push(format!("teams: {teams}"));
     lines
 }

@@ -321,3 +321,20 @@ fn a_revived_account_shows_what_it_comes_back_with_in_every_format() {
     insta::assert_snapshot!("text_revival", text);
     insta::assert_snapshot!("markdown_revival", markdown);
 }
+
+#[test]
+fn a_revived_account_in_many_teams_lists_the_first_fifty() {
+    let groups: Vec<serde_json::Value> = (0..60)
+        .map(|n| json!({"id": format!("g{n:02}"), "displayName": format!("Team {n:02}"), "members": ["u1"]}))
+        .collect();
+    let plan = plan_of(
+        json!({"provider": "productboard", "policy": policy("keep", 10), "users": [{"userName": "ada@example.com"}], "groups": []}),
+        json!({"users": [{"id": "u1", "userName": "ada@example.com", "active": false}], "groups": groups}),
+        &PlanOptions::default(),
+    );
+    let text = text(&plan, false);
+    assert!(text.contains("\"Team 49\" and 10 more"), "{text}");
+    let teams = text.lines().find(|l| l.trim_start().starts_with("teams:")).unwrap();
+    assert!(!teams.contains("Team 50"), "{teams}");
+    assert!(markdown(&plan).contains("and 10 more"));
+}
