@@ -725,3 +725,36 @@ fn a_saved_plan_that_was_blocked_or_edited_is_refused_before_anything_is_sent() 
     assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
     assert_eq!(members_of_everyone(&server), 12);
 }
+
+#[test]
+fn a_saved_plan_past_the_deactivation_rail_needs_the_override_again_at_apply() {
+    let live = LiveState { users: (0..12).map(active_user).collect(), ..LiveState::default() };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("users.yaml"), "version: 1\nusers:\n  - userName: new@example.com\n")
+        .unwrap();
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "plan",
+        "--out",
+        "plan.json",
+        "--allow-deactivations",
+        "12",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--plan", "plan.json"]));
+    assert_eq!(code, 3, "the saved override is not used: {stderr}");
+    assert!(stderr.contains("--allow-deactivations 12"), "{stderr}");
+    assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "apply",
+        "--plan",
+        "plan.json",
+        "--allow-deactivations",
+        "12",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(server.live().users.iter().filter(|u| u.attributes.active).count(), 1);
+    server.assert_no_user_delete();
+}
