@@ -100,7 +100,6 @@ fn usage_errors_exit_1_never_the_changes_code() {
         vec!["no-such-command"],
         vec![],
         vec!["apply", "users.yaml", "--plan", "plan.json"],
-        vec!["apply", "--plan", "plan.json", "--allow-deactivations", "3"],
         vec!["plan", "--max-rps", "0"],
     ] {
         let (code, _, stderr) = run(roster(None, &root()).args(&args));
@@ -124,4 +123,69 @@ fn a_flood_of_problems_is_counted_not_all_printed() {
     assert!(stderr.contains("… and 200 more problems, not shown"), "{stderr}");
     assert!(stderr.contains("300 problems in users.yaml"), "{stderr}");
     assert_eq!(stdout.lines().filter(|l| l.starts_with("::error ")).count(), 100);
+}
+
+#[test]
+fn a_null_users_or_members_says_what_each_choice_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        "version: 1\nusers:\ngroups:\n  - displayName: Eng\n    members:\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(roster(None, dir.path()).arg("validate"));
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(snapshot_of(code, &stdout, &stderr));
+}
+
+/// A saved plan of a team emptied by the file (two removals), with or without the
+/// override, made through the library as `roster plan --out` makes it.
+fn saved_plan(allow_removals: Option<u64>) -> roster_plan::SavedPlan {
+    let desired = roster_spec::load(&[roster_spec::SourceFile::new(
+        "users.yaml",
+        "version: 1\npolicy:\n  max_removals: 1\nusers:\n  - userName: ada@example.com\n  - userName: bob@example.com\ngroups:\n  - displayName: Eng\n    members: []\n",
+    )])
+    .unwrap();
+    let live: roster_model::LiveState = serde_json::from_str(
+        r#"{"users": [{"id": "u1", "userName": "ada@example.com", "active": true},
+                      {"id": "u2", "userName": "bob@example.com", "active": true}],
+            "groups": [{"id": "g1", "displayName": "Eng", "members": ["u1", "u2"]}]}"#,
+    )
+    .unwrap();
+    let options = roster_plan::PlanOptions { allow_removals, ..roster_plan::PlanOptions::default() };
+    roster_plan::SavedPlan::new(roster_plan::plan(&desired, &live, &options), desired)
+}
+
+#[test]
+fn apply_refuses_an_edited_or_blocked_saved_plan_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, value: &serde_json::Value| {
+        std::fs::write(dir.path().join(name), serde_json::to_string_pretty(value).unwrap()).unwrap();
+    };
+    let blocked = serde_json::to_value(saved_plan(None)).unwrap();
+    write("blocked.json", &blocked);
+    let mut edited = serde_json::to_value(saved_plan(Some(2))).unwrap();
+    edited["operations"][0]["members"].as_array_mut().unwrap().pop();
+    write("edited.json", &edited);
+
+    let mut outputs = String::new();
+    for name in ["blocked.json", "edited.json"] {
+        // No URL and no token: a refusal needs no service.
+        let (code, stdout, stderr) =
+            run(roster(None, dir.path()).args(["apply", "--plan", name, "--allow-removals", "2"]));
+        assert_eq!(code, 1, "{stderr}");
+        outputs.push_str(&format!("$ roster apply --plan {name} --allow-removals 2\n"));
+        outputs.push_str(&snapshot_of(code, &stdout, &stderr));
+    }
+    insta::assert_snapshot!(outputs);
+}
+
+#[test]
+fn validate_says_what_an_empty_users_and_a_team_without_members_do() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("users.yaml"), "version: 1\nusers: []\ngroups:\n  - displayName: Eng\n")
+        .unwrap();
+    let (code, stdout, stderr) = run(roster(None, dir.path()).arg("validate"));
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!(snapshot_of(code, &stdout, &stderr));
 }

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use roster_emulator::{EmulatorConfig, Misbehaviour};
-use roster_model::{LiveState, LiveUser, UserAttributes};
+use roster_model::{LiveGroup, LiveState, LiveUser, UserAttributes};
 use support::{Server, TOKEN, demo_seed, roster, run, workdir_with_example};
 
 /// Applies until apply exits 0 (at most `tries` times), then checks that a fresh plan
@@ -203,7 +203,8 @@ fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies() {
     let writes_before = server.writes().len();
     let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--plan", "plan.json"]));
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("stale"), "{stderr}");
+    assert!(stderr.contains("stale") && stderr.contains("the service changed"), "{stderr}");
+    assert!(!stderr.contains("edited"), "a changed service is not called tampering: {stderr}");
     assert!(stderr.contains("late.hire@lumenlabs.example"), "the message names what changed: {stderr}");
     assert_eq!(server.writes().len(), writes_before, "nothing sent");
 
@@ -549,4 +550,211 @@ fn outputs_never_replace_inputs_or_existing_files_silently() {
     assert_eq!(code, 0, "{stderr}");
     let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
     assert_eq!(code, 0, "the imported file plans no changes:\n{stdout}\n{stderr}");
+}
+
+/// Twelve active users, all in team "Everyone"; a file that keeps them all and gives the
+/// team `members: []` removes twelve memberships, over the default `max_removals` of 10.
+fn a_team_of_twelve(dir: &std::path::Path) -> Server {
+    let users: Vec<LiveUser> = (0..12).map(active_user).collect();
+    let group = LiveGroup {
+        id: "team-everyone".into(),
+        display_name: "Everyone".into(),
+        external_id: None,
+        members: users.iter().map(|u| u.id.clone()).collect(),
+    };
+    let live = LiveState { users, groups: vec![group], ..LiveState::default() };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    let mut file = String::from("version: 1\nusers:\n");
+    for n in 0..12 {
+        file.push_str(&format!("  - userName: old{n}@example.com\n"));
+    }
+    file.push_str("groups:\n  - displayName: Everyone\n    members: []\n");
+    std::fs::write(dir.join("users.yaml"), file).unwrap();
+    server
+}
+
+fn members_of_everyone(server: &Server) -> usize {
+    server.live().groups.iter().find(|g| g.display_name == "Everyone").map_or(0, |g| g.members.len())
+}
+
+#[test]
+fn the_mass_removal_rail_blocks_plan_and_apply_until_exactly_n_are_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = a_team_of_twelve(dir.path());
+
+    for format in ["text", "markdown", "json"] {
+        let (code, stdout, stderr) =
+            run(roster(Some(&server), dir.path()).args(["plan", "--format", format]));
+        assert_eq!(code, 3, "{format}: {stderr}");
+        assert!(stderr.contains("--allow-removals 12"), "{stderr}");
+        let shown = ["max_removals", "max&#95;removals", "\"removalRail\""];
+        assert!(shown.iter().any(|s| stdout.contains(s)), "{format}: {stdout}");
+    }
+    let (code, stdout, _) = run(roster(Some(&server), dir.path()).args(["plan", "--format", "json"]));
+    assert_eq!(code, 3);
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(plan["removalRail"]["planned"], 12);
+    assert_eq!(plan["removalRail"]["status"], "overLimit");
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(code, 3, "{stderr}");
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve", "--allow-removals", "11"]));
+    assert_eq!(code, 3, "a wrong count still blocks: {stderr}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "apply",
+        "--auto-approve",
+        "--allow-deactivations",
+        "12",
+    ]));
+    assert_eq!(code, 3, "the other rail's override does not open this one: {stderr}");
+    assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
+    assert_eq!(members_of_everyone(&server), 12);
+
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve", "--allow-removals", "12"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(members_of_everyone(&server), 0);
+    assert!(server.live().users.iter().all(|u| u.attributes.active), "removals deactivate no one");
+    server.assert_no_user_delete();
+}
+
+#[test]
+fn a_saved_plan_takes_the_rails_overrides_only_from_applys_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = a_team_of_twelve(dir.path());
+    let plan = |args: &[&str]| run(roster(Some(&server), dir.path()).arg("plan").args(args));
+    let apply = |args: &[&str]| run(roster(Some(&server), dir.path()).arg("apply").args(args));
+
+    // Reviewed with the override: the saved plan records it, but apply must repeat it.
+    let (code, _, stderr) = plan(&["--out", "plan.json", "--allow-removals", "12"]);
+    assert_eq!(code, 0, "{stderr}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap()).unwrap();
+    assert_eq!(saved["removalRail"]["allow"], 12);
+    assert_eq!(saved["digest"].as_str().unwrap().len(), 64);
+    let (code, _, stderr) = apply(&["--plan", "plan.json"]);
+    assert_eq!(code, 3, "the file's override is not taken: {stderr}");
+    assert!(stderr.contains("--allow-removals 12"), "{stderr}");
+    let (code, _, stderr) = apply(&["--plan", "plan.json", "--allow-removals", "11"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
+
+    // A file whose override was raised by hand is edited, and says so.
+    let text = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+    let mut edited: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edited["deactivationRail"]["allow"] = 500.into();
+    std::fs::write(dir.path().join("edited.json"), serde_json::to_string_pretty(&edited).unwrap()).unwrap();
+    let (code, _, stderr) = apply(&["--plan", "edited.json", "--allow-removals", "12"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("edited after it was saved"), "{stderr}");
+    assert!(!stderr.contains("stale"), "tampering is not called a changed service: {stderr}");
+    assert!(server.writes().is_empty());
+
+    // Reformatting the file is no edit.
+    let compact: serde_json::Value = serde_json::from_str(&text).unwrap();
+    std::fs::write(dir.path().join("compact.json"), serde_json::to_string(&compact).unwrap()).unwrap();
+    let (code, _, stderr) = apply(&["--plan", "compact.json", "--allow-removals", "12"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(members_of_everyone(&server), 0);
+    server.assert_no_user_delete();
+}
+
+#[test]
+fn a_saved_plan_that_was_blocked_or_edited_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = a_team_of_twelve(dir.path());
+
+    // Saved while blocked by the removal rail (exit 3, saved for review).
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--out", "blocked.json"]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("for review only"), "{stderr}");
+    let requests_before = server.log().len();
+    for extra in [&[][..], &["--allow-removals", "12"][..]] {
+        let (code, _, stderr) =
+            run(roster(Some(&server), dir.path()).args(["apply", "--plan", "blocked.json"]).args(extra));
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("blocked when it was saved"), "{stderr}");
+    }
+    assert_eq!(server.log().len(), requests_before, "refused before any request");
+
+    // Edits of every part of the content are tampering: an operation, the blockers, the
+    // desired state, the live fingerprint.
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["plan", "--out", "plan.json", "--allow-removals", "12"]));
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+    let original: serde_json::Value = serde_json::from_str(&text).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 6] = [
+        ("an operation", |p| p["operations"][0]["members"].as_array_mut().unwrap().truncate(1)),
+        ("the desired state", |p| {
+            p["desired"]["groups"][0]["members"] = serde_json::json!(["old0@example.com"])
+        }),
+        ("a blocker", |p| p["blockers"] = serde_json::json!([{"kind": "conflict", "reasons": ["x"]}])),
+        ("the fingerprint", |p| p["liveFingerprint"] = "0".repeat(64).into()),
+        ("the digest", |p| p["digest"] = "f".repeat(64).into()),
+        ("the format version", |p| p["formatVersion"] = 2.into()),
+    ];
+    // Writes an edited plan and applies it with the reviewed override; returns the exit
+    // code and stderr.
+    let apply_edited = |edited: &serde_json::Value| {
+        std::fs::write(dir.path().join("edited.json"), serde_json::to_string_pretty(edited).unwrap())
+            .unwrap();
+        let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+            "apply",
+            "--plan",
+            "edited.json",
+            "--allow-removals",
+            "12",
+        ]));
+        (code, stderr)
+    };
+    for (what, edit) in edits {
+        let mut edited = original.clone();
+        edit(&mut edited);
+        let (code, stderr) = apply_edited(&edited);
+        assert_eq!(code, 1, "{what}: {stderr}");
+        assert!(stderr.contains("edited after it was saved"), "{what}: {stderr}");
+    }
+    let mut stripped = original.clone();
+    stripped.as_object_mut().unwrap().remove("digest");
+    let (code, stderr) = apply_edited(&stripped);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("carries no digest"), "{stderr}");
+    assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
+    assert_eq!(members_of_everyone(&server), 12);
+}
+
+#[test]
+fn a_saved_plan_past_the_deactivation_rail_needs_the_override_again_at_apply() {
+    let live = LiveState { users: (0..12).map(active_user).collect(), ..LiveState::default() };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("users.yaml"), "version: 1\nusers:\n  - userName: new@example.com\n")
+        .unwrap();
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "plan",
+        "--out",
+        "plan.json",
+        "--allow-deactivations",
+        "12",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--plan", "plan.json"]));
+    assert_eq!(code, 3, "the saved override is not used: {stderr}");
+    assert!(stderr.contains("--allow-deactivations 12"), "{stderr}");
+    assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "apply",
+        "--plan",
+        "plan.json",
+        "--allow-deactivations",
+        "12",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(server.live().users.iter().filter(|u| u.attributes.active).count(), 1);
+    server.assert_no_user_delete();
 }

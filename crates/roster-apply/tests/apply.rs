@@ -148,7 +148,7 @@ fn group(name: &str, members: &[&str]) -> DesiredGroup {
     DesiredGroup {
         display_name: name.into(),
         external_id: None,
-        members: members.iter().map(|m| (*m).to_owned()).collect(),
+        members: Some(members.iter().map(|m| (*m).to_owned()).collect()),
         source: None,
     }
 }
@@ -244,7 +244,7 @@ fn a_failed_group_create_skips_its_later_member_additions() {
     desired.groups.push(DesiredGroup {
         display_name: "Everyone".into(),
         external_id: None,
-        members: many.clone(),
+        members: Some(many.clone()),
         source: None,
     });
     let mut service = FakeService::new(live);

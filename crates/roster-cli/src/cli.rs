@@ -122,6 +122,10 @@ pub struct PlanArgs {
     /// Allow exactly this many deactivations past the `max_deactivations` rail.
     #[arg(long, value_name = "N")]
     pub allow_deactivations: Option<u64>,
+    /// Allow exactly this many member removals and group deletions past the
+    /// `max_removals` rail.
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<u64>,
 }
 
 /// How to print a plan.
@@ -144,10 +148,11 @@ pub struct ApplyArgs {
     /// The service.
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// Apply a plan saved by `roster plan --out`, refusing it if the service changed.
-    /// The plan carries its own desired state and override, so FILES and
-    /// `--allow-deactivations` cannot be given with it.
-    #[arg(long, conflicts_with_all = ["files", "allow_deactivations"])]
+    /// Apply a plan saved by `roster plan --out`, refusing it if it was edited, was
+    /// blocked when saved, or the service changed. The plan carries its own desired
+    /// state, so FILES cannot be given with it; the rails' overrides are never taken
+    /// from the file: pass `--allow-deactivations`/`--allow-removals` here again.
+    #[arg(long, conflicts_with_all = ["files"])]
     pub plan: Option<PathBuf>,
     /// Apply without asking.
     #[arg(long)]
@@ -158,6 +163,10 @@ pub struct ApplyArgs {
     /// Allow exactly this many deactivations past the `max_deactivations` rail.
     #[arg(long, value_name = "N")]
     pub allow_deactivations: Option<u64>,
+    /// Allow exactly this many member removals and group deletions past the
+    /// `max_removals` rail.
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<u64>,
 }
 
 /// `roster import`.

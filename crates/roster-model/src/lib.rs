@@ -219,9 +219,11 @@ pub struct DesiredGroup {
     /// A stable identifier; survives renames.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    /// Members, by userName as written in the file; each is a user of the file.
-    #[serde(default)]
-    pub members: Vec<String>,
+    /// Members, by userName as written in the file; each is a user of the file. `None`
+    /// (no `members` key) leaves the group's membership unmanaged: roster neither adds
+    /// nor removes anyone. `Some(vec![])` empties the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<String>>,
     /// Where the entry was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
@@ -249,40 +251,58 @@ pub enum UnmanagedGroups {
     Delete,
 }
 
-/// The most deactivations one plan may contain before it is blocked.
+/// The limit of a safety rail: the most destructive steps of one kind (deactivations,
+/// removals) one plan may contain before it is blocked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub enum DeactivationLimit {
-    /// At most this many users.
+pub enum RailLimit {
+    /// At most this many.
     Count(u64),
-    /// At most this share of the live active users, in hundredths of a percent
-    /// (`"12.5%"` is 1250), so that the limit stays exact and hashable.
+    /// At most this share of the base (the live active users for deactivations, the
+    /// live memberships and groups for removals), in hundredths of a percent (`"12.5%"`
+    /// is 1250), so that the limit stays exact and hashable.
     PercentHundredths(u32),
 }
 
-impl DeactivationLimit {
-    /// The limit as a number of users, given how many live users are active now.
-    /// A percentage rounds down: a rail must never allow more than it says.
-    pub fn max_for(self, n_active_live_users: u64) -> u64 {
+/// The limit of the deactivation rail (`policy.max_deactivations`).
+pub type DeactivationLimit = RailLimit;
+
+impl RailLimit {
+    /// The default of `max_deactivations`: 10 users.
+    pub const DEFAULT_DEACTIVATIONS: RailLimit = RailLimit::Count(10);
+    /// The default of `max_removals`: 10 member removals and group deletions, the same
+    /// scale as deactivations, since losing a team locks a person out of its work much
+    /// as deactivation does. A count rather than a percentage, so that a small
+    /// workspace is guarded as well as a large one.
+    pub const DEFAULT_REMOVALS: RailLimit = RailLimit::Count(10);
+
+    /// The limit as a number, given the base of a percentage (for deactivations, how
+    /// many live users are active now). A percentage rounds down: a rail must never
+    /// allow more than it says.
+    pub fn max_for(self, base: u64) -> u64 {
         match self {
-            DeactivationLimit::Count(n) => n,
-            DeactivationLimit::PercentHundredths(p) => n_active_live_users * u64::from(p) / 10_000,
+            RailLimit::Count(n) => n,
+            RailLimit::PercentHundredths(p) => base * u64::from(p) / 10_000,
         }
     }
 }
 
-impl Default for DeactivationLimit {
+impl Default for RailLimit {
     fn default() -> Self {
-        DeactivationLimit::Count(10)
+        RailLimit::DEFAULT_DEACTIVATIONS
     }
 }
 
-impl fmt::Display for DeactivationLimit {
+fn default_max_removals() -> RailLimit {
+    RailLimit::DEFAULT_REMOVALS
+}
+
+impl fmt::Display for RailLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            DeactivationLimit::Count(n) => write!(f, "{n}"),
-            DeactivationLimit::PercentHundredths(p) if p % 100 == 0 => write!(f, "{}%", p / 100),
-            DeactivationLimit::PercentHundredths(p) => {
+            RailLimit::Count(n) => write!(f, "{n}"),
+            RailLimit::PercentHundredths(p) if p % 100 == 0 => write!(f, "{}%", p / 100),
+            RailLimit::PercentHundredths(p) => {
                 let text = format!("{}.{:02}", p / 100, p % 100);
                 write!(f, "{}%", text.trim_end_matches('0'))
             }
@@ -291,7 +311,7 @@ impl fmt::Display for DeactivationLimit {
 }
 
 /// The policies of a desired-state file.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Policy {
     /// Live users absent from the file.
@@ -299,10 +319,25 @@ pub struct Policy {
     /// Live groups absent from the file.
     pub unmanaged_groups: UnmanagedGroups,
     /// The safety rail on deactivations per plan.
-    pub max_deactivations: DeactivationLimit,
+    pub max_deactivations: RailLimit,
+    /// The safety rail on member removals and group deletions per plan.
+    #[serde(default = "default_max_removals")]
+    pub max_removals: RailLimit,
     /// userNames that are never deactivated, whatever the file says.
     #[serde(default)]
     pub protected: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            unmanaged_users: UnmanagedUsers::default(),
+            unmanaged_groups: UnmanagedGroups::default(),
+            max_deactivations: RailLimit::DEFAULT_DEACTIVATIONS,
+            max_removals: RailLimit::DEFAULT_REMOVALS,
+            protected: Vec::new(),
+        }
+    }
 }
 
 /// The whole desired state, merged from one or more files.

@@ -24,6 +24,10 @@ pub(crate) struct GroupPlan {
     pub removes: Vec<Operation>,
     pub deletes: Vec<Operation>,
     pub kept: Vec<KeptGroup>,
+    /// Live groups (each id once), part of the base of a percentage removal rail.
+    pub n_live_groups: u64,
+    /// Live memberships of known users (each once per group), the rest of that base.
+    pub n_live_memberships: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -221,6 +225,8 @@ pub(crate) fn plan_groups(
         removes: Vec::new(),
         deletes: Vec::new(),
         kept: Vec::new(),
+        n_live_groups: l_order.len() as u64,
+        n_live_memberships: l_order.iter().map(|&l| known_members(&l_groups[l], users)).sum(),
     };
     // Renames by the depth of their dependencies, then by name.
     let mut updates: Vec<(usize, &str, Operation)> = Vec::new();
@@ -232,8 +238,11 @@ pub(crate) fn plan_groups(
                     conflicts.push(format!("{held}; the group cannot be created"));
                     continue;
                 }
-                let members: Vec<MemberRef> =
-                    desired_members(group, users, warnings).iter().map(Wanted::to_ref).collect();
+                let members: Vec<MemberRef> = desired_members(group, users, warnings)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(Wanted::to_ref)
+                    .collect();
                 let mut chunks = members.chunks(max_members);
                 plan.creates.push(Operation::CreateGroup {
                     display_name: group.display_name.clone(),
@@ -290,7 +299,8 @@ pub(crate) fn plan_groups(
                         },
                     ));
                 }
-                let members = desired_members(group, users, warnings);
+                // Absent means unmanaged: without a `members` key, nobody is added or removed.
+                let Some(members) = desired_members(group, users, warnings) else { continue };
                 member_changes(
                     group,
                     name,
@@ -342,6 +352,15 @@ pub(crate) fn plan_groups(
     plan
 }
 
+/// The distinct members of a live group that are known users.
+fn known_members(group: &LiveGroup, users: &UserPlan<'_>) -> u64 {
+    let mut ids: Vec<&str> =
+        group.members.iter().map(String::as_str).filter(|id| users.live_by_id.contains_key(id)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len() as u64
+}
+
 fn kept(group: &LiveGroup, reason: KeptReason) -> KeptGroup {
     KeptGroup { id: group.id.clone(), display_name: group.display_name.clone(), reason }
 }
@@ -368,14 +387,17 @@ impl Wanted<'_> {
     }
 }
 
-/// The members the file wants, resolved to users of this plan, sorted, each once.
+/// The members the file wants, resolved to users of this plan, sorted, each once; `None`
+/// when the file leaves the group's membership unmanaged (no `members` key). This is the
+/// one place where the planner reads a group's members.
 fn desired_members<'u>(
     group: &DesiredGroup,
     users: &'u UserPlan<'_>,
     warnings: &mut Vec<String>,
-) -> Vec<Wanted<'u>> {
-    let mut members = Vec::with_capacity(group.members.len());
-    for name in &group.members {
+) -> Option<Vec<Wanted<'u>>> {
+    let names = group.members.as_ref()?;
+    let mut members = Vec::with_capacity(names.len());
+    for name in names {
         let (desired, live) = match users.member(name) {
             None => {
                 warnings.push(format!(
@@ -401,7 +423,7 @@ fn desired_members<'u>(
     }
     members.sort_by(|a, b| (&a.key, a.live).cmp(&(&b.key, b.live)));
     members.dedup_by(|later, first| later.key == first.key);
-    members
+    Some(members)
 }
 
 fn sort_members(members: &mut [MemberRef]) {

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use roster_model::{UserAttributes, UserChanges};
-use roster_plan::{DeactivationReason, MemberRef, Operation};
+use roster_plan::{DeactivationReason, MemberRef, Operation, Revival};
 
 /// One attribute's value as shown to people.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,9 +70,10 @@ pub(crate) fn set_fields(attributes: &UserAttributes) -> Vec<(&'static str, &str
     .collect()
 }
 
-/// Why a user is deactivated, for people.
-/// One update of a user as the renderers list it: id, userName, before, changes.
-pub(crate) type UserUpdate<'a> = (&'a String, &'a String, &'a UserAttributes, &'a UserChanges);
+/// One update of a user as the renderers list it: id, userName, before, changes, and
+/// for a reactivation what the account comes back with.
+pub(crate) type UserUpdate<'a> =
+    (&'a String, &'a String, &'a UserAttributes, &'a UserChanges, Option<&'a Revival>);
 
 /// The user updates of a plan, or its reactivations, in plan order.
 pub(crate) fn user_updates(operations: &[Operation], reactivations: bool) -> Vec<UserUpdate<'_>> {
@@ -80,10 +81,12 @@ pub(crate) fn user_updates(operations: &[Operation], reactivations: bool) -> Vec
         .iter()
         .filter_map(|op| match op {
             Operation::UpdateUser { id, user_name, before, changes } if !reactivations => {
-                Some((id, user_name, before, changes))
+                Some((id, user_name, before, changes, None))
             }
-            Operation::ReactivateUser { id, user_name, before, changes } if reactivations => {
-                Some((id, user_name, before, changes))
+            Operation::ReactivateUser { id, user_name, before, changes, comes_back_with }
+                if reactivations =>
+            {
+                Some((id, user_name, before, changes, Some(comes_back_with.as_ref())))
             }
             _ => None,
         })
@@ -101,6 +104,41 @@ pub(crate) fn user_creates(operations: &[Operation]) -> Vec<&UserAttributes> {
         .collect()
 }
 
+/// What a reactivated account comes back with, one line each: its attributes after
+/// apply (userName aside), and its teams.
+pub(crate) fn revival_lines(revival: &Revival, quote: impl Fn(&str) -> String) -> Vec<String> {
+    let mut lines: Vec<String> = set_fields(&revival.attributes)
+        .into_iter()
+        .map(|(name, value)| {
+            let from_service = name == "externalId" && revival.kept_external_id.is_some();
+            let note = if from_service {
+                " (kept from the former account: the file gives none, so this is a former employee's \
+                 account coming back, not a new one)"
+            } else {
+                ""
+            };
+            format!("{name}: {}{note}", quote(value))
+        })
+        .collect();
+    if revival.attributes.role.is_none() {
+        lines.push("role: (none set; the service's default applies)".to_string());
+    }
+    // A long list of teams is cut, so that one account cannot crowd out the rest of a
+    // size-limited comment; the JSON plan lists them all.
+    const TEAMS_SHOWN: usize = 50;
+    let mut teams = if revival.groups.is_empty() {
+        "(none)".to_string()
+    } else {
+        revival.groups.iter().take(TEAMS_SHOWN).map(|g| quote(g)).collect::<Vec<_>>().join(", ")
+    };
+    if revival.groups.len() > TEAMS_SHOWN {
+        teams.push_str(&format!(" and {} more", revival.groups.len() - TEAMS_SHOWN));
+    }
+    lines.push(format!("teams: {teams}"));
+    lines
+}
+
+/// Why a user is deactivated, for people.
 pub(crate) fn reason(reason: DeactivationReason) -> &'static str {
     match reason {
         DeactivationReason::Tombstone => "marked active: false in the file",

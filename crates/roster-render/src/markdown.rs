@@ -139,6 +139,15 @@ pub(crate) fn render(plan: &Plan) -> String {
         md.push("\n\n");
     }
 
+    let overrides: Vec<String> =
+        plan.rails().iter().filter_map(|(rail, check)| check.override_note(*rail)).collect();
+    if !overrides.is_empty() {
+        md.push("> [!IMPORTANT]\n> Safety rails passed by an override:\n>\n");
+        for note in overrides {
+            let _ = writeln!(md.out, "> - {}", prose(&note));
+        }
+        md.push("\n");
+    }
     if !plan.warnings.is_empty() {
         let n = plan.warnings.len();
         let _ = write!(md.out, "> [!WARNING]\n> {n} {}:\n>\n", plural(n as u64, "warning", "warnings"));
@@ -173,18 +182,34 @@ pub(crate) fn render(plan: &Plan) -> String {
         if updates.is_empty() || md.full {
             continue;
         }
-        md.open(&format!("{title} ({})", updates.len()));
-        for (id, user_name, before, changes) in updates {
+        // Reactivations are called out, not folded: a former account comes back with its
+        // role and teams, which a reviewer must see.
+        if reactivate {
+            let _ = write!(md.out, "#### ⚠️ {title} ({})\n\n", updates.len());
+        } else {
+            md.open(&format!("{title} ({})", updates.len()));
+        }
+        for (id, user_name, before, changes, revival) in updates {
             let mut item = format!("- {} (id {})\n", code(user_name), code(id));
             for field in fields::changed_fields(before, changes) {
                 let _ =
                     writeln!(item, "  - {}: {} → {}", field.name, value(field.before), value(field.after));
             }
+            if let Some(revival) = revival {
+                item.push_str("  - comes back with:\n");
+                for line in fields::revival_lines(revival, code) {
+                    let _ = writeln!(item, "    - {line}");
+                }
+            }
             if !md.item(&item, 1) {
                 break;
             }
         }
-        md.close();
+        if reactivate {
+            md.push("\n");
+        } else {
+            md.close();
+        }
     }
 
     let creates = fields::user_creates(ops);

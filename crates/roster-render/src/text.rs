@@ -124,6 +124,15 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
             }
         }
     }
+    let overrides: Vec<String> =
+        plan.rails().iter().filter_map(|(rail, check)| check.override_note(*rail)).collect();
+    if !overrides.is_empty() {
+        t.heading(Style::Warn, "Safety rails passed by an override", overrides.len());
+        for note in overrides {
+            let mark = t.paint(Style::Warn, "!");
+            t.line(&format!("  {mark} {note}"));
+        }
+    }
     if !plan.warnings.is_empty() {
         t.heading(Style::Warn, "Warnings", plan.warnings.len());
         for warning in &plan.warnings {
@@ -157,12 +166,18 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
             continue;
         }
         t.heading(Style::Heading, title, updates.len());
-        for (id, user_name, before, changes) in updates {
+        for (id, user_name, before, changes, revival) in updates {
             let sign = t.paint(Style::Change, if reactivate { "+" } else { "~" });
             let id = t.paint(Style::Dim, &format!("(id {})", terminal(id)));
             t.line(&format!("  {sign} {} {id}", terminal(user_name)));
             for field in fields::changed_fields(before, changes) {
                 t.field_change(&field);
+            }
+            if let Some(revival) = revival {
+                t.line("      comes back with:");
+                for line in fields::revival_lines(revival, quoted) {
+                    t.line(&format!("        {line}"));
+                }
             }
         }
     }

@@ -272,3 +272,69 @@ fn rendering_is_deterministic() {
     assert_eq!(text(&plan, true), text(&rich_plan(), true));
     assert_eq!(markdown(&plan), markdown(&rich_plan()));
 }
+
+/// A former employee's account revived without an externalId in the file, in a team the
+/// file does not manage, while a team is emptied past the removal rail by override.
+fn revival_plan() -> Plan {
+    plan_of(
+        json!({
+            "provider": "productboard",
+            "policy": {"unmanagedUsers": "keep", "unmanagedGroups": "keep", "maxDeactivations": {"count": 10},
+                       "maxRemovals": {"count": 1}},
+            "users": [{"userName": "ada@example.com"}, {"userName": "bob@example.com"}],
+            "groups": [{"displayName": "Admins"}, {"displayName": "Sales", "members": []}],
+        }),
+        json!({
+            "users": [
+                {"id": "u1", "userName": "ada@example.com", "externalId": "00u-<former>", "title": "CFO",
+                 "role": "admin", "active": false},
+                {"id": "u2", "userName": "bob@example.com"},
+                {"id": "u3", "userName": "cy@example.com"},
+            ],
+            "groups": [
+                {"id": "g1", "displayName": "Admins", "members": ["u1"]},
+                {"id": "g2", "displayName": "Sales", "members": ["u2", "u3"]},
+            ],
+        }),
+        &PlanOptions { allow_removals: Some(2), ..PlanOptions::default() },
+    )
+}
+
+#[test]
+fn a_revived_account_shows_what_it_comes_back_with_in_every_format() {
+    let plan = revival_plan();
+    assert!(!plan.is_blocked(), "{:?}", plan.blockers);
+    let text = text(&plan, false);
+    let markdown = markdown(&plan);
+    let mut json = Vec::new();
+    render_json(&plan, &mut json).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let revival = &json["operations"][0]["comesBackWith"];
+    assert_eq!(revival["keptExternalId"], "00u-<former>");
+    assert_eq!(revival["attributes"]["role"], "admin");
+    assert_eq!(revival["groups"], json!(["Admins"]));
+    assert_eq!(json["removalRail"]["status"], "allowedByOverride");
+    for shown in ["teams: \"Admins\"", "role: \"admin\"", "former employee's account", "--allow-removals 2"] {
+        assert!(text.contains(shown), "{shown}: {text}");
+    }
+    assert!(markdown.contains("00u-&lt;former&gt;") && !markdown.contains("<former>"), "{markdown}");
+    insta::assert_snapshot!("text_revival", text);
+    insta::assert_snapshot!("markdown_revival", markdown);
+}
+
+#[test]
+fn a_revived_account_in_many_teams_lists_the_first_fifty() {
+    let groups: Vec<serde_json::Value> = (0..60)
+        .map(|n| json!({"id": format!("g{n:02}"), "displayName": format!("Team {n:02}"), "members": ["u1"]}))
+        .collect();
+    let plan = plan_of(
+        json!({"provider": "productboard", "policy": policy("keep", 10), "users": [{"userName": "ada@example.com"}], "groups": []}),
+        json!({"users": [{"id": "u1", "userName": "ada@example.com", "active": false}], "groups": groups}),
+        &PlanOptions::default(),
+    );
+    let text = text(&plan, false);
+    assert!(text.contains("\"Team 49\" and 10 more"), "{text}");
+    let teams = text.lines().find(|l| l.trim_start().starts_with("teams:")).unwrap();
+    assert!(!teams.contains("Team 50"), "{teams}");
+    assert!(markdown(&plan).contains("and 10 more"));
+}

@@ -64,8 +64,10 @@ pub struct SpecFile {
     /// files add up.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_roles: Vec<String>,
-    /// The users the service should have. A user absent from every file is unmanaged
-    /// (see `policy.unmanaged_users`).
+    /// The users the service should have. A live user absent from every file is
+    /// unmanaged: under `policy.unmanaged_users: deactivate` (the default) it is
+    /// deactivated, so an empty or missing `users` deactivates every active user that no
+    /// other file lists (within `max_deactivations`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<UserEntry>,
     /// The groups the service should have (Productboard: teams).
@@ -118,6 +120,13 @@ pub struct PolicyFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "MaxDeactivations")]
     pub max_deactivations: Option<MaxDeactivations>,
+    /// The most member removals and group deletions one plan may hold before it is
+    /// blocked: a count (default 10) or a percentage, like "5%", of the live memberships
+    /// plus the live groups. Over it, the plan exits 3 unless `--allow-removals N` names
+    /// the exact number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "MaxDeactivations")]
+    pub max_removals: Option<MaxDeactivations>,
     /// userNames that are never deactivated, whatever the files say. Each must be a
     /// user defined in the files and not marked `active: false`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -156,13 +165,14 @@ impl UnmanagedGroupsPolicy {
     pub const ALL: [&'static str; 2] = ["keep", "delete"];
 }
 
-/// A limit on deactivations per plan.
+/// A safety rail's limit per plan (`max_deactivations`, `max_removals`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum MaxDeactivations {
-    /// At most this many users.
+    /// At most this many.
     Count(u64),
-    /// At most this share of the active live users, like "20%" or "12.5%".
+    /// At most this share of the rail's base (active live users; live memberships plus
+    /// groups), like "20%" or "12.5%".
     Percentage(#[schemars(regex(pattern = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)%$"))] String),
 }
 
@@ -241,16 +251,20 @@ pub struct GroupEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String", length(min = 1))]
     pub external_id: Option<String>,
-    /// The members, by userName; each must be a user defined in the files.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub members: Vec<String>,
+    /// The members, by userName; each must be a user defined in the files. Absent means
+    /// unmanaged: without `members` roster neither adds nor removes anyone, while
+    /// `members: []` empties the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<String>")]
+    pub members: Option<Vec<String>>,
 }
 
 /// The keys of each mapping of the format, in the order files are written. The loader
 /// checks keys against these lists; a test holds them equal to the schema's properties.
 pub(crate) mod keys {
     pub const TOP: &[&str] = &["version", "provider", "custom_roles", "policy", "users", "groups"];
-    pub const POLICY: &[&str] = &["unmanaged_users", "unmanaged_groups", "max_deactivations", "protected"];
+    pub const POLICY: &[&str] =
+        &["unmanaged_users", "unmanaged_groups", "max_deactivations", "max_removals", "protected"];
     pub const USER: &[&str] =
         &["userName", "externalId", "previously", "displayName", "name", "title", "role", "active"];
     pub const NAME: &[&str] = &["givenName", "familyName"];

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 use roster_apply::{ApplyOptions, ApplyReport, OperationReport, Outcome, Verified};
 use roster_client::WriteClient;
-use roster_plan::{PlanOptions, SavedPlan};
+use roster_plan::{PlanOptions, Refusal, SavedPlan};
 
 use crate::cli::{ApplyArgs, PlanFormat};
 use crate::commands::plan::{fetch, print_plan, verdict, write_atomically};
@@ -18,6 +18,11 @@ use crate::failure::{CommandResult, Exit, Failure};
 /// Applies the desired state, or a saved plan.
 pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     let saved = args.plan.as_deref().map(read_saved_plan).transpose()?;
+    // The edit and blocked checks need no service: refuse before connecting.
+    if let Some(saved) = &saved {
+        saved.verify().map_err(refusal)?;
+        ui.status(&format!("the saved plan is as it was saved (digest {})", saved.digest));
+    }
     let desired = match &saved {
         Some(saved) => saved.desired.clone(),
         None => validate::load(&args.files.files, ui)?,
@@ -28,28 +33,17 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         WriteClient::new(config).map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
     let capabilities = client.reader().capabilities().await.clone();
     let live = fetch(client.reader(), ui).await?;
-    let allow_deactivations = match &saved {
-        Some(saved) => saved.plan.deactivation_rail.allow_deactivations,
-        None => args.allow_deactivations,
+    // The rails' overrides come from this command line only, never from a saved plan:
+    // a plan file is a reviewed artefact, not a permission.
+    let options = PlanOptions {
+        allow_deactivations: args.allow_deactivations,
+        allow_removals: args.allow_removals,
+        ..PlanOptions::default()
     };
-    let options = PlanOptions { allow_deactivations, capabilities, ..PlanOptions::default() };
     let plan = roster_plan::plan(&desired, &live, &options);
 
     if let Some(saved) = &saved {
-        let differences = roster_plan::compare(&saved.plan, &plan);
-        if !differences.is_empty() {
-            let mut message = String::from(
-                "the saved plan is stale: the live state changed since it was made, and applying it now \
-                 would do something else than what was reviewed",
-            );
-            for difference in &differences {
-                message.push_str("\n  - ");
-                message.push_str(difference);
-            }
-            return Err(
-                Failure::error(message).with_hint("run `roster plan --out` again and review the new plan")
-            );
-        }
+        saved.check_against(&plan).map_err(refusal)?;
     }
 
     print_plan(&plan, PlanFormat::Text, ui)?;
@@ -182,13 +176,24 @@ fn commit() -> Option<String> {
     ["GITHUB_SHA", "CI_COMMIT_SHA"].iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
+/// A refused saved plan as a failure (exit 1), with what to do about it.
+fn refusal(refusal: Refusal) -> Failure {
+    Failure::error(refusal.message()).with_hint(refusal.hint())
+}
+
 fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| Failure::from_error(&format!("cannot read the plan {}", path.display()), &err))?;
     let saved: SavedPlan = serde_json::from_str(&text).map_err(|err| {
-        Failure::error(format!("{} is not a plan saved by `roster plan --out`: {err}", path.display()))
+        Failure::error(format!(
+            "{} cannot be read as a plan saved by `roster plan --out` (it was edited, or written by another \
+             roster version): {err}",
+            path.display()
+        ))
     })?;
-    if saved.plan.format_version != roster_plan::FORMAT_VERSION {
+    // A version this roster does not know is said so, unless the content was edited: a
+    // changed version number is tampering like any other edit, which `verify` names.
+    if saved.plan.format_version != roster_plan::FORMAT_VERSION && saved.digest == saved.content_digest() {
         return Err(Failure::error(format!(
             "{} has plan format version {}, this roster reads version {}",
             path.display(),

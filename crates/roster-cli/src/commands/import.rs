@@ -143,7 +143,7 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
         desired_groups.push(DesiredGroup {
             display_name: group.display_name.clone(),
             external_id,
-            members: members.into_iter().map(|(_, user_name)| user_name).collect(),
+            members: Some(members.into_iter().map(|(_, user_name)| user_name).collect()),
             source: None,
         });
     }

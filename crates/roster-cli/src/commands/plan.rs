@@ -23,13 +23,25 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
     let capabilities = client.capabilities().await.clone();
     let live = fetch(&client, ui).await?;
-    let options =
-        PlanOptions { allow_deactivations: args.allow_deactivations, capabilities, ..PlanOptions::default() };
+    let options = PlanOptions {
+        allow_deactivations: args.allow_deactivations,
+        allow_removals: args.allow_removals,
+        capabilities,
+        ..PlanOptions::default()
+    };
     let plan = roster_plan::plan(&desired, &live, &options);
     print_plan(&plan, args.format, ui)?;
     if let Some(out) = &args.out {
-        save(out, &plan, &desired)?;
-        ui.status(&format!("saved the plan to {}", out.display()));
+        let digest = save(out, &plan, &desired)?;
+        if plan.is_blocked() {
+            ui.status(&format!(
+                "saved the plan to {} (digest {digest}) for review only: it is blocked, so `roster apply \
+                 --plan` will refuse it",
+                out.display()
+            ));
+        } else {
+            ui.status(&format!("saved the plan to {} (digest {digest})", out.display()));
+        }
     }
     verdict(&plan, args.detailed_exitcode, ui)
 }
@@ -111,13 +123,15 @@ pub fn verdict(plan: &Plan, detailed_exitcode: bool, ui: &Ui) -> CommandResult {
     Ok(Exit::Success)
 }
 
-/// Writes a saved plan atomically: a reader never sees half a file.
-pub fn save(path: &Path, plan: &Plan, desired: &DesiredState) -> Result<(), Failure> {
-    let saved = SavedPlan { plan: plan.clone(), desired: desired.clone() };
+/// Writes a saved plan, with the digest of its content, atomically: a reader never sees
+/// half a file. Returns the digest, which `apply --plan` checks the content against.
+pub fn save(path: &Path, plan: &Plan, desired: &DesiredState) -> Result<String, Failure> {
+    let saved = SavedPlan::new(plan.clone(), desired.clone());
     let mut text = serde_json::to_string_pretty(&saved)
         .map_err(|err| Failure::from_error("cannot serialise the plan", &err))?;
     text.push('\n');
-    write_atomically(path, text.as_bytes())
+    write_atomically(path, text.as_bytes())?;
+    Ok(saved.digest)
 }
 
 /// Writes a file through a temporary file in the same folder and a rename.
