@@ -116,9 +116,11 @@ async fn apply_from_empty(
             .map(|t| DesiredGroup {
                 display_name: format!("Team {t:03}"),
                 external_id: None,
-                members: (t * TEAM_SIZE..((t + 1) * TEAM_SIZE).min(memberships))
-                    .map(|m| attributes(m % users).user_name)
-                    .collect(),
+                members: Some(
+                    (t * TEAM_SIZE..((t + 1) * TEAM_SIZE).min(memberships))
+                        .map(|m| attributes(m % users).user_name)
+                        .collect(),
+                ),
                 source: None,
             })
             .collect(),

@@ -38,6 +38,7 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     let options = PlanOptions {
         allow_deactivations: args.allow_deactivations,
         allow_removals: args.allow_removals,
+        capabilities,
         ..PlanOptions::default()
     };
     let plan = roster_plan::plan(&desired, &live, &options);
