@@ -36,6 +36,7 @@
 //! - **Incomplete view**: no deactivation, member removal or group deletion is planned,
 //!   and the plan is blocked; creates and updates are still shown for review.
 
+pub mod audit;
 mod claims;
 mod fingerprint;
 mod groups;
