@@ -13,6 +13,12 @@ pub const PRODUCTBOARD_MAX_PAGE_SIZE: usize = 100;
 pub struct EmulatorConfig {
     /// The bearer token every request must carry; `None` accepts any request.
     pub token: Option<String>,
+    /// The bearer token Productboard's REST member list (`GET /members`) requires;
+    /// `None` accepts any request there.
+    pub api_token: Option<String>,
+    /// Whether the SCIM token also works on the REST API, as a token that carries REST
+    /// rights does.
+    pub scim_token_on_rest: bool,
     /// A delay added to every request before it is handled.
     pub latency: Duration,
     /// At most this many requests per second (a token bucket holding one second's worth);
@@ -40,6 +46,8 @@ impl Default for EmulatorConfig {
     fn default() -> Self {
         Self {
             token: None,
+            api_token: None,
+            scim_token_on_rest: false,
             latency: Duration::ZERO,
             rate_limit: None,
             fault_rate: 0.0,
@@ -57,6 +65,8 @@ impl fmt::Debug for EmulatorConfig {
         // The token is a secret: say whether there is one, never what it is.
         f.debug_struct("EmulatorConfig")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .field("scim_token_on_rest", &self.scim_token_on_rest)
             .field("latency", &self.latency)
             .field("rate_limit", &self.rate_limit)
             .field("fault_rate", &self.fault_rate)
@@ -98,4 +108,8 @@ pub struct Misbehaviour {
     pub throttle_as_500: bool,
     /// Answer 429 without a `Retry-After` header.
     pub omit_retry_after: bool,
+    /// REST member list: answer a page fetched with a cursor with that same cursor again.
+    pub repeat_member_cursor: bool,
+    /// REST member list: a next cursor on every page, past the end too (empty pages).
+    pub endless_member_cursor: bool,
 }
