@@ -3,14 +3,15 @@
 use roster_client::{ClientConfig, ReadClient, Token};
 use roster_model::Provider;
 
-use crate::cli::ConnectionArgs;
+use crate::cli::{ApiArgs, ConnectionArgs};
 use crate::commands::Ui;
 use crate::connection::PRODUCTBOARD_SCIM_URL;
 use crate::failure::{CommandResult, Exit, Failure};
 
 /// Runs the checks in order (URL, connection and TLS, token, then what the service
-/// answers) and prints one line per check, with a fix under each failure.
-pub async fn run(args: &ConnectionArgs, ui: &Ui) -> CommandResult {
+/// answers) and prints one line per check, with a fix under each failure. With a REST
+/// token, the REST member list is checked too (see [`crate::commands::rest_check`]).
+pub async fn run(args: &ConnectionArgs, api: &ApiArgs, ui: &Ui) -> CommandResult {
     let mut report = Report { ui, failures: 0 };
     let url = args.url.clone().unwrap_or_default();
     if url.trim().is_empty() {
@@ -72,16 +73,21 @@ pub async fn run(args: &ConnectionArgs, ui: &Ui) -> CommandResult {
              switched on under Settings → Security, and is not a REST API token",
         ),
     }
-    if !connected {
-        return report.finish();
-    }
-    for step in steps {
-        let name = format!("{} ({})", step.name, step.request);
-        match &step.result {
-            Ok(found) => report.pass(&name, found),
-            Err(err) => {
-                report.fail(&name, err, step.hint.unwrap_or("see the error above; `-v` shows every request"))
+    if connected {
+        for step in steps {
+            let name = format!("{} ({})", step.name, step.request);
+            match &step.result {
+                Ok(found) => report.pass(&name, found),
+                Err(err) => {
+                    report.fail(&name, err, step.hint.unwrap_or("see the error above; `-v` shows every request"))
+                }
             }
+        }
+    }
+    for check in crate::commands::rest_check::rest_checks(api, &url, token.as_ref().ok()).await {
+        match &check.outcome {
+            Ok(found) => report.pass(&check.name, found),
+            Err((err, fix)) => report.fail(&check.name, err, fix),
         }
     }
     report.finish()

@@ -16,6 +16,8 @@ pub async fn run(args: &EmulatorArgs, ui: &Ui) -> CommandResult {
     }
     let config = EmulatorConfig {
         token: args.token.clone().filter(|t| !t.is_empty()),
+        api_token: args.api_token.clone().filter(|t| !t.is_empty()),
+        scim_token_on_rest: args.scim_token_on_rest,
         latency: Duration::from_millis(args.latency_ms),
         rate_limit: args.rate_limit,
         fault_rate: args.fault_rate,
@@ -51,6 +53,8 @@ pub fn misbehaviour(switches: &[Misbehave]) -> Misbehaviour {
             Misbehave::DropPostResponses => m.drop_response_after_post = true,
             Misbehave::ThrottleAs500 => m.throttle_as_500 = true,
             Misbehave::NoRetryAfter => m.omit_retry_after = true,
+            Misbehave::RepeatMemberCursor => m.repeat_member_cursor = true,
+            Misbehave::EndlessMemberCursor => m.endless_member_cursor = true,
         }
     }
     m
