@@ -74,7 +74,14 @@ impl MembersClient {
                         } else {
                             ""
                         };
-                        (status, Ok(format!("the member list answers ({} on the first page{more})", page.data.len())), None)
+                        (
+                            status,
+                            Ok(format!(
+                                "the member list answers ({} on the first page{more})",
+                                page.data.len()
+                            )),
+                            None,
+                        )
                     }
                     Err(err) => (status, Err(err.to_string()), err.hint()),
                 }
@@ -87,9 +94,17 @@ impl MembersClient {
 /// A refused token on the REST API needs the REST hint, not the SCIM one.
 fn rest_hint(err: ClientError) -> ClientError {
     match err {
-        ClientError::Http { method, path, status: status @ (401 | 403), scim_type, detail, attempts, .. } => {
-            ClientError::Http { method, path, status, scim_type, detail, attempts, hint: Some(REST_AUTH_HINT) }
-        }
+        ClientError::Http {
+            method, path, status: status @ (401 | 403), scim_type, detail, attempts, ..
+        } => ClientError::Http {
+            method,
+            path,
+            status,
+            scim_type,
+            detail,
+            attempts,
+            hint: Some(REST_AUTH_HINT),
+        },
         other => other,
     }
 }

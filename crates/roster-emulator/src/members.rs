@@ -8,7 +8,8 @@
 //!   the last, and the same cursor as a `links.next` URL.
 //! - The state file's `members` entries add what SCIM does not show: a member invited by
 //!   hand (`{"email", "name", "role", "status"}`), or a SCIM user's role or status as
-//!   changed in the UI (`{"userId", "role", "status"}`).
+//!   changed in the UI (`{"userId", "role", "status"}`), or a SCIM user the REST list
+//!   does not show at all (`{"userId", "hidden": true}`).
 //! - Misbehaviour: a cursor that comes back unchanged, and a cursor that never ends
 //!   (empty pages with fresh cursors past the end).
 //!
@@ -29,7 +30,7 @@ use crate::store::Store;
 pub(crate) const MEMBERS_PATH: &str = "/members";
 
 /// The fields a `members` record of the state file may hold.
-const RECORD_FIELDS: &[&str] = &["id", "userId", "email", "name", "role", "status", "createdAt"];
+const RECORD_FIELDS: &[&str] = &["id", "userId", "email", "name", "role", "status", "createdAt", "hidden"];
 
 /// Whether a request goes to the REST API rather than SCIM.
 pub(crate) fn is_rest_path(path: &str) -> bool {
@@ -56,7 +57,11 @@ pub(crate) fn check_record(store: &Store, record: Value) -> Result<Value, String
         if !RECORD_FIELDS.contains(&key.as_str()) {
             return Err(format!("unknown field {key:?}; a member record holds {}", RECORD_FIELDS.join(", ")));
         }
-        if !value.is_string() {
+        if key == "hidden" {
+            if !value.is_boolean() {
+                return Err("hidden must be true or false".to_owned());
+            }
+        } else if !value.is_string() {
             return Err(format!("{key} must be a string"));
         }
     }
@@ -76,7 +81,9 @@ pub(crate) fn check_record(store: &Store, record: Value) -> Result<Value, String
             }
         }
         (Some(_), Some(_)) => return Err("a member record has either userId or email, not both".to_owned()),
-        (None, None) => return Err("a member record needs userId (a SCIM user) or email (a member)".to_owned()),
+        (None, None) => {
+            return Err("a member record needs userId (a SCIM user) or email (a member)".to_owned());
+        }
     }
     Ok(record)
 }
@@ -84,9 +91,11 @@ pub(crate) fn check_record(store: &Store, record: Value) -> Result<Value, String
 /// Every member the REST list shows, in order: SCIM users, then members invited by hand.
 fn all_members(store: &Store) -> Vec<Value> {
     let records = store.member_records();
+    let hidden = |id: &str| records.iter().any(|r| r["userId"] == id && r["hidden"] == json!(true));
     let mut members: Vec<Value> = store
         .users()
         .iter()
+        .filter(|user| !hidden(user["id"].as_str().unwrap_or_default()))
         .map(|user| {
             let id = user["id"].as_str().unwrap_or_default();
             let mut member = member_of_user(user);
@@ -114,8 +123,10 @@ fn all_members(store: &Store) -> Vec<Value> {
 fn member_of_user(user: &Value) -> Value {
     let text = |v: &Value| v.as_str().filter(|s| !s.trim().is_empty()).map(str::to_owned);
     let name = text(&user["displayName"]).or_else(|| text(&user["name"]["formatted"])).or_else(|| {
-        let parts: Vec<String> =
-            [text(&user["name"]["givenName"]), text(&user["name"]["familyName"])].into_iter().flatten().collect();
+        let parts: Vec<String> = [text(&user["name"]["givenName"]), text(&user["name"]["familyName"])]
+            .into_iter()
+            .flatten()
+            .collect();
         (!parts.is_empty()).then(|| parts.join(" "))
     });
     let roles = user["roles"].as_array().map(Vec::as_slice).unwrap_or_default();
@@ -163,7 +174,11 @@ pub(crate) async fn list(
         None => max,
         Some(text) => match text.trim().parse::<usize>() {
             Ok(n) if n >= 1 => n.min(max),
-            _ => return Err(bad_request(format!("pageLimit must be a whole number from 1 to {max}, not {text:?}"))),
+            _ => {
+                return Err(bad_request(format!(
+                    "pageLimit must be a whole number from 1 to {max}, not {text:?}"
+                )));
+            }
         },
     };
     let offset = match param("pageCursor") {

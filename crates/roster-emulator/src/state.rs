@@ -173,7 +173,8 @@ impl EmulatorState {
     /// `members` entries do: `{"email", "name", "role", "status"}` is a member invited by
     /// hand, whom SCIM does not show (an id is drawn when none is given);
     /// `{"userId", "role", "status"}` makes the REST list show a SCIM user's role or
-    /// status as changed in the UI. Returns the record as stored.
+    /// status as changed in the UI; `{"userId", "hidden": true}` leaves a SCIM user out
+    /// of the REST list. Returns the record as stored.
     pub fn add_rest_member(&self, record: Value) -> Result<Value, EmulatorError> {
         self.change(|store| store.add_member_record(record))
             .map_err(|detail| EmulatorError::InvalidResource { detail })

@@ -172,7 +172,12 @@ impl Store {
             self.insert_loaded(Kind::Group, group).map_err(|e| format!("groups[{i}]: {e}"))?;
         }
         for (i, member) in members.into_iter().enumerate() {
-            let checked = crate::members::check_record(self, member).map_err(|e| format!("members[{i}]: {e}"))?;
+            let mut checked =
+                crate::members::check_record(self, member).map_err(|e| format!("members[{i}]: {e}"))?;
+            if checked.get("userId").is_none() && checked.get("id").is_none() {
+                // Drawn from the seed: the same file and seed give the same ids.
+                checked["id"] = json!(self.new_id());
+            }
             self.members.push(checked);
         }
         Ok(())

@@ -33,10 +33,14 @@ async fn all_emails(api: &str, token: Option<&str>, limit: u32) -> (Vec<String>,
     for pages in 1..100 {
         let (status, body) = get(&url, token, Some("1")).await;
         assert_eq!(status, 200, "{body}");
-        emails.extend(body["data"].as_array().unwrap().iter().map(|m| m["email"].as_str().unwrap().to_owned()));
+        emails
+            .extend(body["data"].as_array().unwrap().iter().map(|m| m["email"].as_str().unwrap().to_owned()));
         match body["pageCursor"].as_str() {
             Some(cursor) => {
-                assert_eq!(body["links"]["next"], format!("{api}/members?pageCursor={cursor}&pageLimit={limit}"));
+                assert_eq!(
+                    body["links"]["next"],
+                    format!("{api}/members?pageCursor={cursor}&pageLimit={limit}")
+                );
                 url = body["links"]["next"].as_str().unwrap().to_owned();
             }
             None => return (emails, pages),
@@ -52,26 +56,34 @@ async fn lists_scim_users_and_members_invited_by_hand_with_cursor_paging() {
     for i in 0..5 {
         state.add_user(&user(&format!("u{i}@x.io"), "maker", i != 4)).unwrap();
     }
-    let hand = state.add_rest_member(json!({"email": "hand@x.io", "name": "By Hand", "role": "admin"})).unwrap();
+    let hand =
+        state.add_rest_member(json!({"email": "hand@x.io", "name": "By Hand", "role": "admin"})).unwrap();
     let first = state.users()[0]["id"].as_str().unwrap().to_owned();
     state.add_rest_member(json!({"userId": first, "role": "admin"})).unwrap();
+    let third = state.users()[2]["id"].as_str().unwrap().to_owned();
+    state.add_rest_member(json!({"userId": third, "hidden": true})).unwrap();
 
     let api = emulator.api_url();
     let (emails, pages) = all_emails(&api, None, 2).await;
-    assert_eq!(emails, ["u0@x.io", "u1@x.io", "u2@x.io", "u3@x.io", "u4@x.io", "hand@x.io"]);
+    assert_eq!(emails, ["u0@x.io", "u1@x.io", "u3@x.io", "u4@x.io", "hand@x.io"]);
     assert_eq!(pages, 3);
 
     let (_, body) = get(&format!("{api}/members"), None, Some("1")).await;
     let data = body["data"].as_array().unwrap();
     assert_eq!(body["pageCursor"], Value::Null);
-    assert_eq!((&data[0]["role"], &data[0]["status"]), (&json!("admin"), &json!("active")), "changed in the UI");
-    assert_eq!((&data[1]["role"], &data[4]["status"]), (&json!("maker"), &json!("inactive")));
-    assert_eq!(data[5]["id"], hand["id"]);
-    assert_eq!(data[5]["status"], "active");
+    assert_eq!(
+        (&data[0]["role"], &data[0]["status"]),
+        (&json!("admin"), &json!("active")),
+        "changed in the UI"
+    );
+    assert_eq!((&data[1]["role"], &data[3]["status"]), (&json!("maker"), &json!("inactive")));
+    assert_eq!(data[4]["id"], hand["id"]);
+    assert_eq!(data[4]["status"], "active");
     assert!(data[1]["createdAt"].is_string(), "{}", data[1]);
 
     // SCIM does not show the member invited by hand.
-    let scim: Value = reqwest::get(format!("{}/Users", emulator.base_url())).await.unwrap().json().await.unwrap();
+    let scim: Value =
+        reqwest::get(format!("{}/Users", emulator.base_url())).await.unwrap().json().await.unwrap();
     assert_eq!(scim["totalResults"], 5);
 }
 
@@ -144,6 +156,7 @@ async fn members_survive_the_state_file_and_bad_records_are_refused() {
         json!({"email": "a@x.io", "userId": "x"}),
         json!({"email": "a@x.io", "team": "x"}),
         json!({"email": 5}),
+        json!({"email": "a@x.io", "hidden": "yes"}),
     ] {
         assert!(emulator.state().add_rest_member(bad.clone()).is_err(), "{bad}");
     }
@@ -155,4 +168,14 @@ async fn members_survive_the_state_file_and_bad_records_are_refused() {
     let (_, body) = get(&format!("{}/members", emulator.api_url()), None, Some("1")).await;
     assert_eq!(body["data"][0]["email"], "hand@x.io");
     assert_eq!(body["data"][0]["role"], "viewer");
+    emulator.shutdown().await.unwrap();
+
+    // A member written into the state file by hand, without an id, gets one.
+    let written = json!({"format": "roster-emulator-state/1", "members": [{"email": "typed@x.io"}]});
+    std::fs::write(&file, written.to_string()).unwrap();
+    let emulator =
+        start(EmulatorConfig { state_file: Some(file.clone()), ..EmulatorConfig::default() }).await;
+    let (_, body) = get(&format!("{}/members", emulator.api_url()), None, Some("1")).await;
+    assert_eq!(body["data"][0]["email"], "typed@x.io");
+    assert!(body["data"][0]["id"].as_str().is_some_and(|id| !id.is_empty()), "{body}");
 }

@@ -324,7 +324,10 @@ mod tests {
     }
 
     fn emails(findings: &[MemberFinding]) -> Vec<String> {
-        findings.iter().map(|f| f.member.email.clone().unwrap_or_else(|| format!("#{}", f.member.id))).collect()
+        findings
+            .iter()
+            .map(|f| f.member.email.clone().unwrap_or_else(|| format!("#{}", f.member.id)))
+            .collect()
     }
 
     #[test]
@@ -335,7 +338,10 @@ mod tests {
             &[member("m1", Some("ada@x.io"), Some("Maker"), Some("active"))],
         );
         assert!(report.is_clean(), "{report:#?}");
-        assert_eq!(report.counts, AuditCounts { members: 1, members_with_access: 1, scim_users: 1, file_users: 1 });
+        assert_eq!(
+            report.counts,
+            AuditCounts { members: 1, members_with_access: 1, scim_users: 1, file_users: 1 }
+        );
     }
 
     #[test]
@@ -359,7 +365,12 @@ mod tests {
     #[test]
     fn roles_and_statuses_that_differ() {
         let report = audit(
-            &desired(&[("a@x.io", None, &[]), ("b@x.io", None, &[]), ("c@x.io", None, &[]), ("d@x.io", None, &[])]),
+            &desired(&[
+                ("a@x.io", None, &[]),
+                ("b@x.io", None, &[]),
+                ("c@x.io", None, &[]),
+                ("d@x.io", None, &[]),
+            ]),
             &scim(&[
                 ("u1", "a@x.io", Some("contributor"), true),
                 ("u2", "b@x.io", Some("maker"), false),
@@ -421,7 +432,12 @@ mod tests {
         );
         assert_eq!(
             report.unknown_to_rest,
-            [ScimFinding { id: "u1".into(), user_name: "ghost@x.io".into(), role: Some("maker".into()), active: true }]
+            [ScimFinding {
+                id: "u1".into(),
+                user_name: "ghost@x.io".into(),
+                role: Some("maker".into()),
+                active: true
+            }]
         );
         assert!(!report.is_clean());
         assert_eq!(report.n_findings(), 1);
@@ -440,8 +456,16 @@ mod tests {
         assert_eq!(
             report.ambiguous,
             [
-                Ambiguity { key: "ada@x.io".into(), source: "rest".into(), ids: vec!["m1".into(), "m2".into()] },
-                Ambiguity { key: "ada@x.io".into(), source: "scim".into(), ids: vec!["u1".into(), "u2".into()] },
+                Ambiguity {
+                    key: "ada@x.io".into(),
+                    source: "rest".into(),
+                    ids: vec!["m1".into(), "m2".into()]
+                },
+                Ambiguity {
+                    key: "ada@x.io".into(),
+                    source: "scim".into(),
+                    ids: vec!["u1".into(), "u2".into()]
+                },
             ]
         );
         assert!(report.differences.is_empty());

@@ -125,7 +125,12 @@ fn member_row(finding: &MemberFinding) -> Row {
     if let Some(name) = &m.name {
         let _ = write!(text, ", name {}", quoted(name));
     }
-    let _ = write!(text, ", role {}, status {}", terminal(or_dash(m.role.as_deref())), terminal(or_dash(status.as_deref())));
+    let _ = write!(
+        text,
+        ", role {}, status {}",
+        terminal(or_dash(m.role.as_deref())),
+        terminal(or_dash(status.as_deref()))
+    );
     if let Some(created) = &m.created {
         let _ = write!(text, ", joined {}", terminal(created));
     }
@@ -241,7 +246,12 @@ mod tests {
             status: Some(MemberStatus::Active),
             created: Some("2026-11-01T09:00:00Z".into()),
         };
-        let scim = ScimFinding { id: "u1".into(), user_name: "b@x.io".into(), role: Some("maker".into()), active: true };
+        let scim = ScimFinding {
+            id: "u1".into(),
+            user_name: "b@x.io".into(),
+            role: Some("maker".into()),
+            active: true,
+        };
         AuditReport {
             version: 1,
             counts: AuditCounts { members: 3, members_with_access: 3, scim_users: 2, file_users: 1 },
@@ -253,7 +263,12 @@ mod tests {
                 status: None,
             }],
             not_in_file: vec![MemberFinding { member: member("m1", "hand@x.io"), scim: None }],
-            unknown_to_rest: vec![ScimFinding { id: "u9".into(), user_name: "ghost@x.io".into(), role: None, active: true }],
+            unknown_to_rest: vec![ScimFinding {
+                id: "u9".into(),
+                user_name: "ghost@x.io".into(),
+                role: None,
+                active: true,
+            }],
             ambiguous: Vec::new(),
         }
     }
@@ -264,8 +279,18 @@ mod tests {
         render_audit_text(&report(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains('\u{1b}'), "{text}");
-        assert!(text.contains("Members with access that SCIM does not show (1):\n  - \"hand@x.io\" (REST id \"m1\")"), "{text}");
-        assert!(text.contains("\"b@x.io\" (REST id \"m2\", SCIM id \"u1\"): role admin in the REST list, role maker in SCIM"), "{text}");
+        assert!(
+            text.contains(
+                "Members with access that SCIM does not show (1):\n  - \"hand@x.io\" (REST id \"m1\")"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\"b@x.io\" (REST id \"m2\", SCIM id \"u1\"): role admin in the REST list, role maker in SCIM"
+            ),
+            "{text}"
+        );
         assert!(text.contains("People listed twice under one identity: none"), "{text}");
         assert!(text.ends_with("\n4 findings.\n"), "{text}");
     }
@@ -284,9 +309,17 @@ mod tests {
     fn markdown_stays_within_the_limit() {
         let mut big = report();
         big.not_in_scim = (0..5_000)
-            .map(|i| MemberFinding { member: WorkspaceMember {
-                id: format!("m{i}"), email: Some(format!("person{i}@x.io")), name: None, role: None, status: None, created: None,
-            }, scim: None })
+            .map(|i| MemberFinding {
+                member: WorkspaceMember {
+                    id: format!("m{i}"),
+                    email: Some(format!("person{i}@x.io")),
+                    name: None,
+                    role: None,
+                    status: None,
+                    created: None,
+                },
+                scim: None,
+            })
             .collect();
         let mut out = Vec::new();
         render_audit_markdown(&big, &mut out).unwrap();

@@ -116,9 +116,11 @@ pub fn member_of(object: &Map<String, Value>) -> Option<WorkspaceMember> {
     let name = match object.get("name") {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
         Some(Value::Object(parts)) => {
-            let part = |k: &str| parts.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+            let part =
+                |k: &str| parts.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
             part("formatted").map(str::to_owned).or_else(|| {
-                let joined: Vec<&str> = [part("givenName"), part("familyName")].into_iter().flatten().collect();
+                let joined: Vec<&str> =
+                    [part("givenName"), part("familyName")].into_iter().flatten().collect();
                 (!joined.is_empty()).then(|| joined.join(" "))
             })
         }
@@ -293,7 +295,10 @@ impl MemberPager {
     fn next_of(&self, page: &MemberPage) -> Result<Option<(String, String)>, String> {
         if let Some(cursor) = &page.page_cursor {
             let limit = self.page_limit.to_string();
-            return Ok(Some((cursor.clone(), encode_query(&[("pageCursor", cursor), ("pageLimit", &limit)]))));
+            return Ok(Some((
+                cursor.clone(),
+                encode_query(&[("pageCursor", cursor), ("pageLimit", &limit)]),
+            )));
         }
         let Some(link) = &page.links.next else { return Ok(None) };
         let query = self.query_of_link(link).ok_or_else(|| {
@@ -310,9 +315,10 @@ impl MemberPager {
     /// base URL, or a path from the host's root.
     fn query_of_link(&self, link: &str) -> Option<String> {
         let link = link.trim();
-        let base_path = self.base_url.split_once("://").map_or("", |(_, rest)| {
-            rest.find('/').map_or("", |slash| &rest[slash..])
-        });
+        let base_path = self
+            .base_url
+            .split_once("://")
+            .map_or("", |(_, rest)| rest.find('/').map_or("", |slash| &rest[slash..]));
         let rest = if link.contains("://") {
             link.strip_prefix(&self.base_url)?.strip_prefix(MEMBERS)?
         } else {
@@ -337,11 +343,18 @@ impl MemberPager {
         if self.waiting {
             self.reasons.push("members: a page was asked for but never arrived".to_owned());
         } else if self.next_query.is_some() {
-            let what = if self.pages == 0 { "no page was fetched" } else { "the listing stopped before its last page" };
+            let what = if self.pages == 0 {
+                "no page was fetched"
+            } else {
+                "the listing stopped before its last page"
+            };
             self.reasons.push(format!("members: {what}"));
         }
-        let completeness =
-            if self.reasons.is_empty() { Completeness::Complete } else { Completeness::Incomplete(self.reasons) };
+        let completeness = if self.reasons.is_empty() {
+            Completeness::Complete
+        } else {
+            Completeness::Incomplete(self.reasons)
+        };
         PagedMembers { members: self.members, completeness, pages: self.pages }
     }
 }
@@ -430,7 +443,9 @@ mod tests {
         let (paged, log) = drive(MemberPager::new("http://127.0.0.1:9/", 100), move |_| {
             n += 1;
             match n {
-                1 => json!({"data": members(1..=2), "links": {"next": "http://127.0.0.1:9/members?pageCursor=x%2By"}}),
+                1 => {
+                    json!({"data": members(1..=2), "links": {"next": "http://127.0.0.1:9/members?pageCursor=x%2By"}})
+                }
                 2 => json!({"data": members(3..=4), "links": {"next": "/members?pageCursor=z"}}),
                 _ => json!({"data": members(5..=5), "links": {"next": null}}),
             }
@@ -448,8 +463,10 @@ mod tests {
             "https://api.productboard.com/notes?pageCursor=a",
             "/v2/members?pageCursor=a",
         ] {
-            let (paged, log) =
-                drive(MemberPager::new(BASE, 100), |_| json!({"data": members(1..=1), "links": {"next": link}}));
+            let (paged, log) = drive(
+                MemberPager::new(BASE, 100),
+                |_| json!({"data": members(1..=1), "links": {"next": link}}),
+            );
             assert_eq!(log.len(), 1, "{link}");
             assert_eq!(
                 reasons(&paged),
@@ -502,21 +519,26 @@ mod tests {
         assert_eq!(log.len(), 2);
         assert_eq!(
             reasons(&paged),
-            ["members: page 2 (cursor \"c1\") repeats 3 of its 3 members already listed; the service repeats \
-              pages or ignores the cursor"]
+            [
+                "members: page 2 (cursor \"c1\") repeats 3 of its 3 members already listed; the service repeats \
+              pages or ignores the cursor"
+            ]
         );
         assert_eq!(paged.members.len(), 3);
     }
 
     #[test]
     fn a_duplicate_within_one_page_stops_as_incomplete() {
-        let (paged, _) = drive(MemberPager::new(BASE, 100), |_| {
-            json!({"data": [{"id": 7, "email": "a@x.io"}, {"id": "7", "email": "b@x.io"}]})
-        });
+        let (paged, _) = drive(
+            MemberPager::new(BASE, 100),
+            |_| json!({"data": [{"id": 7, "email": "a@x.io"}, {"id": "7", "email": "b@x.io"}]}),
+        );
         assert_eq!(
             reasons(&paged),
-            ["members: page 1 repeats 1 of its 2 members already listed; the service repeats pages or ignores \
-              the cursor"]
+            [
+                "members: page 1 repeats 1 of its 2 members already listed; the service repeats pages or ignores \
+              the cursor"
+            ]
         );
     }
 
@@ -587,7 +609,13 @@ mod tests {
         );
         let bob = read[1].clone().unwrap();
         assert_eq!(
-            (bob.id.as_str(), bob.email.as_deref(), bob.name.as_deref(), bob.role.as_deref(), bob.status.clone()),
+            (
+                bob.id.as_str(),
+                bob.email.as_deref(),
+                bob.name.as_deref(),
+                bob.role.as_deref(),
+                bob.status.clone()
+            ),
             ("2", Some("bob@x.io"), Some("Bob B"), Some("maker"), Some(MemberStatus::Inactive))
         );
         assert_eq!(bob.created.as_deref(), Some("2026-01-02T03:04:05Z"));

@@ -125,7 +125,13 @@ impl ScimRequest {
     /// `GET /members?QUERY` on Productboard's REST API, with `X-Version: 1`. Only
     /// [`crate::members::MemberPager`] builds it, from a cursor or a next link it checked.
     pub(crate) fn list_members(query: String) -> Self {
-        ScimRequest { method: Method::Get, path: MEMBERS.to_owned(), query, headers: MEMBERS_HEADERS, body: None }
+        ScimRequest {
+            method: Method::Get,
+            path: MEMBERS.to_owned(),
+            query,
+            headers: MEMBERS_HEADERS,
+            body: None,
+        }
     }
 
     fn list(path: &str, start_index: u64, count: u64, sort_by: Option<&str>, extra: &[(&str, &str)]) -> Self {

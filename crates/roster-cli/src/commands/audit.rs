@@ -30,7 +30,8 @@ pub async fn run(args: &AuditArgs, ui: &Ui) -> CommandResult {
         .fetch_members()
         .await
         .map_err(|err| client_failure("cannot fetch the REST member list", &err))?;
-    ui.status(&format!("fetched {} members in {} pages from {}", paged.members.len(), paged.pages, rest.base_url()));
+    let pages = if paged.pages == 1 { "1 page".to_owned() } else { format!("{} pages", paged.pages) };
+    ui.status(&format!("fetched {} members in {pages} from {}", paged.members.len(), rest.base_url()));
     refuse_incomplete("the REST member list", &paged.completeness, ui)?;
     let report = audit(&desired, &live, &paged.members);
     print(&report, args.format)?;

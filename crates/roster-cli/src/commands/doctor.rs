@@ -78,9 +78,11 @@ pub async fn run(args: &ConnectionArgs, api: &ApiArgs, ui: &Ui) -> CommandResult
             let name = format!("{} ({})", step.name, step.request);
             match &step.result {
                 Ok(found) => report.pass(&name, found),
-                Err(err) => {
-                    report.fail(&name, err, step.hint.unwrap_or("see the error above; `-v` shows every request"))
-                }
+                Err(err) => report.fail(
+                    &name,
+                    err,
+                    step.hint.unwrap_or("see the error above; `-v` shows every request"),
+                ),
             }
         }
     }

@@ -23,7 +23,9 @@ fn check(name: impl Into<String>, outcome: Result<String, (String, String)>) -> 
 fn origin(url: &str) -> String {
     let url = url.trim().to_lowercase();
     match url.split_once("://") {
-        Some((scheme, rest)) => format!("{scheme}://{}", rest.split(['/', '?', '#']).next().unwrap_or_default()),
+        Some((scheme, rest)) => {
+            format!("{scheme}://{}", rest.split(['/', '?', '#']).next().unwrap_or_default())
+        }
         None => url,
     }
 }
@@ -55,7 +57,10 @@ pub async fn rest_checks(api: &ApiArgs, scim_url: &str, scim_token: Option<&Toke
         )),
         Ok(step) => {
             let fix = step.hint.unwrap_or("see the error above; `-v` shows every request").to_owned();
-            checks.push(check(format!("{} ({} on {url})", step.name, step.request), step.result.map_err(|e| (e, fix))));
+            checks.push(check(
+                format!("{} ({} on {url})", step.name, step.request),
+                step.result.map_err(|e| (e, fix)),
+            ));
         }
     }
     let Some(scim_token) = scim_token else { return checks };
@@ -73,10 +78,14 @@ pub async fn rest_checks(api: &ApiArgs, scim_url: &str, scim_token: Option<&Toke
     }
     let found = match probe(&url, scim_token.clone()).await {
         Ok(step) => match (&step.result, step.status) {
-            (Ok(_), _) => "it works: the SCIM token carries REST API rights too, so guard it like a REST API token"
-                .to_owned(),
+            (Ok(_), _) => {
+                "it works: the SCIM token carries REST API rights too, so guard it like a REST API token"
+                    .to_owned()
+            }
             (Err(_), Some(status @ (401 | 403))) => {
-                format!("refused ({status}): the SCIM token carries no REST API rights; audit needs the REST token")
+                format!(
+                    "refused ({status}): the SCIM token carries no REST API rights; audit needs the REST token"
+                )
             }
             (Err(err), _) => format!("could not tell: {err}"),
         },
