@@ -212,6 +212,30 @@ fn many_pages_under_rate_limits_and_faults_give_the_same_report() {
 }
 
 #[test]
+fn a_rate_limited_member_list_is_paced_not_cut_short() {
+    let server =
+        server(EmulatorConfig { max_page_size: 1, rate_limit: Some(3), ..EmulatorConfig::default() });
+    for i in 0..3 {
+        server
+            .emulator()
+            .state()
+            .add_rest_member(json!({"email": format!("hand{i}@lumen.example")}))
+            .unwrap();
+    }
+    let dir = workdir();
+    let (code, report) = audit_json(&server, dir.path());
+    assert_eq!(code, 2);
+    assert_eq!(report["counts"]["members"], 6);
+    // The emulator's X-RateLimit-* headers pace the client (a 429, if one comes, is
+    // retried after Retry-After); every page arrives once.
+    let log = server.log();
+    let pages: Vec<_> = log.iter().filter(|r| r.path == "/members" && r.succeeded()).collect();
+    assert_eq!(pages.len(), 6, "{log:?}");
+    assert!(log.iter().all(|r| r.succeeded() || r.status == Some(429)), "{log:?}");
+    assert_read_only(&server);
+}
+
+#[test]
 fn a_repeated_cursor_ends_the_audit_as_incomplete() {
     let misbehaviour = Misbehaviour { repeat_member_cursor: true, ..Misbehaviour::default() };
     let server = server(EmulatorConfig { max_page_size: 2, misbehaviour, ..EmulatorConfig::default() });

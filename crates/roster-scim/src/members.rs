@@ -43,11 +43,14 @@ pub const MAX_MEMBER_PAGES: u64 = 100_000;
 pub const MAX_EMPTY_PAGES: u32 = 3;
 
 /// One page of `GET /members`, as sent. Only the fields roster needs are read; every
-/// other field is ignored, and a field of an unexpected type counts as absent.
+/// other field is ignored. Member fields of an unexpected type count as absent, but the
+/// paging fields must make sense: a page without a `data` array, or with a cursor or
+/// next link that is not a string (or a number), is not a member list page, so that a
+/// changed answer never reads as a short, complete list.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct MemberPage {
     /// The members, as JSON objects (read field by field by [`member_of`]).
-    #[serde(default, alias = "members", deserialize_with = "objects")]
+    #[serde(alias = "members", deserialize_with = "objects")]
     pub data: Vec<Map<String, Value>>,
     /// The cursor of the next page; absent, null or empty on the last page.
     #[serde(default, rename = "pageCursor", deserialize_with = "lenient_string")]
@@ -66,34 +69,42 @@ pub struct Links {
 }
 
 fn objects<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<Map<String, Value>>, D::Error> {
-    let value = Value::deserialize(de)?;
-    Ok(match value {
-        Value::Array(items) => items
+    match Value::deserialize(de)? {
+        Value::Array(items) => Ok(items
             .into_iter()
             .map(|item| match item {
                 Value::Object(map) => map,
                 // Kept as an empty object so that the pager reports it instead of skipping it.
                 _ => Map::new(),
             })
-            .collect(),
-        _ => Vec::new(),
-    })
+            .collect()),
+        other => Err(serde::de::Error::custom(format!("data must be an array of members, not {other}"))),
+    }
+}
+
+/// A cursor or link: a string or a number; null, absent or empty on the last page.
+fn cursor_value<E: serde::de::Error>(name: &str, value: Value) -> Result<Option<String>, E> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        other => Err(E::custom(format!("{name} must be a string, not {other}"))),
+    }
 }
 
 fn lenient_string<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(de)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s),
-        _ => None,
-    })
+    cursor_value("pageCursor", Value::deserialize(de)?)
 }
 
 fn lenient_links<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Links, D::Error> {
-    Ok(match Value::deserialize(de)? {
-        Value::Object(map) => Links {
-            next: map.get("next").and_then(Value::as_str).filter(|s| !s.trim().is_empty()).map(str::to_owned),
-        },
-        _ => Links::default(),
-    })
+    match Value::deserialize(de)? {
+        Value::Null => Ok(Links::default()),
+        Value::Object(mut map) => {
+            Ok(Links { next: cursor_value("links.next", map.remove("next").unwrap_or(Value::Null))? })
+        }
+        other => Err(serde::de::Error::custom(format!("links must be an object, not {other}"))),
+    }
 }
 
 /// A member from the list's JSON object: `id` (string or number), `email`, `name` (a
@@ -433,8 +444,27 @@ mod tests {
         let (paged, log) = drive(MemberPager::new(BASE, 100), |_| json!({"data": [], "pageCursor": null}));
         assert_eq!(log.len(), 1);
         assert!(paged.completeness.is_complete());
-        let (paged, _) = drive(MemberPager::new(BASE, 100), |_| json!({}));
+        let (paged, _) =
+            drive(MemberPager::new(BASE, 100), |_| json!({"data": [], "links": null, "pageCursor": ""}));
         assert!(paged.completeness.is_complete() && paged.members.is_empty());
+    }
+
+    #[test]
+    fn a_page_that_is_no_member_list_does_not_parse() {
+        // Each would otherwise read as a short list that ends here.
+        for body in [
+            json!({}),
+            json!({"data": null}),
+            json!({"data": {"id": "1"}}),
+            json!({"data": [], "pageCursor": {"next": "x"}}),
+            json!({"data": [], "pageCursor": true}),
+            json!({"data": [], "links": {"next": ["x"]}}),
+            json!({"data": [], "links": "x"}),
+        ] {
+            assert!(serde_json::from_value::<MemberPage>(body.clone()).is_err(), "{body}");
+        }
+        let numeric: MemberPage = serde_json::from_value(json!({"members": [], "pageCursor": 200})).unwrap();
+        assert_eq!(numeric.page_cursor.as_deref(), Some("200"));
     }
 
     #[test]
