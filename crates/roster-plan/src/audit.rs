@@ -31,7 +31,7 @@ pub const AUDIT_FORMAT_VERSION: u32 = 1;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditReport {
-    /// [`AUDIT_FORMAT_VERSION`].
+    /// The version of this format, [`AUDIT_FORMAT_VERSION`]: 1.
     pub version: u32,
     /// How many people each source holds.
     pub counts: AuditCounts,
@@ -124,6 +124,14 @@ pub struct Ambiguity {
     pub source: String,
     /// The ids holding it.
     pub ids: Vec<String>,
+}
+
+/// The JSON Schema of `roster audit --format json` (`schemas/audit.schema.json`).
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let mut schema = generator.into_root_schema_for::<AuditReport>().to_value();
+    crate::unwrap_descriptions(&mut schema);
+    schema
 }
 
 impl AuditReport {
