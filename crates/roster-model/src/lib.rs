@@ -385,9 +385,10 @@ pub struct LiveState {
 }
 
 /// Whether a workspace member may use the workspace, as Productboard's REST member list
-/// reports it (`status`, or a boolean `active`).
+/// reports it (`status`, or a boolean `active`). Serialized as its word.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", tag = "kind", content = "value")]
+#[serde(into = "String", from = "String")]
+#[schemars(with = "String")]
 pub enum MemberStatus {
     /// A member who may log in.
     Active,
@@ -426,6 +427,18 @@ impl MemberStatus {
             MemberStatus::Inactive => "inactive",
             MemberStatus::Other(word) => word,
         }
+    }
+}
+
+impl From<String> for MemberStatus {
+    fn from(word: String) -> Self {
+        MemberStatus::from_word(&word)
+    }
+}
+
+impl From<MemberStatus> for String {
+    fn from(status: MemberStatus) -> Self {
+        status.as_str().to_owned()
     }
 }
 
@@ -483,6 +496,11 @@ mod tests {
         assert_eq!(MemberStatus::from_word("on-leave"), MemberStatus::Other("on-leave".into()));
         assert!(MemberStatus::from_word("on-leave").has_access());
         assert!(!MemberStatus::Inactive.has_access());
+        let json =
+            serde_json::to_string(&[MemberStatus::Invited, MemberStatus::Other("on-leave".into())]).unwrap();
+        assert_eq!(json, r#"["invited","on-leave"]"#);
+        let back: Vec<MemberStatus> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, [MemberStatus::Invited, MemberStatus::Other("on-leave".into())]);
     }
 
     #[test]
