@@ -250,6 +250,21 @@ fn a_repeated_cursor_ends_the_audit_as_incomplete() {
 }
 
 #[test]
+fn an_ignored_cursor_repeating_members_ends_the_audit_as_incomplete() {
+    let misbehaviour = Misbehaviour { ignore_member_cursor: true, ..Misbehaviour::default() };
+    let server = server(EmulatorConfig { max_page_size: 2, misbehaviour, ..EmulatorConfig::default() });
+    let dir = workdir();
+    let (code, stdout, stderr) = run(audit(&server, dir.path()).args(["--format", "json"]));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("page 2 (cursor \"pc-2\") repeats 2 of its 2 members already listed"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+    assert_read_only(&server);
+}
+
+#[test]
 fn a_cursor_that_never_ends_ends_the_audit_as_incomplete() {
     let misbehaviour = Misbehaviour { endless_member_cursor: true, ..Misbehaviour::default() };
     let server = server(EmulatorConfig { misbehaviour, ..EmulatorConfig::default() });

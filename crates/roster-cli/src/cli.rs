@@ -304,6 +304,8 @@ pub enum Misbehave {
     RepeatMemberCursor,
     /// REST member list: a next cursor on every page, past the end too.
     EndlessMemberCursor,
+    /// REST member list: ignore the cursor and serve the first page again.
+    IgnoreMemberCursor,
 }
 
 /// `roster demo`.

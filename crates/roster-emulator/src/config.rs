@@ -112,4 +112,7 @@ pub struct Misbehaviour {
     pub repeat_member_cursor: bool,
     /// REST member list: a next cursor on every page, past the end too (empty pages).
     pub endless_member_cursor: bool,
+    /// REST member list: ignore `pageCursor` and serve the first page again, each time
+    /// with a fresh cursor.
+    pub ignore_member_cursor: bool,
 }

@@ -10,8 +10,9 @@
 //!   hand (`{"email", "name", "role", "status"}`), or a SCIM user's role or status as
 //!   changed in the UI (`{"userId", "role", "status"}`), or a SCIM user the REST list
 //!   does not show at all (`{"userId", "hidden": true}`).
-//! - Misbehaviour: a cursor that comes back unchanged, and a cursor that never ends
-//!   (empty pages with fresh cursors past the end).
+//! - Misbehaviour: a cursor that comes back unchanged, a cursor that never ends (empty
+//!   pages with fresh cursors past the end), and a cursor that is ignored (the first page
+//!   again, with a fresh cursor).
 //!
 //! The rate limit, faults and latency apply as on every route.
 
@@ -189,12 +190,16 @@ pub(crate) async fn list(
             .ok_or_else(|| bad_request(format!("invalid pageCursor {cursor:?}")))?,
     };
     let members = all_members(&app.state.lock());
-    let from = offset.min(members.len());
-    let to = from.saturating_add(limit).min(members.len());
     let misbehaviour = &app.config.misbehaviour;
+    let served_offset = if misbehaviour.ignore_member_cursor { 0 } else { offset };
+    let from = served_offset.min(members.len());
+    let to = from.saturating_add(limit).min(members.len());
     let next = if misbehaviour.repeat_member_cursor && offset > 0 {
         Some(offset)
-    } else if to < members.len() || misbehaviour.endless_member_cursor {
+    } else if offset.saturating_add(limit) < members.len()
+        || misbehaviour.endless_member_cursor
+        || (misbehaviour.ignore_member_cursor && to < members.len())
+    {
         Some(offset.saturating_add(limit))
     } else {
         None

@@ -55,6 +55,7 @@ pub fn misbehaviour(switches: &[Misbehave]) -> Misbehaviour {
             Misbehave::NoRetryAfter => m.omit_retry_after = true,
             Misbehave::RepeatMemberCursor => m.repeat_member_cursor = true,
             Misbehave::EndlessMemberCursor => m.endless_member_cursor = true,
+            Misbehave::IgnoreMemberCursor => m.ignore_member_cursor = true,
         }
     }
     m
