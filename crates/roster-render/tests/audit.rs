@@ -70,15 +70,15 @@ fn render(f: impl Fn(&AuditReport, &mut Vec<u8>) -> std::io::Result<()>) -> Stri
 
 #[test]
 fn text_report() {
-    insta::assert_snapshot!(render(|r, out| roster_render::render_audit_text(r, out)));
+    insta::assert_snapshot!(render(roster_render::render_audit_text));
 }
 
 #[test]
 fn markdown_report() {
-    insta::assert_snapshot!(render(|r, out| roster_render::render_audit_markdown(r, out)));
+    insta::assert_snapshot!(render(roster_render::render_audit_markdown));
 }
 
 #[test]
 fn json_report() {
-    insta::assert_snapshot!(render(|r, out| roster_render::render_audit_json(r, out)));
+    insta::assert_snapshot!(render(roster_render::render_audit_json));
 }
