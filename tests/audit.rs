@@ -325,6 +325,21 @@ fn doctor_checks_the_rest_token_and_whether_the_scim_token_opens_rest() {
 }
 
 #[test]
+fn doctor_never_sends_the_scim_token_to_a_rest_api_on_another_host() {
+    let scim = server(EmulatorConfig::default());
+    let rest = server(EmulatorConfig::default());
+    let dir = workdir();
+    let mut command = roster(Some(&scim), dir.path());
+    command.env("ROSTER_API_URL", rest.emulator().api_url()).env("ROSTER_API_TOKEN", API_TOKEN).arg("doctor");
+    let (code, stdout, _) = run(&mut command);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("✓ SCIM token on the REST API: not tried: the REST API"), "{stdout}");
+    let member_requests = rest.log().iter().filter(|r| r.path == "/members").count();
+    assert_eq!(member_requests, 1, "only the REST token's probe reached the other host");
+    assert!(scim.log().iter().all(|r| r.path != "/members"));
+}
+
+#[test]
 fn doctor_names_both_token_places_when_the_rest_token_is_refused() {
     let server = server(EmulatorConfig::default());
     let dir = workdir();
