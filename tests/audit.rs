@@ -278,6 +278,24 @@ fn a_cursor_that_never_ends_ends_the_audit_as_incomplete() {
 }
 
 #[test]
+fn an_invalid_file_or_an_incomplete_scim_view_is_an_error() {
+    let misbehaviour = Misbehaviour { total_results_is_page_size: true, ..Misbehaviour::default() };
+    let server = server(EmulatorConfig { max_page_size: 2, misbehaviour, ..EmulatorConfig::default() });
+    let dir = workdir();
+    std::fs::write(dir.path().join("bad.yaml"), "version: 1\nusers:\n  - userName: not-an-email\n").unwrap();
+    let (code, stdout, stderr) = run(audit(&server, dir.path()).arg("bad.yaml"));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("bad.yaml:3"), "{stderr}");
+    assert!(server.log().is_empty(), "nothing is asked of the service for an invalid file");
+
+    let (code, stdout, stderr) = run(audit(&server, dir.path()).arg("--detailed-exitcode"));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("the SCIM view was incomplete"), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(server.writes().is_empty());
+}
+
+#[test]
 fn a_missing_or_refused_rest_token_is_an_error_with_both_places_named() {
     let server = server(EmulatorConfig::default());
     let dir = workdir();
