@@ -73,26 +73,31 @@ pub async fn run(args: &ConnectionArgs, api: &ApiArgs, ui: &Ui) -> CommandResult
              switched on under Settings → Security, and is not a REST API token",
         ),
     }
-    if connected {
-        for step in steps {
-            let name = format!("{} ({})", step.name, step.request);
-            match &step.result {
-                Ok(found) => report.pass(&name, found),
-                Err(err) => report.fail(
-                    &name,
-                    err,
-                    step.hint.unwrap_or("see the error above; `-v` shows every request"),
-                ),
+    if !connected {
+        rest_checks(&mut report, api, &url, token.as_ref().ok()).await;
+        return report.finish();
+    }
+    for step in steps {
+        let name = format!("{} ({})", step.name, step.request);
+        match &step.result {
+            Ok(found) => report.pass(&name, found),
+            Err(err) => {
+                report.fail(&name, err, step.hint.unwrap_or("see the error above; `-v` shows every request"))
             }
         }
     }
-    for check in crate::commands::rest_check::rest_checks(api, &url, token.as_ref().ok()).await {
+    rest_checks(&mut report, api, &url, token.as_ref().ok()).await;
+    report.finish()
+}
+
+/// The REST API's checks, when a REST token is given, after SCIM's.
+async fn rest_checks(report: &mut Report<'_>, api: &ApiArgs, scim_url: &str, scim_token: Option<&Token>) {
+    for check in crate::commands::rest_check::rest_checks(api, scim_url, scim_token).await {
         match &check.outcome {
             Ok(found) => report.pass(&check.name, found),
             Err((err, fix)) => report.fail(&check.name, err, fix),
         }
     }
-    report.finish()
 }
 
 struct Report<'a> {
