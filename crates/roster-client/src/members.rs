@@ -92,19 +92,9 @@ impl MembersClient {
 }
 
 /// A refused token on the REST API needs the REST hint, not the SCIM one.
-fn rest_hint(err: ClientError) -> ClientError {
-    match err {
-        ClientError::Http {
-            method, path, status: status @ (401 | 403), scim_type, detail, attempts, ..
-        } => ClientError::Http {
-            method,
-            path,
-            status,
-            scim_type,
-            detail,
-            attempts,
-            hint: Some(REST_AUTH_HINT),
-        },
-        other => other,
+fn rest_hint(mut err: ClientError) -> ClientError {
+    if let ClientError::Http { status: 401 | 403, hint, .. } = &mut err {
+        *hint = Some(REST_AUTH_HINT);
     }
+    err
 }
