@@ -65,7 +65,9 @@ pub enum Command {
     /// Write a users.yaml from the live state.
     Import(ImportArgs),
     /// Check the connection to the SCIM service and explain what is wrong.
-    Doctor(ConnectionArgs),
+    Doctor(DoctorArgs),
+    /// Cross-check the file and SCIM against Productboard's REST member list (read-only).
+    Audit(AuditArgs),
     /// Run a local SCIM server with Productboard's rules.
     Emulator(EmulatorArgs),
     /// Validate, plan, apply and re-plan examples/ against an embedded emulator.
@@ -99,6 +101,49 @@ pub struct ConnectionArgs {
     /// A cap on requests per second sent by roster (at least 0.1).
     #[arg(long, value_parser = parse_rate)]
     pub max_rps: Option<f64>,
+}
+
+/// How to reach Productboard's REST API (for `audit`, and `doctor` when a token is given).
+#[derive(Debug, Args, Clone)]
+pub struct ApiArgs {
+    /// The REST API base URL [default: https://api.productboard.com].
+    #[arg(long, env = "ROSTER_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+    /// A file holding the REST API token; otherwise `ROSTER_API_TOKEN` is read.
+    /// The token is never taken from the command line.
+    #[arg(long, value_name = "FILE")]
+    pub api_token_file: Option<PathBuf>,
+}
+
+/// `roster doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The SCIM service.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The REST API, checked when a REST token is given.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// `roster audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The desired state.
+    #[command(flatten)]
+    pub files: FilesArgs,
+    /// The SCIM service.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The REST API.
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Exit 2 when something differs, 0 when the file, SCIM and the REST list agree.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 /// `roster plan`.
@@ -216,6 +261,13 @@ pub struct EmulatorArgs {
     /// Require this bearer token (otherwise `ROSTER_EMULATOR_TOKEN`, else none).
     #[arg(long, env = "ROSTER_EMULATOR_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Require this bearer token on the REST member list, `GET /members`
+    /// (otherwise `ROSTER_EMULATOR_API_TOKEN`, else none).
+    #[arg(long, env = "ROSTER_EMULATOR_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+    /// Let the SCIM token open the REST member list too, as a token with REST rights does.
+    #[arg(long)]
+    pub scim_token_on_rest: bool,
     /// Delay every answer by this many milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
@@ -278,6 +330,12 @@ pub enum Misbehave {
     RemoveByValueWipesAll,
     /// `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas` answer 404.
     NoSchemas,
+    /// REST member list: answer a cursor with the same cursor again.
+    RepeatMemberCursor,
+    /// REST member list: a next cursor on every page, past the end too.
+    EndlessMemberCursor,
+    /// REST member list: ignore the cursor and serve the first page again.
+    IgnoreMemberCursor,
 }
 
 /// `roster demo`.

@@ -5,6 +5,8 @@
 //! Two handles, so that the type system keeps `plan` from writing:
 //! - [`ReadClient`] has only read methods: [`ReadClient::fetch_live`], look-ups, and the
 //!   [`ReadClient::probe`] behind `roster doctor`.
+//! - [`MembersClient`] reads Productboard's REST member list for `roster audit`; it
+//!   too has no method that writes.
 //! - [`WriteClient`] holds a `ReadClient` and adds the writes. It has no method that
 //!   deletes a user, and `roster_scim` has no way to build such a request.
 //!
@@ -16,6 +18,7 @@
 
 mod config;
 mod error;
+mod members;
 mod read;
 mod token;
 mod transport;
@@ -23,6 +26,7 @@ mod write;
 
 pub use config::{ClientConfig, UpdateMethod};
 pub use error::{AUTH_HINT, BASE_URL_HINT, ClientError, ConnectProblem, PROXY_HINT, TOKEN_HINT};
+pub use members::{API_TOKEN_ENV, DEFAULT_API_URL, MembersClient, REST_AUTH_HINT};
 pub use read::{GROUPS_HINT, ProbeStep, ReadClient};
 pub use token::{TOKEN_ENV, Token, TokenError};
 pub use write::{

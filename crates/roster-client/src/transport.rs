@@ -380,6 +380,9 @@ impl Transport {
         if let Some(auth) = &self.auth {
             builder = builder.header(AUTHORIZATION, auth.clone());
         }
+        for (name, value) in req.headers() {
+            builder = builder.header(*name, *value);
+        }
         if let Some(body) = req.body() {
             let bytes = serde_json::to_vec(body).expect("a JSON value always serializes");
             builder = builder.header(CONTENT_TYPE, "application/scim+json").body(bytes);

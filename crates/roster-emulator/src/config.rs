@@ -13,6 +13,12 @@ pub const PRODUCTBOARD_MAX_PAGE_SIZE: usize = 100;
 pub struct EmulatorConfig {
     /// The bearer token every request must carry; `None` accepts any request.
     pub token: Option<String>,
+    /// The bearer token Productboard's REST member list (`GET /members`) requires;
+    /// `None` accepts any request there.
+    pub api_token: Option<String>,
+    /// Whether the SCIM token also works on the REST API, as a token that carries REST
+    /// rights does.
+    pub scim_token_on_rest: bool,
     /// A delay added to every request before it is handled.
     pub latency: Duration,
     /// At most this many requests per `rate_limit_window` (a token bucket holding one
@@ -45,6 +51,8 @@ impl Default for EmulatorConfig {
     fn default() -> Self {
         Self {
             token: None,
+            api_token: None,
+            scim_token_on_rest: false,
             latency: Duration::ZERO,
             rate_limit: None,
             rate_limit_window: Duration::from_secs(1),
@@ -64,6 +72,8 @@ impl fmt::Debug for EmulatorConfig {
         // The token is a secret: say whether there is one, never what it is.
         f.debug_struct("EmulatorConfig")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .field("scim_token_on_rest", &self.scim_token_on_rest)
             .field("latency", &self.latency)
             .field("rate_limit", &self.rate_limit)
             .field("rate_limit_window", &self.rate_limit_window)
@@ -137,4 +147,11 @@ pub struct Misbehaviour {
     pub remove_by_value_wipes_all: bool,
     /// Answer 404 on `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas`.
     pub no_schemas: bool,
+    /// REST member list: answer a page fetched with a cursor with that same cursor again.
+    pub repeat_member_cursor: bool,
+    /// REST member list: a next cursor on every page, past the end too (empty pages).
+    pub endless_member_cursor: bool,
+    /// REST member list: ignore `pageCursor` and serve the first page again, each time
+    /// with a fresh cursor.
+    pub ignore_member_cursor: bool,
 }

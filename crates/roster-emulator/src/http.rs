@@ -119,14 +119,13 @@ impl App {
         Some(if rng.random_bool(0.5) { Fault::ServerError } else { Fault::Drop })
     }
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
+    fn authorized(&self, path: &str, headers: &HeaderMap) -> bool {
+        if crate::members::is_rest_path(path) {
+            return crate::members::authorized(self, headers);
+        }
         let Some(expected) = &self.config.token else { return true };
-        let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-            return false;
-        };
-        let Some((scheme, presented)) = value.trim().split_once(' ') else { return false };
-        scheme.eq_ignore_ascii_case("bearer")
-            && constant_time_eq(presented.trim().as_bytes(), expected.as_bytes())
+        let Some(presented) = presented_bearer(headers) else { return false };
+        constant_time_eq(presented.as_bytes(), expected.as_bytes())
     }
 
     fn url(&self, kind: Kind, id: &str) -> String {
@@ -147,9 +146,16 @@ impl App {
     }
 }
 
+/// The token of an `Authorization: Bearer …` header.
+pub(crate) fn presented_bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())?;
+    let (scheme, presented) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| presented.trim())
+}
+
 /// Compares without stopping at the first difference, so that the time taken does not
 /// tell how much of a guessed token was right. The length is not secret.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -201,6 +207,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
                 })
                 .delete(delete_group),
         )
+        .route(crate::members::MEMBERS_PATH, get(crate::members::list))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(app.clone(), pipeline))
@@ -236,7 +243,7 @@ async fn pipeline(State(app): State<Arc<App>>, request: Request, next: Next) -> 
             )
             .into_response(),
             Some(Fault::Drop) => drop_marker(),
-            None if !app.authorized(request.headers()) => (
+            None if !app.authorized(&path, request.headers()) => (
                 [(header::WWW_AUTHENTICATE, "Bearer")],
                 ScimError::new(StatusCode::UNAUTHORIZED, None, "missing or invalid bearer token"),
             )

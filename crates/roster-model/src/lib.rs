@@ -696,12 +696,124 @@ impl ServiceCapabilities {
             .into_iter()
             .filter(|&a| !self.user_attribute(a).on_create() && a.remove_from_attributes(attrs))
             .collect()
+/// Whether a workspace member may use the workspace, as Productboard's REST member list
+/// reports it (`status`, or a boolean `active`). Serialized as its word.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(into = "String", from = "String")]
+#[schemars(with = "String")]
+pub enum MemberStatus {
+    /// A member who may log in.
+    Active,
+    /// Invited and not yet joined: access is pending, so it counts as access.
+    Invited,
+    /// Deactivated, disabled or removed: no access.
+    Inactive,
+    /// A status roster does not know, as sent; counted as access, so that an audit
+    /// never hides a member behind an unfamiliar word.
+    Other(String),
+}
+
+impl MemberStatus {
+    /// Reads a status word (`active`, `invited`, `disabled`, ...), ignoring case.
+    pub fn from_word(word: &str) -> Self {
+        match word.trim().to_lowercase().as_str() {
+            "active" | "enabled" | "joined" => MemberStatus::Active,
+            "invited" | "pending" | "pending_invite" | "invitation_pending" => MemberStatus::Invited,
+            "inactive" | "deactivated" | "disabled" | "suspended" | "removed" | "deleted" | "archived" => {
+                MemberStatus::Inactive
+            }
+            _ => MemberStatus::Other(word.trim().to_owned()),
+        }
+    }
+
+    /// True unless the member is clearly inactive.
+    pub fn has_access(&self) -> bool {
+        !matches!(self, MemberStatus::Inactive)
+    }
+
+    /// The status as a word, for reports.
+    pub fn as_str(&self) -> &str {
+        match self {
+            MemberStatus::Active => "active",
+            MemberStatus::Invited => "invited",
+            MemberStatus::Inactive => "inactive",
+            MemberStatus::Other(word) => word,
+        }
+    }
+}
+
+impl From<String> for MemberStatus {
+    fn from(word: String) -> Self {
+        MemberStatus::from_word(&word)
+    }
+}
+
+impl From<MemberStatus> for String {
+    fn from(status: MemberStatus) -> Self {
+        status.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for MemberStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A member of the workspace as Productboard's REST API lists it (`GET /members`): every
+/// person with access, whether SCIM manages them or not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceMember {
+    /// The REST API's id for the member.
+    pub id: String,
+    /// The member's email address: the identity roster compares by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The name shown in the product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The member's role (admin, maker, contributor, viewer or a custom role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Whether the member has access; `None` when the list says nothing about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<MemberStatus>,
+    /// When the member joined or was invited, as the list sends it, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+}
+
+impl WorkspaceMember {
+    /// The identity key of the member's email, when the list gave one.
+    pub fn key(&self) -> Option<UserKey> {
+        self.email.as_deref().filter(|e| !e.trim().is_empty()).map(UserKey::new)
+    }
+
+    /// True unless the list says the member is inactive (no status counts as access).
+    pub fn has_access(&self) -> bool {
+        self.status.as_ref().is_none_or(MemberStatus::has_access)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_status_words() {
+        assert_eq!(MemberStatus::from_word(" Active "), MemberStatus::Active);
+        assert_eq!(MemberStatus::from_word("DISABLED"), MemberStatus::Inactive);
+        assert_eq!(MemberStatus::from_word("invited"), MemberStatus::Invited);
+        assert_eq!(MemberStatus::from_word("on-leave"), MemberStatus::Other("on-leave".into()));
+        assert!(MemberStatus::from_word("on-leave").has_access());
+        assert!(!MemberStatus::Inactive.has_access());
+        let json =
+            serde_json::to_string(&[MemberStatus::Invited, MemberStatus::Other("on-leave".into())]).unwrap();
+        assert_eq!(json, r#"["invited","on-leave"]"#);
+        let back: Vec<MemberStatus> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, [MemberStatus::Invited, MemberStatus::Other("on-leave".into())]);
+    }
 
     #[test]
     fn user_key_ignores_case() {

@@ -49,6 +49,7 @@
 //!   and the plan is blocked; creates and updates are still shown for review.
 
 mod capabilities;
+pub mod audit;
 mod claims;
 mod fingerprint;
 mod groups;

@@ -12,6 +12,9 @@ use std::io::{self, Write};
 
 use roster_plan::Plan;
 
+pub use audit::{render_audit_json, render_audit_markdown, render_audit_text};
+
+mod audit;
 mod escape;
 mod fields;
 mod markdown;

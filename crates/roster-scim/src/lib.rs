@@ -1,5 +1,6 @@
 //! SCIM 2.0 for roster, without I/O: wire types, request values, filters, the mapping
-//! to and from `roster_model`, and the paging state machine.
+//! to and from `roster_model`, and the paging state machine; and, in [`members`], the
+//! request, page type and cursor pager of Productboard's REST member list.
 //!
 //! Everything here is pure: requests are values ([`ScimRequest`]), responses are parsed
 //! from bytes, and paging is a state struct ([`Pager`]) that a client drives. That keeps
@@ -9,6 +10,7 @@
 pub mod capabilities;
 pub mod filter;
 pub mod mapping;
+pub mod members;
 pub mod paging;
 pub mod request;
 pub mod verify;

@@ -3,14 +3,15 @@
 use roster_client::{ClientConfig, ReadClient, Token};
 use roster_model::{Provider, ServiceCapabilities, UserAttribute};
 
-use crate::cli::ConnectionArgs;
+use crate::cli::{ApiArgs, ConnectionArgs};
 use crate::commands::Ui;
 use crate::connection::PRODUCTBOARD_SCIM_URL;
 use crate::failure::{CommandResult, Exit, Failure};
 
 /// Runs the checks in order (URL, connection and TLS, token, then what the service
-/// answers) and prints one line per check, with a fix under each failure.
-pub async fn run(args: &ConnectionArgs, ui: &Ui) -> CommandResult {
+/// answers) and prints one line per check, with a fix under each failure. With a REST
+/// token, the REST member list is checked too (see [`crate::commands::rest_check`]).
+pub async fn run(args: &ConnectionArgs, api: &ApiArgs, ui: &Ui) -> CommandResult {
     let mut report = Report { ui, failures: 0 };
     let url = args.url.clone().unwrap_or_default();
     if url.trim().is_empty() {
@@ -73,6 +74,7 @@ pub async fn run(args: &ConnectionArgs, ui: &Ui) -> CommandResult {
         ),
     }
     if !connected {
+        rest_checks(&mut report, api, &url, token.as_ref().ok()).await;
         return report.finish();
     }
     for step in steps {
@@ -84,6 +86,7 @@ pub async fn run(args: &ConnectionArgs, ui: &Ui) -> CommandResult {
             }
         }
     }
+    rest_checks(&mut report, api, &url, token.as_ref().ok()).await;
     print_capabilities(client.capabilities().await);
     report.finish()
 }
@@ -125,6 +128,16 @@ fn print_capabilities(caps: &ServiceCapabilities) {
     let width = rows.iter().map(|(name, _)| name.chars().count()).max().unwrap_or(0);
     for (name, value) in rows {
         println!("  {name:<width$}  {value}");
+    }
+}
+
+/// The REST API's checks, when a REST token is given, after SCIM's.
+async fn rest_checks(report: &mut Report<'_>, api: &ApiArgs, scim_url: &str, scim_token: Option<&Token>) {
+    for check in crate::commands::rest_check::rest_checks(api, scim_url, scim_token).await {
+        match &check.outcome {
+            Ok(found) => report.pass(&check.name, found),
+            Err((err, fix)) => report.fail(&check.name, err, fix),
+        }
     }
 }
 

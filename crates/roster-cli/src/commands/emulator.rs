@@ -16,6 +16,8 @@ pub async fn run(args: &EmulatorArgs, ui: &Ui) -> CommandResult {
     }
     let config = EmulatorConfig {
         token: args.token.clone().filter(|t| !t.is_empty()),
+        api_token: args.api_token.clone().filter(|t| !t.is_empty()),
+        scim_token_on_rest: args.scim_token_on_rest,
         latency: Duration::from_millis(args.latency_ms),
         rate_limit: args.rate_limit.map(|(count, _)| count),
         rate_limit_window: args.rate_limit.map_or(Duration::from_secs(1), |(_, window)| window),
@@ -64,6 +66,9 @@ pub fn misbehaviour(switches: &[Misbehave]) -> Misbehaviour {
             Misbehave::PatchUnsupported => m.patch_unsupported = true,
             Misbehave::RemoveByValueWipesAll => m.remove_by_value_wipes_all = true,
             Misbehave::NoSchemas => m.no_schemas = true,
+            Misbehave::RepeatMemberCursor => m.repeat_member_cursor = true,
+            Misbehave::EndlessMemberCursor => m.endless_member_cursor = true,
+            Misbehave::IgnoreMemberCursor => m.ignore_member_cursor = true,
         }
     }
     m
