@@ -696,6 +696,9 @@ impl ServiceCapabilities {
             .into_iter()
             .filter(|&a| !self.user_attribute(a).on_create() && a.remove_from_attributes(attrs))
             .collect()
+    }
+}
+
 /// Whether a workspace member may use the workspace, as Productboard's REST member list
 /// reports it (`status`, or a boolean `active`). Serialized as its word.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
