@@ -121,6 +121,10 @@ pub struct PlanArgs {
     /// Allow exactly this many deactivations past the `max_deactivations` rail.
     #[arg(long, value_name = "N")]
     pub allow_deactivations: Option<u64>,
+    /// The commit the plan is for, named in the Markdown comment (default: `GITHUB_SHA`,
+    /// else `CI_COMMIT_SHA`).
+    #[arg(long, value_name = "SHA")]
+    pub for_commit: Option<String>,
 }
 
 /// How to print a plan.

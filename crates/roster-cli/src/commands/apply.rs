@@ -10,7 +10,7 @@ use roster_client::WriteClient;
 use roster_plan::{PlanOptions, SavedPlan};
 
 use crate::cli::{ApplyArgs, PlanFormat};
-use crate::commands::plan::{fetch, print_plan, verdict, write_atomically};
+use crate::commands::plan::{ci_commit, fetch, print_plan, render_context, verdict, write_atomically};
 use crate::commands::{Ui, validate};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
@@ -51,14 +51,15 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         }
     }
 
-    print_plan(&plan, PlanFormat::Text, ui)?;
+    let context = render_context(desired.provider, client.reader(), None);
+    print_plan(&plan, PlanFormat::Text, &context, ui)?;
     if plan.is_blocked() {
         return verdict(&plan, false, ui);
     }
     if plan.is_empty() {
         if let Some(path) = &args.report {
             let report =
-                roster_apply::apply(&plan, &client, &ApplyOptions::default(), commit(), |_| {}).await;
+                roster_apply::apply(&plan, &client, &ApplyOptions::default(), ci_commit(), |_| {}).await;
             write_report(path, &report)?;
         }
         return Ok(Exit::Success);
@@ -76,7 +77,7 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         }
     });
     let progress = Progress::new(plan.operations.len() as u64, ui);
-    let report = roster_apply::apply(&plan, &client, &apply_options, commit(), |op| progress.done(op)).await;
+    let report = roster_apply::apply(&plan, &client, &apply_options, ci_commit(), |op| progress.done(op)).await;
     interrupt_watch.abort();
     progress.finish();
 
@@ -110,11 +111,6 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
                 .to_owned(),
         ), reported: false })
     }
-}
-
-/// The commit the desired state came from, where CI says.
-fn commit() -> Option<String> {
-    ["GITHUB_SHA", "CI_COMMIT_SHA"].iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
 fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan, Failure> {

@@ -11,7 +11,7 @@ use roster_model::LiveState;
 use roster_plan::PlanOptions;
 
 use crate::cli::{DemoArgs, PlanFormat};
-use crate::commands::plan::{client_failure, fetch, print_plan};
+use crate::commands::plan::{client_failure, fetch, print_plan, render_context};
 use crate::commands::{Ui, validate};
 use crate::failure::{CommandResult, Exit, Failure};
 
@@ -63,7 +63,7 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
     heading(ui, "3. plan: what applying the file would change");
     let live = fetch(client.reader(), ui).await?;
     let plan = roster_plan::plan(&desired, &live, &PlanOptions::default());
-    print_plan(&plan, PlanFormat::Text, ui)?;
+    print_plan(&plan, PlanFormat::Text, &render_context(desired.provider, client.reader(), None), ui)?;
     if plan.is_blocked() {
         return Err(Failure::error("the demo plan is blocked; this is a bug in the demo"));
     }
@@ -104,7 +104,7 @@ async fn plan_again(
 ) -> Result<bool, Failure> {
     let live = fetch(client, ui).await?;
     let plan = roster_plan::plan(desired, &live, &PlanOptions::default());
-    print_plan(&plan, PlanFormat::Text, ui)?;
+    print_plan(&plan, PlanFormat::Text, &render_context(desired.provider, client, None), ui)?;
     Ok(plan.is_empty())
 }
 
