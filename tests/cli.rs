@@ -90,6 +90,8 @@ fn the_demo_converges() {
     assert!(stderr.contains("converged"), "{stderr}");
     assert!(stderr.contains("0 of them a user DELETE"), "{stderr}");
     assert!(stdout.contains("Plan: no changes."), "{stdout}");
+    // The demo reads its own example file: no warning about the folders beside it.
+    assert!(!stderr.contains("WARN") && !stderr.contains("not reading"), "{stderr}");
 }
 
 #[test]
@@ -124,4 +126,15 @@ fn a_flood_of_problems_is_counted_not_all_printed() {
     assert!(stderr.contains("… and 200 more problems, not shown"), "{stderr}");
     assert!(stderr.contains("300 problems in users.yaml"), "{stderr}");
     assert_eq!(stdout.lines().filter(|l| l.starts_with("::error ")).count(), 100);
+}
+
+#[test]
+fn the_shipped_ci_files_add_no_second_caution_banner() {
+    // roster's Markdown carries the one caution banner of a blocked plan; a workflow
+    // that prints its own would show two.
+    for file in ["examples/github/roster-plan.yml", "examples/github/roster-drift.yml", "examples/gitlab/.gitlab-ci.yml"]
+    {
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        assert!(!text.to_lowercase().contains("[!caution]"), "{file} adds a caution banner of its own");
+    }
 }

@@ -12,6 +12,7 @@ use roster_plan::PlanOptions;
 
 use crate::cli::{DemoArgs, PlanFormat};
 use crate::commands::plan::{client_failure, fetch, print_plan, render_context};
+use crate::output::count;
 use crate::commands::{Ui, validate};
 use crate::failure::{CommandResult, Exit, Failure};
 
@@ -23,8 +24,11 @@ const EXAMPLE: &str = include_str!("../../../../examples/users.yaml");
 /// Runs the demo; exits 0 when the second plan is empty.
 pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
     heading(ui, "1. validate the desired state");
+    // The demo names the example file itself: read as a directory, `examples/` would warn
+    // about its own subfolders of CI files and invalid examples, which are no users.
+    let example_file = args.examples.join("users.yaml");
     let (desired, files) = if args.examples.is_dir() {
-        let files = vec![args.examples.clone()];
+        let files = vec![if example_file.is_file() { example_file } else { args.examples.clone() }];
         (validate::load(&files, ui)?, files)
     } else {
         tracing::info!("{} not found; using the example file built into roster", args.examples.display());
@@ -35,10 +39,10 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
         (desired, vec![PathBuf::from("examples/users.yaml")])
     };
     eprintln!(
-        "{}: valid: {} users, {} groups",
+        "{}: valid: {}, {}",
         files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "),
-        desired.users.len(),
-        desired.groups.len()
+        count(desired.users.len(), "user"),
+        count(desired.groups.len(), "group")
     );
 
     heading(ui, "2. start the emulator, seeded with the workspace as it is today");
@@ -53,7 +57,12 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
         .state()
         .load_live_state(&seed)
         .map_err(|err| Failure::from_error("cannot seed the emulator", &err))?;
-    eprintln!("{} serves {} users and {} groups", emulator.base_url(), seed.users.len(), seed.groups.len());
+    eprintln!(
+        "{} serves {} and {}",
+        emulator.base_url(),
+        count(seed.users.len(), "user"),
+        count(seed.groups.len(), "group")
+    );
 
     let mut client_config = ClientConfig::new(emulator.base_url(), desired.provider);
     client_config.token = Some(Token::new(token));

@@ -52,9 +52,9 @@ pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
         Some(path) => {
             write_atomically(path, text.as_bytes())?;
             ui.status(&format!(
-                "wrote {} users and {} groups to {}",
-                desired.users.len(),
-                desired.groups.len(),
+                "wrote {} and {} to {}",
+                crate::output::count(desired.users.len(), "user"),
+                crate::output::count(desired.groups.len(), "group"),
                 path.display()
             ));
         }

@@ -12,6 +12,7 @@ use crate::cli::{PlanArgs, PlanFormat};
 use crate::commands::{Ui, validate};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
+use crate::output::count;
 
 /// Plans and prints; `--out` saves the plan with the desired state it was made from.
 pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
@@ -167,11 +168,6 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     result.map_err(fail)
 }
 
-/// A count with its noun, singular for one: "1 group", "2 groups".
-pub fn count(n: usize, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,10 +179,4 @@ mod tests {
         assert_eq!(url_host("https://[::1]:9000"), "[::1]:9000");
     }
 
-    #[test]
-    fn counts_are_singular_for_one() {
-        assert_eq!(count(1, "group"), "1 group");
-        assert_eq!(count(0, "group"), "0 groups");
-        assert_eq!(count(2, "user"), "2 users");
-    }
 }

@@ -14,11 +14,11 @@ pub fn run(args: &FilesArgs, ui: &Ui) -> CommandResult {
     let desired = load(&args.files, ui)?;
     let n_inactive = desired.users.iter().filter(|u| !u.attributes.active).count();
     eprintln!(
-        "{}: valid: {} users ({} inactive), {} groups, provider {}",
+        "{}: valid: {} ({} inactive), {}, provider {}",
         names(&args.files),
-        desired.users.len(),
+        output::count(desired.users.len(), "user"),
         n_inactive,
-        desired.groups.len(),
+        output::count(desired.groups.len(), "group"),
         desired.provider.as_str()
     );
     Ok(Exit::Success)
