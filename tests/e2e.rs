@@ -91,6 +91,25 @@ fn a_post_whose_response_is_lost_is_adopted() {
     let adopted =
         report["operations"].as_array().unwrap().iter().filter(|op| op["outcome"] == "adopted").count();
     assert_eq!(adopted, 3, "two users and one group created through lost responses: {report:#}");
+    // The report says which roster ran when against what, and the ids the plan could not know.
+    assert_eq!(report["rosterVersion"], env!("CARGO_PKG_VERSION"));
+    let (started, finished) = (report["startedAt"].as_str().unwrap(), report["finishedAt"].as_str().unwrap());
+    assert!(started.ends_with('Z') && started <= finished, "{started} .. {finished}");
+    assert_eq!(report["targetHost"].as_str(), server.url().split('/').nth(2));
+    let mut new_member_ids = 0;
+    for op in report["operations"].as_array().unwrap() {
+        let kind = op["operation"]["op"].as_str().unwrap();
+        if kind == "createUser" || kind == "createGroup" {
+            assert!(op["resolvedIds"]["created"].is_string(), "{op:#}");
+        }
+        let members = op["operation"]["members"].as_array().into_iter().flatten();
+        for member in members.filter(|m| m["id"].is_null()) {
+            let user_name = member["userName"].as_str().unwrap();
+            assert!(op["resolvedIds"]["members"][user_name].is_string(), "{user_name} in {op:#}");
+            new_member_ids += 1;
+        }
+    }
+    assert!(new_member_ids > 0, "the example adds new users to teams: {report:#}");
     let users = server.live().users;
     let diegos = users.iter().filter(|u| u.attributes.user_name.starts_with("diego.ramirez")).count();
     assert_eq!(diegos, 1, "adopted, not created twice");
@@ -455,6 +474,8 @@ fn apply_on_a_terminal_asks_and_takes_only_yes() {
 
     let (code, screen) = apply_on_a_terminal(&server, dir.path(), "yes\n");
     assert_eq!(code, 0, "{screen}");
+    // What was done stays on screen after the progress bar clears.
+    assert!(screen.contains("  done: deactivate user"), "{screen}");
     assert!(!server.writes().is_empty());
     let (code, _, _) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
     assert_eq!(code, 0);

@@ -58,8 +58,10 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     }
     if plan.is_empty() {
         if let Some(path) = &args.report {
-            let report =
+            let started_at = jiff::Timestamp::now();
+            let mut report =
                 roster_apply::apply(&plan, &client, &ApplyOptions::default(), ci_commit(), |_| {}).await;
+            stamp(&mut report, started_at, &context);
             write_report(path, &report)?;
         }
         return Ok(Exit::Success);
@@ -77,7 +79,10 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         }
     });
     let progress = Progress::new(plan.operations.len() as u64, ui);
-    let report = roster_apply::apply(&plan, &client, &apply_options, ci_commit(), |op| progress.done(op)).await;
+    let started_at = jiff::Timestamp::now();
+    let mut report =
+        roster_apply::apply(&plan, &client, &apply_options, ci_commit(), |op| progress.done(op)).await;
+    stamp(&mut report, started_at, &context);
     interrupt_watch.abort();
     progress.finish();
 
@@ -148,6 +153,15 @@ fn confirm(n_operations: usize) -> Result<(), Failure> {
     if answer.trim() == "yes" { Ok(()) } else { Err(Failure::error("apply cancelled; nothing was changed")) }
 }
 
+/// Adds what only the command line knows to a report: roster's version, the start and
+/// end of the run, and the service's host.
+fn stamp(report: &mut ApplyReport, started_at: jiff::Timestamp, context: &roster_render::Context) {
+    report.roster_version = Some(env!("CARGO_PKG_VERSION").to_owned());
+    report.started_at = Some(started_at.to_string());
+    report.finished_at = Some(jiff::Timestamp::now().to_string());
+    report.target_host.clone_from(&context.target_host);
+}
+
 fn write_report(path: &std::path::Path, report: &ApplyReport) -> Result<(), Failure> {
     let mut text = serde_json::to_string_pretty(report)
         .map_err(|err| Failure::from_error("cannot serialise the report", &err))?;
@@ -185,6 +199,9 @@ impl Progress {
         };
         match &self.bar {
             Some(bar) => {
+                // Printed above the bar, so that the list of what was done stays on
+                // screen when the bar clears.
+                bar.println(format!("  {outcome}: {}", op.description));
                 bar.set_message(format!("{outcome}: {}", op.description));
                 bar.inc(1);
             }
