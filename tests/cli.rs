@@ -138,3 +138,28 @@ fn the_shipped_ci_files_add_no_second_caution_banner() {
         assert!(!text.to_lowercase().contains("[!caution]"), "{file} adds a caution banner of its own");
     }
 }
+
+#[test]
+fn roster_validate_agrees_with_the_schema_cases() {
+    // `cargo xtask lint` checks the same files with check-jsonschema: what the schema
+    // refuses, roster refuses too, and the other way round.
+    for (dir, expected) in [("tests/schema/valid", 0), ("tests/schema/invalid", 1)] {
+        let mut files: Vec<_> = std::fs::read_dir(root().join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        assert!(files.len() >= 2, "{dir} holds cases");
+        for file in files {
+            let (code, _, stderr) = run(roster(None, &root()).arg("validate").arg(&file));
+            assert_eq!(code, expected, "{}: {stderr}", file.display());
+        }
+    }
+}
+
+#[test]
+fn the_schema_role_enum_is_productboards_builtin_roles() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/roster.schema.json")).unwrap())
+            .unwrap();
+    let roles = &schema["else"]["properties"]["users"]["items"]["properties"]["role"]["enum"];
+    let builtin = roster_model::Provider::Productboard.builtin_roles().unwrap();
+    assert_eq!(roles, &serde_json::json!(builtin), "{schema:#}");
+}
