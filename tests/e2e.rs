@@ -286,10 +286,36 @@ fn import_writes_a_file_that_plans_no_changes() {
     let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["import", "--out", "users.yaml"]));
     assert_eq!(code, 0, "{stderr}");
     let text = std::fs::read_to_string(dir.path().join("users.yaml")).unwrap();
-    assert!(text.starts_with("# yaml-language-server: $schema="), "{text}");
-    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // The schema reference resolves: the schema of this version is written beside.
+    assert!(text.starts_with("# yaml-language-server: $schema=roster.schema.json\n"), "{text}");
+    let schema = std::fs::read_to_string(dir.path().join("roster.schema.json")).unwrap();
+    let (_, printed, _) = run(roster(None, dir.path()).arg("schema"));
+    assert_eq!(schema, printed, "import writes what `roster schema` prints");
+    // Every team is anchored: the one without an externalId gets its live id.
+    assert!(text.contains("  - displayName: Offsite 2025\n    externalId: g-offsite\n"), "{text}");
+    assert!(stderr.contains("1 group had no externalId"), "{stderr}");
+    let (code, stdout, stderr) =
+        run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode", "--format", "json"]));
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let ops: Vec<&str> = plan["operations"].as_array().unwrap().iter().map(|op| op["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["setGroupExternalId"], "{plan:#}");
     assert!(server.writes().is_empty());
+
+    // Renamed in the file, the team is renamed, not created a second time.
+    let renamed = text.replace("displayName: Offsite 2025", "displayName: Offsite 2026");
+    std::fs::write(dir.path().join("users.yaml"), renamed).unwrap();
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let ops: Vec<&str> = plan["operations"].as_array().unwrap().iter().map(|op| op["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["renameGroup", "setGroupExternalId"], "{plan:#}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "{stderr}");
+    let live = server.live();
+    assert_eq!(live.groups.iter().filter(|g| g.display_name.starts_with("Offsite")).count(), 1);
 }
 
 #[test]

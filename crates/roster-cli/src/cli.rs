@@ -72,6 +72,16 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Print (or write) the JSON Schema of the desired-state file, for editors.
+    Schema(SchemaArgs),
+}
+
+/// `roster schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Write the schema to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Desired-state files.
@@ -178,6 +188,11 @@ pub struct ImportArgs {
     /// The provider to write into the file.
     #[arg(long, value_enum, default_value_t = ProviderArg::Productboard)]
     pub provider: ProviderArg,
+    /// Reference this published copy of the schema (a URL) on the file's first line and
+    /// write no schema file. By default import writes `roster.schema.json` for this
+    /// version beside the --out file and references it by that relative path.
+    #[arg(long, value_name = "URL")]
+    pub schema_url: Option<String>,
 }
 
 /// A provider name on the command line.

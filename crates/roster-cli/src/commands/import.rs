@@ -2,16 +2,21 @@
 //! existing workspace starts from a file whose plan is empty.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
 
 use roster_client::ReadClient;
 use roster_model::{DesiredGroup, DesiredState, DesiredUser, LiveState, Provider, UserKey};
-use roster_plan::PlanOptions;
+use roster_plan::{Operation, PlanOptions};
 
 use crate::cli::ImportArgs;
-use crate::commands::Ui;
 use crate::commands::plan::{fetch, write_atomically};
+use crate::commands::{Ui, schema};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
+use crate::output::count;
+
+/// The schema file import writes beside the file it writes, and references.
+const SCHEMA_FILE: &str = "roster.schema.json";
 
 /// Fetches, converts, checks that the file validates and plans empty, and writes it.
 pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
@@ -19,6 +24,23 @@ pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
         return Err(Failure::error(format!("{} exists; import does not replace it", out.display()))
             .with_hint("pass --force to replace it, or --out another file and compare"));
     }
+    // The schema goes beside the file, unless a published copy is referenced.
+    let schema_file = match (&args.schema_url, &args.out) {
+        (None, Some(out)) => {
+            let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let path = dir.join(SCHEMA_FILE);
+            let current = std::fs::read_to_string(&path).ok();
+            if current.as_ref().is_some_and(|text| *text != schema::text()) && !args.force {
+                return Err(Failure::error(format!(
+                    "{} exists and is not this version's schema; import does not replace it",
+                    path.display()
+                ))
+                .with_hint("pass --force to replace it, or --schema-url to reference a published schema"));
+            }
+            Some(path)
+        }
+        _ => None,
+    };
     let provider = Provider::from(args.provider);
     let client = ReadClient::new(client_config(&args.connection, provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
@@ -32,7 +54,8 @@ pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
-    let text = roster_spec::to_yaml(&desired);
+    let schema_ref = args.schema_url.as_deref().unwrap_or(SCHEMA_FILE);
+    let text = roster_spec::to_yaml_with_schema(&desired, schema_ref);
     let name = args.out.as_ref().map_or_else(|| "users.yaml".to_owned(), |p| p.display().to_string());
     // The file is checked as any other before anyone relies on it.
     let reloaded = roster_spec::load(&[roster_spec::SourceFile { name: name.clone(), text: text.clone() }])
@@ -43,22 +66,44 @@ pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
         )
     })?;
     let plan = roster_plan::plan(&reloaded, &live, &PlanOptions::default());
-    if !plan.is_empty() {
-        for operation in &plan.operations {
-            tracing::warn!("the imported file still plans: {}", operation.describe());
-        }
+    // Teams without an externalId get their live id as one, so that a rename in the
+    // file renames them; the first apply sets it on the service. Anything else still
+    // planned means the file does not describe the service.
+    let (anchors, others): (Vec<_>, Vec<_>) = plan
+        .operations
+        .iter()
+        .partition(|op| matches!(op, Operation::SetGroupExternalId { from: None, .. }));
+    if !anchors.is_empty() {
+        ui.status(&format!(
+            "{} had no externalId: the file gives each its live id as externalId, so that renaming it in \
+             the file renames it; the first apply sets it (setGroupExternalId)",
+            count(anchors.len(), "group")
+        ));
+    }
+    for operation in others {
+        tracing::warn!("the imported file still plans: {}", operation.describe());
     }
     match &args.out {
         Some(path) => {
+            if let Some(schema_path) = &schema_file {
+                write_atomically(schema_path, schema::text().as_bytes())?;
+            }
             write_atomically(path, text.as_bytes())?;
             ui.status(&format!(
                 "wrote {} and {} to {}",
-                crate::output::count(desired.users.len(), "user"),
-                crate::output::count(desired.groups.len(), "group"),
+                count(desired.users.len(), "user"),
+                count(desired.groups.len(), "group"),
                 path.display()
             ));
         }
-        None => print!("{text}"),
+        None => {
+            print!("{text}");
+            if args.schema_url.is_none() {
+                ui.status(&format!(
+                    "the file references {SCHEMA_FILE} beside it: write it with `roster schema --out {SCHEMA_FILE}`"
+                ));
+            }
+        }
     }
     Ok(Exit::Success)
 }
@@ -136,10 +181,16 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
                 )),
             }
         }
+        // The service's externalId, else the live id: either anchors the team, so that
+        // renaming it in the file renames it instead of creating a second team.
         let external_id = group
             .external_id
             .clone()
-            .filter(|id| !id.trim().is_empty() && seen_group_external_ids.insert(id.clone()));
+            .filter(|id| !id.trim().is_empty() && seen_group_external_ids.insert(id.clone()))
+            .or_else(|| {
+                let id = group.id.clone();
+                (!id.trim().is_empty() && seen_group_external_ids.insert(id.clone())).then_some(id)
+            });
         desired_groups.push(DesiredGroup {
             display_name: group.display_name.clone(),
             external_id,

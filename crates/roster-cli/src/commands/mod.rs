@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod emulator;
 pub mod import;
 pub mod plan;
+pub mod schema;
 pub mod validate;
 
 use crate::cli::{Command, GlobalArgs};
@@ -59,5 +60,6 @@ pub async fn run_async(command: Command, ui: &Ui) -> CommandResult {
         Command::Demo(args) => demo::run(&args, ui).await,
         Command::Validate(args) => validate::run(&args, ui),
         Command::Completions(args) => completions::run(&args),
+        Command::Schema(args) => schema::run(&args, ui),
     }
 }
