@@ -428,10 +428,25 @@ fn doctor_passes_against_the_emulator_and_explains_a_wrong_token() {
     let (code, stdout, _) =
         run(roster(Some(&server), dir.path()).env("ROSTER_SCIM_TOKEN", "not-the-token").arg("doctor"));
     assert_eq!(code, 1);
-    assert!(stdout.contains("✗"), "{stdout}");
+    // One failure, of the token, with one fix naming both places a token comes from.
+    assert_eq!(stdout.matches('✗').count(), 1, "{stdout}");
+    assert!(stdout.contains("✗ token: the service refused it (401"), "{stdout}");
+    assert_eq!(stdout.matches("fix:").count(), 1, "{stdout}");
+    assert!(stdout.contains("Integrations → Public API"), "{stdout}");
+    assert!(stdout.contains("Settings → Security"), "{stdout}");
     assert!(stdout.contains("Enterprise"), "the fix names Productboard's prerequisites: {stdout}");
     assert!(!stdout.contains("not-the-token"));
     assert!(server.writes().is_empty(), "doctor never writes");
+
+    // Nothing listening: one connection failure, its retries logged once, not once per check.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/scim/v2", closed.local_addr().unwrap());
+    drop(closed);
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).env("ROSTER_SCIM_URL", &url).arg("doctor"));
+    assert_eq!(code, 1);
+    assert_eq!(stdout.matches('✗').count(), 1, "{stdout}");
+    assert!(stdout.contains("✗ connection"), "{stdout}");
+    assert!(stderr.matches("retrying").count() <= 1, "{stderr}");
 }
 
 #[test]
