@@ -132,8 +132,11 @@ fn a_flood_of_problems_is_counted_not_all_printed() {
 fn the_shipped_ci_files_add_no_second_caution_banner() {
     // roster's Markdown carries the one caution banner of a blocked plan; a workflow
     // that prints its own would show two.
-    for file in ["examples/github/roster-plan.yml", "examples/github/roster-drift.yml", "examples/gitlab/.gitlab-ci.yml"]
-    {
+    for file in [
+        "examples/github/roster-plan.yml",
+        "examples/github/roster-drift.yml",
+        "examples/gitlab/.gitlab-ci.yml",
+    ] {
         let text = std::fs::read_to_string(root().join(file)).unwrap();
         assert!(!text.to_lowercase().contains("[!caution]"), "{file} adds a caution banner of its own");
     }
@@ -144,7 +147,8 @@ fn roster_validate_agrees_with_the_schema_cases() {
     // `cargo xtask lint` checks the same files with check-jsonschema: what the schema
     // refuses, roster refuses too, and the other way round.
     for (dir, expected) in [("tests/schema/valid", 0), ("tests/schema/invalid", 1)] {
-        let mut files: Vec<_> = std::fs::read_dir(root().join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<_> =
+            std::fs::read_dir(root().join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();
         assert!(files.len() >= 2, "{dir} holds cases");
         for file in files {

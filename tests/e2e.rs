@@ -300,7 +300,8 @@ fn import_writes_a_file_that_plans_no_changes() {
         run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode", "--format", "json"]));
     assert_eq!(code, 2, "{stdout}\n{stderr}");
     let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let ops: Vec<&str> = plan["operations"].as_array().unwrap().iter().map(|op| op["op"].as_str().unwrap()).collect();
+    let ops: Vec<&str> =
+        plan["operations"].as_array().unwrap().iter().map(|op| op["op"].as_str().unwrap()).collect();
     assert_eq!(ops, ["setGroupExternalId"], "{plan:#}");
     assert!(server.writes().is_empty());
 
@@ -310,7 +311,8 @@ fn import_writes_a_file_that_plans_no_changes() {
     let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--format", "json"]));
     assert_eq!(code, 0, "{stderr}");
     let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let ops: Vec<&str> = plan["operations"].as_array().unwrap().iter().map(|op| op["op"].as_str().unwrap()).collect();
+    let ops: Vec<&str> =
+        plan["operations"].as_array().unwrap().iter().map(|op| op["op"].as_str().unwrap()).collect();
     assert_eq!(ops, ["renameGroup", "setGroupExternalId"], "{plan:#}");
     let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
     assert_eq!(code, 0, "{stderr}");
@@ -400,13 +402,12 @@ fn every_roster_command_in_the_readme_runs() {
                 .iter()
                 .map(|a| if a.starts_with("127.0.0.1:") { "127.0.0.1:0".to_owned() } else { a.clone() })
                 .collect();
-            let mut child =
-                roster(None, dir.path())
-                    .args(&args)
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::null())
-                    .spawn()
-                    .unwrap();
+            let mut child = roster(None, dir.path())
+                .args(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
             let mut line = String::new();
             std::io::BufRead::read_line(
                 &mut std::io::BufReader::new(child.stdout.take().unwrap()),
@@ -450,7 +451,8 @@ fn doctor_passes_against_the_emulator_and_explains_a_wrong_token() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/scim/v2", closed.local_addr().unwrap());
     drop(closed);
-    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).env("ROSTER_SCIM_URL", &url).arg("doctor"));
+    let (code, stdout, stderr) =
+        run(roster(Some(&server), dir.path()).env("ROSTER_SCIM_URL", &url).arg("doctor"));
     assert_eq!(code, 1);
     assert_eq!(stdout.matches('✗').count(), 1, "{stdout}");
     assert!(stdout.contains("✗ connection"), "{stdout}");

@@ -147,9 +147,9 @@ impl RoleChange {
     /// Whether the new role takes a paid seat.
     pub fn paid(self) -> bool {
         match self {
-            RoleChange::Elevation { paid } | RoleChange::Reduction { paid } | RoleChange::Lateral { paid } => {
-                paid
-            }
+            RoleChange::Elevation { paid }
+            | RoleChange::Reduction { paid }
+            | RoleChange::Lateral { paid } => paid,
         }
     }
 

@@ -140,7 +140,8 @@ pub(crate) fn plan_groups(
         .collect();
     for &d in &d_order {
         if let Some(external_id) = d_external_id[d] {
-            let candidates = by_external_id.get(external_id).or_else(|| by_id_without_external_id.get(external_id));
+            let candidates =
+                by_external_id.get(external_id).or_else(|| by_id_without_external_id.get(external_id));
             if let Some(candidates) = candidates {
                 claim(d, candidates, MatchedBy::ExternalId, &mut d_match, &mut l_claim);
             }

@@ -162,7 +162,11 @@ pub(crate) struct UserItem<'a> {
 }
 
 /// The user operations of one section, in plan order.
-pub(crate) fn user_items(operations: &[Operation], section: UserSection, provider: Provider) -> Vec<UserItem<'_>> {
+pub(crate) fn user_items(
+    operations: &[Operation],
+    section: UserSection,
+    provider: Provider,
+) -> Vec<UserItem<'_>> {
     operations
         .iter()
         .filter_map(|op| {
@@ -179,7 +183,9 @@ pub(crate) fn user_items(operations: &[Operation], section: UserSection, provide
                         deactivation: Some((role.as_deref(), *reason)),
                     })?
                 }
-                Operation::ReactivateUser { id, before, changes, .. } if section == UserSection::Reactivate => {
+                Operation::ReactivateUser { id, before, changes, .. }
+                    if section == UserSection::Reactivate =>
+                {
                     UserItem {
                         person: Person::of(Some(id), before),
                         fields: changed_fields(before, changes, provider),
@@ -258,10 +264,9 @@ pub(crate) fn protected_reason(reason: DeactivationReason) -> Reason {
             words: "the file marks the account as no longer active, but it is protected and stays active",
             key: "policy.protected",
         },
-        DeactivationReason::Unmanaged => Reason {
-            words: "not in the file, but it is protected and stays active",
-            key: "policy.protected",
-        },
+        DeactivationReason::Unmanaged => {
+            Reason { words: "not in the file, but it is protected and stays active", key: "policy.protected" }
+        }
     }
 }
 

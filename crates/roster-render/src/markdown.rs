@@ -232,7 +232,8 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
                 let _ = write!(line, ": {}", reason(&fields::deactivation_reason(why)));
                 if let Some(role) = role {
                     let paid = context.provider.is_paid_role(role) == Some(true);
-                    let _ = write!(line, "\n  - role: {}{}", code(role), if paid { " (paid seat)" } else { "" });
+                    let _ =
+                        write!(line, "\n  - role: {}{}", code(role), if paid { " (paid seat)" } else { "" });
                 }
             }
             line.push('\n');
@@ -334,7 +335,8 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
     if !deletes.is_empty() && !md.full {
         md.open(&format!("⚠️ Groups to delete ({})", deletes.len()));
         for (id, name) in deletes {
-            let item = format!("- {} (id {}): {}\n", code(name), code(id), reason(&fields::GROUP_DELETE_REASON));
+            let item =
+                format!("- {} (id {}): {}\n", code(name), code(id), reason(&fields::GROUP_DELETE_REASON));
             if !md.item(&item, 1) {
                 break;
             }
@@ -366,13 +368,13 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
     let n_kept = kept.users.len() + kept.groups.len();
     if n_kept > 0 {
         let mut block = format!("<details><summary>Kept, not in the file ({n_kept})</summary>\n\n");
-        let entries = kept
-            .users
-            .iter()
-            .map(|u| (format!("user {} (id {})", code(&u.user_name), code(&u.id)), u.reason, true))
-            .chain(kept.groups.iter().map(|g| {
-                (format!("group {} (id {})", code(&g.display_name), code(&g.id)), g.reason, false)
-            }));
+        let entries =
+            kept.users
+                .iter()
+                .map(|u| (format!("user {} (id {})", code(&u.user_name), code(&u.id)), u.reason, true))
+                .chain(kept.groups.iter().map(|g| {
+                    (format!("group {} (id {})", code(&g.display_name), code(&g.id)), g.reason, false)
+                }));
         for (entry, why, user) in entries.take(MAX_LISTED) {
             let _ = writeln!(block, "- {entry}: {}", reason(&fields::kept_reason(why, user)));
         }

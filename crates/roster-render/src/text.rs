@@ -283,10 +283,7 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
         }
         let heading = t.paint(
             Style::Heading,
-            &format!(
-                "Member changes ({n} in {n_groups} {}):",
-                plural(n_groups, "group", "groups")
-            ),
+            &format!("Member changes ({n} in {n_groups} {}):", plural(n_groups, "group", "groups")),
         );
         t.line(&heading);
         for (name, members) in &member_changes {

@@ -201,7 +201,8 @@ fn member_counts_agree_between_summary_and_details() {
             assert!(!text.contains("Member changes") && !md.contains("Member changes"));
             continue;
         }
-        let heading = format!("Member changes ({n} in {groups} {}", if groups == 1 { "group)" } else { "groups)" });
+        let heading =
+            format!("Member changes ({n} in {groups} {}", if groups == 1 { "group)" } else { "groups)" });
         assert!(text.contains(&heading), "{heading} not in:\n{text}");
         assert!(md.contains(&heading), "{heading} not in:\n{md}");
         let listed = text

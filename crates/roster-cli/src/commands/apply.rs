@@ -14,6 +14,7 @@ use crate::commands::plan::{ci_commit, fetch, print_plan, render_context, verdic
 use crate::commands::{Ui, validate};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
+use crate::output::count;
 
 /// Applies the desired state, or a saved plan.
 pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
@@ -92,17 +93,17 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     }
     let summary = &report.summary;
     let line = format!(
-        "applied: {} done, {} adopted, {} failed, {} skipped{}; {} requests",
+        "applied: {} done, {} adopted, {} failed, {} skipped{}; {}",
         summary.done,
         summary.adopted,
         summary.failed,
         summary.skipped,
         if summary.skipped_members > 0 {
-            format!(", {} members left out", summary.skipped_members)
+            format!(", {} left out", count(summary.skipped_members as usize, "member"))
         } else {
             String::new()
         },
-        summary.requests
+        count(summary.requests as usize, "request")
     );
     if summary.is_complete() {
         ui.status(&line);
@@ -143,7 +144,12 @@ fn confirm(n_operations: usize) -> Result<(), Failure> {
                 "review the plan, then pass --auto-approve, or apply a reviewed plan with --plan FILE",
             ));
     }
-    eprint!("\nApply these {n_operations} operations? Only 'yes' is accepted: ");
+    let these = if n_operations == 1 {
+        "this operation".to_owned()
+    } else {
+        format!("these {n_operations} operations")
+    };
+    eprint!("\nApply {these}? Only 'yes' is accepted: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin()

@@ -12,9 +12,9 @@ use roster_plan::PlanOptions;
 
 use crate::cli::{DemoArgs, PlanFormat};
 use crate::commands::plan::{client_failure, fetch, print_plan, render_context};
-use crate::output::count;
 use crate::commands::{Ui, validate};
 use crate::failure::{CommandResult, Exit, Failure};
+use crate::output::count;
 
 /// The workspace the demo starts from: Lumen Labs before roster, a little out of date.
 const SEED: &str = include_str!("../demo/live.json");
@@ -83,11 +83,11 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
     })
     .await;
     eprintln!(
-        "{} done, {} failed, {} skipped, in {} requests",
+        "{} done, {} failed, {} skipped, in {}",
         report.summary.done + report.summary.adopted,
         report.summary.failed,
         report.summary.skipped,
-        report.summary.requests
+        count(report.summary.requests as usize, "request")
     );
 
     heading(ui, "5. plan again: nothing left to do");
@@ -98,7 +98,7 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
         .shutdown()
         .await
         .map_err(|err| Failure::from_error("the emulator did not stop cleanly", &err))?;
-    eprintln!("the emulator served {} requests, {user_deletes} of them a user DELETE", log.len());
+    eprintln!("the emulator served {}, {user_deletes} of them a user DELETE", count(log.len(), "request"));
     if !report.summary.is_complete() || !replan {
         return Err(Failure::error("the demo did not converge"));
     }

@@ -69,10 +69,8 @@ pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
     // Teams without an externalId get their live id as one, so that a rename in the
     // file renames them; the first apply sets it on the service. Anything else still
     // planned means the file does not describe the service.
-    let (anchors, others): (Vec<_>, Vec<_>) = plan
-        .operations
-        .iter()
-        .partition(|op| matches!(op, Operation::SetGroupExternalId { from: None, .. }));
+    let (anchors, others): (Vec<_>, Vec<_>) =
+        plan.operations.iter().partition(|op| matches!(op, Operation::SetGroupExternalId { from: None, .. }));
     if !anchors.is_empty() {
         ui.status(&format!(
             "{} had no externalId: the file gives each its live id as externalId, so that renaming it in \

@@ -62,7 +62,11 @@ pub fn refuse_to_overwrite_inputs(out: &Path, inputs: &[std::path::PathBuf]) -> 
 pub async fn fetch(client: &ReadClient, ui: &Ui) -> Result<LiveState, Failure> {
     let live =
         client.fetch_live().await.map_err(|err| client_failure("cannot fetch the live state", &err))?;
-    ui.status(&format!("fetched {} and {}", count(live.users.len(), "user"), count(live.groups.len(), "group")));
+    ui.status(&format!(
+        "fetched {} and {}",
+        count(live.users.len(), "user"),
+        count(live.groups.len(), "group")
+    ));
     Ok(live)
 }
 
@@ -77,7 +81,9 @@ pub fn client_failure(context: &str, err: &roster_client::ClientError) -> Failur
 
 /// The commit CI runs for (`GITHUB_SHA`, else `CI_COMMIT_SHA`), if any.
 pub fn ci_commit() -> Option<String> {
-    ["GITHUB_SHA", "CI_COMMIT_SHA"].iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    ["GITHUB_SHA", "CI_COMMIT_SHA"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
 }
 
 /// The host (and port, if any) of a URL the client accepted, for plans and reports:
@@ -178,5 +184,4 @@ mod tests {
         assert_eq!(url_host("http://127.0.0.1:8080/scim/v2"), "127.0.0.1:8080");
         assert_eq!(url_host("https://[::1]:9000"), "[::1]:9000");
     }
-
 }
