@@ -171,7 +171,7 @@ pub(crate) fn user_items(
         .iter()
         .filter_map(|op| {
             let item = match op {
-                Operation::DeactivateUser { id, user_name, reason, display_name, title, role } => {
+                Operation::DeactivateUser { id, user_name, reason, display_name, title, role, .. } => {
                     (section == UserSection::Deactivate).then(|| UserItem {
                         person: Person {
                             user_name,
@@ -204,7 +204,7 @@ pub(crate) fn user_items(
                         deactivation: None,
                     }
                 }
-                Operation::CreateUser { attributes } if section == UserSection::Create => UserItem {
+                Operation::CreateUser { attributes, .. } if section == UserSection::Create => UserItem {
                     person: Person::of(None, attributes),
                     fields: set_fields(attributes)
                         .into_iter()
@@ -315,13 +315,13 @@ pub(crate) fn member_changes(operations: &[Operation]) -> BTreeMap<&str, GroupMe
             Operation::CreateGroup { display_name, members, .. } => {
                 groups.entry(display_name).or_default().add.extend(members);
             }
-            Operation::AddMembers { group_id, group, members } => {
+            Operation::AddMembers { group_id, group, members, .. } => {
                 let entry = groups.entry(group).or_default();
                 entry.id = entry.id.or(group_id.as_deref());
                 entry.add.extend(members);
                 entry.n_operations += 1;
             }
-            Operation::RemoveMembers { group_id, group, members } => {
+            Operation::RemoveMembers { group_id, group, members, .. } => {
                 let entry = groups.entry(group).or_default();
                 entry.id = Some(group_id);
                 entry.remove.extend(members);

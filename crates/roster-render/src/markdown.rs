@@ -280,10 +280,10 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
                         plural(n as u64, "member", "members")
                     )
                 }
-                Operation::RenameGroup { id, from, to } => {
+                Operation::RenameGroup { id, from, to, .. } => {
                     format!("- rename {} (id {}) to {}\n", code(from), code(id), code(to))
                 }
-                Operation::SetGroupExternalId { id, group, from, to } => format!(
+                Operation::SetGroupExternalId { id, group, from, to, .. } => format!(
                     "- set externalId of {} (id {}): {} → {}\n",
                     code(group),
                     code(id),
@@ -328,7 +328,7 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
     let deletes: Vec<_> = ops
         .iter()
         .filter_map(|op| match op {
-            Operation::DeleteGroup { id, display_name } => Some((id, display_name)),
+            Operation::DeleteGroup { id, display_name, .. } => Some((id, display_name)),
             _ => None,
         })
         .collect();

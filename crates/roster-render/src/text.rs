@@ -305,7 +305,7 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
     let deletes: Vec<_> = ops
         .iter()
         .filter_map(|op| match op {
-            Operation::DeleteGroup { id, display_name } => Some((id, display_name)),
+            Operation::DeleteGroup { id, display_name, .. } => Some((id, display_name)),
             _ => None,
         })
         .collect();
