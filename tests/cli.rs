@@ -167,3 +167,15 @@ fn the_schema_role_enum_is_productboards_builtin_roles() {
     let builtin = roster_model::Provider::Productboard.builtin_roles().unwrap();
     assert_eq!(roles, &serde_json::json!(builtin), "{schema:#}");
 }
+
+#[test]
+fn roster_schema_prints_and_writes_the_generated_schema() {
+    let committed = std::fs::read_to_string(root().join("schemas/roster.schema.json")).unwrap();
+    let (code, stdout, _) = run(roster(None, &root()).arg("schema"));
+    assert_eq!(code, 0);
+    assert_eq!(stdout, committed, "`roster schema` prints schemas/roster.schema.json of this version");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(roster(None, dir.path()).args(["schema", "--out", "roster.schema.json"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("roster.schema.json")).unwrap(), committed);
+}
