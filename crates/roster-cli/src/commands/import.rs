@@ -179,16 +179,14 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
                 )),
             }
         }
-        // The service's externalId, else the live id: either anchors the team, so that
-        // renaming it in the file renames it instead of creating a second team.
-        let external_id = group
-            .external_id
-            .clone()
-            .filter(|id| !id.trim().is_empty() && seen_group_external_ids.insert(id.clone()))
-            .or_else(|| {
-                let id = group.id.clone();
-                (!id.trim().is_empty() && seen_group_external_ids.insert(id.clone())).then_some(id)
-            });
+        // The service's externalId, else (where the service has none) the live id:
+        // either anchors the team, so that renaming it in the file renames it instead of
+        // creating a second team. A duplicate externalId is left out, never replaced:
+        // the identity provider may rely on it.
+        let external_id = match group.external_id.as_deref().filter(|id| !id.trim().is_empty()) {
+            Some(id) => Some(id.to_owned()).filter(|id| seen_group_external_ids.insert(id.clone())),
+            None => Some(group.id.clone()).filter(|id| seen_group_external_ids.insert(id.clone())),
+        };
         desired_groups.push(DesiredGroup {
             display_name: group.display_name.clone(),
             external_id,
@@ -213,4 +211,42 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
         ..DesiredState::default()
     };
     (desired, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use roster_model::{LiveGroup, LiveState, Provider};
+
+    use super::desired_from_live;
+
+    fn group(id: &str, name: &str, external_id: Option<&str>) -> LiveGroup {
+        LiveGroup {
+            id: id.into(),
+            display_name: name.into(),
+            external_id: external_id.map(str::to_owned),
+            members: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_team_is_anchored_by_its_external_id_or_else_its_live_id() {
+        let live = LiveState {
+            groups: vec![
+                group("g1", "Anchored", Some("grp-a")),
+                group("g2", "Bare", None),
+                group("g3", "Blank", Some("  ")),
+                group("g4", "Copy", Some("grp-a")),
+            ],
+            ..LiveState::default()
+        };
+        let (desired, _) = desired_from_live(&live, Provider::Productboard);
+        let anchors: Vec<(&str, Option<&str>)> =
+            desired.groups.iter().map(|g| (g.display_name.as_str(), g.external_id.as_deref())).collect();
+        // A duplicate externalId is left out rather than replaced by the id: the service's
+        // value may be what the identity provider matches on.
+        assert_eq!(
+            anchors,
+            [("Anchored", Some("grp-a")), ("Bare", Some("g2")), ("Blank", Some("g3")), ("Copy", None)]
+        );
+    }
 }
