@@ -69,8 +69,10 @@ pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
     // Teams without an externalId get their live id as one, so that a rename in the
     // file renames them; the first apply sets it on the service. Anything else still
     // planned means the file does not describe the service.
-    let (anchors, others): (Vec<_>, Vec<_>) =
-        plan.operations.iter().partition(|op| matches!(op, Operation::SetGroupExternalId { from: None, .. }));
+    let (anchors, others): (Vec<_>, Vec<_>) = plan.operations.iter().partition(|op| match op {
+        Operation::SetGroupExternalId { from, .. } => from.as_deref().is_none_or(|f| f.trim().is_empty()),
+        _ => false,
+    });
     if !anchors.is_empty() {
         ui.status(&format!(
             "{} had no externalId: the file gives each its live id as externalId, so that renaming it in \
