@@ -631,3 +631,28 @@ fn outputs_never_replace_inputs_or_existing_files_silently() {
         "the imported file plans nothing but anchors for teams without one: {plan:#}"
     );
 }
+
+#[test]
+fn the_markdown_plan_names_its_commit_time_and_host() {
+    let server = Server::seeded(EmulatorConfig::default(), &demo_seed());
+    let dir = workdir_with_example();
+    let host = server.url().split('/').nth(2).unwrap().to_owned();
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path())
+        .env("GITHUB_SHA", "1111111111111111111111111111111111111111")
+        .args(["plan", "--format", "markdown"]));
+    assert_eq!(code, 0, "{stderr}");
+    let provenance =
+        stdout.lines().find(|l| l.starts_with("<sub>Computed for commit")).unwrap_or_else(|| {
+            panic!("no provenance line in:\n{stdout}");
+        });
+    assert!(provenance.contains("<code>1111111111111111111111111111111111111111</code>"), "{provenance}");
+    assert!(provenance.contains(" UTC against <code>"), "{provenance}");
+    // The host with its port; Markdown gets the colon as an entity.
+    assert!(provenance.contains(&format!("<code>{}</code>", host.replace(':', "&#58;"))), "{provenance}");
+    // --for-commit names the pull request's head where CI's variable names another commit.
+    let (_, stdout, _) = run(roster(Some(&server), dir.path())
+        .env("GITHUB_SHA", "1111111111111111111111111111111111111111")
+        .args(["plan", "--format", "markdown", "--for-commit", "2222222"]));
+    assert!(stdout.contains("for commit <code>2222222</code>"), "{stdout}");
+    assert!(server.writes().is_empty());
+}
