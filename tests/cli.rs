@@ -90,6 +90,8 @@ fn the_demo_converges() {
     assert!(stderr.contains("converged"), "{stderr}");
     assert!(stderr.contains("0 of them a user DELETE"), "{stderr}");
     assert!(stdout.contains("Plan: no changes."), "{stdout}");
+    // The demo reads its own example file: no warning about the folders beside it.
+    assert!(!stderr.contains("WARN") && !stderr.contains("not reading"), "{stderr}");
 }
 
 #[test]
@@ -188,4 +190,56 @@ fn validate_says_what_an_empty_users_and_a_team_without_members_do() {
     let (code, stdout, stderr) = run(roster(None, dir.path()).arg("validate"));
     assert_eq!(code, 0, "{stderr}");
     insta::assert_snapshot!(snapshot_of(code, &stdout, &stderr));
+}
+
+#[test]
+fn the_shipped_ci_files_add_no_second_caution_banner() {
+    // roster's Markdown carries the one caution banner of a blocked plan; a workflow
+    // that prints its own would show two.
+    for file in [
+        "examples/github/roster-plan.yml",
+        "examples/github/roster-drift.yml",
+        "examples/gitlab/.gitlab-ci.yml",
+    ] {
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        assert!(!text.to_lowercase().contains("[!caution]"), "{file} adds a caution banner of its own");
+    }
+}
+
+#[test]
+fn roster_validate_agrees_with_the_schema_cases() {
+    // `cargo xtask lint` checks the same files with check-jsonschema: what the schema
+    // refuses, roster refuses too, and the other way round.
+    for (dir, expected) in [("tests/schema/valid", 0), ("tests/schema/invalid", 1)] {
+        let mut files: Vec<_> =
+            std::fs::read_dir(root().join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        assert!(files.len() >= 2, "{dir} holds cases");
+        for file in files {
+            let (code, _, stderr) = run(roster(None, &root()).arg("validate").arg(&file));
+            assert_eq!(code, expected, "{}: {stderr}", file.display());
+        }
+    }
+}
+
+#[test]
+fn the_schema_role_enum_is_productboards_builtin_roles() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/roster.schema.json")).unwrap())
+            .unwrap();
+    let roles = &schema["else"]["properties"]["users"]["items"]["properties"]["role"]["enum"];
+    let builtin = roster_model::Provider::Productboard.builtin_roles().unwrap();
+    assert_eq!(roles, &serde_json::json!(builtin), "{schema:#}");
+}
+
+#[test]
+fn roster_schema_prints_and_writes_the_generated_schema() {
+    let committed = std::fs::read_to_string(root().join("schemas/roster.schema.json")).unwrap();
+    let (code, stdout, _) = run(roster(None, &root()).arg("schema"));
+    assert_eq!(code, 0);
+    assert_eq!(stdout, committed, "`roster schema` prints schemas/roster.schema.json of this version");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(roster(None, dir.path()).args(["schema", "--out", "roster.schema.json"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("roster.schema.json")).unwrap(), committed);
 }

@@ -91,6 +91,25 @@ fn a_post_whose_response_is_lost_is_adopted() {
     let adopted =
         report["operations"].as_array().unwrap().iter().filter(|op| op["outcome"] == "adopted").count();
     assert_eq!(adopted, 3, "two users and one group created through lost responses: {report:#}");
+    // The report says which roster ran when against what, and the ids the plan could not know.
+    assert_eq!(report["rosterVersion"], env!("CARGO_PKG_VERSION"));
+    let (started, finished) = (report["startedAt"].as_str().unwrap(), report["finishedAt"].as_str().unwrap());
+    assert!(started.ends_with('Z') && started <= finished, "{started} .. {finished}");
+    assert_eq!(report["targetHost"].as_str(), server.url().split('/').nth(2));
+    let mut new_member_ids = 0;
+    for op in report["operations"].as_array().unwrap() {
+        let kind = op["operation"]["op"].as_str().unwrap();
+        if kind == "createUser" || kind == "createGroup" {
+            assert!(op["resolvedIds"]["created"].is_string(), "{op:#}");
+        }
+        let members = op["operation"]["members"].as_array().into_iter().flatten();
+        for member in members.filter(|m| m["id"].is_null()) {
+            let user_name = member["userName"].as_str().unwrap();
+            assert!(op["resolvedIds"]["members"][user_name].is_string(), "{user_name} in {op:#}");
+            new_member_ids += 1;
+        }
+    }
+    assert!(new_member_ids > 0, "the example adds new users to teams: {report:#}");
     let users = server.live().users;
     let diegos = users.iter().filter(|u| u.attributes.user_name.starts_with("diego.ramirez")).count();
     assert_eq!(diegos, 1, "adopted, not created twice");
@@ -116,8 +135,10 @@ fn an_apply_killed_halfway_converges_when_run_again() {
     }
     std::fs::write(dir.path().join("users.yaml"), file).unwrap();
 
+    // Its progress lines are expected and not looked at: kept out of the test output.
     let mut child = roster(Some(&server), dir.path())
         .args(["apply", "--auto-approve", "--concurrency", "1"])
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     while server.writes().len() < 10 {
@@ -268,10 +289,38 @@ fn import_writes_a_file_that_plans_no_changes() {
     let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["import", "--out", "users.yaml"]));
     assert_eq!(code, 0, "{stderr}");
     let text = std::fs::read_to_string(dir.path().join("users.yaml")).unwrap();
-    assert!(text.starts_with("# yaml-language-server: $schema="), "{text}");
-    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // The schema reference resolves: the schema of this version is written beside.
+    assert!(text.starts_with("# yaml-language-server: $schema=roster.schema.json\n"), "{text}");
+    let schema = std::fs::read_to_string(dir.path().join("roster.schema.json")).unwrap();
+    let (_, printed, _) = run(roster(None, dir.path()).arg("schema"));
+    assert_eq!(schema, printed, "import writes what `roster schema` prints");
+    // Every team is anchored: the one without an externalId gets its live id.
+    assert!(text.contains("  - displayName: Offsite 2025\n    externalId: g-offsite\n"), "{text}");
+    assert!(stderr.contains("1 group had no externalId"), "{stderr}");
+    let (code, stdout, stderr) =
+        run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode", "--format", "json"]));
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let ops: Vec<&str> =
+        plan["operations"].as_array().unwrap().iter().map(|op| op["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["setGroupExternalId"], "{plan:#}");
     assert!(server.writes().is_empty());
+
+    // Renamed in the file, the team is renamed, not created a second time.
+    let renamed = text.replace("displayName: Offsite 2025", "displayName: Offsite 2026");
+    std::fs::write(dir.path().join("users.yaml"), renamed).unwrap();
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let ops: Vec<&str> =
+        plan["operations"].as_array().unwrap().iter().map(|op| op["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["renameGroup", "setGroupExternalId"], "{plan:#}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "{stderr}");
+    let live = server.live();
+    assert_eq!(live.groups.iter().filter(|g| g.display_name.starts_with("Offsite")).count(), 1);
 }
 
 #[test]
@@ -293,6 +342,7 @@ fn the_emulator_command_prints_its_url_first_and_serves_scim() {
         .args(["emulator", "--listen", "127.0.0.1:0", "--token", "t0k", "--state"])
         .arg(&state)
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut first_line = String::new();
@@ -353,8 +403,12 @@ fn every_roster_command_in_the_readme_runs() {
                 .iter()
                 .map(|a| if a.starts_with("127.0.0.1:") { "127.0.0.1:0".to_owned() } else { a.clone() })
                 .collect();
-            let mut child =
-                roster(None, dir.path()).args(&args).stdout(std::process::Stdio::piped()).spawn().unwrap();
+            let mut child = roster(None, dir.path())
+                .args(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
             let mut line = String::new();
             std::io::BufRead::read_line(
                 &mut std::io::BufReader::new(child.stdout.take().unwrap()),
@@ -389,10 +443,26 @@ fn doctor_passes_against_the_emulator_and_explains_a_wrong_token() {
     let (code, stdout, _) =
         run(roster(Some(&server), dir.path()).env("ROSTER_SCIM_TOKEN", "not-the-token").arg("doctor"));
     assert_eq!(code, 1);
-    assert!(stdout.contains("✗"), "{stdout}");
+    // One failure, of the token, with one fix naming both places a token comes from.
+    assert_eq!(stdout.matches('✗').count(), 1, "{stdout}");
+    assert!(stdout.contains("✗ token: the service refused it (401"), "{stdout}");
+    assert_eq!(stdout.matches("fix:").count(), 1, "{stdout}");
+    assert!(stdout.contains("Integrations → Public API"), "{stdout}");
+    assert!(stdout.contains("Settings → Security"), "{stdout}");
     assert!(stdout.contains("Enterprise"), "the fix names Productboard's prerequisites: {stdout}");
     assert!(!stdout.contains("not-the-token"));
     assert!(server.writes().is_empty(), "doctor never writes");
+
+    // Nothing listening: one connection failure, its retries logged once, not once per check.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/scim/v2", closed.local_addr().unwrap());
+    drop(closed);
+    let (code, stdout, stderr) =
+        run(roster(Some(&server), dir.path()).env("ROSTER_SCIM_URL", &url).arg("doctor"));
+    assert_eq!(code, 1);
+    assert_eq!(stdout.matches('✗').count(), 1, "{stdout}");
+    assert!(stdout.contains("✗ connection"), "{stdout}");
+    assert!(stderr.matches("retrying").count() <= 1, "{stderr}");
 }
 
 #[test]
@@ -461,6 +531,8 @@ fn apply_on_a_terminal_asks_and_takes_only_yes() {
 
     let (code, screen) = apply_on_a_terminal(&server, dir.path(), "yes\n");
     assert_eq!(code, 0, "{screen}");
+    // What was done stays on screen after the progress bar clears.
+    assert!(screen.contains("  done: deactivate user"), "{screen}");
     assert!(!server.writes().is_empty());
     let (code, _, _) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
     assert_eq!(code, 0);
@@ -480,6 +552,7 @@ fn ctrl_c_during_apply_finishes_what_is_in_flight_and_reports_the_rest_as_skippe
     std::fs::write(dir.path().join("users.yaml"), file).unwrap();
     let mut child = roster(Some(&server), dir.path())
         .args(["apply", "--auto-approve", "--concurrency", "1", "--report", "report.json"])
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     while server.writes().len() < 5 {
@@ -487,8 +560,10 @@ fn ctrl_c_during_apply_finishes_what_is_in_flight_and_reports_the_rest_as_skippe
         std::thread::sleep(Duration::from_millis(20));
     }
     std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(4), "partial: {status:?}");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "partial: {:?}\n{stderr}", output.status);
+    assert!(stderr.contains("interrupted"), "{stderr}");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
     let skipped = report["summary"]["skipped"].as_u64().unwrap();
@@ -553,8 +628,39 @@ fn outputs_never_replace_inputs_or_existing_files_silently() {
     let (code, _, stderr) =
         run(roster(Some(&server), dir.path()).args(["import", "--out", "users.yaml", "--force"]));
     assert_eq!(code, 0, "{stderr}");
-    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
-    assert_eq!(code, 0, "the imported file plans no changes:\n{stdout}\n{stderr}");
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let ops = plan["operations"].as_array().unwrap();
+    assert!(
+        ops.iter().all(|op| op["op"] == "setGroupExternalId" && op["from"].is_null()),
+        "the imported file plans nothing but anchors for teams without one: {plan:#}"
+    );
+}
+
+#[test]
+fn the_markdown_plan_names_its_commit_time_and_host() {
+    let server = Server::seeded(EmulatorConfig::default(), &demo_seed());
+    let dir = workdir_with_example();
+    let host = server.url().split('/').nth(2).unwrap().to_owned();
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path())
+        .env("GITHUB_SHA", "1111111111111111111111111111111111111111")
+        .args(["plan", "--format", "markdown"]));
+    assert_eq!(code, 0, "{stderr}");
+    let provenance =
+        stdout.lines().find(|l| l.starts_with("<sub>Computed for commit")).unwrap_or_else(|| {
+            panic!("no provenance line in:\n{stdout}");
+        });
+    assert!(provenance.contains("<code>1111111111111111111111111111111111111111</code>"), "{provenance}");
+    assert!(provenance.contains(" UTC against <code>"), "{provenance}");
+    // The host with its port; Markdown gets the colon as an entity.
+    assert!(provenance.contains(&format!("<code>{}</code>", host.replace(':', "&#58;"))), "{provenance}");
+    // --for-commit names the pull request's head where CI's variable names another commit.
+    let (_, stdout, _) = run(roster(Some(&server), dir.path())
+        .env("GITHUB_SHA", "1111111111111111111111111111111111111111")
+        .args(["plan", "--format", "markdown", "--for-commit", "2222222"]));
+    assert!(stdout.contains("for commit <code>2222222</code>"), "{stdout}");
+    assert!(server.writes().is_empty());
 }
 
 /// Twelve active users, all in team "Everyone"; a file that keeps them all and gives the

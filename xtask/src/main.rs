@@ -68,6 +68,10 @@ fn run(program: &str, args: &[&str]) -> Result<()> {
 }
 
 fn ci() -> Result<()> {
+    eprintln!(
+        "ci: fmt, clippy, schemas, tests, doc tests, lint (installs linters into .peers/ once), interop \
+         (installs SCIM peers into .peers/ once)"
+    );
     run("cargo", &["fmt", "--all", "--", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     schema::run(true)?;

@@ -159,6 +159,33 @@ pub struct OperationReport {
     pub skipped_members: Vec<String>,
     /// The requests it took, in order.
     pub requests: Vec<RequestRecord>,
+    /// The ids this run learned for what the plan could only name: the id of a user or
+    /// group it created, and for members of a group created in this run (or users
+    /// created in it) the ids they were added by.
+    #[serde(default, skip_serializing_if = "ResolvedIds::is_empty")]
+    pub resolved_ids: ResolvedIds,
+}
+
+/// Ids that the plan could not know because the objects are created by the same run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedIds {
+    /// The id of the user or group this operation created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The id of the group, created earlier in this run, that members were added to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The ids of members created earlier in this run, by userName.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub members: std::collections::BTreeMap<String, String>,
+}
+
+impl ResolvedIds {
+    /// True when nothing was resolved.
+    pub fn is_empty(&self) -> bool {
+        self.created.is_none() && self.group.is_none() && self.members.is_empty()
+    }
 }
 
 /// Counts of outcomes.
@@ -197,6 +224,18 @@ pub struct ApplyReport {
     /// The commit the desired state came from (`GITHUB_SHA` where set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The version of roster that applied the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roster_version: Option<String>,
+    /// When apply started sending, RFC 3339 in UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When apply ended, RFC 3339 in UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// The host (and port) of the SCIM service applied to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_host: Option<String>,
     /// The fingerprint of the live state the plan was made from.
     pub live_fingerprint: String,
     /// Every operation of the plan, in plan order.
@@ -267,14 +306,19 @@ struct Created {
 }
 
 impl Created {
-    /// The ids of the members that can be named, and the userNames of those that cannot.
-    fn resolve(&self, members: &[MemberRef]) -> (Vec<String>, Vec<String>) {
+    /// The ids of the members that can be named, and the userNames of those that cannot;
+    /// the ids learned from this run's creates are recorded in `resolved`.
+    fn resolve(&self, members: &[MemberRef], resolved: &mut ResolvedIds) -> (Vec<String>, Vec<String>) {
         let mut ids = Vec::with_capacity(members.len());
         let mut unresolved = Vec::new();
         for member in members {
-            match member.id.clone().or_else(|| self.users.get(&UserKey::new(&member.user_name)).cloned()) {
-                Some(id) => ids.push(id),
-                None => unresolved.push(member.user_name.clone()),
+            if let Some(id) = &member.id {
+                ids.push(id.clone());
+            } else if let Some(id) = self.users.get(&UserKey::new(&member.user_name)) {
+                resolved.members.insert(member.user_name.clone(), id.clone());
+                ids.push(id.clone());
+            } else {
+                unresolved.push(member.user_name.clone());
             }
         }
         (ids, unresolved)
@@ -347,6 +391,11 @@ pub async fn apply<W: Writer>(
     ApplyReport {
         format_version: REPORT_FORMAT_VERSION,
         commit,
+        // The caller knows the clock, the version and the service; this crate reads none.
+        roster_version: None,
+        started_at: None,
+        finished_at: None,
+        target_host: None,
         live_fingerprint: plan.live_fingerprint.clone(),
         operations: reports,
         summary,
@@ -370,6 +419,7 @@ fn skipped(index: usize, operation: &Operation, why: &str) -> OperationReport {
         message: Some(why.to_owned()),
         skipped_members: Vec::new(),
         requests: Vec::new(),
+        resolved_ids: ResolvedIds::default(),
     }
 }
 
@@ -381,11 +431,13 @@ async fn run_one<W: Writer>(
 ) -> (OperationReport, Option<CreatedId>) {
     let mut skipped_members = Vec::new();
     let mut new_id = None;
+    let mut resolved_ids = ResolvedIds::default();
     let result: WriteResult<()> = match operation {
         Operation::DeactivateUser { id, .. } => {
             writer.update_user(id, &UserChanges { active: Some(false), ..UserChanges::default() }).await
         }
         Operation::CreateUser { attributes } => writer.create_user(attributes).await.map(|written| {
+            resolved_ids.created = Some(written.value.clone());
             new_id = Some(CreatedId::User(attributes.key(), written.value.clone()));
             Written {
                 value: (),
@@ -398,9 +450,10 @@ async fn run_one<W: Writer>(
             writer.update_user(id, changes).await
         }
         Operation::CreateGroup { display_name, external_id, members } => {
-            let (ids, unresolved) = created.resolve(members);
+            let (ids, unresolved) = created.resolve(members, &mut resolved_ids);
             skipped_members = unresolved;
             writer.create_group(display_name, external_id.as_deref(), &ids).await.map(|written| {
+                resolved_ids.created = Some(written.value.clone());
                 new_id = Some(CreatedId::Group(display_name.clone(), written.value.clone()));
                 Written {
                     value: (),
@@ -413,10 +466,14 @@ async fn run_one<W: Writer>(
         Operation::RenameGroup { id, to, .. } => writer.rename_group(id, to).await,
         Operation::SetGroupExternalId { id, to, .. } => writer.set_group_external_id(id, to).await,
         Operation::AddMembers { group_id, group, members } => {
-            let Some(group_id) = group_id.clone().or_else(|| created.groups.get(group).cloned()) else {
+            let Some(group_id) = group_id.clone().or_else(|| {
+                let id = created.groups.get(group).cloned();
+                resolved_ids.group.clone_from(&id);
+                id
+            }) else {
                 return (skipped(index, operation, &format!("group {group:?} was not created")), None);
             };
-            let (ids, unresolved) = created.resolve(members);
+            let (ids, unresolved) = created.resolve(members, &mut resolved_ids);
             skipped_members = unresolved;
             if ids.is_empty() {
                 let mut report = skipped(index, operation, "none of its users was created");
@@ -465,6 +522,7 @@ async fn run_one<W: Writer>(
         message,
         skipped_members,
         requests,
+        resolved_ids,
     };
     (report, if outcome == Outcome::Failed { None } else { new_id })
 }

@@ -330,3 +330,44 @@ fn the_replan_after_apply_names_what_the_service_did_not_take() {
     assert!(second.operations.iter().all(|op| op.verified != Verified::No), "{second:#?}");
     assert_eq!(second.summary.verified, second.operations.len() as u64);
 }
+
+#[test]
+fn the_report_names_the_ids_learned_in_the_run() {
+    let (desired, live) = scenario();
+    let service = FakeService::new(live.clone());
+    // One member per request: the created group "Design" gets its second member in an
+    // `addMembers` that names the group without an id.
+    let options = PlanOptions { max_members_per_request: 1, ..PlanOptions::default() };
+    let plan = plan(&desired, &live, &options);
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let report = runtime.block_on(apply(&plan, &service, &ApplyOptions::default(), None, |_| {}));
+    assert!(report.summary.is_complete(), "{report:#?}");
+    let live = service.live.lock().unwrap().clone();
+    let id_of = |user_name: &str| {
+        live.users.iter().find(|u| u.attributes.user_name == user_name).map(|u| u.id.clone()).unwrap()
+    };
+    let design = live.groups.iter().find(|g| g.display_name == "Design").unwrap().id.clone();
+    let mut seen_group = false;
+    for op in &report.operations {
+        match &op.operation {
+            roster_plan::Operation::CreateUser { attributes } => {
+                assert_eq!(op.resolved_ids.created, Some(id_of(&attributes.user_name)), "{op:#?}");
+            }
+            roster_plan::Operation::CreateGroup { .. } => {
+                assert_eq!(op.resolved_ids.created.as_ref(), Some(&design), "{op:#?}");
+            }
+            roster_plan::Operation::AddMembers { group_id: None, members, .. } => {
+                seen_group = true;
+                assert_eq!(op.resolved_ids.group.as_ref(), Some(&design), "{op:#?}");
+                for member in members.iter().filter(|m| m.id.is_none()) {
+                    assert_eq!(
+                        op.resolved_ids.members.get(&member.user_name),
+                        Some(&id_of(&member.user_name))
+                    );
+                }
+            }
+            _ => assert!(op.resolved_ids.is_empty() || !op.resolved_ids.members.is_empty(), "{op:#?}"),
+        }
+    }
+    assert!(seen_group, "the plan adds members to the created group by name: {:#?}", plan.operations);
+}

@@ -74,6 +74,16 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Print (or write) the JSON Schema of the desired-state file, for editors.
+    Schema(SchemaArgs),
+}
+
+/// `roster schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Write the schema to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Desired-state files.
@@ -171,6 +181,10 @@ pub struct PlanArgs {
     /// `max_removals` rail.
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<u64>,
+    /// The commit the plan is for, named in the Markdown comment (default: `GITHUB_SHA`,
+    /// else `CI_COMMIT_SHA`).
+    #[arg(long, value_name = "SHA")]
+    pub for_commit: Option<String>,
 }
 
 /// How to print a plan.
@@ -229,6 +243,11 @@ pub struct ImportArgs {
     /// The provider to write into the file.
     #[arg(long, value_enum, default_value_t = ProviderArg::Productboard)]
     pub provider: ProviderArg,
+    /// Reference this published copy of the schema (a URL) on the file's first line and
+    /// write no schema file. By default import writes `roster.schema.json` for this
+    /// version beside the --out file and references it by that relative path.
+    #[arg(long, value_name = "URL")]
+    pub schema_url: Option<String>,
 }
 
 /// A provider name on the command line.

@@ -12,6 +12,13 @@ use crate::failure::Failure;
 /// Where Productboard serves SCIM, for hints.
 pub const PRODUCTBOARD_SCIM_URL: &str = "https://api.productboard.com/scim/v2";
 
+/// Where a Productboard token for SCIM comes from, for hints: Productboard's own setup
+/// article and a third-party guide name different places (DESIGN.md, "Productboard facts").
+pub const PRODUCTBOARD_TOKEN_PLACES: &str = "Productboard's setup article uses an access token generated \
+     under the profile menu → Integrations → Public API (or OAuth2), which may carry REST API rights too; a \
+     third-party guide describes a separate SCIM token under Settings → Security, shown once when SCIM \
+     provisioning is switched on (Enterprise plan, SAML SSO set up first)";
+
 /// The client settings from the command line and the environment.
 pub fn client_config(args: &ConnectionArgs, provider: Provider) -> Result<ClientConfig, Failure> {
     let Some(url) = args.url.clone().filter(|url| !url.trim().is_empty()) else {
@@ -24,10 +31,9 @@ pub fn client_config(args: &ConnectionArgs, provider: Provider) -> Result<Client
             Token::from_file(path).map_err(|err| Failure::from_error("cannot read the token", &err))?
         }
         None => Token::from_env().map_err(|_| {
-            Failure::error("no SCIM token given").with_hint(
-                "set ROSTER_SCIM_TOKEN or pass --token-file FILE; Productboard shows the SCIM token \
-                 once, when SCIM is switched on under Settings → Security",
-            )
+            Failure::error("no SCIM token given").with_hint(format!(
+                "set ROSTER_SCIM_TOKEN or pass --token-file FILE; {PRODUCTBOARD_TOKEN_PLACES}"
+            ))
         })?,
     };
     let mut config = ClientConfig::new(url, provider);

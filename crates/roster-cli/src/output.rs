@@ -56,3 +56,20 @@ pub fn init_logging(global: &GlobalArgs) {
         }
     }
 }
+
+/// A count with its noun, singular for one: "1 group", "2 groups".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::count;
+
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(count(1, "group"), "1 group");
+        assert_eq!(count(0, "group"), "0 groups");
+        assert_eq!(count(2, "user"), "2 users");
+    }
+}

@@ -291,6 +291,9 @@ impl ReadClient {
     /// Checks the connection step by step for `roster doctor`: the service provider
     /// config, listing users, filtering users, listing groups. Every step runs; each
     /// reports its status, selected headers and result.
+    ///
+    /// The probe stops early when the first request gets no answer or any request has
+    /// its token refused (401, 403): every later step would fail the same way.
     pub async fn probe(&self) -> Vec<ProbeStep> {
         let probe_filter = ScimRequest::find_user_by_user_name("roster-doctor-probe@example.invalid");
         let steps: [(&'static str, ScimRequest); 4] = [
@@ -314,7 +317,14 @@ impl ReadClient {
                 });
                 continue;
             }
-            out.push(self.probe_step(name, req).await);
+            let step = self.probe_step(name, req).await;
+            // Later steps would fail the same way, each after its own retries: when the
+            // first request gets no answer at all, or the token is refused, stop here.
+            let stop = (out.is_empty() && step.status.is_none()) || matches!(step.status, Some(401 | 403));
+            out.push(step);
+            if stop {
+                break;
+            }
         }
         out
     }

@@ -66,12 +66,97 @@ impl Provider {
         }
     }
 
+    /// The rank of a role among the provider's built-in ones, higher meaning more
+    /// privilege (Productboard: viewer < contributor < maker < admin); `None` for a role
+    /// the provider does not rank (a custom role, or any role of `generic`).
+    pub fn role_rank(self, role: &str) -> Option<u8> {
+        let roles = self.builtin_roles()?;
+        // `builtin_roles` lists the highest first.
+        roles.iter().position(|r| r.eq_ignore_ascii_case(role)).map(|i| (roles.len() - 1 - i) as u8)
+    }
+
+    /// Whether a role takes a paid seat: Productboard charges admin, maker and custom
+    /// roles, while contributor and viewer are free. `None` where the provider does not
+    /// say (`generic`).
+    pub fn is_paid_role(self, role: &str) -> Option<bool> {
+        match self {
+            Provider::Productboard => {
+                Some(!["contributor", "viewer"].iter().any(|free| free.eq_ignore_ascii_case(role)))
+            }
+            Provider::Generic => None,
+        }
+    }
+
+    /// How a change of a user's role from `from` (the live role; `None` when the service
+    /// shows none, which means its default) to `to` changes the user's access.
+    pub fn role_change(self, from: Option<&str>, to: &str) -> RoleChange {
+        let from = from.or(self.default_role());
+        let paid_after = self.is_paid_role(to) == Some(true);
+        let paid_before = from.and_then(|from| self.is_paid_role(from)) == Some(true);
+        let top = self.builtin_roles().and_then(|roles| roles.first()).copied();
+        let is_top = |role: &str| top.is_some_and(|top| top.eq_ignore_ascii_case(role));
+        let ranks = (from.and_then(|from| self.role_rank(from)), self.role_rank(to));
+        let higher = match ranks {
+            (Some(before), Some(after)) => Some(after > before),
+            // The top role outranks every other, custom roles included.
+            _ if is_top(to) => Some(true),
+            _ if from.is_some_and(is_top) => Some(false),
+            _ if paid_after != paid_before => Some(paid_after),
+            _ => None,
+        };
+        match higher {
+            Some(true) => RoleChange::Elevation { paid: paid_after },
+            Some(false) => RoleChange::Reduction { paid: paid_after },
+            None => RoleChange::Lateral { paid: paid_after },
+        }
+    }
+
     /// The name used in files and messages.
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Productboard => "productboard",
             Provider::Generic => "generic",
         }
+    }
+}
+
+/// How a change of role changes a user's access, for reviewers: a change to a higher
+/// role or from a free role to a paid one is an elevation and is highlighted in plans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum RoleChange {
+    /// To a higher role, or from a free role to a paid one.
+    Elevation {
+        /// Whether the new role takes a paid seat.
+        paid: bool,
+    },
+    /// To a lower role, or from a paid role to a free one.
+    Reduction {
+        /// Whether the new role takes a paid seat.
+        paid: bool,
+    },
+    /// Between roles the provider does not rank against each other (two custom roles, or
+    /// any roles of `generic`).
+    Lateral {
+        /// Whether the new role takes a paid seat.
+        paid: bool,
+    },
+}
+
+impl RoleChange {
+    /// Whether the new role takes a paid seat.
+    pub fn paid(self) -> bool {
+        match self {
+            RoleChange::Elevation { paid }
+            | RoleChange::Reduction { paid }
+            | RoleChange::Lateral { paid } => paid,
+        }
+    }
+
+    /// Whether reviewers should have their attention drawn to it: a higher role, or a
+    /// paid one.
+    pub fn is_highlighted(self) -> bool {
+        matches!(self, RoleChange::Elevation { .. }) || self.paid()
     }
 }
 
@@ -852,6 +937,26 @@ mod tests {
         assert_eq!(attrs.title.as_deref(), Some("Analyst"));
         assert_eq!(attrs.role.as_deref(), Some("maker"));
         assert!(!attrs.active);
+    }
+
+    #[test]
+    fn role_changes_rank_productboard_roles_and_paid_seats() {
+        let pb = Provider::Productboard;
+        assert_eq!(pb.role_change(Some("maker"), "admin"), RoleChange::Elevation { paid: true });
+        assert_eq!(pb.role_change(Some("viewer"), "contributor"), RoleChange::Elevation { paid: false });
+        assert_eq!(pb.role_change(Some("admin"), "viewer"), RoleChange::Reduction { paid: false });
+        // No live role means the service's default, contributor.
+        assert_eq!(pb.role_change(None, "maker"), RoleChange::Elevation { paid: true });
+        assert_eq!(pb.role_change(None, "viewer"), RoleChange::Reduction { paid: false });
+        // Custom roles are paid and unranked, below admin.
+        assert_eq!(pb.role_change(Some("contributor"), "billing"), RoleChange::Elevation { paid: true });
+        assert_eq!(pb.role_change(Some("billing"), "viewer"), RoleChange::Reduction { paid: false });
+        assert_eq!(pb.role_change(Some("billing"), "admin"), RoleChange::Elevation { paid: true });
+        assert_eq!(pb.role_change(Some("billing"), "maker"), RoleChange::Lateral { paid: true });
+        assert!(pb.role_change(Some("billing"), "maker").is_highlighted());
+        assert!(!pb.role_change(Some("maker"), "viewer").is_highlighted());
+        assert_eq!(Provider::Generic.role_change(Some("a"), "b"), RoleChange::Lateral { paid: false });
+        assert!(!Provider::Generic.role_change(Some("a"), "b").is_highlighted());
     }
 
     #[test]

@@ -134,11 +134,21 @@ pub(crate) fn plan_groups(
         d_match[d] = Some((chosen, how));
         l_claim[chosen] = Some(d);
     };
+    // A live group without an externalId is also found by its id: `roster import` writes
+    // the live id as the externalId of such a group (and the plan sets it), so that a
+    // rename in the file keeps the group even before that first apply.
+    let by_id_without_external_id: HashMap<&str, Vec<usize>> = l_order
+        .iter()
+        .filter(|&&l| l_groups[l].external_id.as_deref().is_none_or(|e| e.trim().is_empty()))
+        .map(|&l| (l_groups[l].id.as_str(), vec![l]))
+        .collect();
     for &d in &d_order {
-        if let Some(external_id) = d_external_id[d]
-            && let Some(candidates) = by_external_id.get(external_id)
-        {
-            claim(d, candidates, MatchedBy::ExternalId, &mut d_match, &mut l_claim);
+        if let Some(external_id) = d_external_id[d] {
+            let candidates =
+                by_external_id.get(external_id).or_else(|| by_id_without_external_id.get(external_id));
+            if let Some(candidates) = candidates {
+                claim(d, candidates, MatchedBy::ExternalId, &mut d_match, &mut l_claim);
+            }
         }
     }
     for &d in &d_order {
@@ -349,6 +359,35 @@ pub(crate) fn plan_groups(
     }
     plan.kept.sort_by(|a, b| (&a.display_name, &a.id).cmp(&(&b.display_name, &b.id)));
     plan.deletes.sort_by(|a, b| group_sort_key(a).cmp(&group_sort_key(b)));
+
+    let created: Vec<usize> = d_order.iter().copied().filter(|&d| d_match[d].is_none()).collect();
+    let left: Vec<usize> =
+        l_order.iter().copied().filter(|&l| l_claim[l].is_none() && !ambiguous.contains_key(&l)).collect();
+    for (d, l) in likely_renames(&created, &left, d_groups, l_groups, users) {
+        let (group, live_group) = (&d_groups[d], &l_groups[l]);
+        let anchor = match live_group.external_id.as_deref().filter(|e| !e.trim().is_empty()) {
+            Some(external_id) => format!("externalId: {external_id:?} (the live group's externalId)"),
+            None => format!("externalId: {:?} (the live group's id; the plan then sets it)", live_group.id),
+        };
+        let fate = match desired.policy.unmanaged_groups {
+            UnmanagedGroups::Keep => "kept beside it",
+            UnmanagedGroups::Delete => "deleted",
+        };
+        warnings.push(format!(
+            "group {:?} is created while live group {:?} (id {}), which is not in the file, has {}; if this \
+             is a rename, give {:?} {anchor} in the file so that the plan renames the group; as it is, a new \
+             group is created and the old one is {fate}",
+            group.display_name,
+            live_group.display_name,
+            live_group.id,
+            if group.members.is_empty() && live_group.members.is_empty() {
+                "no members either"
+            } else {
+                "mostly the same members"
+            },
+            group.display_name,
+        ));
+    }
     plan
 }
 
@@ -359,6 +398,65 @@ fn known_members(group: &LiveGroup, users: &UserPlan<'_>) -> u64 {
     ids.sort_unstable();
     ids.dedup();
     ids.len() as u64
+}
+
+/// Pairs of a desired group the plan creates and a live group it leaves unmatched that
+/// look like one group renamed in the file without an anchor: most of the members of
+/// each are members of the other, or they are the only two such groups. Each group is in
+/// at most one pair; pairs are found in name order.
+fn likely_renames(
+    created: &[usize],
+    left: &[usize],
+    d_groups: &[DesiredGroup],
+    l_groups: &[LiveGroup],
+    users: &UserPlan<'_>,
+) -> Vec<(usize, usize)> {
+    if created.is_empty() || left.is_empty() {
+        return Vec::new();
+    }
+    let live_ids = |d: usize| -> std::collections::BTreeSet<&str> {
+        d_groups[d]
+            .members
+            .iter()
+            .filter_map(|name| match users.member(name) {
+                Some(MemberTarget::Live { live, .. }) => Some(users.live_users[*live].id.as_str()),
+                _ => None,
+            })
+            .collect()
+    };
+    if created.len() == 1 && left.len() == 1 {
+        let (d, l) = (created[0], left[0]);
+        let (wanted, have) = (live_ids(d), &l_groups[l].members);
+        let shared = have.iter().filter(|id| wanted.contains(id.as_str())).count();
+        // The only two: a rename unless their members plainly differ.
+        if (wanted.is_empty() && have.is_empty()) || 2 * shared >= wanted.len().max(have.len()) {
+            return vec![(d, l)];
+        }
+        return Vec::new();
+    }
+    let mut taken = std::collections::HashSet::new();
+    let mut pairs = Vec::new();
+    for &d in created {
+        let wanted = live_ids(d);
+        if wanted.is_empty() {
+            continue;
+        }
+        let best = left
+            .iter()
+            .filter(|l| !taken.contains(*l))
+            .map(|&l| {
+                let have = &l_groups[l].members;
+                let shared = have.iter().filter(|id| wanted.contains(id.as_str())).count();
+                (l, shared, wanted.len().max(have.len()))
+            })
+            .filter(|&(_, shared, size)| shared > 0 && 2 * shared >= size)
+            .max_by(|a, b| (a.1 * b.2).cmp(&(b.1 * a.2)).then_with(|| b.0.cmp(&a.0)));
+        if let Some((l, _, _)) = best {
+            taken.insert(l);
+            pairs.push((d, l));
+        }
+    }
+    pairs
 }
 
 fn kept(group: &LiveGroup, reason: KeptReason) -> KeptGroup {

@@ -19,6 +19,11 @@
 //!   wrong person or leave a leaver's second account active. Inputs that validation
 //!   rejects (a userName or externalId listed twice, a live id fetched twice) give a
 //!   warning and a deterministic choice.
+//! - **Group anchors**: a desired group's externalId also matches the id of a live
+//!   group that has no externalId (what `roster import` writes for such a group), and the
+//!   plan then sets it. A group the plan creates while a live group it leaves unmatched
+//!   has mostly the same members (or they are the only two) gets a warning that it looks
+//!   like a rename without an anchor, naming the externalId that makes it one.
 //! - **Unmanaged attributes**: an attribute the file leaves unset is never changed.
 //! - **Renames before creates**: user updates (which include renames) come before user
 //!   creates, and group renames before group creates, because a rename may free the

@@ -79,6 +79,17 @@ pub enum Operation {
         user_name: String,
         /// Why the user is deactivated.
         reason: DeactivationReason,
+        /// The user's displayName as the service holds it, so that reviewers see who
+        /// loses access; not sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display_name: Option<String>,
+        /// The user's title as the service holds it; not sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        /// The user's role as the service holds it (the seat the deactivation frees);
+        /// not sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
     },
     /// `POST /Users`.
     CreateUser {

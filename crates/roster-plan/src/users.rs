@@ -556,10 +556,14 @@ pub(crate) fn plan_users<'a>(
                 reason,
             });
         } else if complete {
+            let a = &live_user.attributes;
             plan.deactivations.push(Operation::DeactivateUser {
                 id: live_user.id.clone(),
-                user_name: live_user.attributes.user_name.clone(),
+                user_name: a.user_name.clone(),
                 reason,
+                display_name: a.display_name.clone(),
+                title: a.title.clone(),
+                role: a.role.clone(),
             });
         }
     }

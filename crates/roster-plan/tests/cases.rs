@@ -85,7 +85,7 @@ fn check(dir: &Path) {
     }
 
     let mut text = Vec::new();
-    roster_render::render_text(&plan, &mut text, &roster_render::TextOptions { color: false }).unwrap();
+    roster_render::render_text(&plan, &mut text, &roster_render::TextOptions::default()).unwrap();
     let text = String::from_utf8(text).unwrap();
     insta::with_settings!({
         snapshot_path => dir,

@@ -10,10 +10,11 @@ use roster_client::WriteClient;
 use roster_plan::{PlanOptions, Refusal, SavedPlan};
 
 use crate::cli::{ApplyArgs, PlanFormat};
-use crate::commands::plan::{fetch, print_plan, verdict, write_atomically};
+use crate::commands::plan::{ci_commit, fetch, print_plan, render_context, verdict, write_atomically};
 use crate::commands::{Ui, validate};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
+use crate::output::count;
 
 /// Applies the desired state, or a saved plan.
 pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
@@ -47,14 +48,17 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         saved.check_against(&plan).map_err(refusal)?;
     }
 
-    print_plan(&plan, PlanFormat::Text, ui)?;
+    let context = render_context(desired.provider, client.reader(), None);
+    print_plan(&plan, PlanFormat::Text, &context, ui)?;
     if plan.is_blocked() {
         return verdict(&plan, false, ui);
     }
     if plan.is_empty() {
         if let Some(path) = &args.report {
-            let report =
-                roster_apply::apply(&plan, &client, &ApplyOptions::default(), commit(), |_| {}).await;
+            let started_at = jiff::Timestamp::now();
+            let mut report =
+                roster_apply::apply(&plan, &client, &ApplyOptions::default(), ci_commit(), |_| {}).await;
+            stamp(&mut report, started_at, &context);
             write_report(path, &report)?;
         }
         return Ok(Exit::Success);
@@ -72,8 +76,10 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         }
     });
     let progress = Progress::new(plan.operations.len() as u64, ui);
+    let started_at = jiff::Timestamp::now();
     let mut report =
-        roster_apply::apply(&plan, &client, &apply_options, commit(), |op| progress.done(op)).await;
+        roster_apply::apply(&plan, &client, &apply_options, ci_commit(), |op| progress.done(op)).await;
+    stamp(&mut report, started_at, &context);
     interrupt_watch.abort();
     progress.finish();
 
@@ -114,7 +120,7 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         .filter(|op| matches!(op.outcome, Outcome::Done | Outcome::Adopted) && op.verified == Verified::No)
         .count();
     let line = format!(
-        "applied: {} done, {} adopted, {} failed, {} skipped, {} confirmed by the service{}{}; {} requests",
+        "applied: {} done, {} adopted, {} failed, {} skipped, {} confirmed by the service{}{}; {}",
         summary.done,
         summary.adopted,
         summary.failed,
@@ -126,11 +132,11 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
             format!(", {} not taken by the service", not_taken.len())
         },
         if summary.skipped_members > 0 {
-            format!(", {} members left out", summary.skipped_members)
+            format!(", {} left out", count(summary.skipped_members as usize, "member"))
         } else {
             String::new()
         },
-        summary.requests
+        count(summary.requests as usize, "request")
     );
     if let Some(problem) = &replan_problem {
         if unconfirmed == 0 {
@@ -172,11 +178,6 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     }
 }
 
-/// The commit the desired state came from, where CI says.
-fn commit() -> Option<String> {
-    ["GITHUB_SHA", "CI_COMMIT_SHA"].iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
-}
-
 /// A refused saved plan as a failure (exit 1), with what to do about it.
 fn refusal(refusal: Refusal) -> Failure {
     Failure::error(refusal.message()).with_hint(refusal.hint())
@@ -213,7 +214,12 @@ fn confirm(n_operations: usize) -> Result<(), Failure> {
                 "review the plan, then pass --auto-approve, or apply a reviewed plan with --plan FILE",
             ));
     }
-    eprint!("\nApply these {n_operations} operations? Only 'yes' is accepted: ");
+    let these = if n_operations == 1 {
+        "this operation".to_owned()
+    } else {
+        format!("these {n_operations} operations")
+    };
+    eprint!("\nApply {these}? Only 'yes' is accepted: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin()
@@ -221,6 +227,15 @@ fn confirm(n_operations: usize) -> Result<(), Failure> {
         .read_line(&mut answer)
         .map_err(|err| Failure::from_error("cannot read the answer", &err))?;
     if answer.trim() == "yes" { Ok(()) } else { Err(Failure::error("apply cancelled; nothing was changed")) }
+}
+
+/// Adds what only the command line knows to a report: roster's version, the start and
+/// end of the run, and the service's host.
+fn stamp(report: &mut ApplyReport, started_at: jiff::Timestamp, context: &roster_render::Context) {
+    report.roster_version = Some(env!("CARGO_PKG_VERSION").to_owned());
+    report.started_at = Some(started_at.to_string());
+    report.finished_at = Some(jiff::Timestamp::now().to_string());
+    report.target_host.clone_from(&context.target_host);
 }
 
 fn write_report(path: &std::path::Path, report: &ApplyReport) -> Result<(), Failure> {
@@ -262,6 +277,9 @@ impl Progress {
         };
         match &self.bar {
             Some(bar) => {
+                // Printed above the bar, so that the list of what was done stays on
+                // screen when the bar clears.
+                bar.println(format!("  {outcome}: {}", op.description));
                 bar.set_message(format!("{outcome}: {}", op.description));
                 bar.inc(1);
             }

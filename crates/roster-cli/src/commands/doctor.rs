@@ -5,7 +5,7 @@ use roster_model::{Provider, ServiceCapabilities, UserAttribute};
 
 use crate::cli::{ApiArgs, ConnectionArgs};
 use crate::commands::Ui;
-use crate::connection::PRODUCTBOARD_SCIM_URL;
+use crate::connection::{PRODUCTBOARD_SCIM_URL, PRODUCTBOARD_TOKEN_PLACES};
 use crate::failure::{CommandResult, Exit, Failure};
 
 /// Runs the checks in order (URL, connection and TLS, token, then what the service
@@ -64,14 +64,29 @@ pub async fn run(args: &ConnectionArgs, api: &ApiArgs, ui: &Ui) -> CommandResult
         ),
         (false, None) => report.fail("connection", "nothing was probed", "run with -v to see the requests"),
     }
-    match &token {
-        Ok(_) => report.pass("token", "present (not shown)"),
-        Err(err) => report.fail(
+    // A refused token fails every later request alike: it is one failure, of the token,
+    // with one hint, not one per check.
+    let refused = steps.iter().find(|step| matches!(step.status, Some(401 | 403)));
+    match (&token, refused) {
+        (Err(err), _) => report.fail(
             "token",
             err,
-            "set ROSTER_SCIM_TOKEN or pass --token-file; Productboard's SCIM token is shown once when SCIM is \
-             switched on under Settings → Security, and is not a REST API token",
+            &format!("set ROSTER_SCIM_TOKEN or pass --token-file; {PRODUCTBOARD_TOKEN_PLACES}"),
         ),
+        (Ok(_), Some(step)) => {
+            let status = step.status.unwrap_or_default();
+            report.fail(
+                "token",
+                &format!("the service refused it ({status} to {})", step.request),
+                &format!(
+                    "use a token the service accepts for SCIM, in ROSTER_SCIM_TOKEN or --token-file; \
+                     {PRODUCTBOARD_TOKEN_PLACES}"
+                ),
+            );
+            return report.finish();
+        }
+        (Ok(_), None) if connected => report.pass("token", "present (not shown), accepted"),
+        (Ok(_), None) => report.pass("token", "present (not shown)"),
     }
     if !connected {
         rest_checks(&mut report, api, &url, token.as_ref().ok()).await;
@@ -159,11 +174,13 @@ impl Report<'_> {
     }
 
     fn finish(self) -> CommandResult {
-        if self.failures == 0 {
-            println!("all checks passed");
-            Ok(Exit::Success)
-        } else {
-            Err(Failure::error(format!("{} of the checks failed", self.failures)))
+        match self.failures {
+            0 => {
+                println!("all checks passed");
+                Ok(Exit::Success)
+            }
+            1 => Err(Failure::error("1 check failed")),
+            n => Err(Failure::error(format!("{n} checks failed"))),
         }
     }
 }

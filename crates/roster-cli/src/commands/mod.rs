@@ -10,6 +10,7 @@ pub mod emulator;
 pub mod import;
 pub mod plan;
 pub mod rest_check;
+pub mod schema;
 pub mod validate;
 
 use crate::cli::{Command, GlobalArgs};
@@ -62,5 +63,6 @@ pub async fn run_async(command: Command, ui: &Ui) -> CommandResult {
         Command::Demo(args) => demo::run(&args, ui).await,
         Command::Validate(args) => validate::run(&args, ui),
         Command::Completions(args) => completions::run(&args),
+        Command::Schema(args) => schema::run(&args, ui),
     }
 }

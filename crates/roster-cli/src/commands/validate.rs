@@ -15,11 +15,11 @@ pub fn run(args: &FilesArgs, ui: &Ui) -> CommandResult {
     let n_inactive = desired.users.iter().filter(|u| !u.attributes.active).count();
     let n_unmanaged_members = desired.groups.iter().filter(|g| g.members.is_none()).count();
     eprintln!(
-        "{}: valid: {} users ({} inactive), {} groups{}, provider {}",
+        "{}: valid: {} ({} inactive), {}{}, provider {}",
         names(&args.files),
-        desired.users.len(),
+        output::count(desired.users.len(), "user"),
         n_inactive,
-        desired.groups.len(),
+        output::count(desired.groups.len(), "group"),
         if n_unmanaged_members > 0 {
             format!(" ({n_unmanaged_members} without `members`: their membership is left alone)")
         } else {
