@@ -380,7 +380,7 @@ pub(crate) fn plan_groups(
             group.display_name,
             live_group.display_name,
             live_group.id,
-            if group.members.is_empty() && live_group.members.is_empty() {
+            if group.members.as_ref().is_none_or(Vec::is_empty) && live_group.members.is_empty() {
                 "no members either"
             } else {
                 "mostly the same members"
@@ -418,6 +418,7 @@ fn likely_renames(
         d_groups[d]
             .members
             .iter()
+            .flatten()
             .filter_map(|name| match users.member(name) {
                 Some(MemberTarget::Live { live, .. }) => Some(users.live_users[*live].id.as_str()),
                 _ => None,
@@ -450,7 +451,11 @@ fn likely_renames(
                 (l, shared, wanted.len().max(have.len()))
             })
             .filter(|&(_, shared, size)| shared > 0 && 2 * shared >= size)
-            .max_by(|a, b| (a.1 * b.2).cmp(&(b.1 * a.2)).then_with(|| b.0.cmp(&a.0)));
+            // Ties go to the smallest live id, so that the pairing does not depend on the
+            // order in which the service listed its groups.
+            .max_by(|a, b| {
+                (a.1 * b.2).cmp(&(b.1 * a.2)).then_with(|| l_groups[b.0].id.cmp(&l_groups[a.0].id))
+            });
         if let Some((l, _, _)) = best {
             taken.insert(l);
             pairs.push((d, l));

@@ -53,8 +53,8 @@
 //! - **Incomplete view**: no deactivation, member removal or group deletion is planned,
 //!   and the plan is blocked; creates and updates are still shown for review.
 
-mod capabilities;
 pub mod audit;
+mod capabilities;
 mod claims;
 mod fingerprint;
 mod groups;
@@ -174,7 +174,8 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
     .into_iter()
     .flatten()
     .collect();
-    let mut operations = capabilities::fit_to_service(operations, desired, &options.capabilities, &mut warnings);
+    let mut operations =
+        capabilities::fit_to_service(operations, desired, &options.capabilities, &mut warnings);
     revival::fill_groups(&mut operations, live);
     let unmanaged = Unmanaged { users: users.kept, groups: groups.kept };
     let summary = Summary::count(&operations, &unmanaged, &users.protected);
