@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use roster_emulator::{EmulatorConfig, Misbehaviour};
+use roster_emulator::{EmulatorConfig, Misbehaviour, RateHeaders};
 use roster_model::{LiveGroup, LiveState, LiveUser, UserAttributes};
 use support::{Server, TOKEN, demo_seed, roster, run, workdir_with_example};
 
@@ -66,6 +66,8 @@ fn converges_under_faults_rate_limits_and_latency() {
 fn converges_through_429_storms_without_retry_after() {
     let config = EmulatorConfig {
         rate_limit: Some(5),
+        // No budget headers either: the client can only learn the limit from 429s.
+        rate_headers: RateHeaders::None,
         misbehaviour: Misbehaviour { omit_retry_after: true, ..Misbehaviour::default() },
         ..EmulatorConfig::default()
     };
@@ -532,7 +534,7 @@ fn apply_on_a_terminal_asks_and_takes_only_yes() {
     let (code, screen) = apply_on_a_terminal(&server, dir.path(), "yes\n");
     assert_eq!(code, 0, "{screen}");
     // What was done stays on screen after the progress bar clears.
-    assert!(screen.contains("  done: deactivate user"), "{screen}");
+    assert!(screen.contains("  done, the answer shows it: deactivate user"), "{screen}");
     assert!(!server.writes().is_empty());
     let (code, _, _) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
     assert_eq!(code, 0);

@@ -98,12 +98,24 @@ impl ReadClient {
                 if !self.config().discover {
                     return ServiceCapabilities::defaults_for(self.config().provider);
                 }
+                let service_provider_config =
+                    self.discovery_document(ScimRequest::service_provider_config()).await;
+                // A service that gave no answer at all (connection, TLS, proxy, name) will
+                // not answer the next two either: asking would repeat the same failure.
+                let (resource_types, schemas) = match &service_provider_config {
+                    Err(Miss::Unanswered(why)) => {
+                        let skipped = format!("not asked: /ServiceProviderConfig got no answer ({why})");
+                        (Err(Miss::Unanswered(skipped.clone())), Err(Miss::Unanswered(skipped)))
+                    }
+                    _ => (
+                        self.discovery_document(ScimRequest::resource_types()).await,
+                        self.discovery_document(ScimRequest::schemas()).await,
+                    ),
+                };
                 let documents = DiscoveryDocuments {
-                    service_provider_config: self
-                        .discovery_document(ScimRequest::service_provider_config())
-                        .await,
-                    resource_types: self.discovery_document(ScimRequest::resource_types()).await,
-                    schemas: self.discovery_document(ScimRequest::schemas()).await,
+                    service_provider_config: service_provider_config.map_err(Miss::into_reason),
+                    resource_types: resource_types.map_err(Miss::into_reason),
+                    schemas: schemas.map_err(Miss::into_reason),
                 };
                 let (capabilities, notes) = capabilities_from_discovery(self.config().provider, &documents);
                 for note in notes {
@@ -115,11 +127,12 @@ impl ReadClient {
     }
 
     /// One discovery document's body, or why there is none.
-    async fn discovery_document(&self, req: ScimRequest) -> Result<Vec<u8>, String> {
+    async fn discovery_document(&self, req: ScimRequest) -> Result<Vec<u8>, Miss> {
         match self.transport().send(&req).await {
             Ok(exchange) if exchange.is_success() => Ok(exchange.body),
-            Ok(exchange) => Err(format!("answered {}", exchange.status)),
-            Err(err) => Err(err.to_string()),
+            Ok(exchange) => Err(Miss::Answered(format!("answered {}", exchange.status))),
+            Err(err) if err.status().is_some() => Err(Miss::Answered(err.to_string())),
+            Err(err) => Err(Miss::Unanswered(err.to_string())),
         }
     }
 
@@ -302,10 +315,11 @@ impl ReadClient {
             ("user filter", probe_filter),
             ("groups", ScimRequest::list_groups(1, 1, None, true)),
         ];
-        let filters = self.capabilities().await.filter;
         let mut out = Vec::with_capacity(steps.len());
         for (name, req) in steps {
-            if name == "user filter" && !filters {
+            // Discovery runs only once the service has answered: asked first, a service
+            // that is not there would fail three more times, each after its retries.
+            if name == "user filter" && !self.capabilities().await.filter {
                 // A service that says it has no filters is not failing by not filtering.
                 out.push(ProbeStep {
                     name,
@@ -406,4 +420,19 @@ fn reasons_of(completeness: Completeness) -> Vec<String> {
 
 fn completeness_of(reasons: Vec<String>) -> Completeness {
     if reasons.is_empty() { Completeness::Complete } else { Completeness::Incomplete(reasons) }
+}
+
+/// Why a discovery document is missing: the service answered without it, or gave no
+/// answer at all.
+enum Miss {
+    Answered(String),
+    Unanswered(String),
+}
+
+impl Miss {
+    fn into_reason(self) -> String {
+        match self {
+            Miss::Answered(why) | Miss::Unanswered(why) => why,
+        }
+    }
 }

@@ -83,9 +83,9 @@ async fn without_budget_headers_the_client_backs_off_and_loses_nothing() {
     assert_eq!((users.len(), completeness), (USERS, Completeness::Complete));
     let log = emulator.request_log();
     assert!(log.iter().all(|r| matches!(r.status, Some(200 | 429))), "{log:?}");
-    // The config, 15 pages and the empty one past them answered, each once; the 429s
-    // that taught the pace were retried.
-    assert_eq!(count(&emulator, 200), 17, "{log:?}");
+    // The three discovery documents, 15 pages and the empty one past them answered, each
+    // once; the 429s that taught the pace were retried.
+    assert_eq!(count(&emulator, 200), 19, "{log:?}");
     assert!(count(&emulator, 429) > 0, "a burst of 5 a second is exceeded: {log:?}");
     emulator.shutdown().await.unwrap();
 }

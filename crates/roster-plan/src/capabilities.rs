@@ -79,6 +79,14 @@ pub(crate) fn fit_to_service(
                     if changes.is_empty() {
                         return None;
                     }
+                    // What a reactivated account comes back with is what the service
+                    // will hold: its attributes with only the changes it can keep.
+                    if let Operation::ReactivateUser { before, changes, comes_back_with, .. } = &mut operation
+                    {
+                        let mut after = before.clone();
+                        changes.apply_to(&mut after);
+                        comes_back_with.attributes = after;
+                    }
                 }
                 Operation::CreateGroup { external_id, .. } if !capabilities.group_external_id.on_create() => {
                     *external_id = None;
