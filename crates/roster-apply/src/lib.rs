@@ -252,7 +252,8 @@ pub struct ApplyReport {
 impl ApplyReport {
     /// Records the re-plan after apply: its operations are changes the service did not
     /// take, except those this run skipped (never sent), which the summary already
-    /// counts. When it has no operation at all, every operation done is confirmed.
+    /// counts. An operation done whose answer showed nothing is confirmed by the re-plan
+    /// when no remaining operation touches the same user or group.
     pub fn record_replan(&mut self, remaining: &Plan) {
         let skipped: Vec<&Operation> =
             self.operations.iter().filter(|r| r.outcome == Outcome::Skipped).map(|r| &r.operation).collect();
@@ -262,17 +263,45 @@ impl ApplyReport {
             .filter(|op| !skipped.contains(op))
             .map(|op| format!("{}: not taken by the service", op.describe()))
             .collect();
-        if remaining.operations.is_empty() {
-            for report in &mut self.operations {
-                if matches!(report.outcome, Outcome::Done | Outcome::Adopted)
-                    && report.verified == Verified::No
-                {
-                    report.verified = Verified::Replan;
-                }
+        let touched: std::collections::HashSet<String> =
+            remaining.operations.iter().flat_map(objects_of).collect();
+        for report in &mut self.operations {
+            if matches!(report.outcome, Outcome::Done | Outcome::Adopted)
+                && report.verified == Verified::No
+                && !objects_of(&report.operation).iter().any(|object| touched.contains(object))
+            {
+                report.verified = Verified::Replan;
             }
         }
         self.summary.verified = count_verified(&self.operations);
         self.not_taken = Some(lines);
+    }
+}
+
+/// The users and groups an operation touches, as keys: by id, and by name where the
+/// operation creates or names the object (a group created by this run has no id in the
+/// plan).
+fn objects_of(operation: &Operation) -> Vec<String> {
+    let group_name = |name: &str| format!("group name {}", name.to_lowercase());
+    match operation {
+        Operation::DeactivateUser { id, .. }
+        | Operation::UpdateUser { id, .. }
+        | Operation::ReactivateUser { id, .. } => vec![format!("user {id}")],
+        Operation::CreateUser { attributes } => vec![format!("user name {}", attributes.key())],
+        Operation::CreateGroup { display_name, .. } => vec![group_name(display_name)],
+        Operation::RenameGroup { id, from, to } => {
+            vec![format!("group {id}"), group_name(from), group_name(to)]
+        }
+        Operation::SetGroupExternalId { id, group, .. } => vec![format!("group {id}"), group_name(group)],
+        Operation::AddMembers { group_id, group, .. } => {
+            let mut keys = vec![group_name(group)];
+            keys.extend(group_id.as_ref().map(|id| format!("group {id}")));
+            keys
+        }
+        Operation::RemoveMembers { group_id, group, .. } => {
+            vec![format!("group {group_id}"), group_name(group)]
+        }
+        Operation::DeleteGroup { id, display_name } => vec![format!("group {id}"), group_name(display_name)],
     }
 }
 

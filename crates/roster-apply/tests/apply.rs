@@ -51,7 +51,8 @@ impl FakeService {
 }
 
 fn ok<T>(value: T, requests: Vec<RequestRecord>) -> WriteResult<T> {
-    Ok(Written { value, requests, adopted: false, verified: Verified::Answer })
+    // As a service whose answers show nothing: only the re-plan can confirm.
+    Ok(Written { value, requests, adopted: false, verified: Verified::No })
 }
 
 impl Writer for FakeService {
@@ -319,6 +320,18 @@ fn the_replan_after_apply_names_what_the_service_did_not_take() {
     assert!(
         lines.iter().any(|l| l == "create user linus@example.com: not taken by the service"),
         "{lines:?}"
+    );
+    let verified_of = |needle: &str| {
+        report.operations.iter().find(|op| op.description.contains(needle)).map(|op| op.verified).unwrap()
+    };
+    assert_eq!(verified_of("deactivate user bob@example.com"), Verified::Replan, "nothing left touches bob");
+    assert_eq!(verified_of("create user linus@example.com"), Verified::No, "it failed");
+    let design = report.operations.iter().find(|op| op.description.contains("\"Design\"")).unwrap();
+    assert_eq!(
+        design.verified,
+        Verified::No,
+        "the re-plan still adds linus to Design: {:?}",
+        remaining.operations
     );
 
     // Converged: nothing is left, and what was done is confirmed.

@@ -87,15 +87,20 @@ pub fn capabilities_from_discovery(
 
     match documents.schemas.as_ref().map_err(Clone::clone).and_then(|body| resources_of(body)) {
         Ok(schemas) => {
-            let find =
-                |id: &str| schemas.iter().find(|s| text(s, "id").is_some_and(|s| s.eq_ignore_ascii_case(id)));
-            match find(&user_schema).and_then(|s| s.get("attributes")).and_then(Value::as_array) {
+            // By the id the resource types name, else by the schema's name ("User",
+            // "Group"), for services whose ids are their own.
+            let find = |id: &str, name: &str| {
+                schemas.iter().find(|s| text(s, "id").is_some_and(|s| s.eq_ignore_ascii_case(id))).or_else(
+                    || schemas.iter().find(|s| text(s, "name").is_some_and(|n| n.eq_ignore_ascii_case(name))),
+                )
+            };
+            match find(&user_schema, "User").and_then(|s| s.get("attributes")).and_then(Value::as_array) {
                 Some(attributes) => read_user_schema(attributes, &mut caps),
                 None => notes.push(format!(
                     "/Schemas has no usable {user_schema}; assuming users keep every attribute"
                 )),
             }
-            match find(&group_schema).and_then(|s| s.get("attributes")).and_then(Value::as_array) {
+            match find(&group_schema, "Group").and_then(|s| s.get("attributes")).and_then(Value::as_array) {
                 Some(attributes) => read_group_schema(attributes, &mut caps),
                 None => notes.push(format!("/Schemas has no usable {group_schema}")),
             }
@@ -282,6 +287,13 @@ mod tests {
         assert_eq!(caps.user_attribute(UserAttribute::Role), AttributeSupport::ReadWrite);
         assert!(caps.name_formatted_required);
         assert!(!caps.member_ref_required);
+    }
+
+    #[test]
+    fn a_schema_with_its_own_id_is_found_by_name() {
+        let schemas = json!([{"id": "custom:user", "name": "User", "attributes": [{"name": "userName"}]}]);
+        let (caps, notes) = capabilities_from_discovery(Provider::Generic, &docs(None, None, Some(schemas)));
+        assert_eq!(caps.user_attribute(UserAttribute::Title), AttributeSupport::NotKept, "{notes:?}");
     }
 
     #[test]
