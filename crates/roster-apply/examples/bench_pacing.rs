@@ -100,7 +100,7 @@ async fn fetch(users: usize, rate: u32, latency: Duration, style: RateHeaders) {
 async fn apply_from_empty(
     users: usize,
     memberships: usize,
-    per_minute: u32,
+    (limit, window): (u32, Duration),
     latency: Duration,
     adaptive: bool,
 ) {
