@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use roster_emulator::{EmulatorConfig, Misbehaviour};
+use roster_emulator::{EmulatorConfig, Misbehaviour, RateHeaders};
 use roster_model::{LiveState, LiveUser, UserAttributes};
 use support::{Server, TOKEN, demo_seed, roster, run, workdir_with_example};
 
@@ -64,8 +64,10 @@ fn converges_under_faults_rate_limits_and_latency() {
 
 #[test]
 fn converges_through_429_storms_without_retry_after() {
+    // No budget headers either: with them the pacer meets no 429 at all.
     let config = EmulatorConfig {
         rate_limit: Some(5),
+        rate_headers: RateHeaders::None,
         misbehaviour: Misbehaviour { omit_retry_after: true, ..Misbehaviour::default() },
         ..EmulatorConfig::default()
     };
