@@ -330,6 +330,10 @@ impl ClientError {
         match self {
             ClientError::Http { hint, .. } | ClientError::Connection { hint, .. } => *hint,
             ClientError::Unreachable { problem, .. } => Some(problem.hint()),
+            ClientError::Build(_) => Some(
+                "roster trusts the system's CA certificates: install them (the ca-certificates \
+                 package), or set SSL_CERT_FILE to a PEM file of trusted certificates",
+            ),
             ClientError::CertificateFile { .. } => Some(
                 "SSL_CERT_FILE must name a readable file of PEM certificates (-----BEGIN CERTIFICATE-----)",
             ),
