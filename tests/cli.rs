@@ -103,6 +103,9 @@ fn usage_errors_exit_1_never_the_changes_code() {
         vec![],
         vec!["apply", "users.yaml", "--plan", "plan.json"],
         vec!["plan", "--max-rps", "0"],
+        vec!["emulator", "--rate-limit", "1000/hour"],
+        vec!["emulator", "--rate-limit", "0/s"],
+        vec!["emulator", "--rate-headers", "github"],
     ] {
         let (code, _, stderr) = run(roster(None, &root()).args(&args));
         assert_eq!(code, 1, "roster {}: {stderr}", args.join(" "));

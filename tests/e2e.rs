@@ -64,9 +64,9 @@ fn converges_under_faults_rate_limits_and_latency() {
 
 #[test]
 fn converges_through_429_storms_without_retry_after() {
+    // No budget headers either: with them the pacer meets no 429 at all.
     let config = EmulatorConfig {
         rate_limit: Some(5),
-        // No budget headers either: the client can only learn the limit from 429s.
         rate_headers: RateHeaders::None,
         misbehaviour: Misbehaviour { omit_retry_after: true, ..Misbehaviour::default() },
         ..EmulatorConfig::default()
@@ -870,4 +870,42 @@ fn a_saved_plan_past_the_deactivation_rail_needs_the_override_again_at_apply() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(server.live().users.iter().filter(|u| u.attributes.active).count(), 1);
     server.assert_no_user_delete();
+}
+
+/// `roster emulator --rate-limit 4/s --rate-headers ietf`, then an apply of 30 hires
+/// through it: the pacer reads the IETF headers and no request meets a 429.
+#[test]
+fn an_apply_through_the_emulator_command_at_its_advertised_rate_meets_no_429() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = String::from("version: 1\nusers:\n");
+    for n in 0..30 {
+        file.push_str(&format!("  - userName: hire{n:02}@example.com\n"));
+    }
+    std::fs::write(dir.path().join("users.yaml"), file).unwrap();
+    let mut child = roster(None, dir.path())
+        .args(["emulator", "--listen", "127.0.0.1:0", "--token", "t0k"])
+        .args(["--rate-limit", "4/s", "--rate-headers", "ietf"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut url)
+        .unwrap();
+    let (code, _, stderr) = run(roster(None, dir.path())
+        .env("ROSTER_SCIM_URL", url.trim())
+        .env("ROSTER_SCIM_TOKEN", "t0k")
+        .args(["apply", "--auto-approve", "--report", "report.json"]));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    let requests: Vec<&serde_json::Value> = report["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|operation| operation["requests"].as_array().unwrap())
+        .collect();
+    assert_eq!(requests.len(), 30, "{report:#}");
+    assert!(requests.iter().all(|r| r["status"] == 201 && r["attempts"] == 1), "{report:#}");
 }

@@ -406,3 +406,22 @@ fn parse_rate(text: &str) -> Result<f64, String> {
         _ => Err(format!("`{text}` is not a rate of at least 0.1 requests per second")),
     }
 }
+
+#[cfg(test)]
+mod rate_limit_tests {
+    use std::time::Duration;
+
+    use super::parse_rate_limit;
+
+    #[test]
+    fn rate_limits_per_second_or_per_minute() {
+        assert_eq!(parse_rate_limit("50"), Ok((50, Duration::from_secs(1))));
+        assert_eq!(parse_rate_limit("50/s"), Ok((50, Duration::from_secs(1))));
+        assert_eq!(parse_rate_limit("1000/min"), Ok((1000, Duration::from_secs(60))));
+        assert_eq!(parse_rate_limit(" 1000 / min "), Ok((1000, Duration::from_secs(60))));
+        for bad in ["0", "-3/s", "1000/hour", "lots/min", "1.5/s", ""] {
+            let err = parse_rate_limit(bad).unwrap_err();
+            assert!(err.contains("N/s or N/min"), "{bad}: {err}");
+        }
+    }
+}

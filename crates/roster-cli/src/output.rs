@@ -37,12 +37,13 @@ pub fn in_github_actions() -> bool {
 /// Sets up `tracing` on stderr: `-q` errors only, default warnings and progress (info),
 /// `-v` debug, `-vv` trace; `RUST_LOG` wins when set.
 pub fn init_logging(global: &GlobalArgs) {
-    // The embedded emulator's own start-up lines are noise next to roster's unless asked for.
+    // The embedded emulator's own start-up lines are noise next to roster's unless asked for;
+    // so is the TLS verifier's error line, which roster's own error repeats with a hint.
     let default_level = if global.quiet {
-        "error"
+        "error,rustls_platform_verifier=off"
     } else {
         match global.verbose {
-            0 => "info,roster_emulator=warn",
+            0 => "info,roster_emulator=warn,rustls_platform_verifier=off",
             1 => "debug",
             _ => "trace",
         }

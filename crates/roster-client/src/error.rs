@@ -22,13 +22,22 @@ pub const BASE_URL_HINT: &str = "check the SCIM base URL (--url or ROSTER_SCIM_U
 pub const PROXY_HINT: &str = "a proxy from HTTPS_PROXY (or HTTP_PROXY, ALL_PROXY) carries the requests: check it \
      allows CONNECT to the SCIM host, or list the host in NO_PROXY to go direct";
 
-/// The hint for an error status, where there is one: where the token comes from for a
-/// 401, what Productboard needs for a 403, the base URL for a list endpoint's 404.
+/// The hint for an error status no retry heals: where the token comes from for a 401,
+/// what Productboard needs for a 403, the base URL for a list endpoint's 404, the value
+/// for a 400, support for a 405 or 501. A 404 on one resource is an answer, not a fault.
 pub(crate) fn status_hint(status: u16, req: &ScimRequest) -> Option<&'static str> {
     match status {
         401 => Some(TOKEN_HINT),
         403 => Some(AUTH_HINT),
         404 if !req.path().trim_start_matches('/').contains('/') => Some(BASE_URL_HINT),
+        400 => Some(
+            "the service refused a value roster sent (its detail names it): check that attribute in \
+             the file; `roster doctor` shows which attributes the service keeps",
+        ),
+        405 | 501 => Some(
+            "the service does not support this request: check the SCIM base URL and the target's \
+             provider (a PATCH refused this way is retried as GET and PUT by itself)",
+        ),
         _ => None,
     }
 }
@@ -334,6 +343,10 @@ impl ClientError {
         match self {
             ClientError::Http { hint, .. } | ClientError::Connection { hint, .. } => *hint,
             ClientError::Unreachable { problem, .. } => Some(problem.hint()),
+            ClientError::Build(_) => Some(
+                "roster trusts the system's CA certificates: install them (the ca-certificates \
+                 package), or set SSL_CERT_FILE to a PEM file of trusted certificates",
+            ),
             ClientError::CertificateFile { .. } => Some(
                 "SSL_CERT_FILE must name a readable file of PEM certificates (-----BEGIN CERTIFICATE-----)",
             ),
@@ -385,7 +398,10 @@ mod tests {
         assert_eq!(status_hint(404, &ScimRequest::service_provider_config()), Some(BASE_URL_HINT));
         // A missing resource is an answer, not a wrong URL.
         assert_eq!(status_hint(404, &one), None);
-        assert_eq!(status_hint(405, &list), None);
+        assert!(status_hint(400, &one).is_some_and(|h| h.contains("attribute")));
+        assert!(status_hint(501, &one).is_some_and(|h| h.contains("base URL")));
+        assert_eq!(status_hint(409, &list), None);
+        assert_eq!(status_hint(500, &list), None);
     }
 
     #[test]

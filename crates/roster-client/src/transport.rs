@@ -217,7 +217,7 @@ impl Transport {
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)
             .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &config.extra_root_certificates {
+        if let Some(path) = config.extra_root_certificates.as_ref().filter(|_| url.scheme() == "https") {
             // The platform verifier reads SSL_CERT_FILE on Linux only; adding the file's
             // certificates as extra roots makes it count on every platform.
             let unreadable =

@@ -249,14 +249,16 @@ impl Pacer {
     }
 
     /// A throttle without budget headers: the rate drops below what the service was
-    /// seen to accept in the last second, or below the probed rate.
+    /// seen to accept in the last second, and never rises on a throttle.
     fn cut_rate(&mut self, now: Duration) {
         while self.accepted.front().is_some_and(|t| now.saturating_sub(*t) > MEASURE_SPAN) {
             self.accepted.pop_front();
         }
         let measured = self.accepted.len() as f64 / MEASURE_SPAN.as_secs_f64();
+        // What was accepted in the last second is the best guess of the limit; shortly
+        // after a pause it undercounts, so a probed rate only drops by a share.
         let rate = match self.probe_rate {
-            Some(rate) => (rate * RATE_BACKOFF).min(measured.max(MIN_RATE)),
+            Some(rate) => (rate * RATE_BACKOFF).max(measured * RATE_CUT).min(rate),
             None => measured * RATE_CUT,
         };
         self.probe_rate = Some(rate.max(MIN_RATE));
