@@ -97,6 +97,11 @@ pub fn canonical(user_name: &str) -> Cow<'_, str> {
     Cow::Owned(format!("{}@{domain}", fold(local)))
 }
 
+/// The text in Unicode NFC (composed accents), borrowed when it is already.
+pub fn nfc(text: &str) -> Cow<'_, str> {
+    ComposingNormalizerBorrowed::new_nfc().normalize(text)
+}
+
 /// NFC, full case folding, NFC: the canonical caseless form of Unicode's definition D145.
 fn fold(text: &str) -> String {
     let nfc = ComposingNormalizerBorrowed::new_nfc();

@@ -1,6 +1,7 @@
 //! Structure and types: walks one file's tree, reports every key, type and value
 //! problem, and keeps what is usable for the checks across files.
 
+use roster_model::identity;
 use roster_model::{DeactivationLimit, Provider, UnmanagedGroups, UnmanagedUsers};
 
 use crate::diagnostics::{At, Check, Sink, quote};
@@ -151,7 +152,7 @@ impl Walker<'_, '_> {
         match self.text.get(start..end) {
             Some(text) if !text.is_empty() && !text.contains('\n') && text.len() <= 80 => text.to_owned(),
             _ => match &node.value {
-                Value::Str(s) => format!("{s:?}"),
+                Value::Str(s) => format!("{:?}", crate::diagnostics::truncate(s, 80).0),
                 Value::Int(n) => n.to_string(),
                 Value::Float(x) => x.to_string(),
                 Value::Bool(b) => b.to_string(),
@@ -305,6 +306,24 @@ impl Walker<'_, '_> {
         Some(Str { value: value.to_string(), at })
     }
 
+    /// A single-line text attribute: a string that is not blank and holds no line break
+    /// or control character (a `|` block scalar ends with a newline, which would be sent
+    /// to the service as part of the value).
+    fn text(&mut self, key: &str, node: &Node<'_>) -> Option<Str> {
+        let value = self.string(key, node)?;
+        match identity::check_single_line(&value.value) {
+            Ok(()) => Some(value),
+            Err(error) => {
+                self.sink
+                    .problem(Check::InvalidValue, value.at, format!("`{key}` {}: {error}", quote(&value.value)))
+                    .label("not a single line of text")
+                    .help(format!("write `{key}` as one line of text, or remove it to leave it unmanaged"))
+                    .emit();
+                None
+            }
+        }
+    }
+
     fn string_list(&mut self, key: &str, node: &Node<'_>) -> Vec<Str> {
         let Some(items) = self.sequence(key, node) else {
             return Vec::new();
@@ -421,10 +440,10 @@ impl Walker<'_, '_> {
                     has_user_name = true;
                     user.user_name = self.raw_string(key, value);
                 }
-                "externalId" => user.external_id = self.string(key, value),
+                "externalId" => user.external_id = self.text(key, value),
                 "previously" => user.previously = self.raw_string_list(key, value),
-                "displayName" => user.display_name = self.string(key, value).map(|s| s.value),
-                "title" => user.title = self.string(key, value).map(|s| s.value),
+                "displayName" => user.display_name = self.text(key, value).map(|s| s.value),
+                "title" => user.title = self.text(key, value).map(|s| s.value),
                 "role" => user.role = self.string(key, value),
                 "active" => {
                     if let Some(active) = self.boolean(key, value) {
@@ -441,7 +460,7 @@ impl Walker<'_, '_> {
                         continue;
                     };
                     for (key, _, value) in self.fields(name, keys::NAME, "in `name`") {
-                        let part = self.string(key, value).map(|s| s.value);
+                        let part = self.text(key, value).map(|s| s.value);
                         match key {
                             "givenName" => user.given_name = part,
                             "familyName" => user.family_name = part,
@@ -489,9 +508,9 @@ impl Walker<'_, '_> {
             match key {
                 "displayName" => {
                     has_display_name = true;
-                    group.display_name = self.string(key, value);
+                    group.display_name = self.text(key, value);
                 }
-                "externalId" => group.external_id = self.string(key, value),
+                "externalId" => group.external_id = self.text(key, value),
                 "members" => group.members = self.raw_string_list(key, value),
                 _ => unreachable!("fields() yields only known keys"),
             }

@@ -4,7 +4,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use roster_model::{DesiredGroup, DesiredState, DesiredUser, Policy, Provider, UserAttributes, UserKey};
+use roster_model::identity::{self, Lookalike, UserKey};
+use roster_model::{DesiredGroup, DesiredState, DesiredUser, Policy, Provider, UserAttributes};
 
 use crate::check::{FileDoc, Str};
 use crate::diagnostics::{At, Check, Sink, quote};
@@ -152,6 +153,8 @@ fn check_users<'d>(
     let n_users = docs.iter().map(|d| d.users.len()).sum();
     let mut users: HashMap<Key<'d>, UserRef<'d>> = HashMap::with_capacity(n_users);
     let mut external_ids: HashMap<&str, At> = HashMap::with_capacity(n_users);
+    // The first userName of each lookalike form, to find names that only look the same.
+    let mut lookalikes: HashMap<Lookalike, &Str> = HashMap::with_capacity(n_users);
     let roles: Option<Vec<&str>> = provider
         .builtin_roles()
         .map(|builtin| builtin.iter().copied().chain(custom_roles.iter().map(String::as_str)).collect());
@@ -193,14 +196,30 @@ fn check_users<'d>(
             problem.emit();
         }
         let Some(user_name) = &user.user_name else { continue };
-        email(sink, "userName", user_name);
-        match users.entry(key(&user_name.value)) {
+        if !email(sink, "userName", user_name) {
+            continue;
+        }
+        let user_key = key(&user_name.value);
+        match lookalikes.entry(Lookalike::of(&user_key)) {
+            Entry::Vacant(slot) => {
+                slot.insert(user_name);
+            }
+            Entry::Occupied(twin) if key(&twin.get().value) != user_key => {
+                lookalike(sink, user_name, twin.get());
+            }
+            Entry::Occupied(_) => {}
+        }
+        match users.entry(user_key) {
             Entry::Vacant(slot) => {
                 slot.insert(UserRef { user_name, active: user.active, inactive_at: user.inactive_at });
             }
             Entry::Occupied(first) => {
                 let first = first.get().user_name;
-                let note = if first.value == user_name.value { "" } else { " (userNames ignore case)" };
+                let note = if first.value == user_name.value {
+                    ""
+                } else {
+                    " (userNames ignore case and Unicode form)"
+                };
                 duplicate(
                     sink,
                     Check::DuplicateUserName,
@@ -214,6 +233,27 @@ fn check_users<'d>(
         }
     }
     users
+}
+
+/// Reports a userName that looks like another one of the files without being it: a
+/// reader could not tell which person an entry (or a member, or a protected name) means.
+fn lookalike(sink: &mut Sink<'_>, user_name: &Str, twin: &Str) {
+    let twin_location = sink.location(twin.at);
+    sink.problem(
+        Check::LookalikeUserName,
+        user_name.at,
+        format!(
+            "userName {} looks like userName {} at {twin_location}, yet is another address ({} and {})",
+            quote(&user_name.value),
+            quote(&twin.value),
+            quote(&identity::escaped(&user_name.value)),
+            quote(&identity::escaped(&twin.value)),
+        ),
+    )
+    .label("looks like another userName")
+    .related(twin.at, "the other userName")
+    .help("write both in plain letters of one script; if they are one person, keep one entry")
+    .emit();
 }
 
 /// Reports a value defined twice, naming both places.
@@ -232,7 +272,11 @@ fn duplicate(sink: &mut Sink<'_>, check: Check, what: &str, value: &str, at: At,
 
 /// Reports a malformed email address; true when it is well-formed.
 fn email(sink: &mut Sink<'_>, what: &str, address: &Str) -> bool {
-    match check_email(&address.value) {
+    // Address syntax is checked on the composed form: a decomposed `é` is the same letter.
+    let checked = UserKey::parse(&address.value)
+        .map_err(|e| e.to_string())
+        .and_then(|_| check_email(&identity::nfc(&address.value)));
+    match checked {
         Ok(()) => true,
         Err(reason) => {
             sink.problem(
@@ -333,12 +377,12 @@ fn check_groups(
         .collect();
     for group in docs.iter().flat_map(|d| &d.groups) {
         if let Some(name) = &group.display_name {
-            match names.entry(name.value.to_lowercase()) {
+            match names.entry(identity::group_key(&name.value).into_owned()) {
                 Entry::Vacant(slot) => {
                     slot.insert(name.at);
                 }
                 Entry::Occupied(first) => {
-                    let note = " (group names ignore case)";
+                    let note = " (group names ignore case and surrounding whitespace)";
                     duplicate(
                         sink,
                         Check::DuplicateGroup,
@@ -469,33 +513,10 @@ fn check_protected(
     }
 }
 
-/// A userName folded for matching, as [`UserKey`] does, without allocating for the
-/// common case of an address that is lower-case ASCII already.
+/// The identity key of a userName ([`roster_model::UserKey`]), borrowed when the name
+/// is its own key.
 type Key<'a> = Cow<'a, str>;
 
 fn key(user_name: &str) -> Key<'_> {
-    if user_name.is_ascii() {
-        if user_name.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(user_name.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(user_name)
-        }
-    } else {
-        Cow::Owned(UserKey::new(user_name).as_str().to_owned())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_folds_like_user_key() {
-        for name in
-            ["ada@example.com", "Ada@Example.COM", "JOSÉ@exämple.de", "straße@example.com", "ǅ@example.com"]
-        {
-            assert_eq!(key(name), UserKey::new(name).as_str(), "{name}");
-        }
-        assert!(matches!(key("ada@example.com"), Cow::Borrowed(_)));
-    }
+    identity::canonical(user_name)
 }

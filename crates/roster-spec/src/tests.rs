@@ -335,7 +335,7 @@ fn malformed_emails_everywhere() {
     );
     assert_eq!(
         messages(text)[1],
-        "malformed email `ada lovelace@example.com` in userName: it contains whitespace"
+        "malformed email `ada lovelace@example.com` in userName: it contains whitespace (U+0020)"
     );
 }
 
@@ -358,9 +358,111 @@ fn duplicate_user_names_ignore_case_and_name_both_places() {
     let problem = &diagnostics.problems()[0];
     assert_eq!(
         problem.message(),
-        "duplicate userName `ADA@example.COM` (userNames ignore case): first defined at users.yaml:3:15"
+        "duplicate userName `ADA@example.COM` (userNames ignore case and Unicode form): first defined at users.yaml:3:15"
     );
     assert_eq!(problem.related()[0].location().to_string(), "users.yaml:3:15");
+}
+
+/// A string as the inside of a double-quoted YAML scalar, with everything outside
+/// printable ASCII escaped.
+fn yaml_escaped(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' | '\\' => format!("\\{c}"),
+            ' '..='~' => c.to_string(),
+            c => format!("\\U{:08x}", c as u32),
+        })
+        .collect()
+}
+
+#[test]
+fn user_names_with_one_identity_key_are_duplicates() {
+    // Full case folding, NFC and the IDNA form of the domain make each pair one key.
+    for (first, second) in [
+        ("strasse@example.com", "STRAẞE@example.com"),
+        ("josé@example.com", "jose\u{301}@example.com"),
+        ("ada@bücher.de", "ada@xn--bcher-kva.de"),
+        ("ada@BÜCHER.de", "ada@bücher.de"),
+    ] {
+        let text = user_file(&format!("  - userName: \"{first}\"\n  - userName: \"{second}\"\n"));
+        assert_eq!(found(&text), [("duplicate-username", 4, 15)], "{first} {second}");
+        let message = &messages(&text)[0];
+        assert!(message.contains("users.yaml:3:15"), "{message}");
+    }
+}
+
+#[test]
+fn user_names_that_could_be_mistaken_are_refused_with_their_line() {
+    for (name, reason) in [
+        (" ada@example.com", "it starts or ends with whitespace (U+0020)"),
+        ("ada@example.com ", "it starts or ends with whitespace (U+0020)"),
+        ("ada@example.com\u{a0}", "it starts or ends with whitespace (U+00A0)"),
+        ("a da@example.com", "it contains whitespace (U+0020)"),
+        ("ada@example.com\n", "it starts or ends with whitespace (U+000A)"),
+        ("a\u{1b}da@example.com", "it contains a control character (U+001B)"),
+        ("a\u{200b}da@example.com", "it contains an invisible character (U+200B)"),
+        ("\u{feff}ada@example.com", "it contains an invisible character (U+FEFF)"),
+        ("ada@example.com.", "the domain ends with a dot"),
+        ("ada@ex\u{430}mple.com", "the domain label `ex\u{430}mple` mixes scripts"),
+    ] {
+        let yaml_name = yaml_escaped(name);
+        let text = user_file(&format!("  - userName: ada.real@example.com\n  - userName: \"{yaml_name}\"\n"));
+        assert_eq!(found(&text), [("malformed-email", 4, 15)], "{name:?}");
+        let message = &messages(&text)[0];
+        assert!(message.contains(reason), "{name:?}: {message}");
+    }
+    // The same checks hold for previous names, members and protected users.
+    let text = "version: 1\npolicy:\n  protected: [\"ada@example.com \"]\nusers:\n  - userName: ada@example.com\n    previously: [\"old@example.com.\"]\ngroups:\n  - displayName: G\n    members: [\"a\\u200bda@example.com\"]\n";
+    assert_eq!(
+        found(text),
+        [("malformed-email", 3, 15), ("malformed-email", 6, 18), ("malformed-email", 9, 15)]
+    );
+}
+
+#[test]
+fn confusable_twins_are_refused_naming_both_lines() {
+    for twin in ["\u{430}da@example.com", "ＡＤＡ@example.com", "ada@ex\u{430}mple.com"] {
+        let yaml_twin = yaml_escaped(twin);
+        let text = user_file(&format!("  - userName: ada@example.com\n  - userName: \"{yaml_twin}\"\n"));
+        let found = found(&text);
+        assert!(found.contains(&("lookalike-username", 4, 15)) || found.contains(&("malformed-email", 4, 15)), "{twin}: {found:?}");
+    }
+    let text = user_file("  - userName: ada@example.com\n  - userName: \"\\u0430da@example.com\"\n");
+    assert_eq!(found(&text), [("lookalike-username", 4, 15)]);
+    let diagnostics = load_one(&text).unwrap_err();
+    let problem = &diagnostics.problems()[0];
+    assert_eq!(problem.related()[0].location().line, 3);
+    assert!(problem.message().contains("\\u{430}da@example.com"), "{}", problem.message());
+    // Real, different people stay valid, also where UTS #39 would call ASCII confusable.
+    let text = user_file(
+        "  - userName: clara@example.com\n  - userName: dara@example.com\n  - userName: ivan@пример.рф\n  - userName: o'brien+pm@eu.example.com\n  - userName: taro@例え.jp\n",
+    );
+    assert_eq!(found(&text), []);
+}
+
+#[test]
+fn text_attributes_are_single_lines() {
+    let text = user_file(
+        "  - userName: ada@example.com\n    displayName: |\n      Ada Lovelace\n    title: \"  \"\n    externalId: \"x\\ty\"\n    name: { givenName: \"A\\u001bda\", familyName: \"\\n\" }\n",
+    );
+    assert_eq!(
+        found(&text),
+        [
+            ("invalid-value", 5, 7),
+            ("invalid-value", 6, 12),
+            ("invalid-value", 7, 17),
+            ("invalid-value", 8, 24),
+            ("invalid-value", 8, 49),
+        ]
+    );
+    let messages = messages(&text);
+    assert!(messages[0].contains("line break"), "{}", messages[0]);
+    assert!(messages[1].contains("blank"), "{}", messages[1]);
+    let groups = "version: 1\ngroups:\n  - displayName: Product\n  - displayName: \" product \"\n  - displayName: PRODUCT\n  - displayName: \"Ops\\n\"\n";
+    assert_eq!(
+        found(groups),
+        [("duplicate-group", 4, 18), ("duplicate-group", 5, 18), ("invalid-value", 6, 18)]
+    );
 }
 
 #[test]
@@ -749,7 +851,10 @@ const HOSTILE: &[&str] = &[
 fn to_yaml_round_trips_hostile_strings() {
     let mut state = DesiredState { provider: Provider::Generic, ..Default::default() };
     state.custom_roles = HOSTILE.iter().map(|s| (*s).to_owned()).collect();
-    for (i, value) in HOSTILE.iter().enumerate() {
+    // Text attributes are single lines (multi-line values are refused, see
+    // `text_attributes_are_single_lines`); roles take any string.
+    let single_line = |value: &str| roster_model::identity::check_single_line(value).is_ok();
+    for (i, value) in HOSTILE.iter().enumerate().filter(|(_, v)| single_line(v)) {
         let mut u = user(&format!("user{i}@example.com"));
         u.attributes.external_id = Some((*value).to_owned());
         u.attributes.display_name = Some((*value).to_owned());
