@@ -262,6 +262,12 @@ fn is_invisible(c: char) -> bool {
         || CodePointMapData::<GeneralCategory>::new().get(c) == GeneralCategory::Format
 }
 
+/// True for a character a reader cannot see as itself: a control or invisible character,
+/// or whitespace other than the ASCII space.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control() || is_invisible(c) || (c != ' ' && is_space(c))
+}
+
 fn is_mark(c: char) -> bool {
     GeneralCategoryGroup::Mark.contains(CodePointMapData::<GeneralCategory>::new().get(c))
 }
@@ -278,13 +284,8 @@ fn code_point(c: char) -> String {
 pub fn visible(text: &str) -> Cow<'_, str> {
     let decomposed = !ComposingNormalizerBorrowed::new_nfc().is_normalized(text);
     let last = text.chars().count().saturating_sub(1);
-    let hidden = |i: usize, c: char| {
-        c.is_control()
-            || is_invisible(c)
-            || (c == ' ' && (i == 0 || i == last))
-            || (c != ' ' && is_space(c))
-            || (decomposed && is_mark(c))
-    };
+    let hidden =
+        |i: usize, c: char| is_hidden(c) || (c == ' ' && (i == 0 || i == last)) || (decomposed && is_mark(c));
     if text.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
         && !text.starts_with(' ')
         && !text.ends_with(' ')
@@ -353,7 +354,9 @@ impl fmt::Display for TextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TextError::Blank => f.write_str("it is blank"),
-            TextError::LineBreak => f.write_str("it holds a line break (a `|` or `>` block keeps its last one)"),
+            TextError::LineBreak => {
+                f.write_str("it holds a line break (a `|` or `>` block keeps its last one)")
+            }
             TextError::Control(c) => write!(f, "it contains a control character ({})", code_point(*c)),
         }
     }

@@ -315,7 +315,11 @@ impl Walker<'_, '_> {
             Ok(()) => Some(value),
             Err(error) => {
                 self.sink
-                    .problem(Check::InvalidValue, value.at, format!("`{key}` {}: {error}", quote(&value.value)))
+                    .problem(
+                        Check::InvalidValue,
+                        value.at,
+                        format!("`{key}` {}: {error}", quote(&value.value)),
+                    )
                     .label("not a single line of text")
                     .help(format!("write `{key}` as one line of text, or remove it to leave it unmanaged"))
                     .emit();

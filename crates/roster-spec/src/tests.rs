@@ -425,7 +425,10 @@ fn confusable_twins_are_refused_naming_both_lines() {
         let yaml_twin = yaml_escaped(twin);
         let text = user_file(&format!("  - userName: ada@example.com\n  - userName: \"{yaml_twin}\"\n"));
         let found = found(&text);
-        assert!(found.contains(&("lookalike-username", 4, 15)) || found.contains(&("malformed-email", 4, 15)), "{twin}: {found:?}");
+        assert!(
+            found.contains(&("lookalike-username", 4, 15)) || found.contains(&("malformed-email", 4, 15)),
+            "{twin}: {found:?}"
+        );
     }
     let text = user_file("  - userName: ada@example.com\n  - userName: \"\\u0430da@example.com\"\n");
     assert_eq!(found(&text), [("lookalike-username", 4, 15)]);
