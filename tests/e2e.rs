@@ -555,7 +555,10 @@ fn live_names_that_only_look_alike_block_plan_and_apply_and_name_both() {
     let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
     assert_eq!(code, 1, "{stderr}");
     assert!(stdout.contains("live user `\\u{430}da@example.com` (id u2)"), "{stdout}");
-    assert!(stdout.contains("desired user `bob@example.com`, live user `bob@example.com\\u{20}` (id u3)"), "{stdout}");
+    assert!(
+        stdout.contains("desired user `bob@example.com`, live user `bob@example.com\\u{20}` (id u3)"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("Deactivate") && !stdout.contains("Create"), "{stdout}");
     let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
     assert_eq!(code, 1, "{stderr}");

@@ -60,6 +60,9 @@ pub enum Check {
     ProtectedInactive,
     /// Files that disagree on a setting only one may give (`provider`, `policy`).
     ConflictingFiles,
+    /// A file that is not a desired-state file at all (a token, a key, a `.env` file):
+    /// reported without a single byte of its content.
+    NotRosterFile,
 }
 
 impl Check {
@@ -88,6 +91,7 @@ impl Check {
             Check::ProtectedUndefined => "protected-undefined",
             Check::ProtectedInactive => "protected-inactive",
             Check::ConflictingFiles => "conflicting-files",
+            Check::NotRosterFile => "not-a-roster-file",
         }
     }
 }
@@ -205,9 +209,9 @@ impl Diagnostics {
                 out.push('\n');
             }
             let title = Level::ERROR.primary_title(problem.message.as_str()).id(problem.check.code());
-            let mut group = title.element(snippet(&problem.primary, AnnotationKind::Primary));
+            let mut group = title.element(element(&problem.primary, AnnotationKind::Primary));
             for label in &problem.related {
-                group = group.element(snippet(label, AnnotationKind::Context));
+                group = group.element(element(label, AnnotationKind::Context));
             }
             let mut report: Vec<Group<'_>> = vec![group];
             if let Some(help) = &problem.help {
@@ -270,6 +274,18 @@ impl std::error::Error for Diagnostics {}
 impl miette::Diagnostic for Diagnostics {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new("roster::invalid_desired_state"))
+    }
+}
+
+/// The source lines of a label, or only its `file:line:col` for a label without them.
+fn element(label: &Label, kind: AnnotationKind) -> annotate_snippets::Element<'_> {
+    if label.excerpt.is_empty() {
+        annotate_snippets::Origin::path(label.location.file.as_str())
+            .line(label.location.line)
+            .char_column(label.location.column)
+            .into()
+    } else {
+        snippet(label, kind).into()
     }
 }
 
@@ -369,6 +385,14 @@ impl ProblemBuilder<'_, '_> {
     pub fn related(mut self, at: At, text: impl Into<String>) -> Self {
         let label = self.sink.label(at, text.into());
         self.problem.related.push(label);
+        self
+    }
+
+    /// Shows no source line, only the `file:line:col`: for a file that may hold a secret
+    /// rather than a desired state, nothing of its content is echoed.
+    pub fn without_source(mut self) -> Self {
+        self.problem.primary.excerpt.clear();
+        self.problem.primary.span = 0..0;
         self
     }
 

@@ -98,17 +98,60 @@ pub fn load(sources: &[SourceFile]) -> Result<DesiredState, Diagnostics> {
             continue;
         }
         match tree::parse(&source.text) {
+            Ok(Some(root)) if !looks_like_a_desired_state(&root) => {
+                sink.problem(
+                    Check::NotRosterFile,
+                    start,
+                    format!(
+                        "not a desired-state file: {}; its content is not shown",
+                        match &root.value {
+                            tree::Value::Map(_) => "a mapping without any key of the format",
+                            _ => "not a YAML mapping",
+                        }
+                    ),
+                )
+                .without_source()
+                .help("a desired-state file is a YAML mapping that starts with `version: 1`; check the file names given")
+                .emit();
+                complete = false;
+            }
             Ok(root) => docs.push(check::check_file(&mut sink, file, &source.text, root.as_ref())),
             Err(error) => {
-                sink.problem(Check::YamlSyntax, At { file, pos: error.pos }, error.message)
-                    .label("the YAML parser stopped here")
-                    .emit();
+                let problem = sink
+                    .problem(Check::YamlSyntax, At { file, pos: error.pos }, error.message)
+                    .label("the YAML parser stopped here");
+                // A file that is not even a desired state may hold a secret: no excerpt.
+                if mentions_the_format(&source.text) {
+                    problem.emit()
+                } else {
+                    problem.without_source().emit()
+                }
                 complete = false;
             }
         }
     }
     let state = semantic::merge(&mut sink, docs, complete);
     if sink.has_problems() { Err(sink.into_diagnostics()) } else { Ok(state) }
+}
+
+/// Whether a parsed file is meant as a desired state: a mapping with at least one key of
+/// the format. Anything else (a token, a private key, a `.env` or JSON credentials file
+/// given by mistake) is refused whole, without quoting it.
+fn looks_like_a_desired_state(root: &tree::Node<'_>) -> bool {
+    match &root.value {
+        tree::Value::Map(entries) => entries.iter().any(
+            |(key, _)| matches!(&key.value, tree::Value::Str(k) if file::keys::TOP.contains(&k.as_ref())),
+        ),
+        _ => false,
+    }
+}
+
+/// Whether a text that does not parse has a line starting with a top-level key of the
+/// format: only then does a syntax error show the line it is on.
+fn mentions_the_format(text: &str) -> bool {
+    text.split(['\n', '\r']).any(|line| {
+        file::keys::TOP.iter().any(|key| line.strip_prefix(key).is_some_and(|rest| rest.starts_with(':')))
+    })
 }
 
 /// The JSON Schema (draft 7, the draft editors support best) of the desired-state file,

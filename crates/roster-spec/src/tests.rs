@@ -283,7 +283,7 @@ fn wrong_types_are_reported_with_the_value_as_written() {
 
 #[test]
 fn wrong_types_of_sections() {
-    assert_eq!(found("- version: 1\n"), [("wrong-type", 1, 1)]);
+    assert_eq!(found("- version: 1\n"), [("not-a-roster-file", 1, 1)]);
     assert_eq!(found("version: 1\nusers: ada@example.com\n"), [("wrong-type", 2, 8)]);
     assert_eq!(found("version: 1\nusers:\n  - ada@example.com\n"), [("wrong-type", 3, 5)]);
     assert_eq!(found("version: 1\ngroups:\n  - [a]\n"), [("wrong-type", 3, 5)]);
@@ -466,6 +466,33 @@ fn text_attributes_are_single_lines() {
         found(groups),
         [("duplicate-group", 4, 18), ("duplicate-group", 5, 18), ("invalid-value", 6, 18)]
     );
+}
+
+#[test]
+fn a_file_that_is_not_a_desired_state_is_never_echoed() {
+    let secret = "s3cr3t-T0KEN-value";
+    for text in [
+        format!("{secret}\n"),
+        format!("ROSTER_SCIM_TOKEN={secret}\n"),
+        format!("{{\"token\": \"{secret}\", \"user\": \"x\"}}\n"),
+        format!("-----BEGIN PRIVATE KEY-----\n{secret}\n-----END PRIVATE KEY-----\n"),
+        format!("- {secret}\n- two\n"),
+        format!("tokn: {secret}\nuserz: [x]\n"),
+        // Not YAML at all: the syntax error shows no line either.
+        format!("key: [{secret}\n"),
+        format!("{secret}: \"unterminated\n"),
+    ] {
+        let diagnostics = load_one(&text).unwrap_err();
+        let everything = format!("{}{}{diagnostics}", diagnostics.render(false), diagnostics.github_annotations());
+        assert!(!everything.contains(secret), "{text:?} echoed:\n{everything}");
+        assert!(!everything.contains("did you mean"), "{everything}");
+        assert!(everything.contains("users.yaml:"), "the file and place are named: {everything}");
+    }
+    let diagnostics = load_one(&format!("{secret}\n")).unwrap_err();
+    assert_eq!(diagnostics.problems()[0].check().code(), "not-a-roster-file");
+    // A desired-state file with a syntax error still shows its line.
+    let diagnostics = load_one("version: 1\nusers: [\n").unwrap_err();
+    assert!(diagnostics.render(false).contains("users: ["), "{}", diagnostics.render(false));
 }
 
 #[test]
