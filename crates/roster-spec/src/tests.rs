@@ -496,6 +496,50 @@ fn a_file_that_is_not_a_desired_state_is_never_echoed() {
 }
 
 #[test]
+fn locations_are_exact_for_aliases_tabs_and_line_ends() {
+    // An alias that repeats a user is reported where the alias is.
+    let text = "version: 1\nusers:\n  - &ada\n    userName: ada@example.com\n  - userName: grace@example.com\n  - *ada\n";
+    assert_eq!(found(text), [("duplicate-username", 6, 5)]);
+    let message = &messages(text)[0];
+    assert!(message.contains("first defined at users.yaml:4:15"), "{message}");
+    // A tab names its own line.
+    let text = "version: 1\nusers:\n  - userName: ada@example.com\n\t- userName: grace@example.com\n";
+    let found_tab = found(text);
+    assert_eq!(found_tab.len(), 1, "{found_tab:?}");
+    assert_eq!(found_tab[0].1, 4, "{found_tab:?}");
+    // The same problems at the same lines whatever the line ends; CR LF shows no `?`.
+    let lf = "version: 1\nusers:\n  - userName: ada@example.com\n    titel: x\n  - userName: Ada@example.com\n";
+    for text in [lf.to_owned(), lf.replace('\n', "\r\n"), lf.replace('\n', "\r")] {
+        assert_eq!(found(&text), [("unknown-key", 4, 5), ("duplicate-username", 5, 15)], "{text:?}");
+        let rendered = load_one(&text).unwrap_err().render(false);
+        assert!(!rendered.contains("x?") && !rendered.contains("com?"), "{rendered}");
+        assert!(rendered.contains("4 |     titel: x\n"), "{rendered}");
+    }
+}
+
+#[test]
+fn parallel_parsing_gives_the_lines_of_a_sequential_parse_whatever_the_line_ends() {
+    // Over 2 MiB, so that the file is cut in pieces where it can be.
+    let mut lf = String::from("version: 1\nusers:\n");
+    for i in 0..40_000 {
+        lf.push_str(&format!("  - userName: user{i}@example.com\n    displayName: User {i}\n"));
+    }
+    lf.push_str("  - userName: user7@example.com\n    titel: x\n");
+    let n_lines = lf.lines().count();
+    // Mixed line ends too: a lone CR in a file of CR LF lines.
+    let mixed = lf.replacen('\n', "\r", 1).replacen('\n', "\r\n", 20_000);
+    for text in [lf.clone(), lf.replace('\n', "\r\n"), lf.replace('\n', "\r"), mixed] {
+        assert!(text.len() > 2 * 1024 * 1024);
+        assert_eq!(
+            found(&text),
+            [("duplicate-username", n_lines - 1, 15), ("unknown-key", n_lines, 5)],
+            "line ends {:?}",
+            &text[10..12]
+        );
+    }
+}
+
+#[test]
 fn duplicate_external_ids() {
     let text = user_file(
         "  - userName: a@example.com\n    externalId: x1\n  - userName: b@example.com\n    externalId: x1\n  - userName: c@example.com\n    externalId: X1\n",

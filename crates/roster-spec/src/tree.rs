@@ -166,7 +166,29 @@ fn parse_with_max_nodes(text: &str, max_nodes: usize) -> Result<Option<Node<'_>>
     {
         return Ok(Some(root));
     }
-    parse_piece(text, Offset::default(), &Budget::new(max_nodes))
+    parse_piece(text, Offset::default(), &Budget::new(max_nodes)).map_err(|error| at_the_tab(text, error))
+}
+
+/// A parser error about a tab points at the scalar or indentation it was reading, which
+/// may start lines earlier (a plain scalar goes on over lines): move it to the tab.
+fn at_the_tab(text: &str, mut error: ParseError) -> ParseError {
+    if !error.message.contains("tab") {
+        return error;
+    }
+    let start = (error.pos.start as usize).min(text.len());
+    let Some(found) = text[start..].find('\t') else { return error };
+    let before = &text[start..start + found];
+    let n_breaks = before.matches('\n').count() + before.matches('\r').count() - before.matches("\r\n").count();
+    if n_breaks > 0 {
+        let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        error.pos.line = error.pos.line.saturating_add(clamp(n_breaks));
+        error.pos.col = clamp(before[line_start..].chars().count() + 1);
+    } else {
+        error.pos.col = error.pos.col.saturating_add(clamp(before.chars().count()));
+    }
+    error.pos.start = clamp(start + found);
+    error.pos.len = 1;
+    error
 }
 
 /// Files smaller than this are parsed on one thread: splitting would not pay.
@@ -219,6 +241,11 @@ fn split_plan(text: &str, n_pieces: usize) -> Option<SplitPlan> {
         let here = (offset, Offset { lines: clamp(line_index), bytes: clamp(offset) });
         offset += line.len();
         let content = line.trim_end_matches(['\n', '\r']);
+        // A lone CR is a line break to YAML but not to this count of lines: parse
+        // such a file in one piece, so that its line numbers are the parser's.
+        if content.contains('\r') || line.ends_with('\r') {
+            return None;
+        }
         if content.starts_with('%') || content.starts_with("---") || content.starts_with("...") {
             return None;
         }
@@ -477,7 +504,7 @@ impl<'a, 'b> Builder<'a, 'b> {
                     }
                     self.count(pos, size)?;
                     let mut node = anchored;
-                    node.pos = pos;
+                    relocate(&mut node, pos);
                     self.finish(node, 0, size)?;
                 }
                 // Anchor metadata and unresolved aliases are off by default, and comments
@@ -527,6 +554,20 @@ impl<'a, 'b> Builder<'a, 'b> {
             },
         }
         Ok(())
+    }
+}
+
+/// Puts every node of an alias's copy where the alias is: a problem inside it (a user
+/// repeated through `*ada`) is the alias's doing, and points there.
+fn relocate(node: &mut Node<'_>, pos: Pos) {
+    node.pos = pos;
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|item| relocate(item, pos)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(key, value)| {
+            relocate(key, pos);
+            relocate(value, pos);
+        }),
+        _ => {}
     }
 }
 
