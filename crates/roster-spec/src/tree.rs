@@ -29,8 +29,10 @@ pub(crate) mod limits {
     /// 100,000-user file with every attribute set has about 2.7 million; the tree of
     /// 4 million nodes takes about 250 MB.
     pub const MAX_NODES: usize = 4_000_000;
-    /// Nodes that aliases may copy, in total per file: what stops an alias bomb
-    /// ("billion laughs") before it allocates anything large.
+    /// Nodes that anchors and aliases may copy, in total per file: what stops an alias
+    /// bomb ("billion laughs") and nested anchors before they allocate anything large.
+    /// An anchor keeps a copy of its node for later aliases, so it counts here whether
+    /// or not any alias uses it.
     pub const MAX_ALIAS_NODES: usize = 100_000;
     /// Nested block collections: the format needs five levels.
     pub const MAX_BLOCK_NESTING: usize = 32;
@@ -492,16 +494,7 @@ impl<'a, 'b> Builder<'a, 'b> {
                         ));
                     };
                     let (anchored, size) = (anchored.clone(), *size);
-                    let n_alias_nodes = self.budget.n_alias_nodes.fetch_add(size, Ordering::Relaxed) + size;
-                    if n_alias_nodes > limits::MAX_ALIAS_NODES {
-                        return Err(ParseError::at(
-                            pos,
-                            format!(
-                                "aliases expand to more than {} nodes; refusing a possible alias bomb",
-                                limits::MAX_ALIAS_NODES
-                            ),
-                        ));
-                    }
+                    self.copied(pos, size, "aliases expand to")?;
                     self.count(pos, size)?;
                     let mut node = anchored;
                     relocate(&mut node, pos);
@@ -513,6 +506,21 @@ impl<'a, 'b> Builder<'a, 'b> {
             }
         }
         Ok(self.root)
+    }
+
+    /// Counts nodes copied by anchors and aliases against the file's copy budget.
+    fn copied(&mut self, pos: Pos, size: usize, what: &str) -> Result<(), ParseError> {
+        let n_copied = self.budget.n_alias_nodes.fetch_add(size, Ordering::Relaxed) + size;
+        if n_copied > limits::MAX_ALIAS_NODES {
+            return Err(ParseError::at(
+                pos,
+                format!(
+                    "{what} more than {} nodes in total; refusing a possible alias bomb",
+                    limits::MAX_ALIAS_NODES
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Counts nodes against the file's budget; the shared counter is updated in batches
@@ -540,10 +548,16 @@ impl<'a, 'b> Builder<'a, 'b> {
     /// it carries an anchor.
     fn finish(&mut self, node: Node<'a>, anchor: usize, size: usize) -> Result<(), ParseError> {
         if anchor != 0 {
+            // The anchored node is kept as a copy for later aliases: the copy counts
+            // against the same budget as the copies aliases make, whether or not an alias
+            // ever uses it, so that anchors on nested collections cannot multiply memory.
+            let size = size.max(1);
+            self.copied(node.pos, size, "anchors keep copies of")?;
+            self.count(node.pos, size)?;
             if self.anchors.len() <= anchor {
                 self.anchors.resize(anchor + 1, None);
             }
-            self.anchors[anchor] = Some((node.clone(), size.max(1)));
+            self.anchors[anchor] = Some((node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
@@ -785,6 +799,21 @@ mod tests {
     fn unknown_tag_is_refused() {
         let error = parse("a: !secret x\n").unwrap_err();
         assert!(error.message.contains("unsupported YAML tag"), "{}", error.message);
+    }
+
+    #[test]
+    fn anchors_count_even_without_aliases() {
+        // Anchors on nested collections, never used: each keeps a copy of its subtree.
+        let mut text = String::new();
+        let inner = format!("[{}]", "1,".repeat(20_000));
+        for depth in 0..10 {
+            text.push_str(&format!("{}&a{depth} ", "["));
+        }
+        text = format!("x: {text}{inner}{}\n", "]".repeat(10));
+        let error = parse(&text).unwrap_err();
+        assert!(error.message.starts_with("anchors keep copies of more than 100000 nodes"), "{}", error.message);
+        // A few anchored values are fine.
+        assert!(parse("a: &r maker\nb: *r\nc: &l [1, 2]\n").is_ok());
     }
 
     #[test]
