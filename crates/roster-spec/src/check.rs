@@ -7,7 +7,7 @@ use roster_model::{DeactivationLimit, Provider, UnmanagedGroups, UnmanagedUsers}
 use crate::diagnostics::{At, Check, Sink, quote};
 use crate::file::keys;
 use crate::suggest::did_you_mean;
-use crate::tree::{Node, Pos, Value};
+use crate::tree::{Node, Pos, Value, limits};
 
 /// A string and where it was written.
 #[derive(Clone, Debug)]
@@ -66,7 +66,7 @@ pub(crate) struct GroupDoc {
 }
 
 /// The versions of the format this roster reads.
-pub(crate) const SUPPORTED_VERSION: i128 = 1;
+pub(crate) const SUPPORTED_VERSION: i64 = 1;
 
 /// Checks one file's tree. `root` is `None` for a file with no YAML document.
 pub(crate) fn check_file<'s>(
@@ -75,7 +75,7 @@ pub(crate) fn check_file<'s>(
     text: &'s str,
     root: Option<&Node<'_>>,
 ) -> FileDoc {
-    let mut walker = Walker { sink, file, text };
+    let mut walker = Walker { sink, file, text, n_names: 0 };
     let mut doc = FileDoc { file, ..FileDoc::default() };
     let start = At { file, pos: Pos { line: 1, col: 1, start: 0, len: 0 } };
     let Some(root) = root else {
@@ -112,12 +112,16 @@ pub(crate) fn check_file<'s>(
             "custom_roles" => doc.custom_roles = walker.string_list("custom_roles", value),
             "policy" => doc.policy = walker.policy(key_node, value),
             "users" => {
-                if let Some(items) = walker.sequence("users", value) {
+                if let Some(items) = walker.sequence("users", value)
+                    && walker.within("users", value, items.len(), limits::MAX_USERS)
+                {
                     doc.users = items.iter().filter_map(|item| walker.user(item)).collect();
                 }
             }
             "groups" => {
-                if let Some(items) = walker.sequence("groups", value) {
+                if let Some(items) = walker.sequence("groups", value)
+                    && walker.within("groups", value, items.len(), limits::MAX_GROUPS)
+                {
                     doc.groups = items.iter().filter_map(|item| walker.group(item)).collect();
                 }
             }
@@ -138,6 +142,8 @@ struct Walker<'k, 's> {
     sink: &'k mut Sink<'s>,
     file: usize,
     text: &'s str,
+    /// Names listed so far (members, previous names, protected users).
+    n_names: usize,
 }
 
 impl Walker<'_, '_> {
@@ -191,7 +197,7 @@ impl Walker<'_, '_> {
         expected: &str,
     ) -> Option<&'n [(Node<'a>, Node<'a>)]> {
         match &node.value {
-            Value::Map(entries) => Some(entries),
+            Value::Map(entries) => Some(&**entries),
             _ => {
                 self.wrong_type(what, expected, node);
                 None
@@ -201,7 +207,7 @@ impl Walker<'_, '_> {
 
     fn sequence<'n, 'a>(&mut self, key: &str, node: &'n Node<'a>) -> Option<&'n [Node<'a>]> {
         match &node.value {
-            Value::Seq(items) => Some(items),
+            Value::Seq(items) => Some(&**items),
             _ => {
                 self.wrong_type(&format!("`{key}`"), "a sequence", node);
                 None
@@ -390,7 +396,9 @@ impl Walker<'_, '_> {
                     }
                 }
                 "max_deactivations" => policy.max_deactivations = self.max_deactivations(value),
-                "protected" => policy.protected = self.string_list(key, value),
+                "protected" => {
+                    policy.protected = self.raw_string_list(key, value);
+                }
                 _ => unreachable!("fields() yields only known keys"),
             }
         }
@@ -496,10 +504,38 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// Whether a list of `n` entries is within its limit; reports it when not.
+    fn within(&mut self, key: &str, node: &Node<'_>, n: usize, max: usize) -> bool {
+        if n <= max {
+            return true;
+        }
+        let at = self.at(node.pos);
+        self.sink
+            .problem(
+                Check::FileTooLarge,
+                at,
+                format!("`{key}` lists {n} entries, more than the {max} one file may hold; split it into several files"),
+            )
+            .label("too many entries")
+            .emit();
+        false
+    }
+
     fn raw_string_list(&mut self, key: &str, node: &Node<'_>) -> Vec<Str> {
         let Some(items) = self.sequence(key, node) else {
             return Vec::new();
         };
+        // Names are counted across the file: a million members or previous names is a
+        // flood, not a roster, and each costs memory to check.
+        if self.n_names <= limits::MAX_NAMES {
+            self.n_names += items.len();
+            let total = self.n_names;
+            if !self.within("names listed in the file", node, total, limits::MAX_NAMES) {
+                return Vec::new();
+            }
+        } else {
+            return Vec::new();
+        }
         items.iter().filter_map(|item| self.raw_string(key, item)).collect()
     }
 

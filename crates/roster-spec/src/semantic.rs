@@ -31,6 +31,11 @@ pub(crate) fn merge(sink: &mut Sink<'_>, docs: Vec<FileDoc>, complete: bool) -> 
     check_groups(sink, &docs, &users, complete);
     check_protected(sink, &docs, &users, complete);
 
+    // The state is not needed when there is a problem: building it would hold every
+    // user twice while the problems are reported.
+    if sink.has_problems() {
+        return state;
+    }
     for doc in docs {
         for user in doc.users {
             let Some(user_name) = user.user_name else { continue };
@@ -153,8 +158,9 @@ fn check_users<'d>(
     let n_users = docs.iter().map(|d| d.users.len()).sum();
     let mut users: HashMap<Key<'d>, UserRef<'d>> = HashMap::with_capacity(n_users);
     let mut external_ids: HashMap<&str, At> = HashMap::with_capacity(n_users);
-    // The first userName of each lookalike form, to find names that only look the same.
-    let mut lookalikes: HashMap<Lookalike, &Str> = HashMap::with_capacity(n_users);
+    // The first userName of each lookalike form among names that are not plain ASCII,
+    // to find names that only look the same.
+    let mut lookalikes: HashMap<String, &Str> = HashMap::new();
     let roles: Option<Vec<&str>> = provider
         .builtin_roles()
         .map(|builtin| builtin.iter().copied().chain(custom_roles.iter().map(String::as_str)).collect());
@@ -200,14 +206,29 @@ fn check_users<'d>(
             continue;
         }
         let user_key = key(&user_name.value);
-        match lookalikes.entry(Lookalike::of(&user_key)) {
-            Entry::Vacant(slot) => {
-                slot.insert(user_name);
+        // A plain name's lookalike form is its key, so only names that are not plain
+        // are kept by form; a plain name meets them by its key.
+        if is_plain(&user_name.value) {
+            if let Some(twin) = lookalikes.get(user_key.as_ref()) {
+                lookalike(sink, user_name, twin);
             }
-            Entry::Occupied(twin) if key(&twin.get().value) != user_key => {
-                lookalike(sink, user_name, twin.get());
+        } else {
+            let form = Lookalike::of(&user_key);
+            if let Some(twin) =
+                users.get(form.as_str()).map(|u| u.user_name).filter(|t| key(&t.value) != user_key)
+            {
+                lookalike(sink, user_name, twin);
+            } else {
+                match lookalikes.entry(form.as_str().to_owned()) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(user_name);
+                    }
+                    Entry::Occupied(twin) if key(&twin.get().value) != user_key => {
+                        lookalike(sink, user_name, twin.get());
+                    }
+                    Entry::Occupied(_) => {}
+                }
             }
-            Entry::Occupied(_) => {}
         }
         match users.entry(user_key) {
             Entry::Vacant(slot) => {
@@ -233,6 +254,11 @@ fn check_users<'d>(
         }
     }
     users
+}
+
+/// Printable ASCII without Punycode: such a name's lookalike form is its key.
+fn is_plain(name: &str) -> bool {
+    name.bytes().all(|b| b.is_ascii_graphic()) && !name.contains("xn--")
 }
 
 /// Reports a userName that looks like another one of the files without being it: a

@@ -483,7 +483,8 @@ fn a_file_that_is_not_a_desired_state_is_never_echoed() {
         format!("{secret}: \"unterminated\n"),
     ] {
         let diagnostics = load_one(&text).unwrap_err();
-        let everything = format!("{}{}{diagnostics}", diagnostics.render(false), diagnostics.github_annotations());
+        let everything =
+            format!("{}{}{diagnostics}", diagnostics.render(false), diagnostics.github_annotations());
         assert!(!everything.contains(secret), "{text:?} echoed:\n{everything}");
         assert!(!everything.contains("did you mean"), "{everything}");
         assert!(everything.contains("users.yaml:"), "the file and place are named: {everything}");
@@ -508,7 +509,8 @@ fn locations_are_exact_for_aliases_tabs_and_line_ends() {
     assert_eq!(found_tab.len(), 1, "{found_tab:?}");
     assert_eq!(found_tab[0].1, 4, "{found_tab:?}");
     // The same problems at the same lines whatever the line ends; CR LF shows no `?`.
-    let lf = "version: 1\nusers:\n  - userName: ada@example.com\n    titel: x\n  - userName: Ada@example.com\n";
+    let lf =
+        "version: 1\nusers:\n  - userName: ada@example.com\n    titel: x\n  - userName: Ada@example.com\n";
     for text in [lf.to_owned(), lf.replace('\n', "\r\n"), lf.replace('\n', "\r")] {
         assert_eq!(found(&text), [("unknown-key", 4, 5), ("duplicate-username", 5, 15)], "{text:?}");
         let rendered = load_one(&text).unwrap_err().render(false);
@@ -745,7 +747,10 @@ fn alias_bomb_ends_with_a_clear_error() {
     assert_eq!(diagnostics.len(), 1);
     let problem = &diagnostics.problems()[0];
     assert_eq!(problem.check(), Check::YamlSyntax);
-    assert_eq!(problem.message(), "aliases expand to more than 100000 nodes in total; refusing a possible alias bomb");
+    assert_eq!(
+        problem.message(),
+        "aliases expand to more than 100000 nodes in total; refusing a possible alias bomb"
+    );
 }
 
 #[test]

@@ -26,14 +26,23 @@ pub(crate) mod limits {
     /// without being read.
     pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
     /// Nodes (scalars and collections) per file, counting the copies aliases make. A
-    /// 100,000-user file with every attribute set has about 2.7 million; the tree of
-    /// 4 million nodes takes about 250 MB.
-    pub const MAX_NODES: usize = 4_000_000;
+    /// 100,000-user file with every attribute set has about 2.7 million, and a 30 MB file
+    /// of userNames only about 2.6 million; a node takes 40 bytes, so the tree of 3.4
+    /// million takes about 140 MB, which keeps a hostile file under 200 MB in all.
+    pub const MAX_NODES: usize = 3_400_000;
     /// Nodes that anchors and aliases may copy, in total per file: what stops an alias
     /// bomb ("billion laughs") and nested anchors before they allocate anything large.
     /// An anchor keeps a copy of its node for later aliases, so it counts here whether
     /// or not any alias uses it.
     pub const MAX_ALIAS_NODES: usize = 100_000;
+    /// Users in one file: a legitimate file of 100,000 users is 23 MB. Each user entry
+    /// costs about a kilobyte to check, so this bounds the memory of a file of many tiny
+    /// entries.
+    pub const MAX_USERS: usize = 200_000;
+    /// Groups in one file.
+    pub const MAX_GROUPS: usize = 50_000;
+    /// Names listed in one file (members, previous names, protected users), in total.
+    pub const MAX_NAMES: usize = 1_000_000;
     /// Nested block collections: the format needs five levels.
     pub const MAX_BLOCK_NESTING: usize = 32;
     /// Nested flow collections (`[..]`, `{..}`).
@@ -95,16 +104,19 @@ pub(crate) enum Value<'a> {
     Null,
     /// `true` or `false`.
     Bool(bool),
-    /// An integer; `i128` holds every integer a YAML file may plausibly carry.
-    Int(i128),
+    /// An integer. Integers beyond `i64` are kept as [`Value::Float`]: no key of the
+    /// format takes one, and an `i64` keeps every node of the tree at 40 bytes (an
+    /// `i128` would align it to 48), which matters when a file holds millions of them.
+    Int(i64),
     /// A floating-point number.
     Float(f64),
     /// A string.
     Str(Cow<'a, str>),
-    /// A sequence.
-    Seq(Vec<Node<'a>>),
+    /// A sequence. Collections are boxed slices rather than vectors: one word less, so
+    /// that a node takes 40 bytes, not 48.
+    Seq(Box<[Node<'a>]>),
     /// A mapping, in file order, keys included (they may repeat: the checks report it).
-    Map(Vec<(Node<'a>, Node<'a>)>),
+    Map(Box<[(Node<'a>, Node<'a>)]>),
 }
 
 impl Value<'_> {
@@ -180,7 +192,8 @@ fn at_the_tab(text: &str, mut error: ParseError) -> ParseError {
     let start = (error.pos.start as usize).min(text.len());
     let Some(found) = text[start..].find('\t') else { return error };
     let before = &text[start..start + found];
-    let n_breaks = before.matches('\n').count() + before.matches('\r').count() - before.matches("\r\n").count();
+    let n_breaks =
+        before.matches('\n').count() + before.matches('\r').count() - before.matches("\r\n").count();
     if n_breaks > 0 {
         let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
         error.pos.line = error.pos.line.saturating_add(clamp(n_breaks));
@@ -345,16 +358,20 @@ fn parse_in_pieces<'a>(text: &'a str, plan: &SplitPlan, max_nodes: usize) -> Opt
             return None;
         }
         let Value::Seq(items) = &mut users.value else { return None };
+        let mut all = std::mem::take(items).into_vec();
         for piece in results {
             let Value::Seq(more) = piece.ok()??.value else { return None };
-            items.extend(more);
+            all.extend(more);
         }
+        *items = all.into_boxed_slice();
     }
     match rest {
         None => {}
         Some(Node { value: Value::Map(more), .. }) => {
             let Value::Map(entries) = &mut root.value else { return None };
-            entries.extend(more);
+            let mut all = std::mem::take(entries).into_vec();
+            all.extend(more);
+            *entries = all.into_boxed_slice();
         }
         Some(_) => return None,
     }
@@ -476,10 +493,10 @@ impl<'a, 'b> Builder<'a, 'b> {
                 Event::SequenceEnd | Event::MappingEnd => {
                     let (node, anchor) = match self.stack.pop() {
                         Some(Frame::Seq { pos, anchor, base }) => {
-                            (Node { pos, value: Value::Seq(self.items.split_off(base)) }, anchor)
+                            (Node { pos, value: Value::Seq(take_from(&mut self.items, base)) }, anchor)
                         }
                         Some(Frame::Map { pos, anchor, base, .. }) => {
-                            (Node { pos, value: Value::Map(self.entries.split_off(base)) }, anchor)
+                            (Node { pos, value: Value::Map(take_from(&mut self.entries, base)) }, anchor)
                         }
                         None => return Err(ParseError::at(pos, "invalid YAML: unbalanced collection end")),
                     };
@@ -561,13 +578,37 @@ impl<'a, 'b> Builder<'a, 'b> {
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
-            Some(Frame::Seq { .. }) => self.items.push(node),
+            Some(Frame::Seq { .. }) => push(&mut self.items, node),
             Some(Frame::Map { key, .. }) => match key.take() {
                 None => *key = Some(node),
-                Some(k) => self.entries.push((k, node)),
+                Some(k) => push(&mut self.entries, (k, node)),
             },
         }
         Ok(())
+    }
+}
+
+/// Pushes onto a scratch stack. Past a million entries it grows by an eighth rather
+/// than doubling, so that a flood of nodes stopped by the node limit has not reserved
+/// twice the memory it uses.
+fn push<T>(stack: &mut Vec<T>, item: T) {
+    if stack.len() == stack.capacity() && stack.capacity() >= 1 << 20 {
+        stack.reserve_exact(stack.capacity() / 8);
+    }
+    stack.push(item);
+}
+
+/// The entries of a stack from `base` on, as a collection's exact-size slice. A large
+/// tail stays in its allocation (the few entries before it are moved out instead), so
+/// that a collection of millions of nodes is never held twice; a small one is copied
+/// out, and the stack keeps its capacity for the next.
+fn take_from<T>(stack: &mut Vec<T>, base: usize) -> Box<[T]> {
+    if stack.len() - base >= 1 << 16 && base <= stack.len() / 2 {
+        let mut tail = std::mem::take(stack);
+        *stack = tail.drain(..base).collect();
+        tail.into_boxed_slice()
+    } else {
+        stack.split_off(base).into_boxed_slice()
     }
 }
 
@@ -665,7 +706,7 @@ pub(crate) fn resolve_plain(text: Cow<'_, str>) -> Value<'_> {
         return Value::Str(text);
     }
     if let Some(n) = parse_core_int(&text) {
-        return Value::Int(n);
+        return i64::try_from(n).map_or(Value::Float(n as f64), Value::Int);
     }
     if is_core_float(&text)
         && let Ok(x) = text.parse::<f64>()
@@ -811,7 +852,11 @@ mod tests {
         }
         text = format!("x: {text}{inner}{}\n", "]".repeat(10));
         let error = parse(&text).unwrap_err();
-        assert!(error.message.starts_with("anchors keep copies of more than 100000 nodes"), "{}", error.message);
+        assert!(
+            error.message.starts_with("anchors keep copies of more than 100000 nodes"),
+            "{}",
+            error.message
+        );
         // A few anchored values are fine.
         assert!(parse("a: &r maker\nb: *r\nc: &l [1, 2]\n").is_ok());
     }
