@@ -35,6 +35,9 @@ pub(crate) mod limits {
     /// An anchor keeps a copy of its node for later aliases, so it counts here whether
     /// or not any alias uses it.
     pub const MAX_ALIAS_NODES: usize = 100_000;
+    /// Mappings per file: a user is one or two (its `name`), so a file of 200,000 users
+    /// fits; a flood of tiny mappings, each an allocation, stops here.
+    pub const MAX_MAPPINGS: usize = 500_000;
     /// Users in one file: a legitimate file of 100,000 users is 23 MB. Each user entry
     /// costs about a kilobyte to check, so this bounds the memory of a file of many tiny
     /// entries.
@@ -223,11 +226,17 @@ struct Budget {
     max_nodes: usize,
     n_nodes: AtomicUsize,
     n_alias_nodes: AtomicUsize,
+    n_mappings: AtomicUsize,
 }
 
 impl Budget {
     fn new(max_nodes: usize) -> Self {
-        Budget { max_nodes, n_nodes: AtomicUsize::new(0), n_alias_nodes: AtomicUsize::new(0) }
+        Budget {
+            max_nodes,
+            n_nodes: AtomicUsize::new(0),
+            n_alias_nodes: AtomicUsize::new(0),
+            n_mappings: AtomicUsize::new(0),
+        }
     }
 }
 
@@ -488,6 +497,15 @@ impl<'a, 'b> Builder<'a, 'b> {
                 Event::MappingStart(_, anchor, tag) => {
                     check_collection_tag(tag.as_deref(), "map", pos)?;
                     self.count(pos, 1)?;
+                    if self.budget.n_mappings.fetch_add(1, Ordering::Relaxed) >= limits::MAX_MAPPINGS {
+                        return Err(ParseError::at(
+                            pos,
+                            format!(
+                                "file has more than {} mappings; split the users across several files",
+                                limits::MAX_MAPPINGS
+                            ),
+                        ));
+                    }
                     self.stack.push(Frame::Map { pos, anchor, base: self.entries.len(), key: None });
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
