@@ -283,15 +283,19 @@ impl Walker<'_, '_> {
         let at = self.at(value.pos);
         let written = self.written(value);
         let shown = if written.is_empty() { value.value.kind().to_owned() } else { quote(&written) };
-        self.sink
-            .problem(
-                Check::Version,
-                at,
+        // `"1"` or `!!str 1` is the right version written as a string: say so, rather
+        // than "unsupported version 1".
+        let (message, help) = match &value.value {
+            Value::Str(s) => (
+                format!("`version` must be the number {SUPPORTED_VERSION}, found the string {}", quote(s)),
+                format!("write `version: {SUPPORTED_VERSION}`, without quotes or a tag"),
+            ),
+            _ => (
                 format!("unsupported version {shown}: this roster reads version {SUPPORTED_VERSION}"),
-            )
-            .label("unsupported version")
-            .help(format!("write `version: {SUPPORTED_VERSION}`"))
-            .emit();
+                format!("write `version: {SUPPORTED_VERSION}`"),
+            ),
+        };
+        self.sink.problem(Check::Version, at, message).label("unsupported version").help(help).emit();
     }
 
     /// A non-empty string.

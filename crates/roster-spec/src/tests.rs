@@ -542,6 +542,13 @@ fn parallel_parsing_gives_the_lines_of_a_sequential_parse_whatever_the_line_ends
 }
 
 #[test]
+fn a_version_written_as_a_string_says_so() {
+    for text in ["version: !!str 1\n", "version: \"1\"\n", "version: '1'\n"] {
+        assert_eq!(messages(text), ["`version` must be the number 1, found the string `1`"], "{text}");
+    }
+}
+
+#[test]
 fn duplicate_external_ids() {
     let text = user_file(
         "  - userName: a@example.com\n    externalId: x1\n  - userName: b@example.com\n    externalId: x1\n  - userName: c@example.com\n    externalId: X1\n",
