@@ -196,7 +196,11 @@ fn special_files_are_refused_and_content_is_never_echoed() {
         assert!(!stdout.contains(secret) && !stderr.contains(secret), "{stderr}");
     }
     // Not UTF-8: the place of the first invalid byte, and nothing of the content.
-    std::fs::write(dir.path().join("latin1.yaml"), b"version: 1\nusers:\n  - userName: caf\xe9@example.com\n").unwrap();
+    std::fs::write(
+        dir.path().join("latin1.yaml"),
+        b"version: 1\nusers:\n  - userName: caf\xe9@example.com\n",
+    )
+    .unwrap();
     let (code, _, stderr) = run(roster(None, dir.path()).args(["validate", "latin1.yaml"]));
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("latin1.yaml:3:18: not UTF-8 text"), "{stderr}");

@@ -119,11 +119,11 @@ pub fn hostile_files() -> Vec<Hostile> {
     files
 }
 
-/// A valid file of about 30 MB: 130,000 users with every attribute, and teams.
+/// A valid file of about 31 MB: 145,000 users with most attributes, and 1,000 teams.
 pub fn valid_30mb() -> String {
     let mut text = String::with_capacity(31 * 1024 * 1024);
     text.push_str("version: 1\nprovider: productboard\npolicy:\n  max_deactivations: \"2%\"\nusers:\n");
-    let n_users = 130_000;
+    let n_users = 145_000;
     for i in 0..n_users {
         let _ = write!(
             text,
