@@ -68,5 +68,9 @@ fn hostile_files_end_with_exit_1_in_bounded_memory_and_output() {
     assert!(std::fs::metadata(&path).unwrap().len() >= 30_000_000);
     let (code, output) = validate(&path);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&output));
-    eprintln!("{}", report.join("\n"));
+    // What each file cost, for a failure's context and for `--nocapture`.
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("{}", report.join("\n"));
+    }
 }

@@ -55,12 +55,12 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut cases: Vec<(&str, Box<dyn Fn() -> Vec<u8>>)> =
-        hostile::hostile_files().into_iter().map(|h| (h.name, h.make)).collect();
-    cases.push(("valid-30mb", Box::new(|| hostile::valid_30mb().into_bytes())));
+    let mut cases = hostile::hostile_files();
+    cases
+        .push(hostile::Hostile { name: "valid-30mb", make: Box::new(|| hostile::valid_30mb().into_bytes()) });
     println!("| file | size | exit | time | peak memory | output |");
     println!("|---|---|---|---|---|---|");
-    for (name, make) in cases {
+    for hostile::Hostile { name, make } in cases {
         let path = dir.path().join(format!("{name}.yaml"));
         let bytes = make();
         let size = bytes.len();
@@ -73,7 +73,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         };
         let peak_mb = peak_kb.parse::<f64>().unwrap_or(0.0) / 1000.0;
-        println!("| {name} | {:.1} MB | {code} | {seconds} s | {peak_mb:.0} MB | {n_bytes} bytes |", size as f64 / 1e6);
+        println!(
+            "| {name} | {:.1} MB | {code} | {seconds} s | {peak_mb:.0} MB | {n_bytes} bytes |",
+            size as f64 / 1e6
+        );
         std::fs::remove_file(&path).expect("the file is removed");
     }
     ExitCode::SUCCESS
