@@ -33,7 +33,7 @@ fn attributes(n: usize, title: &str) -> UserAttributes {
 }
 
 fn desired_user(attributes: UserAttributes) -> DesiredUser {
-    DesiredUser { attributes, previously: Vec::new(), source: None }
+    DesiredUser { expires: None, review_after: None, attributes, previously: Vec::new(), source: None }
 }
 
 #[tokio::main]
@@ -111,6 +111,7 @@ async fn main() {
         users: users.iter().map(|u| desired_user(u.attributes.clone())).collect(),
         groups: (0..5)
             .map(|t| DesiredGroup {
+                expiring_members: Vec::new(),
                 display_name: format!("Team {t}"),
                 external_id: None,
                 members: Some(

@@ -109,11 +109,18 @@ async fn apply_from_empty(
         provider: Provider::Productboard,
         policy: Policy::default(),
         users: (0..users)
-            .map(|n| DesiredUser { attributes: attributes(n), previously: Vec::new(), source: None })
+            .map(|n| DesiredUser {
+                expires: None,
+                review_after: None,
+                attributes: attributes(n),
+                previously: Vec::new(),
+                source: None,
+            })
             .collect(),
         // Memberships in teams of 100, going round the users.
         groups: (0..memberships.div_ceil(TEAM_SIZE))
             .map(|t| DesiredGroup {
+                expiring_members: Vec::new(),
                 display_name: format!("Team {t:03}"),
                 external_id: None,
                 members: Some(

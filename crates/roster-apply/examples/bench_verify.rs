@@ -48,6 +48,8 @@ fn live() -> LiveState {
 fn desired() -> DesiredState {
     let users = (0..USERS - DEACTIVATIONS)
         .map(|n| DesiredUser {
+            expires: None,
+            review_after: None,
             attributes: attributes(n, if n < UPDATES { "Senior Analyst" } else { "Analyst" }),
             previously: Vec::new(),
             source: None,

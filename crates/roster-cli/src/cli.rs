@@ -92,6 +92,24 @@ pub struct FilesArgs {
     /// Files or directories of `*.yaml`; they merge into one desired state.
     #[arg(default_value = "users.yaml")]
     pub files: Vec<PathBuf>,
+    /// The day (YYYY-MM-DD, UTC) the files' dates are judged on: `expires`,
+    /// `review_after`, `policy.max_access_days`. Default: today in UTC. A saved plan
+    /// pins its own day, and `apply --plan` uses it.
+    #[arg(long = "as-of", value_name = "YYYY-MM-DD", global = false)]
+    pub as_of: Option<roster_model::Date>,
+}
+
+impl FilesArgs {
+    /// The day dates are judged on: `--as-of`, else today in UTC (the one place the
+    /// clock is read for it).
+    pub fn as_of_day(&self) -> roster_model::Date {
+        self.as_of.unwrap_or_else(today_utc)
+    }
+}
+
+/// Today in UTC.
+pub fn today_utc() -> roster_model::Date {
+    roster_model::Date::from_jiff(jiff::tz::Offset::UTC.to_datetime(jiff::Timestamp::now()).date())
 }
 
 /// How to reach the SCIM service.

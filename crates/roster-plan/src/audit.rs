@@ -288,6 +288,8 @@ mod tests {
             users: users
                 .iter()
                 .map(|(name, external_id, previously)| DesiredUser {
+                    expires: None,
+                    review_after: None,
                     attributes: UserAttributes {
                         user_name: (*name).to_owned(),
                         external_id: external_id.map(str::to_owned),

@@ -53,6 +53,7 @@
 //! - **Incomplete view**: no deactivation, member removal or group deletion is planned,
 //!   and the plan is blocked; creates and updates are still shown for review.
 
+mod access;
 pub mod audit;
 mod capabilities;
 mod claims;
@@ -68,6 +69,7 @@ mod users;
 use roster_model::{Completeness, DesiredState, LiveState, UnmanagedUsers};
 use schemars::JsonSchema;
 
+pub use access::{AccessDates, Expiry, ReviewDue};
 pub use saved::{Refusal, SavedPlan};
 pub use types::{
     Blocker, DeactivationReason, FORMAT_VERSION, KeptGroup, KeptReason, KeptUser, MemberRef, Operation,
@@ -101,7 +103,7 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
     let complete = live.completeness.is_complete();
     let mut warnings = Vec::new();
     let mut conflicts = Vec::new();
-    let users = users::plan_users(desired, live, complete, &mut warnings, &mut conflicts);
+    let users = users::plan_users(desired, live, options.as_of, complete, &mut warnings, &mut conflicts);
     let groups = groups::plan_groups(
         desired,
         live,
@@ -192,6 +194,8 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
         blockers,
         warnings,
         summary,
+        as_of: options.as_of,
+        access: options.as_of.map(|as_of| AccessDates::judge(desired, as_of)),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The plan as a value: what `roster plan --format json` prints and `--out` saves.
 
-use roster_model::{RailLimit, ServiceCapabilities, UserAttributes, UserChanges};
+use roster_model::{Date, RailLimit, ServiceCapabilities, UserAttributes, UserChanges};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,13 @@ pub struct PlanOptions {
     /// What the service keeps and supports, from its discovery documents; attributes it
     /// cannot hold are not planned.
     pub capabilities: ServiceCapabilities,
+    /// The day dates in the file are judged on (`--as-of`, by default today in UTC, which
+    /// the command line reads: the planner reads no clock). `None` judges no date: no
+    /// access expires and no section lists dates.
+    pub as_of: Option<Date>,
+    /// `--allow-paid-seats N`: lets a plan over `policy.max_paid_seats` through, but only
+    /// when it leaves exactly `N` paid seats.
+    pub allow_paid_seats: Option<u64>,
 }
 
 impl Default for PlanOptions {
@@ -32,6 +39,8 @@ impl Default for PlanOptions {
             allow_removals: None,
             max_members_per_request: 100,
             capabilities: ServiceCapabilities::default(),
+            as_of: None,
+            allow_paid_seats: None,
         }
     }
 }
@@ -65,6 +74,13 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Counts of the operations.
     pub summary: Summary,
+    /// The day the file's dates were judged on (`--as-of`); a saved plan is applied
+    /// with the same day. Absent when no date was judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<Date>,
+    /// Expired, expiring and review-due access, judged on `asOf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<crate::access::AccessDates>,
 }
 
 /// One change. Users are never deleted: there is no operation for it.
@@ -207,6 +223,10 @@ pub struct MemberRef {
     /// The user's id; null when the user is created by this plan, and apply resolves it
     /// from the create's response.
     pub id: Option<String>,
+    /// For a removal: the day the membership expired (its `expires` in the file), when
+    /// that is why it is removed. Not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired: Option<Date>,
 }
 
 /// Why a user is deactivated.
@@ -217,6 +237,8 @@ pub enum DeactivationReason {
     Tombstone,
     /// The file does not list the user and `unmanaged_users` is `deactivate`.
     Unmanaged,
+    /// The user's `expires` day in the file has come (on or before the as-of day).
+    Expired(Date),
 }
 
 /// Live objects the plan leaves alone although the file does not describe them.

@@ -24,7 +24,13 @@ fn desired(users: Vec<UserAttributes>, groups: Vec<DesiredGroup>, policy: Policy
         policy,
         users: users
             .into_iter()
-            .map(|attributes| DesiredUser { attributes, previously: vec![], source: None })
+            .map(|attributes| DesiredUser {
+                expires: None,
+                review_after: None,
+                attributes,
+                previously: vec![],
+                source: None,
+            })
             .collect(),
         groups,
         ..DesiredState::default()
@@ -41,6 +47,7 @@ fn live(users: Vec<(&str, UserAttributes)>, groups: Vec<LiveGroup>) -> LiveState
 
 fn group(name: &str, members: &[&str]) -> DesiredGroup {
     DesiredGroup {
+        expiring_members: Vec::new(),
         display_name: name.into(),
         external_id: None,
         members: Some(members.iter().map(|m| m.to_string()).collect()),

@@ -1,5 +1,6 @@
 //! What both human renderers show of an operation: attribute changes and member lists.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use roster_model::{Provider, RoleChange, UserAttributes, UserChanges};
@@ -280,20 +281,24 @@ pub(crate) fn role_note(change: RoleChange, created: bool) -> Option<(&'static s
 
 /// A reason in plain words and the technical key it comes from, shown in parentheses.
 pub(crate) struct Reason {
-    pub words: &'static str,
-    pub key: &'static str,
+    pub words: Cow<'static, str>,
+    pub key: Cow<'static, str>,
 }
 
 /// Why a user is deactivated.
 pub(crate) fn deactivation_reason(reason: DeactivationReason) -> Reason {
     match reason {
-        DeactivationReason::Tombstone => {
-            Reason { words: "the file marks the account as no longer active", key: "active: false" }
-        }
-        DeactivationReason::Unmanaged => Reason {
-            words: "not in the file; the policy deactivates accounts not in the file",
-            key: "unmanaged_users: deactivate",
+        DeactivationReason::Tombstone => Reason {
+            words: Cow::Borrowed("the file marks the account as no longer active"),
+            key: Cow::Borrowed("active: false"),
         },
+        DeactivationReason::Unmanaged => Reason {
+            words: Cow::Borrowed("not in the file; the policy deactivates accounts not in the file"),
+            key: Cow::Borrowed("unmanaged_users: deactivate"),
+        },
+        DeactivationReason::Expired(day) => {
+            Reason { words: Cow::Owned(format!("expired {day}")), key: Cow::Owned(format!("expires: {day}")) }
+        }
     }
 }
 
@@ -301,12 +306,19 @@ pub(crate) fn deactivation_reason(reason: DeactivationReason) -> Reason {
 pub(crate) fn protected_reason(reason: DeactivationReason) -> Reason {
     match reason {
         DeactivationReason::Tombstone => Reason {
-            words: "the file marks the account as no longer active, but it is protected and stays active",
-            key: "policy.protected",
+            words: Cow::Borrowed(
+                "the file marks the account as no longer active, but it is protected and stays active",
+            ),
+            key: Cow::Borrowed("policy.protected"),
         },
-        DeactivationReason::Unmanaged => {
-            Reason { words: "not in the file, but it is protected and stays active", key: "policy.protected" }
-        }
+        DeactivationReason::Unmanaged => Reason {
+            words: Cow::Borrowed("not in the file, but it is protected and stays active"),
+            key: Cow::Borrowed("policy.protected"),
+        },
+        DeactivationReason::Expired(day) => Reason {
+            words: Cow::Owned(format!("expired {day}, but it is protected and stays active")),
+            key: Cow::Borrowed("policy.protected"),
+        },
     }
 }
 
@@ -314,24 +326,26 @@ pub(crate) fn protected_reason(reason: DeactivationReason) -> Reason {
 pub(crate) fn kept_reason(reason: KeptReason, user: bool) -> Reason {
     match (reason, user) {
         (KeptReason::Policy, true) => Reason {
-            words: "not in the file; the policy keeps accounts not in the file",
-            key: "unmanaged_users: keep",
+            words: Cow::Borrowed("not in the file; the policy keeps accounts not in the file"),
+            key: Cow::Borrowed("unmanaged_users: keep"),
         },
         (KeptReason::Policy, false) => Reason {
-            words: "not in the file; the policy keeps groups not in the file",
-            key: "unmanaged_groups: keep",
+            words: Cow::Borrowed("not in the file; the policy keeps groups not in the file"),
+            key: Cow::Borrowed("unmanaged_groups: keep"),
         },
         (KeptReason::Ambiguous, _) => Reason {
-            words: "may be the same as one in the file, so it is left alone until the blockers are resolved",
-            key: "identity conflict",
+            words: Cow::Borrowed(
+                "may be the same as one in the file, so it is left alone until the blockers are resolved",
+            ),
+            key: Cow::Borrowed("identity conflict"),
         },
     }
 }
 
 /// Why a group is deleted.
 pub(crate) const GROUP_DELETE_REASON: Reason = Reason {
-    words: "not in the file; the policy deletes groups not in the file",
-    key: "unmanaged_groups: delete",
+    words: Cow::Borrowed("not in the file; the policy deletes groups not in the file"),
+    key: Cow::Borrowed("unmanaged_groups: delete"),
 };
 
 /// The member changes of one group, merged over request chunks.
@@ -372,4 +386,62 @@ pub(crate) fn member_changes(operations: &[Operation]) -> BTreeMap<&str, GroupMe
     }
     groups.retain(|_, members| !members.add.is_empty() || !members.remove.is_empty());
     groups
+}
+
+/// One section of dated access (expired, expiring, reviews due), for every format.
+pub(crate) struct AccessSection<'p> {
+    /// The section's title, without the count.
+    pub title: String,
+    /// Its entries, in the plan's order.
+    pub entries: Vec<AccessEntry<'p>>,
+}
+
+/// A user's or membership's dated access.
+pub(crate) struct AccessEntry<'p> {
+    /// The user, as the file writes it.
+    pub user_name: &'p str,
+    /// The group of a membership.
+    pub group: Option<&'p str>,
+    /// What about it: "expired 2026-11-30", "expires 2026-12-05 (in 5 days)".
+    pub note: String,
+}
+
+/// The non-empty sections of a plan's dated access.
+pub(crate) fn access_sections(access: &roster_plan::AccessDates) -> Vec<AccessSection<'_>> {
+    fn expiry(e: &roster_plan::Expiry, expired: bool) -> AccessEntry<'_> {
+        AccessEntry {
+            user_name: &e.user_name,
+            group: e.group.as_deref(),
+            note: if expired {
+                format!("expired {}", e.expires)
+            } else {
+                let days =
+                    if e.days_left == 1 { "1 day".to_owned() } else { format!("{} days", e.days_left) };
+                format!("expires {} (in {days})", e.expires)
+            },
+        }
+    }
+    let sections = [
+        AccessSection {
+            title: format!("Expired as of {}", access.as_of),
+            entries: access.expired.iter().map(|e| expiry(e, true)).collect(),
+        },
+        AccessSection {
+            title: format!("Expiring within {} days", access.notice_days),
+            entries: access.expiring.iter().map(|e| expiry(e, false)).collect(),
+        },
+        AccessSection {
+            title: format!("Reviews due as of {}", access.as_of),
+            entries: access
+                .reviews_due
+                .iter()
+                .map(|r| AccessEntry {
+                    user_name: &r.user_name,
+                    group: None,
+                    note: format!("review after {}", r.review_after),
+                })
+                .collect(),
+        },
+    ];
+    sections.into_iter().filter(|s| !s.entries.is_empty()).collect()
 }

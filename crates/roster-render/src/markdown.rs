@@ -73,7 +73,11 @@ fn truncate(message: &str) -> String {
 fn member_list(members: &[&MemberRef]) -> String {
     members
         .iter()
-        .map(|m| if m.id.is_none() { format!("{} (new)", code(&m.user_name)) } else { code(&m.user_name) })
+        .map(|m| match (&m.id, m.expired) {
+            (None, _) => format!("{} (new)", code(&m.user_name)),
+            (Some(_), Some(day)) => format!("{} (expired {day})", code(&m.user_name)),
+            (Some(_), None) => code(&m.user_name),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -398,6 +402,25 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
         }
         block.push_str("\n</details>\n\n");
         md.item(&block, 0);
+    }
+
+    if let Some(access) = &plan.access {
+        for section in fields::access_sections(access) {
+            let n = section.entries.len();
+            let mut block = format!("<details><summary>{} ({n})</summary>\n\n", section.title);
+            for entry in section.entries.iter().take(MAX_LISTED) {
+                let who = match entry.group {
+                    Some(group) => format!("membership of {} in {}", code(entry.user_name), code(group)),
+                    None => format!("user {}", code(entry.user_name)),
+                };
+                let _ = writeln!(block, "- {who}: {}", entry.note);
+            }
+            if n > MAX_LISTED {
+                let _ = writeln!(block, "- … and {} more", n - MAX_LISTED);
+            }
+            block.push_str("\n</details>\n\n");
+            md.item(&block, 0);
+        }
     }
 
     if md.full {

@@ -133,7 +133,11 @@ impl Text {
     }
 
     fn member(&mut self, sign: &str, style: Style, member: &MemberRef) {
-        let new = if member.id.is_none() { " (created by this plan)" } else { "" };
+        let new = match (&member.id, member.expired) {
+            (None, _) => " (created by this plan)".to_owned(),
+            (Some(_), Some(day)) => format!(": expired {day} (expires: {day})"),
+            (Some(_), None) => String::new(),
+        };
         let line = format!("      {} {}{new}", self.paint(style, sign), terminal(&member.user_name));
         self.line(&line);
     }
@@ -354,6 +358,21 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
             let id = t.paint(Style::Dim, &format!("(id {})", terminal(&group.id)));
             let why = fields::kept_reason(group.reason, false);
             t.line(&format!("    group {} {id}: {} ({})", quoted(&group.display_name), why.words, why.key));
+        }
+    }
+
+    if let Some(access) = &plan.access {
+        for section in fields::access_sections(access) {
+            t.heading(Style::Warn, &section.title, section.entries.len());
+            for entry in section.entries {
+                let who = match entry.group {
+                    Some(group) => {
+                        format!("membership of {} in {}", terminal(entry.user_name), quoted(group))
+                    }
+                    None => format!("user {}", terminal(entry.user_name)),
+                };
+                t.line(&format!("    {who}: {}", entry.note));
+            }
         }
     }
 

@@ -58,6 +58,10 @@ pub enum Check {
     ProtectedInactive,
     /// Files that disagree on a setting only one may give (`provider`, `policy`).
     ConflictingFiles,
+    /// A date that is not a day written `YYYY-MM-DD` (no such day, a time, a time zone).
+    InvalidDate,
+    /// An `expires` further ahead of the as-of day than `policy.max_access_days` allows.
+    AccessTooLong,
 }
 
 impl Check {
@@ -86,6 +90,8 @@ impl Check {
             Check::ProtectedUndefined => "protected-undefined",
             Check::ProtectedInactive => "protected-inactive",
             Check::ConflictingFiles => "conflicting-files",
+            Check::InvalidDate => "invalid-date",
+            Check::AccessTooLong => "max-access-days",
         }
     }
 }

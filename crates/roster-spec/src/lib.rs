@@ -84,7 +84,19 @@ use tree::Pos;
 /// (group members, protected users) are defined, since the definitions may sit in the
 /// broken file. No sources give an empty desired state. A large file may be parsed on
 /// several threads (see the crate documentation); the result does not depend on it.
+///
+/// Dates are read but not judged: `policy.max_access_days` needs the day to judge on,
+/// which [`load_as_of`] takes.
 pub fn load(sources: &[SourceFile]) -> Result<DesiredState, Diagnostics> {
+    load_as_of(sources, None)
+}
+
+/// [`load`], with the day dates are judged on (`--as-of`): an `expires` more than
+/// `policy.max_access_days` after it is an error.
+pub fn load_as_of(
+    sources: &[SourceFile],
+    as_of: Option<roster_model::Date>,
+) -> Result<DesiredState, Diagnostics> {
     let mut sink = Sink::new(sources);
     let mut docs = Vec::with_capacity(sources.len());
     let mut complete = true;
@@ -107,7 +119,7 @@ pub fn load(sources: &[SourceFile]) -> Result<DesiredState, Diagnostics> {
             }
         }
     }
-    let state = semantic::merge(&mut sink, docs, complete);
+    let state = semantic::merge(&mut sink, docs, complete, as_of);
     if sink.has_problems() { Err(sink.into_diagnostics()) } else { Ok(state) }
 }
 

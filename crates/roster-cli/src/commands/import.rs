@@ -151,7 +151,13 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
             attributes.external_id = None;
         }
         user_names_by_id.insert(user.id.as_str(), attributes.user_name.clone());
-        desired_users.push(DesiredUser { attributes, previously: Vec::new(), source: None });
+        desired_users.push(DesiredUser {
+            expires: None,
+            review_after: None,
+            attributes,
+            previously: Vec::new(),
+            source: None,
+        });
     }
 
     let mut groups: Vec<&roster_model::LiveGroup> = live.groups.iter().collect();
@@ -190,6 +196,7 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
             None => Some(group.id.clone()).filter(|id| seen_group_external_ids.insert(id.clone())),
         };
         desired_groups.push(DesiredGroup {
+            expiring_members: Vec::new(),
             display_name: group.display_name.clone(),
             external_id,
             members: Some(members.into_iter().map(|(_, user_name)| user_name).collect()),

@@ -19,7 +19,8 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     if let Some(out) = &args.out {
         refuse_to_overwrite_inputs(out, &args.files.files)?;
     }
-    let desired = validate::load(&args.files.files, ui)?;
+    let as_of = args.files.as_of_day();
+    let desired = validate::load(&args.files.files, as_of, ui)?;
     let client = ReadClient::new(client_config(&args.connection, desired.provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
     let capabilities = client.capabilities().await.clone();
@@ -29,6 +30,7 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
         allow_deactivations: args.allow_deactivations,
         allow_removals: args.allow_removals,
         capabilities,
+        as_of: Some(as_of),
         ..PlanOptions::default()
     };
     let plan = roster_plan::plan(&desired, &live, &options);
