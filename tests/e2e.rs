@@ -869,3 +869,113 @@ fn a_saved_plan_past_the_deactivation_rail_needs_the_override_again_at_apply() {
     assert_eq!(server.live().users.iter().filter(|u| u.attributes.active).count(), 1);
     server.assert_no_user_delete();
 }
+
+/// A workspace of two people in one team, for the dates tests.
+fn a_contractor_and_a_guest(dir: &std::path::Path) -> Server {
+    let user = |id: &str, user_name: &str| LiveUser {
+        id: id.into(),
+        attributes: UserAttributes { user_name: user_name.into(), active: true, ..UserAttributes::default() },
+    };
+    let live = LiveState {
+        users: vec![user("u1", "contractor@example.com"), user("u2", "guest@example.com")],
+        groups: vec![LiveGroup {
+            id: "g1".into(),
+            display_name: "Product".into(),
+            external_id: None,
+            members: vec!["u1".into(), "u2".into()],
+        }],
+        ..LiveState::default()
+    };
+    std::fs::write(
+        dir.join("users.yaml"),
+        "version: 1\nusers:\n  - userName: contractor@example.com\n    expires: 2026-06-01\n  - userName: guest@example.com\n\
+         groups:\n  - displayName: Product\n    members:\n      - contractor@example.com\n      - { userName: guest@example.com, expires: 2026-05-31 }\n",
+    )
+    .unwrap();
+    Server::seeded(EmulatorConfig::default(), &live)
+}
+
+#[test]
+fn access_ends_on_its_day_and_a_saved_plan_is_judged_on_the_day_it_was_made_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = a_contractor_and_a_guest(dir.path());
+
+    // Before the end dates: no change, both listed as expiring, in every format.
+    let plan = |format: &str, as_of: &str| {
+        run(roster(Some(&server), dir.path()).args([
+            "plan",
+            "--detailed-exitcode",
+            "--format",
+            format,
+            "--as-of",
+            as_of,
+        ]))
+    };
+    let (code, stdout, stderr) = plan("text", "2026-05-25");
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("Expiring within 14 days (2)"), "{stdout}");
+    assert!(stdout.contains("user contractor@example.com: expires 2026-06-01 (in 7 days)"), "{stdout}");
+    let (code, stdout, _) = plan("markdown", "2026-05-25");
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Expiring within 14 days (2)"), "{stdout}");
+    let (_, stdout, _) = plan("json", "2026-05-25");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["asOf"], "2026-05-25");
+    assert_eq!(json["access"]["expiring"].as_array().unwrap().len(), 2);
+
+    // A plan saved on the 25th applies as of the 25th, whatever day apply runs on.
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["plan", "--as-of", "2026-05-25", "--out", "plan.json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "apply",
+        "--plan",
+        "plan.json",
+        "--as-of",
+        "2026-06-02",
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("differs from the day the saved plan was made for, 2026-05-25"), "{stderr}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--plan", "plan.json"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(server.writes().is_empty(), "nothing expired on the plan's day: {:?}", server.writes());
+
+    // On the day: the membership (ended the day before) and the user are gone, with the
+    // reason in every format.
+    let (code, stdout, _) = plan("text", "2026-06-01");
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains("contractor@example.com (id u1): expired 2026-06-01 (expires: 2026-06-01)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("- guest@example.com: expired 2026-05-31"), "{stdout}");
+    let (_, stdout, _) = plan("markdown", "2026-06-01");
+    assert!(stdout.contains("expired 2026-06-01"), "{stdout}");
+    assert!(stdout.contains("<code>guest&#64;example.com</code> (expired 2026-05-31)"), "{stdout}");
+    let (_, stdout, _) = plan("json", "2026-06-01");
+    assert!(stdout.contains(r#""expired": "2026-06-01""#), "{stdout}");
+    // The three formats, as a reviewer sees them (the time and port of the run aside).
+    let mut formats = String::new();
+    for format in ["text", "markdown", "json"] {
+        let (code, stdout, _) = plan(format, "2026-06-01");
+        let stdout: String = stdout
+            .lines()
+            .filter(|line| !line.starts_with("<sub>Computed at") && !line.contains("\"liveFingerprint\""))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        formats.push_str(&format!(
+            "$ roster plan --format {format} --as-of 2026-06-01 (exit {code})\n{stdout}\n"
+        ));
+    }
+    insta::assert_snapshot!("expiry_in_three_formats", formats);
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve", "--as-of", "2026-06-01"]));
+    assert_eq!(code, 0, "{stderr}");
+    let live = server.live();
+    let contractor = live.users.iter().find(|u| u.attributes.user_name == "contractor@example.com").unwrap();
+    assert!(!contractor.attributes.active, "deactivated, not deleted");
+    assert_eq!(live.groups[0].members, ["u1"], "the guest's membership is removed");
+    let (code, stdout, _) = plan("text", "2026-06-01");
+    assert_eq!(code, 0, "converged: {stdout}");
+    server.assert_no_user_delete();
+}

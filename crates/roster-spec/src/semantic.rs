@@ -198,7 +198,8 @@ fn check_access_days(sink: &mut Sink<'_>, docs: &[FileDoc], max_access_days: Opt
     for expires in users.chain(memberships) {
         let days = as_of.days_until(expires.date);
         if days > i64::from(max) {
-            let latest = as_of.add_days(i64::from(max)).map_or_else(String::new, |d| format!(" ({d})"));
+            let latest =
+                as_of.add_days(i64::from(max)).map_or_else(|| "the limit".to_owned(), |d| d.to_string());
             sink.problem(
                 Check::AccessTooLong,
                 expires.at,
@@ -208,7 +209,10 @@ fn check_access_days(sink: &mut Sink<'_>, docs: &[FileDoc], max_access_days: Opt
                 ),
             )
             .label("too far ahead")
-            .help(format!("grant access for at most {max} days: an `expires` on or before {max} days from the as-of day{latest}"))
+            .help(format!(
+                "access may be granted for at most {max} days: write an `expires` on or before {latest}, or raise \
+                 policy.max_access_days"
+            ))
             .emit();
         }
     }
