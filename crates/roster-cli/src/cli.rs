@@ -199,6 +199,10 @@ pub struct PlanArgs {
     /// `max_removals` rail.
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<u64>,
+    /// Allow a plan past the `max_paid_seats` rail when it leaves exactly this many
+    /// paid seats.
+    #[arg(long, value_name = "N")]
+    pub allow_paid_seats: Option<u64>,
     /// The commit the plan is for, named in the Markdown comment (default: `GITHUB_SHA`,
     /// else `CI_COMMIT_SHA`).
     #[arg(long, value_name = "SHA")]
@@ -244,6 +248,10 @@ pub struct ApplyArgs {
     /// `max_removals` rail.
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<u64>,
+    /// Allow a plan past the `max_paid_seats` rail when it leaves exactly this many
+    /// paid seats.
+    #[arg(long, value_name = "N")]
+    pub allow_paid_seats: Option<u64>,
 }
 
 /// `roster import`.

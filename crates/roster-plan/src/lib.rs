@@ -62,6 +62,7 @@ mod groups;
 mod index;
 mod revival;
 mod saved;
+mod seats;
 mod simulate;
 mod types;
 mod users;
@@ -71,6 +72,7 @@ use schemars::JsonSchema;
 
 pub use access::{AccessDates, Expiry, ReviewDue};
 pub use saved::{Refusal, SavedPlan};
+pub use seats::{RoleSeats, Seats};
 pub use types::{
     Blocker, DeactivationReason, FORMAT_VERSION, KeptGroup, KeptReason, KeptUser, MemberRef, Operation,
     Phase, Plan, PlanOptions, ProtectedUser, Rail, RailCheck, RailExceeded, RailStatus, Revival, Summary,
@@ -179,6 +181,9 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
     let mut operations =
         capabilities::fit_to_service(operations, desired, &options.capabilities, &mut warnings);
     revival::fill_groups(&mut operations, live);
+    let seats = Seats::count(desired, live, &operations, options.allow_paid_seats, &mut warnings);
+    blockers
+        .extend(seats.as_ref().and_then(|s| s.rail.as_ref()).and_then(|rail| rail.blocker(Rail::PaidSeats)));
     let unmanaged = Unmanaged { users: users.kept, groups: groups.kept };
     let summary = Summary::count(&operations, &unmanaged, &users.protected);
     let mut seen = std::collections::HashSet::new();
@@ -196,6 +201,7 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
         summary,
         as_of: options.as_of,
         access: options.as_of.map(|as_of| AccessDates::judge(desired, as_of)),
+        seats,
     }
 }
 

@@ -81,6 +81,10 @@ pub struct Plan {
     /// Expired, expiring and review-due access, judged on `asOf`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<crate::access::AccessDates>,
+    /// Paid seats before and after the plan; absent without a seat model (`generic`
+    /// without `paid_roles`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seats: Option<crate::seats::Seats>,
 }
 
 /// One change. Users are never deleted: there is no operation for it.
@@ -304,6 +308,8 @@ pub enum Rail {
     Deactivations,
     /// Member removals and group deletions, limited by `policy.max_removals`.
     Removals,
+    /// Paid seats after the plan, limited by `policy.max_paid_seats`.
+    PaidSeats,
 }
 
 impl Rail {
@@ -312,6 +318,7 @@ impl Rail {
         match self {
             Rail::Deactivations => "max_deactivations",
             Rail::Removals => "max_removals",
+            Rail::PaidSeats => "max_paid_seats",
         }
     }
 
@@ -320,6 +327,7 @@ impl Rail {
         match self {
             Rail::Deactivations => "--allow-deactivations",
             Rail::Removals => "--allow-removals",
+            Rail::PaidSeats => "--allow-paid-seats",
         }
     }
 
@@ -331,6 +339,7 @@ impl Rail {
                 "makes {n} {} (members removed from groups, and groups deleted)",
                 if n == 1 { "removal" } else { "removals" }
             ),
+            Rail::PaidSeats => format!("leaves {n} paid {}", if n == 1 { "seat" } else { "seats" }),
         }
     }
 }
@@ -415,6 +424,7 @@ impl RailCheck {
             match rail {
                 Rail::Deactivations => Blocker::DeactivationRail(exceeded),
                 Rail::Removals => Blocker::RemovalRail(exceeded),
+                Rail::PaidSeats => Blocker::PaidSeatRail(exceeded),
             }
         })
     }
@@ -474,6 +484,9 @@ pub enum Blocker {
     /// More member removals and group deletions than `max_removals` allows, without the
     /// exact override.
     RemovalRail(RailExceeded),
+    /// More paid seats after the plan than `max_paid_seats` allows, added by this plan,
+    /// without the exact override.
+    PaidSeatRail(RailExceeded),
     /// The file and the live state disagree about who is who (an externalId and a
     /// userName that point at different accounts, a second account under a current or
     /// previous name, a name that stays taken): applying any part of the plan could act
@@ -496,6 +509,7 @@ impl Blocker {
         match self {
             Blocker::DeactivationRail(exceeded) => exceeded.headline(Rail::Deactivations),
             Blocker::RemovalRail(exceeded) => exceeded.headline(Rail::Removals),
+            Blocker::PaidSeatRail(exceeded) => exceeded.headline(Rail::PaidSeats),
             Blocker::Conflict { .. } => "the file and the live state disagree about who is who, so nothing may \
                 be applied (fix the file's externalId, previously or userName, or the service, then plan again)"
                 .to_string(),
@@ -508,7 +522,7 @@ impl Blocker {
     /// The itemised reasons, one per disagreement or gap; empty for the rail.
     pub fn reasons(&self) -> &[String] {
         match self {
-            Blocker::DeactivationRail(_) | Blocker::RemovalRail(_) => &[],
+            Blocker::DeactivationRail(_) | Blocker::RemovalRail(_) | Blocker::PaidSeatRail(_) => &[],
             Blocker::Conflict { reasons } | Blocker::IncompleteView { reasons } => reasons,
         }
     }
@@ -724,9 +738,15 @@ pub enum Phase {
 }
 
 impl Plan {
-    /// The rails with their checks, deactivations first.
-    pub fn rails(&self) -> [(Rail, &RailCheck); 2] {
-        [(Rail::Deactivations, &self.deactivation_rail), (Rail::Removals, &self.removal_rail)]
+    /// The rails with their checks, deactivations first, then removals, then paid seats
+    /// where the file sets `max_paid_seats`.
+    pub fn rails(&self) -> Vec<(Rail, &RailCheck)> {
+        let mut rails =
+            vec![(Rail::Deactivations, &self.deactivation_rail), (Rail::Removals, &self.removal_rail)];
+        if let Some(rail) = self.seats.as_ref().and_then(|s| s.rail.as_ref()) {
+            rails.push((Rail::PaidSeats, rail));
+        }
+        rails
     }
 
     /// True when the plan has no operation (it may still carry warnings or blockers).
@@ -742,7 +762,9 @@ impl Plan {
     /// True when a safety rail (deactivations or removals) blocks the plan (the CLI
     /// exits 3).
     pub fn rail_blocked(&self) -> bool {
-        self.blockers.iter().any(|b| matches!(b, Blocker::DeactivationRail(_) | Blocker::RemovalRail(_)))
+        self.blockers.iter().any(|b| {
+            matches!(b, Blocker::DeactivationRail(_) | Blocker::RemovalRail(_) | Blocker::PaidSeatRail(_))
+        })
     }
 
     /// True when the live view was incomplete (the CLI exits 1).

@@ -445,3 +445,31 @@ pub(crate) fn access_sections(access: &roster_plan::AccessDates) -> Vec<AccessSe
     ];
     sections.into_iter().filter(|s| !s.entries.is_empty()).collect()
 }
+
+/// Paid seats before → after, and each role's count, such as
+/// "3 → 4 (admin 1, maker 2 → 3; free: contributor 5 → 4, viewer 1)"; a count that does
+/// not change is shown once.
+pub(crate) fn seat_line(seats: &roster_plan::Seats) -> String {
+    let count = |before: u64, after: u64| {
+        if before == after { before.to_string() } else { format!("{before} → {after}") }
+    };
+    let list = |paid: bool| {
+        seats
+            .roles
+            .iter()
+            .filter(|r| r.paid == paid)
+            .map(|r| format!("{} {}", r.role, count(r.before, r.after)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (paid, free) = (list(true), list(false));
+    let mut details = Vec::new();
+    if !paid.is_empty() {
+        details.push(paid);
+    }
+    if !free.is_empty() {
+        details.push(format!("free: {free}"));
+    }
+    let limit = seats.rail.as_ref().map_or_else(String::new, |rail| format!(", limit {}", rail.limit));
+    format!("{} ({}){limit}", count(seats.paid_before, seats.paid_after), details.join("; "))
+}

@@ -185,13 +185,17 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
         ("memberships to remove", s.members_to_remove),
         ("unmanaged users and groups kept", s.users_kept + s.groups_kept),
     ];
-    if rows.iter().any(|(_, n)| *n > 0) || s.users_protected > 0 {
+    if rows.iter().any(|(_, n)| *n > 0) || s.users_protected > 0 || plan.seats.is_some() {
         md.push("| change | count |\n|:--|--:|\n");
         for (label, n) in rows.iter().filter(|(_, n)| *n > 0) {
             let _ = writeln!(md.out, "| {label} | {n} |");
         }
         if s.users_protected > 0 {
             let _ = writeln!(md.out, "| protected users spared | {} |", s.users_protected);
+        }
+        if let Some(seats) = &plan.seats {
+            let _ =
+                writeln!(md.out, "| paid seats (before → after) | {} |", prose(&fields::seat_line(seats)));
         }
         md.push("\n");
     }

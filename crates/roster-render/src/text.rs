@@ -383,6 +383,9 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
     }
     let summary = t.paint(Style::Heading, &format!("Plan: {}.", summary_line(plan)));
     t.line(&summary);
+    if let Some(seats) = &plan.seats {
+        t.line(&format!("Paid seats: {}.", terminal(&fields::seat_line(seats))));
+    }
     t.out
 }
 

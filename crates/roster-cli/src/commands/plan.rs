@@ -29,6 +29,7 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     let options = PlanOptions {
         allow_deactivations: args.allow_deactivations,
         allow_removals: args.allow_removals,
+        allow_paid_seats: args.allow_paid_seats,
         capabilities,
         as_of: Some(as_of),
         ..PlanOptions::default()
