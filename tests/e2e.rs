@@ -159,6 +159,7 @@ fn an_apply_killed_halfway_converges_when_run_again() {
 
 fn active_user(n: usize) -> LiveUser {
     LiveUser {
+        created: None,
         id: format!("old-{n}"),
         attributes: UserAttributes {
             user_name: format!("old{n}@example.com"),
@@ -579,6 +580,7 @@ fn an_identity_conflict_blocks_plan_and_apply_and_sends_nothing() {
     let live = LiveState {
         users: vec![
             LiveUser {
+                created: None,
                 id: "u1".into(),
                 attributes: UserAttributes {
                     user_name: "ada@example.com".into(),
@@ -873,6 +875,7 @@ fn a_saved_plan_past_the_deactivation_rail_needs_the_override_again_at_apply() {
 /// A workspace of two people in one team, for the dates tests.
 fn a_contractor_and_a_guest(dir: &std::path::Path) -> Server {
     let user = |id: &str, user_name: &str| LiveUser {
+        created: None,
         id: id.into(),
         attributes: UserAttributes { user_name: user_name.into(), active: true, ..UserAttributes::default() },
     };
@@ -978,4 +981,117 @@ fn access_ends_on_its_day_and_a_saved_plan_is_judged_on_the_day_it_was_made_for(
     let (code, stdout, _) = plan("text", "2026-06-01");
     assert_eq!(code, 0, "converged: {stdout}");
     server.assert_no_user_delete();
+}
+
+#[test]
+fn arrivals_are_listed_with_their_creation_time_marked_new_after_the_files_last_commit_and_adoptable() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = |id: &str, user_name: &str, created: Option<&str>| LiveUser {
+        id: id.into(),
+        attributes: UserAttributes { user_name: user_name.into(), active: true, ..UserAttributes::default() },
+        created: created.map(str::to_owned),
+    };
+    let live = LiveState {
+        users: vec![
+            user("u1", "ada@example.com", Some("2025-01-10T09:00:00Z")),
+            user("u2", "sso.newcomer@example.com", Some("2026-11-29T14:02:37Z")),
+            user("u3", "old.timer@example.com", Some("2024-03-01T08:00:00Z")),
+        ],
+        ..LiveState::default()
+    };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    std::fs::write(dir.path().join("users.yaml"), "version: 1\nusers:\n  - userName: ada@example.com\n")
+        .unwrap();
+
+    // The emulator sends meta.created and meta.lastModified, as Productboard does.
+    let fetched = server.live();
+    assert!(fetched.users.iter().all(|u| u.created.is_some()), "{fetched:?}");
+
+    // Outside git: listed with their creation time, none marked, no error.
+    let (code, stdout, stderr) =
+        run(roster(Some(&server), dir.path()).args(["plan", "--allow-deactivations", "2"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("Arrivals: live users not in the file (2)"), "{stdout}");
+    assert!(
+        stdout.contains("sso.newcomer@example.com (id u2): arrived 2026-11-29 14:02 UTC; deactivated"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("first SSO login"), "{stdout}");
+
+    // In git, committed on 2026-11-20: the account made on the 29th is new.
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_COMMITTER_DATE", "2026-11-20T10:00:00Z")
+            .env("GIT_AUTHOR_DATE", "2026-11-20T10:00:00Z")
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{status:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "users.yaml"]);
+    git(&["commit", "-q", "-m", "users"]);
+    let (code, stdout, stderr) =
+        run(roster(Some(&server), dir.path()).args(["plan", "--allow-deactivations", "2"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("(unmanaged_users: deactivate); arrived 2026-11-29 14:02, likely a first SSO login"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("old.timer@example.com (id u3): arrived 2024-03-01 08:00 UTC; deactivated"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = run(roster(Some(&server), dir.path()).args([
+        "plan",
+        "--allow-deactivations",
+        "2",
+        "--format",
+        "json",
+    ]));
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let arrivals = json["arrivals"].as_array().unwrap();
+    assert_eq!(arrivals.len(), 2);
+    assert_eq!(arrivals[1]["userName"], "sso.newcomer@example.com");
+    assert_eq!(arrivals[1]["new"], true);
+    assert_eq!(arrivals[0]["new"], false);
+
+    // Adopting them is a paste (or --append) and a review: the plan is then empty.
+    let (code, stdout, stderr) =
+        run(roster(Some(&server), dir.path()).args(["import", "--unmanaged", "users.yaml"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "  - userName: old.timer@example.com\n  - userName: sso.newcomer@example.com\n");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "import",
+        "--unmanaged",
+        "users.yaml",
+        "--out",
+        "users.yaml",
+        "--append",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(server.writes().is_empty());
+
+    // A file that does not end with its users is refused, not corrupted.
+    std::fs::write(
+        dir.path().join("teams.yaml"),
+        "version: 1\nusers:\n  - userName: ada@example.com\ngroups:\n  - displayName: T\n    members: [ada@example.com]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("users.yaml"), "version: 1\nusers: []\n").unwrap();
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "import",
+        "--unmanaged",
+        "teams.yaml",
+        "--out",
+        "teams.yaml",
+        "--append",
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("must end with that list"), "{stderr}");
+    assert!(std::fs::read_to_string(dir.path().join("teams.yaml")).unwrap().ends_with("[ada@example.com]\n"));
 }

@@ -73,7 +73,9 @@ fn style_name(style: RateHeaders) -> &'static str {
 
 async fn fetch(users: usize, rate: u32, latency: Duration, style: RateHeaders) {
     let live = LiveState {
-        users: (0..users).map(|n| LiveUser { id: format!("u{n:05}"), attributes: attributes(n) }).collect(),
+        users: (0..users)
+            .map(|n| LiveUser { created: None, id: format!("u{n:05}"), attributes: attributes(n) })
+            .collect(),
         ..LiveState::default()
     };
     let config =

@@ -38,7 +38,7 @@ fn attributes(n: usize, title: &str) -> UserAttributes {
 fn live() -> LiveState {
     LiveState {
         users: (0..USERS)
-            .map(|n| LiveUser { id: format!("u{n}"), attributes: attributes(n, "Analyst") })
+            .map(|n| LiveUser { created: None, id: format!("u{n}"), attributes: attributes(n, "Analyst") })
             .collect(),
         ..LiveState::default()
     }

@@ -61,7 +61,11 @@ impl Writer for FakeService {
         }
         let id = self.fresh_id();
         let requests = self.record("POST", "/Users".into());
-        self.live.lock().unwrap().users.push(LiveUser { id: id.clone(), attributes: attributes.clone() });
+        self.live.lock().unwrap().users.push(LiveUser {
+            created: None,
+            id: id.clone(),
+            attributes: attributes.clone(),
+        });
         ok(id, requests)
     }
 
@@ -141,6 +145,7 @@ fn user(user_name: &str, active: bool) -> DesiredUser {
 
 fn live_user(id: &str, user_name: &str) -> LiveUser {
     LiveUser {
+        created: None,
         id: id.into(),
         attributes: UserAttributes { user_name: user_name.into(), active: true, ..Default::default() },
     }

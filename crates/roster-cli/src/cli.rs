@@ -274,6 +274,17 @@ pub struct ImportArgs {
     /// version beside the --out file and references it by that relative path.
     #[arg(long, value_name = "URL")]
     pub schema_url: Option<String>,
+    /// Print only the live users that FILES do not list (the plan's arrivals), as
+    /// entries to paste under `users:`; with `--out F --append`, append them to F.
+    #[arg(long)]
+    pub unmanaged: bool,
+    /// The desired-state files whose absent users `--unmanaged` lists.
+    #[arg(requires = "unmanaged", value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// With `--unmanaged --out F`: append the entries to F (which must end with its
+    /// `users` list, or not exist yet) instead of refusing an existing file.
+    #[arg(long, requires_all = ["unmanaged", "out"])]
+    pub append: bool,
 }
 
 /// A provider name on the command line.

@@ -533,6 +533,9 @@ pub struct LiveUser {
     /// The user's attributes as the service reports them.
     #[serde(flatten)]
     pub attributes: UserAttributes,
+    /// When the service created the account (`meta.created`, as sent), where it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 /// A group as the SCIM service holds it.

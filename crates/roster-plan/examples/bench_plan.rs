@@ -62,7 +62,7 @@ fn states() -> (DesiredState, LiveState) {
     let mut desired_name: Vec<Option<String>> = vec![None; USERS];
     for i in 0..USERS {
         let attributes = user(i);
-        live_users.push(LiveUser { id: format!("id-{i:06}"), attributes: attributes.clone() });
+        live_users.push(LiveUser { created: None, id: format!("id-{i:06}"), attributes: attributes.clone() });
         let mut wanted = attributes;
         if rng.one_percent() {
             // 1% of users change: a fifth each renamed, retitled, re-roled, removed

@@ -309,6 +309,7 @@ mod tests {
             users: users
                 .iter()
                 .map(|(id, name, role, active)| LiveUser {
+                    created: None,
                     id: (*id).to_owned(),
                     attributes: UserAttributes {
                         user_name: (*name).to_owned(),

@@ -54,6 +54,7 @@
 //!   and the plan is blocked; creates and updates are still shown for review.
 
 mod access;
+mod arrivals;
 pub mod audit;
 mod capabilities;
 mod claims;
@@ -71,6 +72,7 @@ use roster_model::{Completeness, DesiredState, LiveState, UnmanagedUsers};
 use schemars::JsonSchema;
 
 pub use access::{AccessDates, Expiry, ReviewDue};
+pub use arrivals::Arrival;
 pub use saved::{Refusal, SavedPlan};
 pub use seats::{RoleSeats, Seats};
 pub use types::{
@@ -185,6 +187,7 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
     blockers
         .extend(seats.as_ref().and_then(|s| s.rail.as_ref()).and_then(|rail| rail.blocker(Rail::PaidSeats)));
     let unmanaged = Unmanaged { users: users.kept, groups: groups.kept };
+    let arrivals = arrivals::arrivals(live, &operations, &unmanaged, options.files_changed_at.as_deref());
     let summary = Summary::count(&operations, &unmanaged, &users.protected);
     let mut seen = std::collections::HashSet::new();
     warnings.retain(|warning| seen.insert(warning.clone()));
@@ -202,6 +205,7 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
         as_of: options.as_of,
         access: options.as_of.map(|as_of| AccessDates::judge(desired, as_of)),
         seats,
+        arrivals,
     }
 }
 

@@ -30,6 +30,10 @@ pub struct PlanOptions {
     /// `--allow-paid-seats N`: lets a plan over `policy.max_paid_seats` through, but only
     /// when it leaves exactly `N` paid seats.
     pub allow_paid_seats: Option<u64>,
+    /// When (RFC 3339) the last commit that changed the desired files was made, read
+    /// from git by the command line; arrivals created after it are marked new. `None`
+    /// outside git: no arrival is marked.
+    pub files_changed_at: Option<String>,
 }
 
 impl Default for PlanOptions {
@@ -41,6 +45,7 @@ impl Default for PlanOptions {
             capabilities: ServiceCapabilities::default(),
             as_of: None,
             allow_paid_seats: None,
+            files_changed_at: None,
         }
     }
 }
@@ -85,6 +90,10 @@ pub struct Plan {
     /// without `paid_roles`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seats: Option<crate::seats::Seats>,
+    /// Live users the file does not list (kept by policy or deactivated as unmanaged),
+    /// with when the service created them, sorted by userName.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arrivals: Vec<crate::arrivals::Arrival>,
 }
 
 /// One change. Users are never deleted: there is no operation for it.

@@ -67,7 +67,7 @@ fn live_state() -> impl Strategy<Value = LiveState> {
             .into_iter()
             .filter(|attributes| seen.insert(attributes.key()))
             .enumerate()
-            .map(|(i, attributes)| LiveUser { id: format!("u{i}"), attributes })
+            .map(|(i, attributes)| LiveUser { created: None, id: format!("u{i}"), attributes })
             .collect();
         let groups = groups
             .into_iter()
@@ -206,6 +206,7 @@ fn capabilities() -> impl Strategy<Value = ServiceCapabilities> {
 fn options() -> impl Strategy<Value = PlanOptions> {
     (prop::option::of(0u64..7), prop::option::of(0u64..7), 1usize..4, capabilities()).prop_map(
         |(allow_deactivations, allow_removals, max_members_per_request, capabilities)| PlanOptions {
+            files_changed_at: None,
             as_of: None,
             allow_paid_seats: None,
             allow_deactivations,

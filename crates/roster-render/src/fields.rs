@@ -473,3 +473,29 @@ pub(crate) fn seat_line(seats: &roster_plan::Seats) -> String {
     let limit = seats.rail.as_ref().map_or_else(String::new, |rail| format!(", limit {}", rail.limit));
     format!("{} ({}){limit}", count(seats.paid_before, seats.paid_after), details.join("; "))
 }
+
+/// What an arrival is, for people: "arrived 2026-11-29 14:02 UTC, after the files' last
+/// commit: likely a first SSO login".
+pub(crate) fn arrival_note(arrival: &roster_plan::Arrival) -> String {
+    let mut note = match (&arrival.arrived, &arrival.created) {
+        (Some(arrived), _) => format!("arrived {arrived} UTC"),
+        (None, Some(created)) => format!("created {created}"),
+        (None, None) => "the service does not say when it was created".to_owned(),
+    };
+    if arrival.new {
+        note.push_str(", after the files' last commit: likely a first SSO login");
+    }
+    note
+}
+
+/// The arrival note of a deactivated unmanaged user, for its deactivation line: only
+/// what tells the reviewer more than "not in the file".
+pub(crate) fn deactivation_arrival(plan: &roster_plan::Plan, id: Option<&str>) -> Option<String> {
+    let arrival = plan.arrivals.iter().find(|a| Some(a.id.as_str()) == id && a.deactivated)?;
+    let arrived = arrival.arrived.as_deref()?;
+    Some(if arrival.new {
+        format!("arrived {arrived}, likely a first SSO login")
+    } else {
+        format!("arrived {arrived}")
+    })
+}

@@ -247,6 +247,9 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
             let mut line = format!("- {}", person(&item.person));
             if let Some((role, why)) = item.deactivation {
                 let _ = write!(line, ": {}", reason(&fields::deactivation_reason(why)));
+                if let Some(note) = fields::deactivation_arrival(plan, item.person.id) {
+                    let _ = write!(line, "; {}", prose(&note));
+                }
                 if let Some(role) = role {
                     let paid = context.provider.is_paid_role(role) == Some(true);
                     let _ =
@@ -408,6 +411,25 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
         md.item(&block, 0);
     }
 
+    if !plan.arrivals.is_empty() {
+        let n = plan.arrivals.len();
+        let mut block = format!("<details><summary>Arrivals: live users not in the file ({n})</summary>\n\n");
+        for arrival in plan.arrivals.iter().take(MAX_LISTED) {
+            let fate = if arrival.deactivated { "deactivated" } else { "kept" };
+            let _ = writeln!(
+                block,
+                "- {} (id {}): {}; {fate}",
+                code(&arrival.user_name),
+                code(&arrival.id),
+                prose(&fields::arrival_note(arrival))
+            );
+        }
+        if n > MAX_LISTED {
+            let _ = writeln!(block, "- … and {} more", n - MAX_LISTED);
+        }
+        block.push_str("\n</details>\n\n");
+        md.item(&block, 0);
+    }
     if let Some(access) = &plan.access {
         for section in fields::access_sections(access) {
             let n = section.entries.len();

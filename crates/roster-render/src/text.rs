@@ -198,7 +198,9 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
             match item.deactivation {
                 Some((role, reason)) => {
                     let reason = fields::deactivation_reason(reason);
-                    t.line(&format!("  {sign} {person}: {} ({})", reason.words, reason.key));
+                    let arrival = fields::deactivation_arrival(plan, item.person.id)
+                        .map_or_else(String::new, |note| format!("; {note}"));
+                    t.line(&format!("  {sign} {person}: {} ({}){arrival}", reason.words, reason.key));
                     if let Some(role) = role {
                         let paid = options.context.provider.is_paid_role(role) == Some(true);
                         let note = if paid { t.paint(Style::Dim, " (paid seat)") } else { String::new() };
@@ -361,6 +363,18 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
         }
     }
 
+    if !plan.arrivals.is_empty() {
+        t.heading(Style::Heading, "Arrivals: live users not in the file", plan.arrivals.len());
+        for arrival in &plan.arrivals {
+            let id = t.paint(Style::Dim, &format!("(id {})", terminal(&arrival.id)));
+            let fate = if arrival.deactivated { "deactivated" } else { "kept" };
+            t.line(&format!(
+                "    {} {id}: {}; {fate}",
+                terminal(&arrival.user_name),
+                terminal(&fields::arrival_note(arrival))
+            ));
+        }
+    }
     if let Some(access) = &plan.access {
         for section in fields::access_sections(access) {
             t.heading(Style::Warn, &section.title, section.entries.len());

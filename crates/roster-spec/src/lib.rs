@@ -181,6 +181,19 @@ pub fn to_yaml(state: &DesiredState) -> String {
     write::to_yaml(state, DEFAULT_SCHEMA_REF)
 }
 
+/// Users as entries of a file's `users` list (`  - userName: ...`), sorted by userName,
+/// in the canonical style of [`to_yaml`]: the block `roster import --unmanaged` prints
+/// for pasting under `users:`.
+pub fn users_yaml(users: &[roster_model::DesiredUser]) -> String {
+    let mut users: Vec<&roster_model::DesiredUser> = users.iter().collect();
+    users.sort_by_cached_key(|u| (u.attributes.key(), u.attributes.user_name.clone()));
+    let mut out = String::new();
+    for user in users {
+        write::write_user(&mut out, user);
+    }
+    out
+}
+
 /// [`to_yaml`] with another schema reference on the first line: a relative path or a URL.
 pub fn to_yaml_with_schema(state: &DesiredState, schema_ref: &str) -> String {
     write::to_yaml(state, schema_ref)

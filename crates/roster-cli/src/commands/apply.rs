@@ -57,6 +57,9 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         allow_paid_seats: args.allow_paid_seats,
         capabilities,
         as_of: Some(as_of),
+        // Arrivals are news for the reviewer, not operations: a saved plan has no
+        // files to ask git about, and its check compares operations only.
+        files_changed_at: if saved.is_none() { crate::git::last_change(&args.files.files) } else { None },
         ..PlanOptions::default()
     };
     let plan = roster_plan::plan(&desired, &live, &options);

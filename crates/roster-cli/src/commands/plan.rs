@@ -32,6 +32,7 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
         allow_paid_seats: args.allow_paid_seats,
         capabilities,
         as_of: Some(as_of),
+        files_changed_at: crate::git::last_change(&args.files.files),
         ..PlanOptions::default()
     };
     let plan = roster_plan::plan(&desired, &live, &options);
