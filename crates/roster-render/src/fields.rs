@@ -45,12 +45,12 @@ fn text(value: &Option<String>) -> Value<'_> {
 pub(crate) fn changed_fields<'a>(
     before: &'a UserAttributes,
     changes: &'a UserChanges,
-    provider: Provider,
+    roles: Roles<'_>,
 ) -> Vec<FieldChange<'a>> {
     let mut fields = Vec::new();
     let mut push = |name, before: Value<'a>, after: &'a Option<String>| {
         if let Some(after) = after {
-            let role_change = (name == "role").then(|| provider.role_change(before.text(), after));
+            let role_change = (name == "role").then(|| roles.role_change(before.text(), after));
             fields.push(FieldChange { name, before, after: Value::Text(after), role_change });
         }
     };
@@ -165,11 +165,11 @@ pub(crate) struct UserItem<'a> {
 }
 
 /// The user operations of one section, in plan order.
-pub(crate) fn user_items(
-    operations: &[Operation],
+pub(crate) fn user_items<'a>(
+    operations: &'a [Operation],
     section: UserSection,
-    provider: Provider,
-) -> Vec<UserItem<'_>> {
+    roles: Roles<'_>,
+) -> Vec<UserItem<'a>> {
     operations
         .iter()
         .filter_map(|op| {
@@ -192,7 +192,7 @@ pub(crate) fn user_items(
                 {
                     UserItem {
                         person: Person::of(Some(id), before),
-                        fields: changed_fields(before, changes, provider),
+                        fields: changed_fields(before, changes, roles),
                         deactivation: None,
                         revival: Some(comes_back_with.as_ref()),
                     }
@@ -205,7 +205,7 @@ pub(crate) fn user_items(
                     }
                     UserItem {
                         person: Person::of(Some(id), before),
-                        fields: changed_fields(before, changes, provider),
+                        fields: changed_fields(before, changes, roles),
                         deactivation: None,
                         revival: None,
                     }
@@ -218,7 +218,7 @@ pub(crate) fn user_items(
                             name,
                             before: Value::Unset,
                             after: Value::Text(value),
-                            role_change: (name == "role").then(|| provider.role_change(None, value)),
+                            role_change: (name == "role").then(|| roles.role_change(None, value)),
                         })
                         .collect(),
                     deactivation: None,
@@ -498,4 +498,51 @@ pub(crate) fn deactivation_arrival(plan: &roster_plan::Plan, id: Option<&str>) -
     } else {
         format!("arrived {arrived}")
     })
+}
+
+/// Which roles are paid and how a role change alters access: the provider's model, with
+/// the paid flags of the plan's seat count where it has one (a file's `paid_roles`
+/// replaces the provider's model there).
+#[derive(Clone, Copy)]
+pub(crate) struct Roles<'p> {
+    provider: Provider,
+    seats: Option<&'p roster_plan::Seats>,
+}
+
+impl<'p> Roles<'p> {
+    /// The roles of a plan made for `provider`.
+    pub(crate) fn of(plan: &'p roster_plan::Plan, provider: Provider) -> Self {
+        Roles { provider, seats: plan.seats.as_ref() }
+    }
+
+    /// Whether a role takes a paid seat.
+    pub(crate) fn is_paid(self, role: &str) -> bool {
+        match self.seats {
+            Some(seats) => seats.roles.iter().any(|r| r.paid && r.role.eq_ignore_ascii_case(role)),
+            None => self.provider.is_paid_role(role) == Some(true),
+        }
+    }
+
+    /// How a change of role from `from` (none: the provider's default) to `to` alters
+    /// access: the provider's ranks, with paid seats as the plan counts them.
+    pub(crate) fn role_change(self, from: Option<&str>, to: &str) -> RoleChange {
+        let change = self.provider.role_change(from, to);
+        if self.seats.is_none() {
+            return change;
+        }
+        let paid_before = from.or(self.provider.default_role()).is_some_and(|r| self.is_paid(r));
+        let paid = self.is_paid(to);
+        match change {
+            RoleChange::Lateral { .. } if paid != paid_before => {
+                if paid {
+                    RoleChange::Elevation { paid }
+                } else {
+                    RoleChange::Reduction { paid }
+                }
+            }
+            RoleChange::Lateral { .. } => RoleChange::Lateral { paid },
+            RoleChange::Elevation { .. } => RoleChange::Elevation { paid },
+            RoleChange::Reduction { .. } => RoleChange::Reduction { paid },
+        }
+    }
 }

@@ -229,7 +229,7 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
     // Access changes are called out, never folded: who loses access, who gets it back,
     // whose privileges change and who is new. Attribute-only updates are folded.
     for section in UserSection::ALL {
-        let items = fields::user_items(ops, section, context.provider);
+        let items = fields::user_items(ops, section, fields::Roles::of(plan, context.provider));
         if items.is_empty() || md.full {
             continue;
         }
@@ -251,7 +251,7 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
                     let _ = write!(line, "; {}", prose(&note));
                 }
                 if let Some(role) = role {
-                    let paid = context.provider.is_paid_role(role) == Some(true);
+                    let paid = fields::Roles::of(plan, context.provider).is_paid(role);
                     let _ =
                         write!(line, "\n  - role: {}{}", code(role), if paid { " (paid seat)" } else { "" });
                 }

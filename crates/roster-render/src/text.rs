@@ -182,7 +182,7 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
     }
 
     for section in UserSection::ALL {
-        let items = fields::user_items(ops, section, options.context.provider);
+        let items = fields::user_items(ops, section, fields::Roles::of(plan, options.context.provider));
         if items.is_empty() {
             continue;
         }
@@ -202,7 +202,7 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
                         .map_or_else(String::new, |note| format!("; {note}"));
                     t.line(&format!("  {sign} {person}: {} ({}){arrival}", reason.words, reason.key));
                     if let Some(role) = role {
-                        let paid = options.context.provider.is_paid_role(role) == Some(true);
+                        let paid = fields::Roles::of(plan, options.context.provider).is_paid(role);
                         let note = if paid { t.paint(Style::Dim, " (paid seat)") } else { String::new() };
                         let role = t.paint(Style::Remove, &quoted(role));
                         t.line(&format!("      role: {role}{note}"));
