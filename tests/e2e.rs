@@ -1095,3 +1095,44 @@ fn arrivals_are_listed_with_their_creation_time_marked_new_after_the_files_last_
     assert!(stderr.contains("must end with that list"), "{stderr}");
     assert!(std::fs::read_to_string(dir.path().join("teams.yaml")).unwrap().ends_with("[ada@example.com]\n"));
 }
+
+#[test]
+fn the_paid_seat_rail_blocks_plan_and_apply_until_exactly_the_seats_after_are_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = |id: &str, user_name: &str, role: &str| LiveUser {
+        id: id.into(),
+        attributes: UserAttributes {
+            user_name: user_name.into(),
+            role: Some(role.into()),
+            active: true,
+            ..UserAttributes::default()
+        },
+        created: None,
+    };
+    let live = LiveState {
+        users: vec![user("u1", "ada@example.com", "admin"), user("u2", "bob@example.com", "contributor")],
+        ..LiveState::default()
+    };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        "version: 1\npolicy:\n  max_paid_seats: 1\nusers:\n  - userName: ada@example.com\n    role: admin\n  - userName: bob@example.com\n    role: maker\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan"]));
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Paid seats: 1 → 2 (admin 1, maker 0 → 1; free: contributor 1 → 0), limit 1."),
+        "{stdout}"
+    );
+    assert!(stderr.contains("pass --allow-paid-seats 2"), "{stderr}");
+    let (code, _, _) =
+        run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve", "--allow-paid-seats", "3"]));
+    assert_eq!(code, 3, "a wrong override is no override");
+    assert!(server.writes().is_empty(), "nothing sent while blocked");
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve", "--allow-paid-seats", "2"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, _) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "{stdout}");
+}
