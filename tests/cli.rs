@@ -347,3 +347,21 @@ fn special_files_are_refused_and_content_is_never_echoed() {
     assert!(stderr.contains("malformed email `***`"), "{stderr}");
     assert!(!stdout.contains(secret) && !stderr.contains(secret), "{stdout}{stderr}");
 }
+
+#[test]
+fn validate_judges_max_access_days_on_the_as_of_day() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        "version: 1\npolicy:\n  max_access_days: 30\nusers:\n  - userName: contractor@example.com\n    expires: 2027-01-15\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(roster(None, dir.path()).args(["validate", "--as-of", "2026-12-01"]));
+    assert_eq!(code, 1, "{stderr}");
+    insta::assert_snapshot!(snapshot_of(code, &stdout, &stderr));
+    let (code, _, stderr) = run(roster(None, dir.path()).args(["validate", "--as-of", "2026-12-16"]));
+    assert_eq!(code, 0, "exactly 30 days ahead is allowed: {stderr}");
+    let (code, _, stderr) = run(roster(None, dir.path()).args(["validate", "--as-of", "2026-02-30"]));
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no such day: 2026-02-30"), "{stderr}");
+}

@@ -161,6 +161,7 @@ fn an_apply_killed_halfway_converges_when_run_again() {
 
 fn active_user(n: usize) -> LiveUser {
     LiveUser {
+        created: None,
         id: format!("old-{n}"),
         attributes: UserAttributes {
             user_name: format!("old{n}@example.com"),
@@ -581,6 +582,7 @@ fn an_identity_conflict_blocks_plan_and_apply_and_sends_nothing() {
     let live = LiveState {
         users: vec![
             LiveUser {
+                created: None,
                 id: "u1".into(),
                 attributes: UserAttributes {
                     user_name: "ada@example.com".into(),
@@ -613,6 +615,7 @@ fn live_user(id: &str, user_name: &str) -> LiveUser {
     LiveUser {
         id: id.into(),
         attributes: UserAttributes { user_name: user_name.into(), active: true, ..UserAttributes::default() },
+        created: None,
     }
 }
 
@@ -974,4 +977,269 @@ fn an_apply_through_the_emulator_command_at_its_advertised_rate_meets_no_429() {
         .collect();
     assert_eq!(requests.len(), 30, "{report:#}");
     assert!(requests.iter().all(|r| r["status"] == 201 && r["attempts"] == 1), "{report:#}");
+}
+
+/// A workspace of two people in one team, for the dates tests.
+fn a_contractor_and_a_guest(dir: &std::path::Path) -> Server {
+    let user = |id: &str, user_name: &str| LiveUser {
+        created: None,
+        id: id.into(),
+        attributes: UserAttributes { user_name: user_name.into(), active: true, ..UserAttributes::default() },
+    };
+    let live = LiveState {
+        users: vec![user("u1", "contractor@example.com"), user("u2", "guest@example.com")],
+        groups: vec![LiveGroup {
+            id: "g1".into(),
+            display_name: "Product".into(),
+            external_id: None,
+            members: vec!["u1".into(), "u2".into()],
+        }],
+        ..LiveState::default()
+    };
+    std::fs::write(
+        dir.join("users.yaml"),
+        "version: 1\nusers:\n  - userName: contractor@example.com\n    expires: 2026-06-01\n  - userName: guest@example.com\n\
+         groups:\n  - displayName: Product\n    members:\n      - contractor@example.com\n      - { userName: guest@example.com, expires: 2026-05-31 }\n",
+    )
+    .unwrap();
+    Server::seeded(EmulatorConfig::default(), &live)
+}
+
+#[test]
+fn access_ends_on_its_day_and_a_saved_plan_is_judged_on_the_day_it_was_made_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = a_contractor_and_a_guest(dir.path());
+
+    // Before the end dates: no change, both listed as expiring, in every format.
+    let plan = |format: &str, as_of: &str| {
+        run(roster(Some(&server), dir.path()).args([
+            "plan",
+            "--detailed-exitcode",
+            "--format",
+            format,
+            "--as-of",
+            as_of,
+        ]))
+    };
+    let (code, stdout, stderr) = plan("text", "2026-05-25");
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("Expiring within 14 days (2)"), "{stdout}");
+    assert!(stdout.contains("user contractor@example.com: expires 2026-06-01 (in 7 days)"), "{stdout}");
+    let (code, stdout, _) = plan("markdown", "2026-05-25");
+    assert_eq!(code, 0);
+    assert!(stdout.contains("Expiring within 14 days (2)"), "{stdout}");
+    let (_, stdout, _) = plan("json", "2026-05-25");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["asOf"], "2026-05-25");
+    assert_eq!(json["access"]["expiring"].as_array().unwrap().len(), 2);
+
+    // A plan saved on the 25th applies as of the 25th, whatever day apply runs on.
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["plan", "--as-of", "2026-05-25", "--out", "plan.json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "apply",
+        "--plan",
+        "plan.json",
+        "--as-of",
+        "2026-06-02",
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("differs from the day the saved plan was made for, 2026-05-25"), "{stderr}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--plan", "plan.json"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(server.writes().is_empty(), "nothing expired on the plan's day: {:?}", server.writes());
+
+    // On the day: the membership (ended the day before) and the user are gone, with the
+    // reason in every format.
+    let (code, stdout, _) = plan("text", "2026-06-01");
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stdout.contains("contractor@example.com (id u1): expired 2026-06-01 (expires: 2026-06-01)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("- guest@example.com: expired 2026-05-31"), "{stdout}");
+    let (_, stdout, _) = plan("markdown", "2026-06-01");
+    assert!(stdout.contains("expired 2026-06-01"), "{stdout}");
+    assert!(stdout.contains("<code>guest&#64;example.com</code> (expired 2026-05-31)"), "{stdout}");
+    let (_, stdout, _) = plan("json", "2026-06-01");
+    assert!(stdout.contains(r#""expired": "2026-06-01""#), "{stdout}");
+    // The three formats, as a reviewer sees them (the time and port of the run aside).
+    let mut formats = String::new();
+    for format in ["text", "markdown", "json"] {
+        let (code, stdout, _) = plan(format, "2026-06-01");
+        let stdout: String = stdout
+            .lines()
+            .filter(|line| !line.starts_with("<sub>Computed at") && !line.contains("\"liveFingerprint\""))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        formats.push_str(&format!(
+            "$ roster plan --format {format} --as-of 2026-06-01 (exit {code})\n{stdout}\n"
+        ));
+    }
+    insta::assert_snapshot!("expiry_in_three_formats", formats);
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve", "--as-of", "2026-06-01"]));
+    assert_eq!(code, 0, "{stderr}");
+    let live = server.live();
+    let contractor = live.users.iter().find(|u| u.attributes.user_name == "contractor@example.com").unwrap();
+    assert!(!contractor.attributes.active, "deactivated, not deleted");
+    assert_eq!(live.groups[0].members, ["u1"], "the guest's membership is removed");
+    let (code, stdout, _) = plan("text", "2026-06-01");
+    assert_eq!(code, 0, "converged: {stdout}");
+    server.assert_no_user_delete();
+}
+
+#[test]
+fn arrivals_are_listed_with_their_creation_time_marked_new_after_the_files_last_commit_and_adoptable() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = |id: &str, user_name: &str, created: Option<&str>| LiveUser {
+        id: id.into(),
+        attributes: UserAttributes { user_name: user_name.into(), active: true, ..UserAttributes::default() },
+        created: created.map(str::to_owned),
+    };
+    let live = LiveState {
+        users: vec![
+            user("u1", "ada@example.com", Some("2025-01-10T09:00:00Z")),
+            user("u2", "sso.newcomer@example.com", Some("2026-11-29T14:02:37Z")),
+            user("u3", "old.timer@example.com", Some("2024-03-01T08:00:00Z")),
+        ],
+        ..LiveState::default()
+    };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    std::fs::write(dir.path().join("users.yaml"), "version: 1\nusers:\n  - userName: ada@example.com\n")
+        .unwrap();
+
+    // The emulator sends meta.created and meta.lastModified, as Productboard does.
+    let fetched = server.live();
+    assert!(fetched.users.iter().all(|u| u.created.is_some()), "{fetched:?}");
+
+    // Outside git: listed with their creation time, none marked, no error.
+    let (code, stdout, stderr) =
+        run(roster(Some(&server), dir.path()).args(["plan", "--allow-deactivations", "2"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("Arrivals: live users not in the file (2)"), "{stdout}");
+    assert!(
+        stdout.contains("sso.newcomer@example.com (id u2): arrived 2026-11-29 14:02 UTC; deactivated"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("first SSO login"), "{stdout}");
+
+    // In git, committed on 2026-11-20: the account made on the 29th is new.
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_COMMITTER_DATE", "2026-11-20T10:00:00Z")
+            .env("GIT_AUTHOR_DATE", "2026-11-20T10:00:00Z")
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{status:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "users.yaml"]);
+    git(&["commit", "-q", "-m", "users"]);
+    let (code, stdout, stderr) =
+        run(roster(Some(&server), dir.path()).args(["plan", "--allow-deactivations", "2"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("(unmanaged_users: deactivate); arrived 2026-11-29 14:02, likely a first SSO login"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("old.timer@example.com (id u3): arrived 2024-03-01 08:00 UTC; deactivated"),
+        "{stdout}"
+    );
+    let (_, stdout, _) = run(roster(Some(&server), dir.path()).args([
+        "plan",
+        "--allow-deactivations",
+        "2",
+        "--format",
+        "json",
+    ]));
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let arrivals = json["arrivals"].as_array().unwrap();
+    assert_eq!(arrivals.len(), 2);
+    assert_eq!(arrivals[1]["userName"], "sso.newcomer@example.com");
+    assert_eq!(arrivals[1]["new"], true);
+    assert_eq!(arrivals[0]["new"], false);
+
+    // Adopting them is a paste (or --append) and a review: the plan is then empty.
+    let (code, stdout, stderr) =
+        run(roster(Some(&server), dir.path()).args(["import", "--unmanaged", "users.yaml"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "  - userName: old.timer@example.com\n  - userName: sso.newcomer@example.com\n");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "import",
+        "--unmanaged",
+        "users.yaml",
+        "--out",
+        "users.yaml",
+        "--append",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(server.writes().is_empty());
+
+    // A file that does not end with its users is refused, not corrupted.
+    std::fs::write(
+        dir.path().join("teams.yaml"),
+        "version: 1\nusers:\n  - userName: ada@example.com\ngroups:\n  - displayName: T\n    members: [ada@example.com]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("users.yaml"), "version: 1\nusers: []\n").unwrap();
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "import",
+        "--unmanaged",
+        "teams.yaml",
+        "--out",
+        "teams.yaml",
+        "--append",
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("must end with that list"), "{stderr}");
+    assert!(std::fs::read_to_string(dir.path().join("teams.yaml")).unwrap().ends_with("[ada@example.com]\n"));
+}
+
+#[test]
+fn the_paid_seat_rail_blocks_plan_and_apply_until_exactly_the_seats_after_are_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = |id: &str, user_name: &str, role: &str| LiveUser {
+        id: id.into(),
+        attributes: UserAttributes {
+            user_name: user_name.into(),
+            role: Some(role.into()),
+            active: true,
+            ..UserAttributes::default()
+        },
+        created: None,
+    };
+    let live = LiveState {
+        users: vec![user("u1", "ada@example.com", "admin"), user("u2", "bob@example.com", "contributor")],
+        ..LiveState::default()
+    };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        "version: 1\npolicy:\n  max_paid_seats: 1\nusers:\n  - userName: ada@example.com\n    role: admin\n  - userName: bob@example.com\n    role: maker\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan"]));
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Paid seats: 1 → 2 (admin 1, maker 0 → 1; free: contributor 1 → 0), limit 1."),
+        "{stdout}"
+    );
+    assert!(stderr.contains("pass --allow-paid-seats 2"), "{stderr}");
+    let (code, _, _) =
+        run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve", "--allow-paid-seats", "3"]));
+    assert_eq!(code, 3, "a wrong override is no override");
+    assert!(server.writes().is_empty(), "nothing sent while blocked");
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve", "--allow-paid-seats", "2"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, _) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "{stdout}");
 }

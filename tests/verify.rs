@@ -16,6 +16,7 @@ fn server_with(misbehaviour: Misbehaviour, live: &LiveState) -> Server {
 
 fn user(id: &str, user_name: &str) -> LiveUser {
     LiveUser {
+        created: None,
         id: id.to_owned(),
         attributes: UserAttributes {
             user_name: user_name.to_owned(),

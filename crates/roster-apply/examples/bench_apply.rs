@@ -33,7 +33,7 @@ fn attributes(n: usize, title: &str) -> UserAttributes {
 }
 
 fn desired_user(attributes: UserAttributes) -> DesiredUser {
-    DesiredUser { attributes, previously: Vec::new(), source: None }
+    DesiredUser { expires: None, review_after: None, attributes, previously: Vec::new(), source: None }
 }
 
 #[tokio::main]
@@ -41,7 +41,7 @@ async fn main() {
     // 1,000 users to create and 1,000 to update: 2,000 user operations.
     let live = LiveState {
         users: (0..1000)
-            .map(|n| LiveUser { id: format!("u{n}"), attributes: attributes(n, "Analyst") })
+            .map(|n| LiveUser { created: None, id: format!("u{n}"), attributes: attributes(n, "Analyst") })
             .collect(),
         ..LiveState::default()
     };
@@ -93,8 +93,9 @@ async fn main() {
     emulator.shutdown().await.unwrap();
 
     // 1,000 member additions across 5 teams.
-    let users: Vec<LiveUser> =
-        (0..1000).map(|n| LiveUser { id: format!("m{n}"), attributes: attributes(n, "Engineer") }).collect();
+    let users: Vec<LiveUser> = (0..1000)
+        .map(|n| LiveUser { created: None, id: format!("m{n}"), attributes: attributes(n, "Engineer") })
+        .collect();
     let emulator =
         Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), EmulatorConfig::default()).await.unwrap();
     let teams: Vec<roster_model::LiveGroup> = (0..5)
@@ -111,6 +112,7 @@ async fn main() {
         users: users.iter().map(|u| desired_user(u.attributes.clone())).collect(),
         groups: (0..5)
             .map(|t| DesiredGroup {
+                expiring_members: Vec::new(),
                 display_name: format!("Team {t}"),
                 external_id: None,
                 members: Some(

@@ -73,7 +73,9 @@ fn style_name(style: RateHeaders) -> &'static str {
 
 async fn fetch(users: usize, rate: u32, latency: Duration, style: RateHeaders) {
     let live = LiveState {
-        users: (0..users).map(|n| LiveUser { id: format!("u{n:05}"), attributes: attributes(n) }).collect(),
+        users: (0..users)
+            .map(|n| LiveUser { created: None, id: format!("u{n:05}"), attributes: attributes(n) })
+            .collect(),
         ..LiveState::default()
     };
     let config =
@@ -109,11 +111,18 @@ async fn apply_from_empty(
         provider: Provider::Productboard,
         policy: Policy::default(),
         users: (0..users)
-            .map(|n| DesiredUser { attributes: attributes(n), previously: Vec::new(), source: None })
+            .map(|n| DesiredUser {
+                expires: None,
+                review_after: None,
+                attributes: attributes(n),
+                previously: Vec::new(),
+                source: None,
+            })
             .collect(),
         // Memberships in teams of 100, going round the users.
         groups: (0..memberships.div_ceil(TEAM_SIZE))
             .map(|t| DesiredGroup {
+                expiring_members: Vec::new(),
                 display_name: format!("Team {t:03}"),
                 external_id: None,
                 members: Some(

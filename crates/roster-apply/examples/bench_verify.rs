@@ -38,7 +38,7 @@ fn attributes(n: usize, title: &str) -> UserAttributes {
 fn live() -> LiveState {
     LiveState {
         users: (0..USERS)
-            .map(|n| LiveUser { id: format!("u{n}"), attributes: attributes(n, "Analyst") })
+            .map(|n| LiveUser { created: None, id: format!("u{n}"), attributes: attributes(n, "Analyst") })
             .collect(),
         ..LiveState::default()
     }
@@ -48,6 +48,8 @@ fn live() -> LiveState {
 fn desired() -> DesiredState {
     let users = (0..USERS - DEACTIVATIONS)
         .map(|n| DesiredUser {
+            expires: None,
+            review_after: None,
             attributes: attributes(n, if n < UPDATES { "Senior Analyst" } else { "Analyst" }),
             previously: Vec::new(),
             source: None,

@@ -62,7 +62,11 @@ impl Writer for FakeService {
         }
         let id = self.fresh_id();
         let requests = self.record("POST", "/Users".into());
-        self.live.lock().unwrap().users.push(LiveUser { id: id.clone(), attributes: attributes.clone() });
+        self.live.lock().unwrap().users.push(LiveUser {
+            created: None,
+            id: id.clone(),
+            attributes: attributes.clone(),
+        });
         ok(id, requests)
     }
 
@@ -127,6 +131,8 @@ impl Writer for FakeService {
 
 fn user(user_name: &str, active: bool) -> DesiredUser {
     DesiredUser {
+        expires: None,
+        review_after: None,
         attributes: UserAttributes {
             user_name: user_name.into(),
             display_name: Some(user_name.split('@').next().unwrap().to_owned()),
@@ -140,6 +146,7 @@ fn user(user_name: &str, active: bool) -> DesiredUser {
 
 fn live_user(id: &str, user_name: &str) -> LiveUser {
     LiveUser {
+        created: None,
         id: id.into(),
         attributes: UserAttributes { user_name: user_name.into(), active: true, ..Default::default() },
     }
@@ -147,6 +154,7 @@ fn live_user(id: &str, user_name: &str) -> LiveUser {
 
 fn group(name: &str, members: &[&str]) -> DesiredGroup {
     DesiredGroup {
+        expiring_members: Vec::new(),
         display_name: name.into(),
         external_id: None,
         members: Some(members.iter().map(|m| (*m).to_owned()).collect()),
@@ -243,6 +251,7 @@ fn a_failed_group_create_skips_its_later_member_additions() {
     let many: Vec<String> = (0..150).map(|n| format!("user{n:03}@example.com")).collect();
     desired.users.extend(many.iter().map(|n| user(n, true)));
     desired.groups.push(DesiredGroup {
+        expiring_members: Vec::new(),
         display_name: "Everyone".into(),
         external_id: None,
         members: Some(many.clone()),

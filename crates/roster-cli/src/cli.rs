@@ -92,6 +92,24 @@ pub struct FilesArgs {
     /// Files or directories of `*.yaml`; they merge into one desired state.
     #[arg(default_value = "users.yaml")]
     pub files: Vec<PathBuf>,
+    /// The day (YYYY-MM-DD, UTC) the files' dates are judged on: `expires`,
+    /// `review_after`, `policy.max_access_days`. Default: today in UTC. A saved plan
+    /// pins its own day, and `apply --plan` uses it.
+    #[arg(long = "as-of", value_name = "YYYY-MM-DD", global = false)]
+    pub as_of: Option<roster_model::Date>,
+}
+
+impl FilesArgs {
+    /// The day dates are judged on: `--as-of`, else today in UTC (the one place the
+    /// clock is read for it).
+    pub fn as_of_day(&self) -> roster_model::Date {
+        self.as_of.unwrap_or_else(today_utc)
+    }
+}
+
+/// Today in UTC.
+pub fn today_utc() -> roster_model::Date {
+    roster_model::Date::from_jiff(jiff::tz::Offset::UTC.to_datetime(jiff::Timestamp::now()).date())
 }
 
 /// How to reach the SCIM service.
@@ -181,6 +199,10 @@ pub struct PlanArgs {
     /// `max_removals` rail.
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<u64>,
+    /// Allow a plan past the `max_paid_seats` rail when it leaves exactly this many
+    /// paid seats.
+    #[arg(long, value_name = "N")]
+    pub allow_paid_seats: Option<u64>,
     /// The commit the plan is for, named in the Markdown comment (default: `GITHUB_SHA`,
     /// else `CI_COMMIT_SHA`).
     #[arg(long, value_name = "SHA")]
@@ -226,6 +248,10 @@ pub struct ApplyArgs {
     /// `max_removals` rail.
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<u64>,
+    /// Allow a plan past the `max_paid_seats` rail when it leaves exactly this many
+    /// paid seats.
+    #[arg(long, value_name = "N")]
+    pub allow_paid_seats: Option<u64>,
 }
 
 /// `roster import`.
@@ -248,6 +274,17 @@ pub struct ImportArgs {
     /// version beside the --out file and references it by that relative path.
     #[arg(long, value_name = "URL")]
     pub schema_url: Option<String>,
+    /// Print only the live users that FILES do not list (the plan's arrivals), as
+    /// entries to paste under `users:`; with `--out F --append`, append them to F.
+    #[arg(long)]
+    pub unmanaged: bool,
+    /// The desired-state files whose absent users `--unmanaged` lists.
+    #[arg(requires = "unmanaged", value_name = "FILES")]
+    pub files: Vec<PathBuf>,
+    /// With `--unmanaged --out F`: append the entries to F (which must end with its
+    /// `users` list, or not exist yet) instead of refusing an existing file.
+    #[arg(long, requires_all = ["unmanaged", "out"])]
+    pub append: bool,
 }
 
 /// A provider name on the command line.

@@ -14,6 +14,7 @@ mod cli;
 mod commands;
 mod connection;
 mod failure;
+mod git;
 mod output;
 
 use cli::{Cli, Command};

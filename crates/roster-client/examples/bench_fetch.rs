@@ -19,6 +19,7 @@ async fn emulator(config: EmulatorConfig) -> RunningEmulator {
     let live = LiveState {
         users: (0..USERS)
             .map(|n| LiveUser {
+                created: None,
                 id: format!("u{n:05}"),
                 attributes: UserAttributes {
                     user_name: format!("user{n:05}@example.com"),

@@ -30,7 +30,9 @@ async fn start(rate_limit: u32, rate_headers: RateHeaders) -> RunningEmulator {
     };
     let emulator = Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), config).await.unwrap();
     let live = LiveState {
-        users: (0..USERS).map(|n| LiveUser { id: format!("u{n:05}"), attributes: attributes(n) }).collect(),
+        users: (0..USERS)
+            .map(|n| LiveUser { created: None, id: format!("u{n:05}"), attributes: attributes(n) })
+            .collect(),
         ..LiveState::default()
     };
     emulator.state().load_live_state(&live).unwrap();

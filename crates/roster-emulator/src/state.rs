@@ -147,6 +147,10 @@ impl EmulatorState {
             for user in &live.users {
                 let mut resource = user_resource(&user.attributes);
                 resource["id"] = json!(user.id);
+                if let Some(created) = &user.created {
+                    resource["meta"] =
+                        json!({ "resourceType": "User", "created": created, "lastModified": created });
+                }
                 store_ref
                     .insert_loaded(Kind::User, resource)
                     .map_err(|detail| format!("user {}: {detail}", user.id))?;

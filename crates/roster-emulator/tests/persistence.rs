@@ -168,6 +168,7 @@ async fn seeding_helpers_follow_the_rules() {
 
     let live = LiveState {
         users: vec![LiveUser {
+            created: None,
             id: "u-1".to_owned(),
             attributes: UserAttributes {
                 user_name: "grace@example.com".to_owned(),
@@ -193,6 +194,7 @@ async fn seeding_helpers_follow_the_rules() {
     let clash = LiveState {
         users: vec![
             LiveUser {
+                created: None,
                 id: "u-2".to_owned(),
                 attributes: UserAttributes {
                     user_name: "new@example.com".to_owned(),
@@ -200,6 +202,7 @@ async fn seeding_helpers_follow_the_rules() {
                 },
             },
             LiveUser {
+                created: None,
                 id: "u-1".to_owned(),
                 attributes: UserAttributes {
                     user_name: "again@example.com".to_owned(),

@@ -10,6 +10,10 @@
 
 use std::fmt;
 
+mod date;
+
+pub use date::{Date, DateError};
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -270,9 +274,41 @@ pub struct DesiredUser {
     /// Earlier userNames of this user, so that a rename matches the old account.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previously: Vec<String>,
+    /// The first day (UTC) the user no longer has access: from it on the user is
+    /// deactivated like a tombstone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Date>,
+    /// The day from which the user's access is listed as due for review; changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_after: Option<Date>,
     /// Where the entry was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
+}
+
+impl DesiredUser {
+    /// A user entry with these attributes and nothing else (no earlier names, dates or
+    /// source).
+    pub fn new(attributes: UserAttributes) -> Self {
+        DesiredUser { attributes, previously: Vec::new(), expires: None, review_after: None, source: None }
+    }
+
+    /// The day its access ended, when it has ended on `as_of`: `expires` is `as_of` or
+    /// earlier.
+    pub fn expired_on(&self, as_of: Option<Date>) -> Option<Date> {
+        self.expires.filter(|expires| as_of.is_some_and(|as_of| *expires <= as_of))
+    }
+}
+
+/// A group membership that ends: `{ userName: ..., expires: ... }` in a group's `members`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipExpiry {
+    /// The member, as the file writes it (also listed in the group's `members`).
+    pub user_name: String,
+    /// The first day (UTC) the membership no longer holds: from it on the member is
+    /// removed.
+    pub expires: Date,
 }
 
 /// A group (a Productboard team) as the desired-state file describes it.
@@ -289,6 +325,9 @@ pub struct DesiredGroup {
     /// nor removes anyone. `Some(vec![])` empties the group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<String>>,
+    /// The memberships among `members` that end on a date.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expiring_members: Vec<MembershipExpiry>,
     /// Where the entry was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
@@ -391,6 +430,24 @@ pub struct Policy {
     /// userNames that are never deactivated, whatever the file says.
     #[serde(default)]
     pub protected: Vec<String>,
+    /// How many days ahead an ending access is listed as expiring (default 14).
+    #[serde(default = "default_expiry_notice_days")]
+    pub expiry_notice_days: u32,
+    /// The longest an `expires` may lie ahead of the as-of day, in days; `None` for no
+    /// limit. Checked by validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_access_days: Option<u32>,
+    /// The most paid seats the plan's result may take; a plan that adds seats beyond it
+    /// is blocked. `None` for no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_paid_seats: Option<u64>,
+}
+
+/// The default of `policy.expiry_notice_days`.
+pub const DEFAULT_EXPIRY_NOTICE_DAYS: u32 = 14;
+
+fn default_expiry_notice_days() -> u32 {
+    DEFAULT_EXPIRY_NOTICE_DAYS
 }
 
 impl Default for Policy {
@@ -401,6 +458,9 @@ impl Default for Policy {
             max_deactivations: RailLimit::DEFAULT_DEACTIVATIONS,
             max_removals: RailLimit::DEFAULT_REMOVALS,
             protected: Vec::new(),
+            expiry_notice_days: DEFAULT_EXPIRY_NOTICE_DAYS,
+            max_access_days: None,
+            max_paid_seats: None,
         }
     }
 }
@@ -416,10 +476,32 @@ pub struct DesiredState {
     /// Roles beyond the provider's built-in ones that the file declares.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_roles: Vec<String>,
+    /// The roles that take a paid seat, where the file names them (`paid_roles`); for
+    /// `generic`, the only source of a seat model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_roles: Option<Vec<String>>,
     /// Users, in file order.
     pub users: Vec<DesiredUser>,
     /// Groups, in file order.
     pub groups: Vec<DesiredGroup>,
+}
+
+impl DesiredState {
+    /// Whether a user with this role (`None`: no role, so the service's default) takes
+    /// a paid seat; `None` when there is no seat model (`generic` without `paid_roles`).
+    /// `paid_roles` in the file overrides the provider's model.
+    pub fn is_paid_role(&self, role: Option<&str>) -> Option<bool> {
+        let role = role.or(self.provider.default_role());
+        if let Some(paid) = &self.paid_roles {
+            return Some(role.is_some_and(|role| paid.iter().any(|p| p.eq_ignore_ascii_case(role))));
+        }
+        role.and_then(|role| self.provider.is_paid_role(role))
+    }
+
+    /// Whether the file or its provider has a seat model at all.
+    pub fn has_seat_model(&self) -> bool {
+        self.paid_roles.is_some() || self.provider == Provider::Productboard
+    }
 }
 
 /// A user as the SCIM service holds it.
@@ -431,6 +513,9 @@ pub struct LiveUser {
     /// The user's attributes as the service reports them.
     #[serde(flatten)]
     pub attributes: UserAttributes,
+    /// When the service created the account (`meta.created`, as sent), where it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 /// A group as the SCIM service holds it.

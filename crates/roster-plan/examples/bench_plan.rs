@@ -62,7 +62,7 @@ fn states() -> (DesiredState, LiveState) {
     let mut desired_name: Vec<Option<String>> = vec![None; USERS];
     for i in 0..USERS {
         let attributes = user(i);
-        live_users.push(LiveUser { id: format!("id-{i:06}"), attributes: attributes.clone() });
+        live_users.push(LiveUser { created: None, id: format!("id-{i:06}"), attributes: attributes.clone() });
         let mut wanted = attributes;
         if rng.one_percent() {
             // 1% of users change: a fifth each renamed, retitled, re-roled, removed
@@ -76,11 +76,23 @@ fn states() -> (DesiredState, LiveState) {
             }
         }
         desired_name[i] = Some(wanted.user_name.clone());
-        desired_users.push(DesiredUser { attributes: wanted, previously: Vec::new(), source: None });
+        desired_users.push(DesiredUser {
+            expires: None,
+            review_after: None,
+            attributes: wanted,
+            previously: Vec::new(),
+            source: None,
+        });
     }
     // 1% more users are new.
     for i in USERS..USERS + USERS / 100 {
-        desired_users.push(DesiredUser { attributes: user(i), previously: Vec::new(), source: None });
+        desired_users.push(DesiredUser {
+            expires: None,
+            review_after: None,
+            attributes: user(i),
+            previously: Vec::new(),
+            source: None,
+        });
     }
 
     let mut live_groups = Vec::with_capacity(GROUPS);
@@ -104,6 +116,7 @@ fn states() -> (DesiredState, LiveState) {
         let display_name =
             if rng.one_percent() { format!("Team {g} (renamed)") } else { format!("Team {g}") };
         desired_groups.push(DesiredGroup {
+            expiring_members: Vec::new(),
             display_name,
             external_id: Some(format!("ext-{g:04}")),
             members: Some(wanted),
@@ -111,8 +124,12 @@ fn states() -> (DesiredState, LiveState) {
         });
     }
     let desired = DesiredState {
+        paid_roles: None,
         provider: Provider::Productboard,
         policy: Policy {
+            expiry_notice_days: roster_model::DEFAULT_EXPIRY_NOTICE_DAYS,
+            max_access_days: None,
+            max_paid_seats: None,
             unmanaged_users: UnmanagedUsers::Deactivate,
             unmanaged_groups: UnmanagedGroups::Keep,
             max_deactivations: DeactivationLimit::PercentHundredths(100),

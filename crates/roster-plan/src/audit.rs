@@ -288,6 +288,8 @@ mod tests {
             users: users
                 .iter()
                 .map(|(name, external_id, previously)| DesiredUser {
+                    expires: None,
+                    review_after: None,
                     attributes: UserAttributes {
                         user_name: (*name).to_owned(),
                         external_id: external_id.map(str::to_owned),
@@ -307,6 +309,7 @@ mod tests {
             users: users
                 .iter()
                 .map(|(id, name, role, active)| LiveUser {
+                    created: None,
                     id: (*id).to_owned(),
                     attributes: UserAttributes {
                         user_name: (*name).to_owned(),

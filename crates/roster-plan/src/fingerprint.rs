@@ -124,6 +124,7 @@ mod tests {
 
     fn user(id: &str, name: &str) -> LiveUser {
         LiveUser {
+            created: None,
             id: id.into(),
             attributes: UserAttributes { user_name: name.into(), active: true, ..Default::default() },
         }

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use roster_model::{DesiredGroup, DesiredState, LiveGroup, LiveState, UnmanagedGroups};
+use roster_model::{Date, DesiredGroup, DesiredState, LiveGroup, LiveState, UnmanagedGroups};
 
 use crate::claims::{self, Claim, Verdict};
 use roster_model::identity::group_key;
@@ -488,7 +488,11 @@ struct Wanted<'u> {
 
 impl Wanted<'_> {
     fn to_ref(&self) -> MemberRef {
-        MemberRef { user_name: self.user_name.to_string(), id: self.live.map(|(id, _)| id.to_string()) }
+        MemberRef {
+            user_name: self.user_name.to_string(),
+            id: self.live.map(|(id, _)| id.to_string()),
+            expired: None,
+        }
     }
 }
 
@@ -501,8 +505,13 @@ fn desired_members<'u>(
     warnings: &mut Vec<String>,
 ) -> Option<Vec<Wanted<'u>>> {
     let names = group.members.as_ref()?;
+    let expired = expired_memberships(group, users.as_of);
     let mut members = Vec::with_capacity(names.len());
     for name in names {
+        // A membership past its `expires` day is no longer wanted: the diff removes it.
+        if expired.iter().any(|(key, _)| *key == fold(name)) {
+            continue;
+        }
         let (desired, live) = match users.member(name) {
             None => {
                 warnings.push(format!(
@@ -529,6 +538,18 @@ fn desired_members<'u>(
     members.sort_by(|a, b| (&a.key, a.live).cmp(&(&b.key, b.live)));
     members.dedup_by(|later, first| later.key == first.key);
     Some(members)
+}
+
+/// The memberships of a group whose `expires` day has come by `as_of`, by folded
+/// userName, with the day.
+fn expired_memberships(group: &DesiredGroup, as_of: Option<Date>) -> Vec<(Cow<'_, str>, Date)> {
+    let Some(as_of) = as_of else { return Vec::new() };
+    group
+        .expiring_members
+        .iter()
+        .filter(|m| m.expires <= as_of)
+        .map(|m| (fold(&m.user_name), m.expires))
+        .collect()
 }
 
 fn sort_members(members: &mut [MemberRef]) {
@@ -567,6 +588,14 @@ fn member_changes(
     for &(_, index) in members.iter().filter_map(|m| m.live.as_ref()) {
         marks.wanted[index] = generation;
     }
+    // The live users whose membership expired, with the day, to say so at the removal.
+    let expired: Vec<(usize, Date)> = expired_memberships(group, users.as_of)
+        .into_iter()
+        .filter_map(|(key, day)| match users.member(&key) {
+            Some(MemberTarget::Live { live, .. }) => Some((*live, day)),
+            _ => None,
+        })
+        .collect();
     let mut unknown: Vec<&str> = Vec::new();
     let mut removals: Vec<MemberRef> = Vec::new();
     for id in &live_group.members {
@@ -579,7 +608,8 @@ fn member_changes(
                 marks.present[index] = generation;
                 if marks.wanted[index] != generation {
                     let user_name = users.live_users[index].attributes.user_name.clone();
-                    removals.push(MemberRef { user_name, id: Some(id.clone()) });
+                    let expired = expired.iter().find(|(live, _)| *live == index).map(|(_, day)| *day);
+                    removals.push(MemberRef { user_name, id: Some(id.clone()), expired });
                 }
             }
         }

@@ -53,6 +53,8 @@
 //! - **Incomplete view**: no deactivation, member removal or group deletion is planned,
 //!   and the plan is blocked; creates and updates are still shown for review.
 
+mod access;
+mod arrivals;
 pub mod audit;
 mod capabilities;
 mod claims;
@@ -61,6 +63,7 @@ mod groups;
 mod index;
 mod revival;
 mod saved;
+mod seats;
 mod simulate;
 mod types;
 mod users;
@@ -68,7 +71,10 @@ mod users;
 use roster_model::{Completeness, DesiredState, LiveState, UnmanagedUsers};
 use schemars::JsonSchema;
 
+pub use access::{AccessDates, Expiry, ReviewDue};
+pub use arrivals::Arrival;
 pub use saved::{Refusal, SavedPlan};
+pub use seats::{RoleSeats, Seats};
 pub use types::{
     Blocker, DeactivationReason, FORMAT_VERSION, KeptGroup, KeptReason, KeptUser, MemberRef, Operation,
     Phase, Plan, PlanOptions, ProtectedUser, Rail, RailCheck, RailExceeded, RailStatus, Revival, Summary,
@@ -101,7 +107,7 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
     let complete = live.completeness.is_complete();
     let mut warnings = Vec::new();
     let mut conflicts = Vec::new();
-    let users = users::plan_users(desired, live, complete, &mut warnings, &mut conflicts);
+    let users = users::plan_users(desired, live, options.as_of, complete, &mut warnings, &mut conflicts);
     let groups = groups::plan_groups(
         desired,
         live,
@@ -177,7 +183,11 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
     let mut operations =
         capabilities::fit_to_service(operations, desired, &options.capabilities, &mut warnings);
     revival::fill_groups(&mut operations, live);
+    let seats = Seats::count(desired, live, &operations, options.allow_paid_seats, &mut warnings);
+    blockers
+        .extend(seats.as_ref().and_then(|s| s.rail.as_ref()).and_then(|rail| rail.blocker(Rail::PaidSeats)));
     let unmanaged = Unmanaged { users: users.kept, groups: groups.kept };
+    let arrivals = arrivals::arrivals(live, &operations, &unmanaged, options.files_changed_at.as_deref());
     let summary = Summary::count(&operations, &unmanaged, &users.protected);
     let mut seen = std::collections::HashSet::new();
     warnings.retain(|warning| seen.insert(warning.clone()));
@@ -192,6 +202,10 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
         blockers,
         warnings,
         summary,
+        as_of: options.as_of,
+        access: options.as_of.map(|as_of| AccessDates::judge(desired, as_of)),
+        seats,
+        arrivals,
     }
 }
 

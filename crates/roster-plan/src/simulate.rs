@@ -90,7 +90,7 @@ impl<'a> Simulator<'a> {
                 let id = self.fresh_id("new-user");
                 self.created_users.insert(attributes.key(), id.clone());
                 self.user_at.insert(id.clone(), self.live.users.len());
-                self.live.users.push(LiveUser { id, attributes: attributes.clone() });
+                self.live.users.push(LiveUser { created: None, id, attributes: attributes.clone() });
             }
             Operation::UpdateUser { id, changes, .. } | Operation::ReactivateUser { id, changes, .. } => {
                 if let Some(user) = self.user(id) {

@@ -1,6 +1,6 @@
 //! The plan as a value: what `roster plan --format json` prints and `--out` saves.
 
-use roster_model::{RailLimit, ServiceCapabilities, UserAttributes, UserChanges};
+use roster_model::{Date, RailLimit, ServiceCapabilities, UserAttributes, UserChanges};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,17 @@ pub struct PlanOptions {
     /// What the service keeps and supports, from its discovery documents; attributes it
     /// cannot hold are not planned.
     pub capabilities: ServiceCapabilities,
+    /// The day dates in the file are judged on (`--as-of`, by default today in UTC, which
+    /// the command line reads: the planner reads no clock). `None` judges no date: no
+    /// access expires and no section lists dates.
+    pub as_of: Option<Date>,
+    /// `--allow-paid-seats N`: lets a plan over `policy.max_paid_seats` through, but only
+    /// when it leaves exactly `N` paid seats.
+    pub allow_paid_seats: Option<u64>,
+    /// When (RFC 3339) the last commit that changed the desired files was made, read
+    /// from git by the command line; arrivals created after it are marked new. `None`
+    /// outside git: no arrival is marked.
+    pub files_changed_at: Option<String>,
 }
 
 impl Default for PlanOptions {
@@ -32,6 +43,9 @@ impl Default for PlanOptions {
             allow_removals: None,
             max_members_per_request: 100,
             capabilities: ServiceCapabilities::default(),
+            as_of: None,
+            allow_paid_seats: None,
+            files_changed_at: None,
         }
     }
 }
@@ -65,6 +79,21 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Counts of the operations.
     pub summary: Summary,
+    /// The day the file's dates were judged on (`--as-of`); a saved plan is applied
+    /// with the same day. Absent when no date was judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<Date>,
+    /// Expired, expiring and review-due access, judged on `asOf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<crate::access::AccessDates>,
+    /// Paid seats before and after the plan; absent without a seat model (`generic`
+    /// without `paid_roles`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seats: Option<crate::seats::Seats>,
+    /// Live users the file does not list (kept by policy or deactivated as unmanaged),
+    /// with when the service created them, sorted by userName.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arrivals: Vec<crate::arrivals::Arrival>,
 }
 
 /// One change. Users are never deleted: there is no operation for it.
@@ -207,6 +236,10 @@ pub struct MemberRef {
     /// The user's id; null when the user is created by this plan, and apply resolves it
     /// from the create's response.
     pub id: Option<String>,
+    /// For a removal: the day the membership expired (its `expires` in the file), when
+    /// that is why it is removed. Not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired: Option<Date>,
 }
 
 /// Why a user is deactivated.
@@ -217,6 +250,8 @@ pub enum DeactivationReason {
     Tombstone,
     /// The file does not list the user and `unmanaged_users` is `deactivate`.
     Unmanaged,
+    /// The user's `expires` day in the file has come (on or before the as-of day).
+    Expired(Date),
 }
 
 /// Live objects the plan leaves alone although the file does not describe them.
@@ -282,6 +317,8 @@ pub enum Rail {
     Deactivations,
     /// Member removals and group deletions, limited by `policy.max_removals`.
     Removals,
+    /// Paid seats after the plan, limited by `policy.max_paid_seats`.
+    PaidSeats,
 }
 
 impl Rail {
@@ -290,6 +327,7 @@ impl Rail {
         match self {
             Rail::Deactivations => "max_deactivations",
             Rail::Removals => "max_removals",
+            Rail::PaidSeats => "max_paid_seats",
         }
     }
 
@@ -298,6 +336,7 @@ impl Rail {
         match self {
             Rail::Deactivations => "--allow-deactivations",
             Rail::Removals => "--allow-removals",
+            Rail::PaidSeats => "--allow-paid-seats",
         }
     }
 
@@ -309,6 +348,7 @@ impl Rail {
                 "makes {n} {} (members removed from groups, and groups deleted)",
                 if n == 1 { "removal" } else { "removals" }
             ),
+            Rail::PaidSeats => format!("leaves {n} paid {}", if n == 1 { "seat" } else { "seats" }),
         }
     }
 }
@@ -393,6 +433,7 @@ impl RailCheck {
             match rail {
                 Rail::Deactivations => Blocker::DeactivationRail(exceeded),
                 Rail::Removals => Blocker::RemovalRail(exceeded),
+                Rail::PaidSeats => Blocker::PaidSeatRail(exceeded),
             }
         })
     }
@@ -452,6 +493,9 @@ pub enum Blocker {
     /// More member removals and group deletions than `max_removals` allows, without the
     /// exact override.
     RemovalRail(RailExceeded),
+    /// More paid seats after the plan than `max_paid_seats` allows, added by this plan,
+    /// without the exact override.
+    PaidSeatRail(RailExceeded),
     /// The file and the live state disagree about who is who (an externalId and a
     /// userName that point at different accounts, a second account under a current or
     /// previous name, a name that stays taken): applying any part of the plan could act
@@ -474,6 +518,7 @@ impl Blocker {
         match self {
             Blocker::DeactivationRail(exceeded) => exceeded.headline(Rail::Deactivations),
             Blocker::RemovalRail(exceeded) => exceeded.headline(Rail::Removals),
+            Blocker::PaidSeatRail(exceeded) => exceeded.headline(Rail::PaidSeats),
             Blocker::Conflict { .. } => "the file and the live state disagree about who is who, so nothing may \
                 be applied (fix the file's externalId, previously or userName, or the service, then plan again)"
                 .to_string(),
@@ -486,7 +531,7 @@ impl Blocker {
     /// The itemised reasons, one per disagreement or gap; empty for the rail.
     pub fn reasons(&self) -> &[String] {
         match self {
-            Blocker::DeactivationRail(_) | Blocker::RemovalRail(_) => &[],
+            Blocker::DeactivationRail(_) | Blocker::RemovalRail(_) | Blocker::PaidSeatRail(_) => &[],
             Blocker::Conflict { reasons } | Blocker::IncompleteView { reasons } => reasons,
         }
     }
@@ -702,9 +747,15 @@ pub enum Phase {
 }
 
 impl Plan {
-    /// The rails with their checks, deactivations first.
-    pub fn rails(&self) -> [(Rail, &RailCheck); 2] {
-        [(Rail::Deactivations, &self.deactivation_rail), (Rail::Removals, &self.removal_rail)]
+    /// The rails with their checks, deactivations first, then removals, then paid seats
+    /// where the file sets `max_paid_seats`.
+    pub fn rails(&self) -> Vec<(Rail, &RailCheck)> {
+        let mut rails =
+            vec![(Rail::Deactivations, &self.deactivation_rail), (Rail::Removals, &self.removal_rail)];
+        if let Some(rail) = self.seats.as_ref().and_then(|s| s.rail.as_ref()) {
+            rails.push((Rail::PaidSeats, rail));
+        }
+        rails
     }
 
     /// True when the plan has no operation (it may still carry warnings or blockers).
@@ -720,7 +771,9 @@ impl Plan {
     /// True when a safety rail (deactivations or removals) blocks the plan (the CLI
     /// exits 3).
     pub fn rail_blocked(&self) -> bool {
-        self.blockers.iter().any(|b| matches!(b, Blocker::DeactivationRail(_) | Blocker::RemovalRail(_)))
+        self.blockers.iter().any(|b| {
+            matches!(b, Blocker::DeactivationRail(_) | Blocker::RemovalRail(_) | Blocker::PaidSeatRail(_))
+        })
     }
 
     /// True when the live view was incomplete (the CLI exits 1).

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 
 use roster_model::identity::{self, Lookalike};
 use roster_model::{
-    DesiredState, DesiredUser, LiveState, LiveUser, UnmanagedUsers, UserAttributes, UserChanges,
+    Date, DesiredState, DesiredUser, LiveState, LiveUser, UnmanagedUsers, UserAttributes, UserChanges,
 };
 
 use crate::claims::{self, Claim, Verdict};
@@ -65,6 +65,8 @@ pub(crate) struct UserPlan<'a> {
     pub live_users: &'a [LiveUser],
     /// Indices of live users by id, for group members.
     pub live_by_id: FastMap<&'a str, usize>,
+    /// The day dates are judged on, for memberships that end.
+    pub as_of: Option<Date>,
 }
 
 impl UserPlan<'_> {
@@ -77,6 +79,7 @@ impl UserPlan<'_> {
 pub(crate) fn plan_users<'a>(
     desired: &'a DesiredState,
     live: &'a LiveState,
+    as_of: Option<Date>,
     complete: bool,
     warnings: &mut Vec<String>,
     conflicts: &mut Vec<String>,
@@ -383,6 +386,7 @@ pub(crate) fn plan_users<'a>(
         members: map_with_capacity(d_order.len()),
         live_users: l_users,
         live_by_id,
+        as_of,
     };
     let mut deactivate = Vec::new();
     let mut changes_of: Vec<Option<UserChanges>> = vec![None; d_users.len()];
@@ -393,9 +397,15 @@ pub(crate) fn plan_users<'a>(
             Some((l, _)) => {
                 let have = &l_users[l].attributes;
                 plan.members.insert(d_keys[d].clone(), MemberTarget::Live { desired: &d_users[d], live: l });
-                if !want.active {
+                // An expired user is a tombstone from its `expires` day on.
+                let expired = d_users[d].expired_on(as_of);
+                if !want.active || expired.is_some() {
                     if have.active {
-                        deactivate.push((l, Some(d), DeactivationReason::Tombstone));
+                        let reason = match expired {
+                            Some(day) if want.active => DeactivationReason::Expired(day),
+                            _ => DeactivationReason::Tombstone,
+                        };
+                        deactivate.push((l, Some(d), reason));
                     }
                     continue;
                 }
@@ -416,6 +426,13 @@ pub(crate) fn plan_users<'a>(
                     MemberTarget::Missing(
                         "its userName looks like another account's (see the blockers)".into(),
                     ),
+                );
+            }
+            None if want.active && d_users[d].expired_on(as_of).is_some() => {
+                let day = d_users[d].expires.map(|d| d.to_string()).unwrap_or_default();
+                plan.members.insert(
+                    d_keys[d].clone(),
+                    MemberTarget::Missing(format!("its access expired {day} and it has no account")),
                 );
             }
             None if want.active => {
@@ -566,6 +583,12 @@ pub(crate) fn plan_users<'a>(
         let is_protected =
             protected.contains(&l_keys[l]) || d.is_some_and(|d| protected.contains(&d_keys[d]));
         if is_protected {
+            if let DeactivationReason::Expired(day) = reason {
+                warnings.push(format!(
+                    "user {} expired {day} but policy.protected lists it; it is not deactivated",
+                    live_user.attributes.user_name
+                ));
+            }
             if reason == DeactivationReason::Tombstone {
                 warnings.push(format!(
                     "user {} is marked active: false but policy.protected lists it; it is not deactivated",

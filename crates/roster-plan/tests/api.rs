@@ -24,7 +24,13 @@ fn desired(users: Vec<UserAttributes>, groups: Vec<DesiredGroup>, policy: Policy
         policy,
         users: users
             .into_iter()
-            .map(|attributes| DesiredUser { attributes, previously: vec![], source: None })
+            .map(|attributes| DesiredUser {
+                expires: None,
+                review_after: None,
+                attributes,
+                previously: vec![],
+                source: None,
+            })
             .collect(),
         groups,
         ..DesiredState::default()
@@ -33,7 +39,10 @@ fn desired(users: Vec<UserAttributes>, groups: Vec<DesiredGroup>, policy: Policy
 
 fn live(users: Vec<(&str, UserAttributes)>, groups: Vec<LiveGroup>) -> LiveState {
     LiveState {
-        users: users.into_iter().map(|(id, attributes)| LiveUser { id: id.into(), attributes }).collect(),
+        users: users
+            .into_iter()
+            .map(|(id, attributes)| LiveUser { created: None, id: id.into(), attributes })
+            .collect(),
         groups,
         completeness: Completeness::Complete,
     }
@@ -41,6 +50,7 @@ fn live(users: Vec<(&str, UserAttributes)>, groups: Vec<LiveGroup>) -> LiveState
 
 fn group(name: &str, members: &[&str]) -> DesiredGroup {
     DesiredGroup {
+        expiring_members: Vec::new(),
         display_name: name.into(),
         external_id: None,
         members: Some(members.iter().map(|m| m.to_string()).collect()),
@@ -290,7 +300,7 @@ fn a_large_workspace_gets_the_same_fingerprint() {
     let users: Vec<(String, UserAttributes)> =
         (0..10_001).map(|i| (format!("u{i}"), attrs(&format!("user{i}@example.com"), None))).collect();
     let large = LiveState {
-        users: users.into_iter().map(|(id, attributes)| LiveUser { id, attributes }).collect(),
+        users: users.into_iter().map(|(id, attributes)| LiveUser { created: None, id, attributes }).collect(),
         groups: vec![],
         completeness: Completeness::Complete,
     };
@@ -400,7 +410,11 @@ fn a_saved_plan_refuses_edits_blocked_plans_and_a_changed_service_each_in_its_ow
 
     // The service changed: a third member to remove.
     let mut changed = current.clone();
-    changed.users.push(LiveUser { id: "u3".into(), attributes: attrs("cy@example.com", None) });
+    changed.users.push(LiveUser {
+        created: None,
+        id: "u3".into(),
+        attributes: attrs("cy@example.com", None),
+    });
     changed.groups[0].members.push("u3".into());
     let fresh =
         roster_plan::plan(&state, &changed, &PlanOptions { allow_removals: Some(3), ..allow.clone() });

@@ -1,7 +1,8 @@
 //! Data-driven plan tests: each folder under `tests/cases/` holds `desired.yaml` (a
 //! desired-state file, read by `roster_spec::load`), `live.json` (a `LiveState`) and
 //! optionally `options.json` (`{"allowDeactivations": N, "allowRemovals": N,
-//! "maxMembersPerRequest": N}`),
+//! "maxMembersPerRequest": N, "asOf": "YYYY-MM-DD", "allowPaidSeats": N,
+//! "filesChangedAt": "RFC 3339"}`),
 //! next to snapshots of the text plan and the JSON plan. Adding a case is adding a folder.
 //!
 //! A case may give `desired.json` (a `DesiredState` as JSON) instead of `desired.yaml`:
@@ -28,6 +29,11 @@ struct CaseOptions {
     max_members_per_request: Option<usize>,
     /// What the service keeps; absent means everything.
     capabilities: Option<roster_model::ServiceCapabilities>,
+    /// The day the file's dates are judged on; absent judges no date.
+    as_of: Option<roster_model::Date>,
+    allow_paid_seats: Option<u64>,
+    /// When the desired files last changed in git (RFC 3339); absent outside git.
+    files_changed_at: Option<String>,
 }
 
 fn read(path: &Path) -> String {
@@ -54,6 +60,9 @@ fn check(dir: &Path) {
         allow_removals: case_options.allow_removals,
         max_members_per_request: case_options.max_members_per_request.unwrap_or(100),
         capabilities: case_options.capabilities.unwrap_or_default(),
+        as_of: case_options.as_of,
+        allow_paid_seats: case_options.allow_paid_seats,
+        files_changed_at: case_options.files_changed_at,
     };
 
     let plan = roster_plan::plan(&desired, &live, &options);

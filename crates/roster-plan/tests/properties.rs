@@ -67,7 +67,7 @@ fn live_state() -> impl Strategy<Value = LiveState> {
             .into_iter()
             .filter(|attributes| seen.insert(attributes.key()))
             .enumerate()
-            .map(|(i, attributes)| LiveUser { id: format!("u{i}"), attributes })
+            .map(|(i, attributes)| LiveUser { created: None, id: format!("u{i}"), attributes })
             .collect();
         let groups = groups
             .into_iter()
@@ -120,13 +120,20 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
             let users: Vec<DesiredUser> = users
                 .into_iter()
                 .filter(|(attributes, _)| keys.insert(attributes.key()))
-                .map(|(attributes, previously)| DesiredUser { attributes, previously, source: None })
+                .map(|(attributes, previously)| DesiredUser {
+                    expires: None,
+                    review_after: None,
+                    attributes,
+                    previously,
+                    source: None,
+                })
                 .collect();
             let mut names = HashSet::new();
             let groups = groups
                 .into_iter()
                 .filter(|(name, _, _)| names.insert(*name))
                 .map(|(name, external_id, members)| DesiredGroup {
+                    expiring_members: Vec::new(),
                     display_name: name.to_string(),
                     external_id,
                     members: members.map(|members| {
@@ -139,8 +146,12 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
                 })
                 .collect();
             DesiredState {
+                paid_roles: None,
                 provider: Provider::Productboard,
                 policy: Policy {
+                    expiry_notice_days: roster_model::DEFAULT_EXPIRY_NOTICE_DAYS,
+                    max_access_days: None,
+                    max_paid_seats: None,
                     unmanaged_users: if keep_users {
                         UnmanagedUsers::Keep
                     } else {
@@ -195,6 +206,9 @@ fn capabilities() -> impl Strategy<Value = ServiceCapabilities> {
 fn options() -> impl Strategy<Value = PlanOptions> {
     (prop::option::of(0u64..7), prop::option::of(0u64..7), 1usize..4, capabilities()).prop_map(
         |(allow_deactivations, allow_removals, max_members_per_request, capabilities)| PlanOptions {
+            files_changed_at: None,
+            as_of: None,
+            allow_paid_seats: None,
             allow_deactivations,
             allow_removals,
             max_members_per_request,

@@ -1,5 +1,6 @@
 //! What both human renderers show of an operation: attribute changes and member lists.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use roster_model::{Provider, RoleChange, UserAttributes, UserChanges};
@@ -44,12 +45,12 @@ fn text(value: &Option<String>) -> Value<'_> {
 pub(crate) fn changed_fields<'a>(
     before: &'a UserAttributes,
     changes: &'a UserChanges,
-    provider: Provider,
+    roles: Roles<'_>,
 ) -> Vec<FieldChange<'a>> {
     let mut fields = Vec::new();
     let mut push = |name, before: Value<'a>, after: &'a Option<String>| {
         if let Some(after) = after {
-            let role_change = (name == "role").then(|| provider.role_change(before.text(), after));
+            let role_change = (name == "role").then(|| roles.role_change(before.text(), after));
             fields.push(FieldChange { name, before, after: Value::Text(after), role_change });
         }
     };
@@ -164,11 +165,11 @@ pub(crate) struct UserItem<'a> {
 }
 
 /// The user operations of one section, in plan order.
-pub(crate) fn user_items(
-    operations: &[Operation],
+pub(crate) fn user_items<'a>(
+    operations: &'a [Operation],
     section: UserSection,
-    provider: Provider,
-) -> Vec<UserItem<'_>> {
+    roles: Roles<'_>,
+) -> Vec<UserItem<'a>> {
     operations
         .iter()
         .filter_map(|op| {
@@ -191,7 +192,7 @@ pub(crate) fn user_items(
                 {
                     UserItem {
                         person: Person::of(Some(id), before),
-                        fields: changed_fields(before, changes, provider),
+                        fields: changed_fields(before, changes, roles),
                         deactivation: None,
                         revival: Some(comes_back_with.as_ref()),
                     }
@@ -204,7 +205,7 @@ pub(crate) fn user_items(
                     }
                     UserItem {
                         person: Person::of(Some(id), before),
-                        fields: changed_fields(before, changes, provider),
+                        fields: changed_fields(before, changes, roles),
                         deactivation: None,
                         revival: None,
                     }
@@ -217,7 +218,7 @@ pub(crate) fn user_items(
                             name,
                             before: Value::Unset,
                             after: Value::Text(value),
-                            role_change: (name == "role").then(|| provider.role_change(None, value)),
+                            role_change: (name == "role").then(|| roles.role_change(None, value)),
                         })
                         .collect(),
                     deactivation: None,
@@ -280,20 +281,24 @@ pub(crate) fn role_note(change: RoleChange, created: bool) -> Option<(&'static s
 
 /// A reason in plain words and the technical key it comes from, shown in parentheses.
 pub(crate) struct Reason {
-    pub words: &'static str,
-    pub key: &'static str,
+    pub words: Cow<'static, str>,
+    pub key: Cow<'static, str>,
 }
 
 /// Why a user is deactivated.
 pub(crate) fn deactivation_reason(reason: DeactivationReason) -> Reason {
     match reason {
-        DeactivationReason::Tombstone => {
-            Reason { words: "the file marks the account as no longer active", key: "active: false" }
-        }
-        DeactivationReason::Unmanaged => Reason {
-            words: "not in the file; the policy deactivates accounts not in the file",
-            key: "unmanaged_users: deactivate",
+        DeactivationReason::Tombstone => Reason {
+            words: Cow::Borrowed("the file marks the account as no longer active"),
+            key: Cow::Borrowed("active: false"),
         },
+        DeactivationReason::Unmanaged => Reason {
+            words: Cow::Borrowed("not in the file; the policy deactivates accounts not in the file"),
+            key: Cow::Borrowed("unmanaged_users: deactivate"),
+        },
+        DeactivationReason::Expired(day) => {
+            Reason { words: Cow::Owned(format!("expired {day}")), key: Cow::Owned(format!("expires: {day}")) }
+        }
     }
 }
 
@@ -301,12 +306,19 @@ pub(crate) fn deactivation_reason(reason: DeactivationReason) -> Reason {
 pub(crate) fn protected_reason(reason: DeactivationReason) -> Reason {
     match reason {
         DeactivationReason::Tombstone => Reason {
-            words: "the file marks the account as no longer active, but it is protected and stays active",
-            key: "policy.protected",
+            words: Cow::Borrowed(
+                "the file marks the account as no longer active, but it is protected and stays active",
+            ),
+            key: Cow::Borrowed("policy.protected"),
         },
-        DeactivationReason::Unmanaged => {
-            Reason { words: "not in the file, but it is protected and stays active", key: "policy.protected" }
-        }
+        DeactivationReason::Unmanaged => Reason {
+            words: Cow::Borrowed("not in the file, but it is protected and stays active"),
+            key: Cow::Borrowed("policy.protected"),
+        },
+        DeactivationReason::Expired(day) => Reason {
+            words: Cow::Owned(format!("expired {day}, but it is protected and stays active")),
+            key: Cow::Borrowed("policy.protected"),
+        },
     }
 }
 
@@ -314,24 +326,26 @@ pub(crate) fn protected_reason(reason: DeactivationReason) -> Reason {
 pub(crate) fn kept_reason(reason: KeptReason, user: bool) -> Reason {
     match (reason, user) {
         (KeptReason::Policy, true) => Reason {
-            words: "not in the file; the policy keeps accounts not in the file",
-            key: "unmanaged_users: keep",
+            words: Cow::Borrowed("not in the file; the policy keeps accounts not in the file"),
+            key: Cow::Borrowed("unmanaged_users: keep"),
         },
         (KeptReason::Policy, false) => Reason {
-            words: "not in the file; the policy keeps groups not in the file",
-            key: "unmanaged_groups: keep",
+            words: Cow::Borrowed("not in the file; the policy keeps groups not in the file"),
+            key: Cow::Borrowed("unmanaged_groups: keep"),
         },
         (KeptReason::Ambiguous, _) => Reason {
-            words: "may be the same as one in the file, so it is left alone until the blockers are resolved",
-            key: "identity conflict",
+            words: Cow::Borrowed(
+                "may be the same as one in the file, so it is left alone until the blockers are resolved",
+            ),
+            key: Cow::Borrowed("identity conflict"),
         },
     }
 }
 
 /// Why a group is deleted.
 pub(crate) const GROUP_DELETE_REASON: Reason = Reason {
-    words: "not in the file; the policy deletes groups not in the file",
-    key: "unmanaged_groups: delete",
+    words: Cow::Borrowed("not in the file; the policy deletes groups not in the file"),
+    key: Cow::Borrowed("unmanaged_groups: delete"),
 };
 
 /// The member changes of one group, merged over request chunks.
@@ -372,4 +386,163 @@ pub(crate) fn member_changes(operations: &[Operation]) -> BTreeMap<&str, GroupMe
     }
     groups.retain(|_, members| !members.add.is_empty() || !members.remove.is_empty());
     groups
+}
+
+/// One section of dated access (expired, expiring, reviews due), for every format.
+pub(crate) struct AccessSection<'p> {
+    /// The section's title, without the count.
+    pub title: String,
+    /// Its entries, in the plan's order.
+    pub entries: Vec<AccessEntry<'p>>,
+}
+
+/// A user's or membership's dated access.
+pub(crate) struct AccessEntry<'p> {
+    /// The user, as the file writes it.
+    pub user_name: &'p str,
+    /// The group of a membership.
+    pub group: Option<&'p str>,
+    /// What about it: "expired 2026-11-30", "expires 2026-12-05 (in 5 days)".
+    pub note: String,
+}
+
+/// The non-empty sections of a plan's dated access.
+pub(crate) fn access_sections(access: &roster_plan::AccessDates) -> Vec<AccessSection<'_>> {
+    fn expiry(e: &roster_plan::Expiry, expired: bool) -> AccessEntry<'_> {
+        AccessEntry {
+            user_name: &e.user_name,
+            group: e.group.as_deref(),
+            note: if expired {
+                format!("expired {}", e.expires)
+            } else {
+                let days =
+                    if e.days_left == 1 { "1 day".to_owned() } else { format!("{} days", e.days_left) };
+                format!("expires {} (in {days})", e.expires)
+            },
+        }
+    }
+    let sections = [
+        AccessSection {
+            title: format!("Expired as of {}", access.as_of),
+            entries: access.expired.iter().map(|e| expiry(e, true)).collect(),
+        },
+        AccessSection {
+            title: format!("Expiring within {} days", access.notice_days),
+            entries: access.expiring.iter().map(|e| expiry(e, false)).collect(),
+        },
+        AccessSection {
+            title: format!("Reviews due as of {}", access.as_of),
+            entries: access
+                .reviews_due
+                .iter()
+                .map(|r| AccessEntry {
+                    user_name: &r.user_name,
+                    group: None,
+                    note: format!("review after {}", r.review_after),
+                })
+                .collect(),
+        },
+    ];
+    sections.into_iter().filter(|s| !s.entries.is_empty()).collect()
+}
+
+/// Paid seats before → after, and each role's count, such as
+/// "3 → 4 (admin 1, maker 2 → 3; free: contributor 5 → 4, viewer 1)"; a count that does
+/// not change is shown once.
+pub(crate) fn seat_line(seats: &roster_plan::Seats) -> String {
+    let count = |before: u64, after: u64| {
+        if before == after { before.to_string() } else { format!("{before} → {after}") }
+    };
+    let list = |paid: bool| {
+        seats
+            .roles
+            .iter()
+            .filter(|r| r.paid == paid)
+            .map(|r| format!("{} {}", r.role, count(r.before, r.after)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (paid, free) = (list(true), list(false));
+    let mut details = Vec::new();
+    if !paid.is_empty() {
+        details.push(paid);
+    }
+    if !free.is_empty() {
+        details.push(format!("free: {free}"));
+    }
+    let limit = seats.rail.as_ref().map_or_else(String::new, |rail| format!(", limit {}", rail.limit));
+    format!("{} ({}){limit}", count(seats.paid_before, seats.paid_after), details.join("; "))
+}
+
+/// What an arrival is, for people: "arrived 2026-11-29 14:02 UTC, after the files' last
+/// commit: likely a first SSO login".
+pub(crate) fn arrival_note(arrival: &roster_plan::Arrival) -> String {
+    let mut note = match (&arrival.arrived, &arrival.created) {
+        (Some(arrived), _) => format!("arrived {arrived} UTC"),
+        (None, Some(created)) => format!("created {created}"),
+        (None, None) => "the service does not say when it was created".to_owned(),
+    };
+    if arrival.new {
+        note.push_str(", after the files' last commit: likely a first SSO login");
+    }
+    note
+}
+
+/// The arrival note of a deactivated unmanaged user, for its deactivation line: only
+/// what tells the reviewer more than "not in the file".
+pub(crate) fn deactivation_arrival(plan: &roster_plan::Plan, id: Option<&str>) -> Option<String> {
+    let arrival = plan.arrivals.iter().find(|a| Some(a.id.as_str()) == id && a.deactivated)?;
+    let arrived = arrival.arrived.as_deref()?;
+    Some(if arrival.new {
+        format!("arrived {arrived}, likely a first SSO login")
+    } else {
+        format!("arrived {arrived}")
+    })
+}
+
+/// Which roles are paid and how a role change alters access: the provider's model, with
+/// the paid flags of the plan's seat count where it has one (a file's `paid_roles`
+/// replaces the provider's model there).
+#[derive(Clone, Copy)]
+pub(crate) struct Roles<'p> {
+    provider: Provider,
+    seats: Option<&'p roster_plan::Seats>,
+}
+
+impl<'p> Roles<'p> {
+    /// The roles of a plan made for `provider`.
+    pub(crate) fn of(plan: &'p roster_plan::Plan, provider: Provider) -> Self {
+        Roles { provider, seats: plan.seats.as_ref() }
+    }
+
+    /// Whether a role takes a paid seat.
+    pub(crate) fn is_paid(self, role: &str) -> bool {
+        match self.seats {
+            Some(seats) => seats.roles.iter().any(|r| r.paid && r.role.eq_ignore_ascii_case(role)),
+            None => self.provider.is_paid_role(role) == Some(true),
+        }
+    }
+
+    /// How a change of role from `from` (none: the provider's default) to `to` alters
+    /// access: the provider's ranks, with paid seats as the plan counts them.
+    pub(crate) fn role_change(self, from: Option<&str>, to: &str) -> RoleChange {
+        let change = self.provider.role_change(from, to);
+        if self.seats.is_none() {
+            return change;
+        }
+        let paid_before = from.or(self.provider.default_role()).is_some_and(|r| self.is_paid(r));
+        let paid = self.is_paid(to);
+        match change {
+            RoleChange::Lateral { .. } if paid != paid_before => {
+                if paid {
+                    RoleChange::Elevation { paid }
+                } else {
+                    RoleChange::Reduction { paid }
+                }
+            }
+            RoleChange::Lateral { .. } => RoleChange::Lateral { paid },
+            RoleChange::Elevation { .. } => RoleChange::Elevation { paid },
+            RoleChange::Reduction { .. } => RoleChange::Reduction { paid },
+        }
+    }
 }

@@ -73,7 +73,11 @@ fn truncate(message: &str) -> String {
 fn member_list(members: &[&MemberRef]) -> String {
     members
         .iter()
-        .map(|m| if m.id.is_none() { format!("{} (new)", code(&m.user_name)) } else { code(&m.user_name) })
+        .map(|m| match (&m.id, m.expired) {
+            (None, _) => format!("{} (new)", code(&m.user_name)),
+            (Some(_), Some(day)) => format!("{} (expired {day})", code(&m.user_name)),
+            (Some(_), None) => code(&m.user_name),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -181,13 +185,17 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
         ("memberships to remove", s.members_to_remove),
         ("unmanaged users and groups kept", s.users_kept + s.groups_kept),
     ];
-    if rows.iter().any(|(_, n)| *n > 0) || s.users_protected > 0 {
+    if rows.iter().any(|(_, n)| *n > 0) || s.users_protected > 0 || plan.seats.is_some() {
         md.push("| change | count |\n|:--|--:|\n");
         for (label, n) in rows.iter().filter(|(_, n)| *n > 0) {
             let _ = writeln!(md.out, "| {label} | {n} |");
         }
         if s.users_protected > 0 {
             let _ = writeln!(md.out, "| protected users spared | {} |", s.users_protected);
+        }
+        if let Some(seats) = &plan.seats {
+            let _ =
+                writeln!(md.out, "| paid seats (before → after) | {} |", prose(&fields::seat_line(seats)));
         }
         md.push("\n");
     }
@@ -221,7 +229,7 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
     // Access changes are called out, never folded: who loses access, who gets it back,
     // whose privileges change and who is new. Attribute-only updates are folded.
     for section in UserSection::ALL {
-        let items = fields::user_items(ops, section, context.provider);
+        let items = fields::user_items(ops, section, fields::Roles::of(plan, context.provider));
         if items.is_empty() || md.full {
             continue;
         }
@@ -239,8 +247,11 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
             let mut line = format!("- {}", person(&item.person));
             if let Some((role, why)) = item.deactivation {
                 let _ = write!(line, ": {}", reason(&fields::deactivation_reason(why)));
+                if let Some(note) = fields::deactivation_arrival(plan, item.person.id) {
+                    let _ = write!(line, "; {}", prose(&note));
+                }
                 if let Some(role) = role {
-                    let paid = context.provider.is_paid_role(role) == Some(true);
+                    let paid = fields::Roles::of(plan, context.provider).is_paid(role);
                     let _ =
                         write!(line, "\n  - role: {}{}", code(role), if paid { " (paid seat)" } else { "" });
                 }
@@ -398,6 +409,44 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
         }
         block.push_str("\n</details>\n\n");
         md.item(&block, 0);
+    }
+
+    if !plan.arrivals.is_empty() {
+        let n = plan.arrivals.len();
+        let mut block = format!("<details><summary>Arrivals: live users not in the file ({n})</summary>\n\n");
+        for arrival in plan.arrivals.iter().take(MAX_LISTED) {
+            let fate = if arrival.deactivated { "deactivated" } else { "kept" };
+            let _ = writeln!(
+                block,
+                "- {} (id {}): {}; {fate}",
+                code(&arrival.user_name),
+                code(&arrival.id),
+                prose(&fields::arrival_note(arrival))
+            );
+        }
+        if n > MAX_LISTED {
+            let _ = writeln!(block, "- … and {} more", n - MAX_LISTED);
+        }
+        block.push_str("\n</details>\n\n");
+        md.item(&block, 0);
+    }
+    if let Some(access) = &plan.access {
+        for section in fields::access_sections(access) {
+            let n = section.entries.len();
+            let mut block = format!("<details><summary>{} ({n})</summary>\n\n", section.title);
+            for entry in section.entries.iter().take(MAX_LISTED) {
+                let who = match entry.group {
+                    Some(group) => format!("membership of {} in {}", code(entry.user_name), code(group)),
+                    None => format!("user {}", code(entry.user_name)),
+                };
+                let _ = writeln!(block, "- {who}: {}", entry.note);
+            }
+            if n > MAX_LISTED {
+                let _ = writeln!(block, "- … and {} more", n - MAX_LISTED);
+            }
+            block.push_str("\n</details>\n\n");
+            md.item(&block, 0);
+        }
     }
 
     if md.full {

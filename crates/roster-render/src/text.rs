@@ -133,7 +133,11 @@ impl Text {
     }
 
     fn member(&mut self, sign: &str, style: Style, member: &MemberRef) {
-        let new = if member.id.is_none() { " (created by this plan)" } else { "" };
+        let new = match (&member.id, member.expired) {
+            (None, _) => " (created by this plan)".to_owned(),
+            (Some(_), Some(day)) => format!(": expired {day} (expires: {day})"),
+            (Some(_), None) => String::new(),
+        };
         let line = format!("      {} {}{new}", self.paint(style, sign), terminal(&member.user_name));
         self.line(&line);
     }
@@ -178,7 +182,7 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
     }
 
     for section in UserSection::ALL {
-        let items = fields::user_items(ops, section, options.context.provider);
+        let items = fields::user_items(ops, section, fields::Roles::of(plan, options.context.provider));
         if items.is_empty() {
             continue;
         }
@@ -194,9 +198,11 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
             match item.deactivation {
                 Some((role, reason)) => {
                     let reason = fields::deactivation_reason(reason);
-                    t.line(&format!("  {sign} {person}: {} ({})", reason.words, reason.key));
+                    let arrival = fields::deactivation_arrival(plan, item.person.id)
+                        .map_or_else(String::new, |note| format!("; {note}"));
+                    t.line(&format!("  {sign} {person}: {} ({}){arrival}", reason.words, reason.key));
                     if let Some(role) = role {
-                        let paid = options.context.provider.is_paid_role(role) == Some(true);
+                        let paid = fields::Roles::of(plan, options.context.provider).is_paid(role);
                         let note = if paid { t.paint(Style::Dim, " (paid seat)") } else { String::new() };
                         let role = t.paint(Style::Remove, &quoted(role));
                         t.line(&format!("      role: {role}{note}"));
@@ -357,6 +363,33 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
         }
     }
 
+    if !plan.arrivals.is_empty() {
+        t.heading(Style::Heading, "Arrivals: live users not in the file", plan.arrivals.len());
+        for arrival in &plan.arrivals {
+            let id = t.paint(Style::Dim, &format!("(id {})", terminal(&arrival.id)));
+            let fate = if arrival.deactivated { "deactivated" } else { "kept" };
+            t.line(&format!(
+                "    {} {id}: {}; {fate}",
+                terminal(&arrival.user_name),
+                terminal(&fields::arrival_note(arrival))
+            ));
+        }
+    }
+    if let Some(access) = &plan.access {
+        for section in fields::access_sections(access) {
+            t.heading(Style::Warn, &section.title, section.entries.len());
+            for entry in section.entries {
+                let who = match entry.group {
+                    Some(group) => {
+                        format!("membership of {} in {}", terminal(entry.user_name), quoted(group))
+                    }
+                    None => format!("user {}", terminal(entry.user_name)),
+                };
+                t.line(&format!("    {who}: {}", entry.note));
+            }
+        }
+    }
+
     t.out.push('\n');
     if plan.is_blocked() {
         let blocked = t.paint(Style::Danger, "This plan is blocked (see the top) and must not be applied.");
@@ -364,6 +397,9 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
     }
     let summary = t.paint(Style::Heading, &format!("Plan: {}.", summary_line(plan)));
     t.line(&summary);
+    if let Some(seats) = &plan.seats {
+        t.line(&format!("Paid seats: {}.", terminal(&fields::seat_line(seats))));
+    }
     t.out
 }
 

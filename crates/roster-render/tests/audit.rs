@@ -8,6 +8,8 @@ fn report() -> AuditReport {
         users: ["ada", "bob", "cy", "eve"]
             .iter()
             .map(|name| DesiredUser {
+                expires: None,
+                review_after: None,
                 attributes: UserAttributes {
                     user_name: format!("{name}@lumen.example"),
                     active: true,

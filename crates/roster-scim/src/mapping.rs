@@ -74,6 +74,13 @@ impl User {
                 role: role_of(self),
                 active: self.active.unwrap_or(true),
             },
+            created: self
+                .meta
+                .as_ref()
+                .and_then(|meta| meta.extra.get("created"))
+                .and_then(|created| created.as_str())
+                .filter(|created| !created.is_empty())
+                .map(str::to_owned),
         })
     }
 }

@@ -2,7 +2,7 @@
 //! problem, and keeps what is usable for the checks across files.
 
 use roster_model::identity;
-use roster_model::{Provider, RailLimit, UnmanagedGroups, UnmanagedUsers};
+use roster_model::{Date, Provider, RailLimit, UnmanagedGroups, UnmanagedUsers};
 
 use crate::diagnostics::{At, Check, Sink, quote};
 use crate::file::keys;
@@ -24,6 +24,8 @@ pub(crate) struct FileDoc {
     pub provider: Option<(Provider, At)>,
     pub policy: Option<PolicyDoc>,
     pub custom_roles: Vec<Str>,
+    /// `paid_roles`, and where the key is.
+    pub paid_roles: Option<(Vec<Str>, At)>,
     pub users: Vec<UserDoc>,
     pub groups: Vec<GroupDoc>,
 }
@@ -38,6 +40,16 @@ pub(crate) struct PolicyDoc {
     pub max_deactivations: Option<RailLimit>,
     pub max_removals: Option<RailLimit>,
     pub protected: Vec<Str>,
+    pub expiry_notice_days: Option<u32>,
+    pub max_access_days: Option<u32>,
+    pub max_paid_seats: Option<u64>,
+}
+
+/// A date and where it was written.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DateAt {
+    pub date: Date,
+    pub at: At,
 }
 
 /// A user entry.
@@ -55,6 +67,8 @@ pub(crate) struct UserDoc {
     pub active: bool,
     /// Where `active: false` was written, for messages about tombstones.
     pub inactive_at: Option<At>,
+    pub expires: Option<DateAt>,
+    pub review_after: Option<DateAt>,
 }
 
 /// A group entry.
@@ -65,6 +79,8 @@ pub(crate) struct GroupDoc {
     pub external_id: Option<Str>,
     /// `None` when the group has no `members` key: its membership is unmanaged.
     pub members: Option<Vec<Str>>,
+    /// The memberships among `members` written with an `expires`.
+    pub expiring: Vec<(Str, DateAt)>,
 }
 
 /// The versions of the format this roster reads.
@@ -112,6 +128,11 @@ pub(crate) fn check_file<'s>(
                 }
             }
             "custom_roles" => doc.custom_roles = walker.string_list("custom_roles", value),
+            "paid_roles" => {
+                if walker.sequence("paid_roles", value).is_some() {
+                    doc.paid_roles = Some((walker.string_list("paid_roles", value), walker.at(key_node.pos)));
+                }
+            }
             "policy" => doc.policy = walker.policy(key_node, value),
             "users" => {
                 if let Some(items) = walker.sequence("users", value)
@@ -383,6 +404,9 @@ impl Walker<'_, '_> {
             max_deactivations: None,
             max_removals: None,
             protected: Vec::new(),
+            expiry_notice_days: None,
+            max_access_days: None,
+            max_paid_seats: None,
         };
         for (key, _, value) in self.fields(entries, keys::POLICY, "in `policy`") {
             match key {
@@ -405,6 +429,13 @@ impl Walker<'_, '_> {
                 }
                 "max_removals" => policy.max_removals = self.rail_limit(key, Check::MaxRemovals, value),
                 "protected" => policy.protected = self.raw_string_list(key, value),
+                "expiry_notice_days" => {
+                    policy.expiry_notice_days = self.count(key, value).and_then(|n| u32::try_from(n).ok())
+                }
+                "max_access_days" => {
+                    policy.max_access_days = self.count(key, value).and_then(|n| u32::try_from(n).ok())
+                }
+                "max_paid_seats" => policy.max_paid_seats = self.count(key, value),
                 _ => unreachable!("fields() yields only known keys"),
             }
         }
@@ -453,6 +484,8 @@ impl Walker<'_, '_> {
             role: None,
             active: true,
             inactive_at: None,
+            expires: None,
+            review_after: None,
         };
         let mut has_user_name = false;
         for (key, _, value) in self.fields(entries, keys::USER, "in a user") {
@@ -466,6 +499,8 @@ impl Walker<'_, '_> {
                 "displayName" => user.display_name = self.text(key, value).map(|s| s.value),
                 "title" => user.title = self.text(key, value).map(|s| s.value),
                 "role" => user.role = self.string(key, value),
+                "expires" => user.expires = self.date(key, value),
+                "review_after" => user.review_after = self.date(key, value),
                 "active" => {
                     if let Some(active) = self.boolean(key, value) {
                         user.active = active;
@@ -550,8 +585,13 @@ impl Walker<'_, '_> {
 
     fn group(&mut self, node: &Node<'_>) -> Option<GroupDoc> {
         let entries = self.mapping(node, "a group", "a mapping with at least `displayName`")?;
-        let mut group =
-            GroupDoc { at: self.at(node.pos), display_name: None, external_id: None, members: None };
+        let mut group = GroupDoc {
+            at: self.at(node.pos),
+            display_name: None,
+            external_id: None,
+            members: None,
+            expiring: Vec::new(),
+        };
         let mut has_display_name = false;
         for (key, _, value) in self.fields(entries, keys::GROUP, "in a group") {
             match key {
@@ -560,7 +600,12 @@ impl Walker<'_, '_> {
                     group.display_name = self.text(key, value);
                 }
                 "externalId" => group.external_id = self.text(key, value),
-                "members" => group.members = self.members(value),
+                "members" => {
+                    if let Some((members, expiring)) = self.members(value) {
+                        group.members = Some(members);
+                        group.expiring = expiring;
+                    }
+                }
                 _ => unreachable!("fields() yields only known keys"),
             }
         }
@@ -578,11 +623,102 @@ impl Walker<'_, '_> {
     /// A group's `members`: the one place where a file's memberships are read. `null` is
     /// an error (absent and empty mean different things, and `members:` with nothing
     /// after it says neither), so that it is never taken as "no members".
-    fn members(&mut self, node: &Node<'_>) -> Option<Vec<Str>> {
-        match &node.value {
-            Value::Seq(_) => Some(self.raw_string_list("members", node)),
+    ///
+    /// An item is a userName, or `{ userName: ..., expires: YYYY-MM-DD }` for a membership
+    /// that ends; such memberships are also returned with their dates.
+    #[allow(clippy::type_complexity)]
+    fn members(&mut self, node: &Node<'_>) -> Option<(Vec<Str>, Vec<(Str, DateAt)>)> {
+        let Value::Seq(items) = &node.value else {
+            self.wrong_type("`members`", "a sequence", node);
+            return None;
+        };
+        let mut members = Vec::with_capacity(items.len());
+        let mut expiring = Vec::new();
+        for item in items {
+            let Value::Map(entries) = &item.value else {
+                members.extend(self.raw_string("members", item));
+                continue;
+            };
+            let mut user_name = None;
+            let mut expires = None;
+            let mut has_user_name = false;
+            for (key, _, value) in self.fields(entries, keys::MEMBER, "in a member") {
+                match key {
+                    "userName" => {
+                        has_user_name = true;
+                        user_name = self.raw_string(key, value);
+                    }
+                    "expires" => expires = self.date(key, value),
+                    _ => unreachable!("fields() yields only known keys"),
+                }
+            }
+            if !has_user_name {
+                self.sink
+                    .problem(Check::MissingKey, self.at(item.pos), "a member has no `userName`")
+                    .label("this member needs a `userName`")
+                    .help("write a member as its userName, or as `{ userName: ..., expires: YYYY-MM-DD }`")
+                    .emit();
+            }
+            if let Some(user_name) = user_name {
+                if let Some(expires) = expires {
+                    expiring.push((user_name.clone(), expires));
+                }
+                members.push(user_name);
+            }
+        }
+        Some((members, expiring))
+    }
+
+    /// A day written `YYYY-MM-DD`. The value is read from the text as written, so that
+    /// YAML's own typing of timestamps never changes what it means; a quoted date is the
+    /// same date.
+    fn date(&mut self, key: &str, node: &Node<'_>) -> Option<DateAt> {
+        let at = self.at(node.pos);
+        let written = self.written(node);
+        let text = match &node.value {
+            Value::Str(s) => s.to_string(),
+            Value::Int(_) | Value::Float(_) | Value::Bool(_) => written.clone(),
             _ => {
-                self.wrong_type("`members`", "a sequence", node);
+                self.wrong_type(&format!("`{key}`"), "a date like 2027-03-31", node);
+                return None;
+            }
+        };
+        match Date::parse(text.trim_end()) {
+            Ok(date) if text.trim_end() == text => Some(DateAt { date, at }),
+            result => {
+                let reason = result
+                    .err()
+                    .map_or_else(|| "expected a date as YYYY-MM-DD".to_owned(), |e| e.to_string());
+                self.sink
+                    .problem(Check::InvalidDate, at, format!("invalid `{key}` {}: {reason}", quote(&written)))
+                    .label("not a day written YYYY-MM-DD")
+                    .help(if key == "review_after" {
+                        format!("write the day the review is due, in UTC, e.g. `{key}: 2027-01-15`")
+                    } else {
+                        format!("write the first day without access, in UTC, e.g. `{key}: 2027-03-31`")
+                    })
+                    .emit();
+                None
+            }
+        }
+    }
+
+    /// A whole number from 0.
+    fn count(&mut self, key: &str, node: &Node<'_>) -> Option<u64> {
+        match &node.value {
+            Value::Int(n) if u64::try_from(*n).is_ok() => u64::try_from(*n).ok(),
+            _ => {
+                let at = self.at(node.pos);
+                let written = self.written(node);
+                let shown = if written.is_empty() { node.value.kind().to_owned() } else { quote(&written) };
+                self.sink
+                    .problem(
+                        Check::InvalidValue,
+                        at,
+                        format!("malformed `{key}` {shown}: expected a whole number"),
+                    )
+                    .label("not a whole number from 0")
+                    .emit();
                 None
             }
         }

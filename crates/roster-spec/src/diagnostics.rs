@@ -65,6 +65,10 @@ pub enum Check {
     /// A file that is not a desired-state file at all (a token, a key, a `.env` file):
     /// reported without a single byte of its content.
     NotRosterFile,
+    /// A date that is not a day written `YYYY-MM-DD` (no such day, a time, a time zone).
+    InvalidDate,
+    /// An `expires` further ahead of the as-of day than `policy.max_access_days` allows.
+    AccessTooLong,
 }
 
 impl Check {
@@ -95,6 +99,8 @@ impl Check {
             Check::ProtectedInactive => "protected-inactive",
             Check::ConflictingFiles => "conflicting-files",
             Check::NotRosterFile => "not-a-roster-file",
+            Check::InvalidDate => "invalid-date",
+            Check::AccessTooLong => "max-access-days",
         }
     }
 }

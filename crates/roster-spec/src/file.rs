@@ -82,6 +82,14 @@ pub struct SpecFile {
     /// files add up.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_roles: Vec<String>,
+    /// The roles that take a paid seat, for the plan's seat count and
+    /// `policy.max_paid_seats`. Productboard has its own model (admin, maker and custom
+    /// roles are paid; contributor and viewer are free; no role means contributor), which
+    /// this list replaces; `provider: generic` has no seat model without it. At most one
+    /// file of a run may give it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<String>")]
+    pub paid_roles: Option<Vec<String>>,
     /// The users the service should have. A live user absent from every file is
     /// unmanaged: under `policy.unmanaged_users: deactivate` (the default) it is
     /// deactivated, so an empty or missing `users` deactivates every active user that no
@@ -157,6 +165,24 @@ pub struct PolicyFile {
     /// plan would have deactivated stays active and is listed in the plan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protected: Vec<String>,
+    /// How many days ahead the plan lists access that is about to end (a user's or a
+    /// membership's `expires`). Default 14.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u32")]
+    pub expiry_notice_days: Option<u32>,
+    /// The longest access may be granted for: an `expires` more than this many days after
+    /// the as-of day (`--as-of`, default today in UTC) is a validation error. Default: no
+    /// limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u32")]
+    pub max_access_days: Option<u32>,
+    /// The most paid seats the service may hold after a plan (see `paid_roles`). A plan
+    /// that adds paid seats and ends above it is blocked: `roster plan` and `roster apply`
+    /// exit 3 unless `--allow-paid-seats N` names the exact number of paid seats after
+    /// the plan. Default: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u64")]
+    pub max_paid_seats: Option<u64>,
 }
 
 /// What happens to live users that no file mentions.
@@ -244,6 +270,18 @@ pub struct UserEntry {
     /// tombstone: the user is deactivated, never deleted.
     #[serde(default = "default_true", skip_serializing_if = "is_true")]
     pub active: bool,
+    /// The first day (UTC, `YYYY-MM-DD`) the user no longer has access: from this day on
+    /// the user is deactivated (counted against `max_deactivations`, spared if
+    /// `protected`), and the plan says "expired YYYY-MM-DD". Listed in the plan as
+    /// expiring `policy.expiry_notice_days` ahead. A time or time zone is an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "roster_model::Date")]
+    pub expires: Option<roster_model::Date>,
+    /// The day (UTC, `YYYY-MM-DD`) from which the plan lists this user's access as due for
+    /// review. Changes nothing.
+    #[serde(default, rename = "review_after", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "roster_model::Date")]
+    pub review_after: Option<roster_model::Date>,
 }
 
 fn default_true() -> bool {
@@ -281,20 +319,65 @@ pub struct GroupEntry {
     pub external_id: Option<String>,
     /// The members, by userName; each must be a user defined in the files. Absent means
     /// unmanaged: without `members` roster neither adds nor removes anyone, while
-    /// `members: []` empties the group.
+    /// `members: []` empties the group. A membership that ends is written
+    /// `{ userName: ..., expires: YYYY-MM-DD }`: from that day (UTC) on, the member is
+    /// removed from the group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Vec<String>")]
-    pub members: Option<Vec<String>>,
+    #[schemars(with = "Vec<MemberEntry>")]
+    pub members: Option<Vec<MemberEntry>>,
+}
+
+/// A group member: a userName, or a mapping for a membership that ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MemberEntry {
+    /// The member's userName.
+    Name(String),
+    /// A membership with an end.
+    Expiring(ExpiringMember),
+}
+
+/// A membership that ends on a date.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExpiringMember {
+    /// The member's userName.
+    #[schemars(length(min = 1))]
+    pub user_name: String,
+    /// The first day (UTC, `YYYY-MM-DD`) the membership no longer holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "roster_model::Date")]
+    pub expires: Option<roster_model::Date>,
 }
 
 /// The keys of each mapping of the format, in the order files are written. The loader
 /// checks keys against these lists; a test holds them equal to the schema's properties.
 pub(crate) mod keys {
-    pub const TOP: &[&str] = &["version", "provider", "custom_roles", "policy", "users", "groups"];
-    pub const POLICY: &[&str] =
-        &["unmanaged_users", "unmanaged_groups", "max_deactivations", "max_removals", "protected"];
-    pub const USER: &[&str] =
-        &["userName", "externalId", "previously", "displayName", "name", "title", "role", "active"];
+    pub const TOP: &[&str] =
+        &["version", "provider", "custom_roles", "paid_roles", "policy", "users", "groups"];
+    pub const POLICY: &[&str] = &[
+        "unmanaged_users",
+        "unmanaged_groups",
+        "max_deactivations",
+        "max_removals",
+        "protected",
+        "expiry_notice_days",
+        "max_access_days",
+        "max_paid_seats",
+    ];
+    pub const USER: &[&str] = &[
+        "userName",
+        "externalId",
+        "previously",
+        "displayName",
+        "name",
+        "title",
+        "role",
+        "active",
+        "expires",
+        "review_after",
+    ];
+    pub const MEMBER: &[&str] = &["userName", "expires"];
     pub const NAME: &[&str] = &["givenName", "familyName"];
     pub const GROUP: &[&str] = &["displayName", "externalId", "members"];
 }

@@ -88,7 +88,19 @@ use tree::Pos;
 /// (group members, protected users) are defined, since the definitions may sit in the
 /// broken file. No sources give an empty desired state. A large file may be parsed on
 /// several threads (see the crate documentation); the result does not depend on it.
+///
+/// Dates are read but not judged: `policy.max_access_days` needs the day to judge on,
+/// which [`load_as_of`] takes.
 pub fn load(sources: &[SourceFile]) -> Result<DesiredState, Diagnostics> {
+    load_as_of(sources, None)
+}
+
+/// [`load`], with the day dates are judged on (`--as-of`): an `expires` more than
+/// `policy.max_access_days` after it is an error.
+pub fn load_as_of(
+    sources: &[SourceFile],
+    as_of: Option<roster_model::Date>,
+) -> Result<DesiredState, Diagnostics> {
     let mut sink = Sink::new(sources);
     let mut docs = Vec::with_capacity(sources.len());
     let mut complete = true;
@@ -134,7 +146,7 @@ pub fn load(sources: &[SourceFile]) -> Result<DesiredState, Diagnostics> {
             }
         }
     }
-    let state = semantic::merge(&mut sink, docs, complete);
+    let state = semantic::merge(&mut sink, docs, complete, as_of);
     if sink.has_problems() { Err(sink.into_diagnostics()) } else { Ok(state) }
 }
 
@@ -214,6 +226,19 @@ fn polish_schema(value: &mut serde_json::Value) {
 /// [`load`] of the result gives back the state, sorted so, without source locations.
 pub fn to_yaml(state: &DesiredState) -> String {
     write::to_yaml(state, DEFAULT_SCHEMA_REF)
+}
+
+/// Users as entries of a file's `users` list (`  - userName: ...`), sorted by userName,
+/// in the canonical style of [`to_yaml`]: the block `roster import --unmanaged` prints
+/// for pasting under `users:`.
+pub fn users_yaml(users: &[roster_model::DesiredUser]) -> String {
+    let mut users: Vec<&roster_model::DesiredUser> = users.iter().collect();
+    users.sort_by_cached_key(|u| (u.attributes.key(), u.attributes.user_name.clone()));
+    let mut out = String::new();
+    for user in users {
+        write::write_user(&mut out, user);
+    }
+    out
 }
 
 /// [`to_yaml`] with another schema reference on the first line: a relative path or a URL.

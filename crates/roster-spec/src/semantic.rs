@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use roster_model::identity::{self, Lookalike, UserKey};
-use roster_model::{DesiredGroup, DesiredState, DesiredUser, Policy, Provider, UserAttributes};
+use roster_model::{Date, DesiredGroup, DesiredState, DesiredUser, MembershipExpiry, Policy, Provider, UserAttributes};
 
 use crate::check::{FileDoc, Str};
 use crate::diagnostics::{At, Check, Sink, quote};
@@ -15,7 +15,15 @@ use crate::suggest::did_you_mean;
 /// Merges the files' documents, checking what spans entries and files. `complete` is
 /// false when a file could not be parsed: checks that a name is defined somewhere are
 /// then skipped, since the definition may be in the unreadable file.
-pub(crate) fn merge(sink: &mut Sink<'_>, docs: Vec<FileDoc>, complete: bool) -> DesiredState {
+///
+/// `as_of` is the day dates are judged on; without it, `policy.max_access_days` is not
+/// checked.
+pub(crate) fn merge(
+    sink: &mut Sink<'_>,
+    docs: Vec<FileDoc>,
+    complete: bool,
+    as_of: Option<Date>,
+) -> DesiredState {
     let provider = merge_provider(sink, &docs);
     let mut state = DesiredState { provider, ..DesiredState::default() };
     merge_policy(sink, &docs, &mut state.policy);
@@ -25,6 +33,10 @@ pub(crate) fn merge(sink: &mut Sink<'_>, docs: Vec<FileDoc>, complete: bool) -> 
                 state.custom_roles.push(role.value.clone());
             }
         }
+    }
+    merge_paid_roles(sink, &docs, &mut state);
+    if let Some(as_of) = as_of {
+        check_access_days(sink, &docs, state.policy.max_access_days, as_of);
     }
     let users = check_users(sink, &docs, provider, &state.custom_roles);
     check_previously(sink, &docs, &users);
@@ -51,6 +63,8 @@ pub(crate) fn merge(sink: &mut Sink<'_>, docs: Vec<FileDoc>, complete: bool) -> 
                     active: user.active,
                 },
                 previously: user.previously.into_iter().map(|s| s.value).collect(),
+                expires: user.expires.map(|d| d.date),
+                review_after: user.review_after.map(|d| d.date),
                 source: Some(sink.location(user.at)),
             });
         }
@@ -60,6 +74,14 @@ pub(crate) fn merge(sink: &mut Sink<'_>, docs: Vec<FileDoc>, complete: bool) -> 
                 display_name: display_name.value,
                 external_id: group.external_id.map(|s| s.value),
                 members: group.members.map(|members| members.into_iter().map(|s| s.value).collect()),
+                expiring_members: group
+                    .expiring
+                    .into_iter()
+                    .map(|(user_name, expires)| MembershipExpiry {
+                        user_name: user_name.value,
+                        expires: expires.date,
+                    })
+                    .collect(),
                 source: Some(sink.location(group.at)),
             });
         }
@@ -140,6 +162,62 @@ fn merge_policy(sink: &mut Sink<'_>, docs: &[FileDoc], policy: &mut Policy) {
             policy.max_removals = v;
         }
         policy.protected = p.protected.iter().map(|s| s.value.clone()).collect();
+        if let Some(v) = p.expiry_notice_days {
+            policy.expiry_notice_days = v;
+        }
+        policy.max_access_days = p.max_access_days;
+        policy.max_paid_seats = p.max_paid_seats;
+    }
+}
+
+/// `paid_roles`: one file of a run may give it, like `policy`.
+fn merge_paid_roles(sink: &mut Sink<'_>, docs: &[FileDoc], state: &mut DesiredState) {
+    let mut first: Option<At> = None;
+    for doc in docs {
+        let Some((roles, at)) = &doc.paid_roles else { continue };
+        if let Some(first_at) = first {
+            let first_location = sink.location(first_at);
+            sink.problem(
+                Check::ConflictingFiles,
+                *at,
+                format!("a second `paid_roles`: the paid roles are already given at {first_location}"),
+            )
+            .label("second paid_roles")
+            .related(first_at, "first paid_roles")
+            .help("only one file of a run may carry `paid_roles`")
+            .emit();
+            continue;
+        }
+        first = Some(*at);
+        state.paid_roles = Some(roles.iter().map(|r| r.value.clone()).collect());
+    }
+}
+
+/// Every `expires` (of a user or a membership) at most `max_access_days` after `as_of`.
+fn check_access_days(sink: &mut Sink<'_>, docs: &[FileDoc], max_access_days: Option<u32>, as_of: Date) {
+    let Some(max) = max_access_days else { return };
+    let users = docs.iter().flat_map(|d| &d.users).filter_map(|u| u.expires);
+    let memberships = docs.iter().flat_map(|d| &d.groups).flat_map(|g| g.expiring.iter().map(|(_, e)| *e));
+    for expires in users.chain(memberships) {
+        let days = as_of.days_until(expires.date);
+        if days > i64::from(max) {
+            let latest =
+                as_of.add_days(i64::from(max)).map_or_else(|| "the limit".to_owned(), |d| d.to_string());
+            sink.problem(
+                Check::AccessTooLong,
+                expires.at,
+                format!(
+                    "`expires` {} is {days} days after {as_of}, more than policy.max_access_days ({max})",
+                    expires.date
+                ),
+            )
+            .label("too far ahead")
+            .help(format!(
+                "access may be granted for at most {max} days: write an `expires` on or before {latest}, or raise \
+                 policy.max_access_days"
+            ))
+            .emit();
+        }
     }
 }
 

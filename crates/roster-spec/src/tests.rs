@@ -88,8 +88,12 @@ groups:
 "#;
     let state = load_one(text).unwrap();
     let expected = DesiredState {
+        paid_roles: None,
         provider: Provider::Productboard,
         policy: Policy {
+            expiry_notice_days: roster_model::DEFAULT_EXPIRY_NOTICE_DAYS,
+            max_access_days: None,
+            max_paid_seats: None,
             unmanaged_users: UnmanagedUsers::Keep,
             unmanaged_groups: UnmanagedGroups::Delete,
             max_deactivations: DeactivationLimit::PercentHundredths(1250),
@@ -99,6 +103,8 @@ groups:
         custom_roles: vec!["billing-admin".into()],
         users: vec![
             DesiredUser {
+                expires: None,
+                review_after: None,
                 attributes: UserAttributes {
                     user_name: "admin@example.com".into(),
                     active: true,
@@ -108,6 +114,8 @@ groups:
                 source: Some(SourceLocation { file: "users.yaml".into(), line: 11, column: 5 }),
             },
             DesiredUser {
+                expires: None,
+                review_after: None,
                 attributes: UserAttributes {
                     user_name: "Ada@Example.com".into(),
                     external_id: Some("00u1ada".into()),
@@ -124,12 +132,14 @@ groups:
         ],
         groups: vec![
             DesiredGroup {
+                expiring_members: Vec::new(),
                 display_name: "Product Team".into(),
                 external_id: Some("grp-product".into()),
                 members: Some(vec!["ADA@example.com".into(), "admin@example.com".into()]),
                 source: Some(SourceLocation { file: "users.yaml".into(), line: 21, column: 5 }),
             },
             DesiredGroup {
+                expiring_members: Vec::new(),
                 display_name: "Empty".into(),
                 external_id: None,
                 members: None,
@@ -936,6 +946,8 @@ fn canonical(state: &DesiredState) -> DesiredState {
 
 fn user(user_name: &str) -> DesiredUser {
     DesiredUser {
+        expires: None,
+        review_after: None,
         attributes: UserAttributes { user_name: user_name.into(), active: true, ..Default::default() },
         previously: vec![],
         source: None,
@@ -1014,6 +1026,7 @@ fn to_yaml_round_trips_hostile_strings() {
         u.attributes.active = i % 2 == 0;
         state.users.push(u);
         state.groups.push(DesiredGroup {
+            expiring_members: Vec::new(),
             display_name: format!("{value} {i}"),
             external_id: Some(format!("{i}{value}")),
             members: Some(vec![format!("user{i}@example.com")]),
@@ -1039,6 +1052,9 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
     let mut state = DesiredState {
         provider: Provider::Productboard,
         policy: Policy {
+            expiry_notice_days: roster_model::DEFAULT_EXPIRY_NOTICE_DAYS,
+            max_access_days: None,
+            max_paid_seats: None,
             unmanaged_users: UnmanagedUsers::Keep,
             unmanaged_groups: UnmanagedGroups::Delete,
             max_deactivations: DeactivationLimit::PercentHundredths(1250),
@@ -1055,18 +1071,21 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
         state.users.push(u);
     }
     state.groups.push(DesiredGroup {
+        expiring_members: Vec::new(),
         display_name: "Everyone".into(),
         external_id: None,
         members: Some(addresses.iter().rev().map(|a| a.to_uppercase()).collect()),
         source: None,
     });
     state.groups.push(DesiredGroup {
+        expiring_members: Vec::new(),
         display_name: "empty".into(),
         external_id: None,
         members: Some(vec![]),
         source: None,
     });
     state.groups.push(DesiredGroup {
+        expiring_members: Vec::new(),
         display_name: "unmanaged members".into(),
         external_id: None,
         members: None,
@@ -1187,8 +1206,12 @@ fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
             max_deactivations: limit(policy.max_deactivations, DeactivationLimit::DEFAULT_DEACTIVATIONS),
             max_removals: limit(policy.max_removals, DeactivationLimit::DEFAULT_REMOVALS),
             protected: policy.protected,
+            expiry_notice_days: policy.expiry_notice_days.unwrap_or(roster_model::DEFAULT_EXPIRY_NOTICE_DAYS),
+            max_access_days: policy.max_access_days,
+            max_paid_seats: policy.max_paid_seats,
         },
         custom_roles: spec.custom_roles,
+        paid_roles: spec.paid_roles,
         users: spec
             .users
             .into_iter()
@@ -1204,6 +1227,8 @@ fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
                     active: u.active,
                 },
                 previously: u.previously,
+                expires: u.expires,
+                review_after: u.review_after,
                 source: None,
             })
             .collect(),
@@ -1213,7 +1238,26 @@ fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
             .map(|g| DesiredGroup {
                 display_name: g.display_name,
                 external_id: g.external_id,
-                members: g.members,
+                members: g.members.as_ref().map(|members| {
+                    members
+                        .iter()
+                        .map(|m| match m {
+                            crate::file::MemberEntry::Name(name) => name.clone(),
+                            crate::file::MemberEntry::Expiring(m) => m.user_name.clone(),
+                        })
+                        .collect()
+                }),
+                expiring_members: g
+                    .members
+                    .iter()
+                    .flatten()
+                    .filter_map(|m| match m {
+                        crate::file::MemberEntry::Expiring(m) => m.expires.map(|expires| {
+                            roster_model::MembershipExpiry { user_name: m.user_name.clone(), expires }
+                        }),
+                        crate::file::MemberEntry::Name(_) => None,
+                    })
+                    .collect(),
                 source: None,
             })
             .collect(),
@@ -1235,4 +1279,59 @@ fn the_file_types_read_the_examples_as_load_does() {
         let text = std::fs::read_to_string(path).unwrap();
         assert!(serde_saphyr::from_str::<crate::file::SpecFile>(&text).is_err(), "{name}");
     }
+}
+
+/// The problems of a file judged on a day, as `(code, line, column)`.
+fn found_as_of(text: &str, as_of: &str) -> Vec<(&'static str, usize, usize)> {
+    let as_of = roster_model::Date::parse(as_of).unwrap();
+    match crate::load_as_of(&[SourceFile::new("users.yaml", text)], Some(as_of)) {
+        Ok(_) => Vec::new(),
+        Err(d) => {
+            d.problems().iter().map(|p| (p.check().code(), p.location().line, p.location().column)).collect()
+        }
+    }
+}
+
+#[test]
+fn dates_are_read_as_written_whatever_yaml_types_them() {
+    let state = load_one(
+        "version: 1\nusers:\n  - userName: a@example.com\n    expires: 2027-03-31\n    review_after: \"2027-01-15\"\n\
+         groups:\n  - displayName: G\n    members:\n      - a@example.com\n      - { userName: b@example.com, expires: '2027-01-31' }\n\
+         \n  - displayName: H\n    members: [b@example.com]\n"
+            .replace("\n\n", "\n")
+            .replace("users:\n", "users:\n  - userName: b@example.com\n")
+            .as_str(),
+    )
+    .unwrap_or_else(|d| panic!("{}", d.render(false)));
+    let a = state.users.iter().find(|u| u.attributes.user_name == "a@example.com").unwrap();
+    assert_eq!(a.expires.unwrap().to_string(), "2027-03-31");
+    assert_eq!(a.review_after.unwrap().to_string(), "2027-01-15");
+    let g = &state.groups[0];
+    assert_eq!(g.members.as_deref().unwrap(), ["a@example.com", "b@example.com"]);
+    assert_eq!(g.expiring_members.len(), 1);
+    assert_eq!(g.expiring_members[0].expires.to_string(), "2027-01-31");
+    assert!(state.groups[1].expiring_members.is_empty());
+}
+
+#[test]
+fn max_access_days_is_judged_on_the_as_of_day() {
+    let file = "version: 1\npolicy:\n  max_access_days: 90\nusers:\n  - userName: a@example.com\n    expires: 2027-03-01\n\
+                groups:\n  - displayName: G\n    members:\n      - { userName: a@example.com, expires: 2027-02-28 }\n";
+    // 2026-12-01 + 90 days = 2027-03-01: exactly the limit is allowed.
+    assert_eq!(found_as_of(file, "2026-12-01"), []);
+    // A day earlier, both dates are too far ahead, each at its own line.
+    assert_eq!(found_as_of(file, "2026-11-29"), [("max-access-days", 6, 14), ("max-access-days", 10, 45)]);
+    // Without a day to judge on (`load`), the limit is not checked.
+    assert!(load_one(file).is_ok());
+    // A past date is not too far ahead.
+    assert_eq!(found_as_of(file, "2028-01-01"), []);
+}
+
+#[test]
+fn members_as_mappings_are_checked_like_strings() {
+    let file = "version: 1\nusers:\n  - userName: a@example.com\ngroups:\n  - displayName: G\n    members:\n\
+                - { expires: 2027-01-01 }\n      - { userName: a@example.com, until: 2027-01-01 }\n      - { userName: nobody@example.com }\n"
+        .replace("members:\n- ", "members:\n      - ");
+    let codes: Vec<_> = found(&file).into_iter().map(|(code, line, _)| (code, line)).collect();
+    assert_eq!(codes, [("missing-key", 7), ("unknown-key", 8), ("undefined-member", 9)]);
 }

@@ -22,6 +22,16 @@ pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
             let _ = writeln!(out, "  - {}", scalar(role));
         }
     }
+    if let Some(paid_roles) = &state.paid_roles {
+        if paid_roles.is_empty() {
+            out.push_str("paid_roles: []\n");
+        } else {
+            out.push_str("paid_roles:\n");
+            for role in paid_roles {
+                let _ = writeln!(out, "  - {}", scalar(role));
+            }
+        }
+    }
     let policy = &state.policy;
     out.push_str("policy:\n");
     let _ = writeln!(out, "  unmanaged_users: {}", enum_name(&policy.unmanaged_users));
@@ -37,6 +47,15 @@ pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
         for name in &policy.protected {
             let _ = writeln!(out, "    - {}", scalar(name));
         }
+    }
+    if policy.expiry_notice_days != roster_model::DEFAULT_EXPIRY_NOTICE_DAYS {
+        let _ = writeln!(out, "  expiry_notice_days: {}", policy.expiry_notice_days);
+    }
+    if let Some(days) = policy.max_access_days {
+        let _ = writeln!(out, "  max_access_days: {days}");
+    }
+    if let Some(seats) = policy.max_paid_seats {
+        let _ = writeln!(out, "  max_paid_seats: {seats}");
     }
 
     let mut users: Vec<&DesiredUser> = state.users.iter().collect();
@@ -71,14 +90,27 @@ pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
             let mut members: Vec<&String> = members.iter().collect();
             members.sort_by_cached_key(|m| (UserKey::new(m), (*m).clone()));
             for member in members {
-                let _ = writeln!(out, "      - {}", scalar(member));
+                let expires = group.expiring_members.iter().find(|m| m.user_name == *member);
+                match expires {
+                    Some(m) => {
+                        let _ = writeln!(
+                            out,
+                            "      - {{ userName: {}, expires: {} }}",
+                            scalar(member),
+                            m.expires
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(out, "      - {}", scalar(member));
+                    }
+                }
             }
         }
     }
     out
 }
 
-fn write_user(out: &mut String, user: &DesiredUser) {
+pub(crate) fn write_user(out: &mut String, user: &DesiredUser) {
     let a = &user.attributes;
     let _ = writeln!(out, "  - userName: {}", scalar(&a.user_name));
     if let Some(external_id) = &a.external_id {
@@ -110,6 +142,12 @@ fn write_user(out: &mut String, user: &DesiredUser) {
     }
     if !a.active {
         out.push_str("    active: false\n");
+    }
+    if let Some(expires) = user.expires {
+        let _ = writeln!(out, "    expires: {expires}");
+    }
+    if let Some(review_after) = user.review_after {
+        let _ = writeln!(out, "    review_after: {review_after}");
     }
 }
 

@@ -24,9 +24,24 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         saved.verify().map_err(refusal)?;
         ui.status(&format!("the saved plan is as it was saved (digest {})", saved.digest));
     }
+    // A saved plan is judged on the day it was made for, so that a plan reviewed on
+    // Friday applies the same operations on Monday.
+    let as_of = match &saved {
+        Some(saved) => match (saved.plan.as_of, args.files.as_of) {
+            (Some(pinned), Some(given)) if pinned != given => {
+                return Err(Failure::error(format!(
+                    "--as-of {given} differs from the day the saved plan was made for, {pinned}"
+                ))
+                .with_hint("a saved plan is applied as of its own day: leave out --as-of, or plan again"));
+            }
+            (Some(pinned), _) => pinned,
+            (None, given) => given.unwrap_or_else(crate::cli::today_utc),
+        },
+        None => args.files.as_of_day(),
+    };
     let desired = match &saved {
         Some(saved) => saved.desired.clone(),
-        None => validate::load(&args.files.files, ui)?,
+        None => validate::load(&args.files.files, as_of, ui)?,
     };
     let config = client_config(&args.connection, desired.provider)?;
     let concurrency = config.concurrency;
@@ -39,7 +54,12 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     let options = PlanOptions {
         allow_deactivations: args.allow_deactivations,
         allow_removals: args.allow_removals,
+        allow_paid_seats: args.allow_paid_seats,
         capabilities,
+        as_of: Some(as_of),
+        // Arrivals are news for the reviewer, not operations: a saved plan has no
+        // files to ask git about, and its check compares operations only.
+        files_changed_at: if saved.is_none() { crate::git::last_change(&args.files.files) } else { None },
         ..PlanOptions::default()
     };
     let plan = roster_plan::plan(&desired, &live, &options);

@@ -17,7 +17,7 @@ use crate::failure::{CommandResult, Exit, Failure};
 /// Reads the file, SCIM and the member list, prints the report; exit 2 with
 /// `--detailed-exitcode` when something differs, 1 when either view is incomplete.
 pub async fn run(args: &AuditArgs, ui: &Ui) -> CommandResult {
-    let desired = validate::load(&args.files.files, ui)?;
+    let desired = validate::load(&args.files.files, args.files.as_of_day(), ui)?;
     let scim_config = client_config(&args.connection, desired.provider)?;
     let rest_config = api_config(&args.api, &scim_config)?;
     let scim = ReadClient::new(scim_config)

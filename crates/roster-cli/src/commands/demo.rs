@@ -29,11 +29,11 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
     let example_file = args.examples.join("users.yaml");
     let (desired, files) = if args.examples.is_dir() {
         let files = vec![if example_file.is_file() { example_file } else { args.examples.clone() }];
-        (validate::load(&files, ui)?, files)
+        (validate::load(&files, crate::cli::today_utc(), ui)?, files)
     } else {
         tracing::info!("{} not found; using the example file built into roster", args.examples.display());
         let source = roster_spec::SourceFile { name: "examples/users.yaml".into(), text: EXAMPLE.into() };
-        let desired = roster_spec::load(&[source]).map_err(|d| {
+        let desired = roster_spec::load_as_of(&[source], Some(crate::cli::today_utc())).map_err(|d| {
             Failure::error(format!("the built-in example does not validate:\n{}", d.render(false)))
         })?;
         (desired, vec![PathBuf::from("examples/users.yaml")])
@@ -71,8 +71,11 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
 
     heading(ui, "3. plan: what applying the file would change");
     let live = fetch(client.reader(), ui).await?;
-    let options =
-        PlanOptions { capabilities: client.reader().capabilities().await.clone(), ..PlanOptions::default() };
+    let options = PlanOptions {
+        capabilities: client.reader().capabilities().await.clone(),
+        as_of: Some(crate::cli::today_utc()),
+        ..PlanOptions::default()
+    };
     let plan = roster_plan::plan(&desired, &live, &options);
     print_plan(&plan, PlanFormat::Text, &render_context(desired.provider, client.reader(), None), ui)?;
     if plan.is_blocked() {
@@ -114,7 +117,11 @@ async fn plan_again(
     ui: &Ui,
 ) -> Result<bool, Failure> {
     let live = fetch(client, ui).await?;
-    let options = PlanOptions { capabilities: client.capabilities().await.clone(), ..PlanOptions::default() };
+    let options = PlanOptions {
+        capabilities: client.capabilities().await.clone(),
+        as_of: Some(crate::cli::today_utc()),
+        ..PlanOptions::default()
+    };
     let plan = roster_plan::plan(desired, &live, &options);
     print_plan(&plan, PlanFormat::Text, &render_context(desired.provider, client, None), ui)?;
     Ok(plan.is_empty())

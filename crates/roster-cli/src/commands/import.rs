@@ -20,6 +20,9 @@ const SCHEMA_FILE: &str = "roster.schema.json";
 
 /// Fetches, converts, checks that the file validates and plans empty, and writes it.
 pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
+    if args.unmanaged {
+        return unmanaged(args, ui).await;
+    }
     if let Some(out) = args.out.as_ref().filter(|out| out.exists() && !args.force) {
         return Err(Failure::error(format!("{} exists; import does not replace it", out.display()))
             .with_hint("pass --force to replace it, or --out another file and compare"));
@@ -108,6 +111,84 @@ pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
     Ok(Exit::Success)
 }
 
+/// `roster import --unmanaged`: the live users the files do not list, as entries of
+/// their `users` list, printed or appended to `--out`.
+async fn unmanaged(args: &ImportArgs, ui: &Ui) -> CommandResult {
+    let files =
+        if args.files.is_empty() { vec![std::path::PathBuf::from("users.yaml")] } else { args.files.clone() };
+    let as_of = crate::cli::today_utc();
+    let desired = crate::commands::validate::load(&files, as_of, ui)?;
+    let client = ReadClient::new(client_config(&args.connection, desired.provider)?)
+        .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
+    let capabilities = client.capabilities().await.clone();
+    let live = fetch(&client, ui).await?;
+    if !live.completeness.is_complete() {
+        return Err(Failure::error(
+            "the live state was not fetched completely, so the list of users not in the files could be wrong; \
+             nothing was written",
+        ));
+    }
+    let options = PlanOptions {
+        capabilities,
+        as_of: Some(as_of),
+        files_changed_at: crate::git::last_change(&files),
+        ..PlanOptions::default()
+    };
+    let plan = roster_plan::plan(&desired, &live, &options);
+    let (adoptable, _) = desired_from_live(&live, desired.provider);
+    let arrivals: HashSet<UserKey> = plan.arrivals.iter().map(|a| UserKey::new(&a.user_name)).collect();
+    let users: Vec<DesiredUser> =
+        adoptable.users.into_iter().filter(|u| arrivals.contains(&u.attributes.key())).collect();
+    let mut block = roster_spec::users_yaml(&users);
+    ui.status(&format!("{} live not in {}", count(users.len(), "user"), files_list(&files)));
+    let Some(out) = &args.out else {
+        print!("{block}");
+        return Ok(Exit::Success);
+    };
+    let existing = match std::fs::read_to_string(out) {
+        Ok(text) if args.append => Some(text),
+        Ok(_) => {
+            return Err(Failure::error(format!("{} exists; import does not replace it", out.display()))
+                .with_hint("pass --append to add the entries to its `users` list"));
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(err) => return Err(Failure::from_error(&format!("cannot read {}", out.display()), &err)),
+    };
+    let text = match existing {
+        None => format!("version: 1\nusers:\n{block}"),
+        Some(text) => {
+            // The file's own indentation of list items: `- ` at the margin or indented.
+            if text.lines().any(|l| l.starts_with("- userName:")) {
+                block = block.lines().map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l))).collect();
+            }
+            let separator = if text.ends_with('\n') || text.is_empty() { "" } else { "\n" };
+            format!("{text}{separator}{block}")
+        }
+    };
+    // Appended entries must land in `users`: the result is read back, and written only
+    // when it is valid and lists every one of them.
+    let name = out.display().to_string();
+    let reread = roster_spec::load(&[roster_spec::SourceFile { name: name.clone(), text: text.clone() }]);
+    let lands = reread.as_ref().is_ok_and(|state| {
+        let keys: HashSet<UserKey> = state.users.iter().map(|u| u.attributes.key()).collect();
+        users.iter().all(|u| keys.contains(&u.attributes.key()))
+    });
+    if !lands {
+        return Err(Failure::error(format!(
+            "appending to {name} would not add the entries to its `users` list (it must end with that list); \
+             nothing was written"
+        ))
+        .with_hint("print them without --out and paste them under `users:`"));
+    }
+    write_atomically(out, text.as_bytes())?;
+    ui.status(&format!("appended {} to {name}", count(users.len(), "user")));
+    Ok(Exit::Success)
+}
+
+fn files_list(files: &[std::path::PathBuf]) -> String {
+    files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
 /// The desired state that describes the live state as it is, and warnings about what
 /// cannot be described (duplicate names, members that are not users).
 pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState, Vec<String>) {
@@ -151,7 +232,13 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
             attributes.external_id = None;
         }
         user_names_by_id.insert(user.id.as_str(), attributes.user_name.clone());
-        desired_users.push(DesiredUser { attributes, previously: Vec::new(), source: None });
+        desired_users.push(DesiredUser {
+            expires: None,
+            review_after: None,
+            attributes,
+            previously: Vec::new(),
+            source: None,
+        });
     }
 
     let mut groups: Vec<&roster_model::LiveGroup> = live.groups.iter().collect();
@@ -190,6 +277,7 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
             None => Some(group.id.clone()).filter(|id| seen_group_external_ids.insert(id.clone())),
         };
         desired_groups.push(DesiredGroup {
+            expiring_members: Vec::new(),
             display_name: group.display_name.clone(),
             external_id,
             members: Some(members.into_iter().map(|(_, user_name)| user_name).collect()),

@@ -19,7 +19,8 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     if let Some(out) = &args.out {
         refuse_to_overwrite_inputs(out, &args.files.files)?;
     }
-    let desired = validate::load(&args.files.files, ui)?;
+    let as_of = args.files.as_of_day();
+    let desired = validate::load(&args.files.files, as_of, ui)?;
     let client = ReadClient::new(client_config(&args.connection, desired.provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
     let capabilities = client.capabilities().await.clone();
@@ -28,7 +29,10 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     let options = PlanOptions {
         allow_deactivations: args.allow_deactivations,
         allow_removals: args.allow_removals,
+        allow_paid_seats: args.allow_paid_seats,
         capabilities,
+        as_of: Some(as_of),
+        files_changed_at: crate::git::last_change(&args.files.files),
         ..PlanOptions::default()
     };
     let plan = roster_plan::plan(&desired, &live, &options);

@@ -11,7 +11,7 @@ use crate::output;
 
 /// Validates the files and prints a one-line summary on stderr.
 pub fn run(args: &FilesArgs, ui: &Ui) -> CommandResult {
-    let desired = load(&args.files, ui)?;
+    let desired = load(&args.files, args.as_of_day(), ui)?;
     let n_inactive = desired.users.iter().filter(|u| !u.attributes.active).count();
     let n_unmanaged_members = desired.groups.iter().filter(|g| g.members.is_none()).count();
     eprintln!(
@@ -44,7 +44,9 @@ const MAX_SHOWN: usize = 100;
 
 /// Reads, parses and validates desired-state files. On failure every problem is printed
 /// on stderr (and as GitHub annotations inside GitHub Actions) before returning.
-pub fn load(files: &[PathBuf], ui: &Ui) -> Result<DesiredState, Failure> {
+///
+/// `as_of` is the day the files' dates are judged on (`policy.max_access_days`).
+pub fn load(files: &[PathBuf], as_of: roster_model::Date, ui: &Ui) -> Result<DesiredState, Failure> {
     let sources = roster_spec::read_sources(files)
         .map_err(|err| Failure::from_error("cannot read the desired state", &err))?;
     // A directory stands for the files in it: say which, since a file left out means
@@ -53,7 +55,7 @@ pub fn load(files: &[PathBuf], ui: &Ui) -> Result<DesiredState, Failure> {
         let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
         ui.status(&format!("reading {}", names.join(", ")));
     }
-    match roster_spec::load(&sources) {
+    match roster_spec::load_as_of(&sources, Some(as_of)) {
         Ok(desired) => Ok(desired),
         Err(all) => {
             let n = all.len();
