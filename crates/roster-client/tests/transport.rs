@@ -283,7 +283,11 @@ async fn the_token_never_shows() {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // The process-wide default, not a scoped one: with tests running in parallel, a
+    // scoped subscriber can miss events whose interest another thread cached while no
+    // subscriber listened. No other test of this binary installs a subscriber; their
+    // events land in the capture too, and must not show the token either.
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
 
     let seen = Arc::new(Seen::default());
     let router = Router::new()
