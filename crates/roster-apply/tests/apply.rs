@@ -87,6 +87,7 @@ impl Writer for FakeService {
             display_name: name.into(),
             external_id: external_id.map(Into::into),
             members: ids.to_vec(),
+            created: None,
         });
         ok(id, requests)
     }
@@ -174,6 +175,7 @@ fn scenario() -> (DesiredState, LiveState) {
             display_name: "Product".into(),
             external_id: None,
             members: vec!["1".into(), "2".into()],
+            created: None,
         }],
         ..LiveState::default()
     };

@@ -248,6 +248,8 @@ pub enum Misbehave {
     ThrottleAs500,
     /// Answer 429 without `Retry-After`.
     NoRetryAfter,
+    /// Accept a team whose name another team has (two racing applies can both create it).
+    AllowDuplicateGroupNames,
 }
 
 /// `roster demo`.

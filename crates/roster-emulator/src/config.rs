@@ -98,4 +98,8 @@ pub struct Misbehaviour {
     pub throttle_as_500: bool,
     /// Answer 429 without a `Retry-After` header.
     pub omit_retry_after: bool,
+    /// Accept a team whose name another team already has (ignoring case), as
+    /// scim2-server and some real services do: two applies racing can then both create
+    /// the same team.
+    pub allow_duplicate_group_names: bool,
 }

@@ -229,7 +229,13 @@ fn zero_members_per_request_means_one() {
     );
     let current = live(
         vec![("u1", attrs("a@example.com", None)), ("u2", attrs("b@example.com", None))],
-        vec![LiveGroup { id: "g1".into(), display_name: "Eng".into(), external_id: None, members: vec![] }],
+        vec![LiveGroup {
+            id: "g1".into(),
+            display_name: "Eng".into(),
+            external_id: None,
+            members: vec![],
+            created: None,
+        }],
     );
     let plan = roster_plan::plan(
         &state,

@@ -80,6 +80,7 @@ fn live_state() -> impl Strategy<Value = LiveState> {
                     .into_iter()
                     .map(|m| if m == 7 { "ghost".into() } else { format!("u{m}") })
                     .collect(),
+                created: None,
             })
             .collect();
         let completeness = if incomplete {

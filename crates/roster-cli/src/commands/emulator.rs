@@ -51,6 +51,7 @@ pub fn misbehaviour(switches: &[Misbehave]) -> Misbehaviour {
             Misbehave::DropPostResponses => m.drop_response_after_post = true,
             Misbehave::ThrottleAs500 => m.throttle_as_500 = true,
             Misbehave::NoRetryAfter => m.omit_retry_after = true,
+            Misbehave::AllowDuplicateGroupNames => m.allow_duplicate_group_names = true,
         }
     }
     m
