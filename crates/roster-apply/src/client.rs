@@ -22,8 +22,9 @@ fn convert<T, U>(outcome: WriteOutcome<T>, keep: impl FnOnce(T) -> U) -> WriteRe
     match outcome {
         Ok(applied) => {
             let adopted = applied.adopted();
+            let adoption = applied.adoption_reason().map(str::to_owned);
             let Applied { value, records: recs } = applied;
-            Ok(Written { value: keep(value), requests: records(recs), adopted })
+            Ok(Written { value: keep(value), requests: records(recs), adopted, adoption })
         }
         Err(WriteError { error, records: recs }) => {
             let mut message = error.to_string();

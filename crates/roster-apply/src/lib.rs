@@ -47,9 +47,11 @@ pub struct Written<T> {
     pub value: T,
     /// The requests it took.
     pub requests: Vec<RequestRecord>,
-    /// True when a create met `409 uniqueness` after a lost response and the existing
-    /// resource was adopted instead.
+    /// True when a create adopted an existing resource instead: one created by its own
+    /// lost response, or one that appeared since the plan (another apply's).
     pub adopted: bool,
+    /// Why a create adopted, for the report, where the writer says.
+    pub adoption: Option<String>,
 }
 
 /// A write that failed after the client's retries.
@@ -107,8 +109,8 @@ pub trait Writer: Sync {
 pub enum Outcome {
     /// The service accepted it.
     Done,
-    /// A create whose first response was lost found the resource already there and
-    /// took it over.
+    /// A create found the resource already there and took it over: one its own lost
+    /// response had created, or one that appeared since the plan as the plan creates it.
     Adopted,
     /// The service refused it, or it failed after retries.
     Failed,
@@ -323,7 +325,12 @@ async fn run_one<W: Writer>(
         }
         Operation::CreateUser { attributes } => writer.create_user(attributes).await.map(|written| {
             new_id = Some(CreatedId::User(attributes.key(), written.value.clone()));
-            Written { value: (), requests: written.requests, adopted: written.adopted }
+            Written {
+                value: (),
+                requests: written.requests,
+                adopted: written.adopted,
+                adoption: written.adoption,
+            }
         }),
         Operation::UpdateUser { id, changes, .. } | Operation::ReactivateUser { id, changes, .. } => {
             writer.update_user(id, changes).await
@@ -333,7 +340,12 @@ async fn run_one<W: Writer>(
             skipped_members = unresolved;
             writer.create_group(display_name, external_id.as_deref(), &ids).await.map(|written| {
                 new_id = Some(CreatedId::Group(display_name.clone(), written.value.clone()));
-                Written { value: (), requests: written.requests, adopted: written.adopted }
+                Written {
+                    value: (),
+                    requests: written.requests,
+                    adopted: written.adopted,
+                    adoption: written.adoption,
+                }
             })
         }
         Operation::RenameGroup { id, to, .. } => writer.rename_group(id, to).await,
@@ -360,7 +372,11 @@ async fn run_one<W: Writer>(
     let (outcome, message, requests) = match result {
         Ok(written) if written.adopted => (
             Outcome::Adopted,
-            Some("adopted the resource a lost response had created".to_owned()),
+            Some(
+                written
+                    .adoption
+                    .unwrap_or_else(|| "adopted the resource a lost response had created".to_owned()),
+            ),
             written.requests,
         ),
         Ok(written) => (Outcome::Done, None, written.requests),

@@ -49,7 +49,7 @@ impl FakeService {
 }
 
 fn ok<T>(value: T, requests: Vec<RequestRecord>) -> WriteResult<T> {
-    Ok(Written { value, requests, adopted: false })
+    Ok(Written { value, requests, adopted: false, adoption: None })
 }
 
 impl Writer for FakeService {

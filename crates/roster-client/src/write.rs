@@ -38,11 +38,13 @@ pub struct OperationRecord {
 pub enum RecordOutcome {
     /// The service accepted it.
     Done,
-    /// A create retried after a lost response met `409`, and the resource it had
-    /// created was found and adopted.
+    /// A create found the resource already there and adopted it: a retry after a lost
+    /// response met `409`, or the re-check before a create found what the plan creates.
     Adopted {
         /// The adopted resource's id.
         id: String,
+        /// Why, for the report; `None` for a resource created by a lost response.
+        reason: Option<String>,
     },
     /// It failed.
     Failed {
@@ -64,6 +66,14 @@ impl<T> Applied<T> {
     /// True when a create adopted an existing resource.
     pub fn adopted(&self) -> bool {
         self.records.iter().any(|r| matches!(r.outcome, RecordOutcome::Adopted { .. }))
+    }
+
+    /// Why a create adopted an existing resource, where it says.
+    pub fn adoption_reason(&self) -> Option<&str> {
+        self.records.iter().find_map(|r| match &r.outcome {
+            RecordOutcome::Adopted { reason, .. } => reason.as_deref(),
+            _ => None,
+        })
     }
 }
 
@@ -163,8 +173,13 @@ impl WriteClient {
     }
 
     /// `POST /Users`. When the POST was retried after a lost response and meets `409`,
-    /// the user is looked up by userName and adopted.
+    /// the user is looked up by userName and adopted. Before the POST, and after a `409`
+    /// to its first attempt, a user that appeared under the name since the plan is
+    /// adopted when it is what the plan creates, else the create fails (see `recheck`).
     pub async fn create_user(&self, attributes: &UserAttributes) -> WriteOutcome<LiveUser> {
+        if let Some(adopted) = self.recheck_user_create(attributes).await? {
+            return Ok(adopted);
+        }
         let req = ScimRequest::create_user(&user_for_create(attributes, self.config().provider));
         let exchange = self.reader.transport().send(&req).await.map_err(|e| failure(&req, e, Vec::new()))?;
         if exchange.is_success() {
@@ -195,8 +210,13 @@ impl WriteClient {
                 .map_err(|source| ClientError::Mapping { method: req.method(), path: target(&req), source })
                 .map_err(|e| failure(&req, e, Vec::new()))?;
             tracing::info!(user_name = %attributes.user_name, id = %live.id, "adopted a user created by a retried POST");
-            let outcome = RecordOutcome::Adopted { id: live.id.clone() };
+            let outcome = RecordOutcome::Adopted { id: live.id.clone(), reason: None };
             return Ok(Applied { value: live, records: vec![record(&req, &exchange, outcome)] });
+        }
+        if exchange.status == 409
+            && let Some(adopted) = self.recheck_user_create(attributes).await?
+        {
+            return Ok(adopted);
         }
         Err(failure(&req, exchange.to_error(&req), Vec::new()))
     }
@@ -266,15 +286,25 @@ impl WriteClient {
         external_id: Option<&str>,
         member_ids: &[String],
     ) -> WriteOutcome<LiveGroup> {
+        if let Some(adopted) = self.recheck_group_create(display_name, external_id, member_ids).await? {
+            return Ok(adopted);
+        }
         let chunk = self.config().max_members_per_request.max(1);
         let first = &member_ids[..member_ids.len().min(chunk)];
         let req = ScimRequest::create_group(&group_for_create(display_name, external_id, first));
         let exchange = self.reader.transport().send(&req).await.map_err(|e| failure(&req, e, Vec::new()))?;
         let mut records = Vec::new();
+        let mut created = false;
         let (group, sent_members): (Group, &[String]) = if exchange.is_success() {
             let group: Group = exchange.parse(&req, "Group").map_err(|e| failure(&req, e, Vec::new()))?;
             records.push(record(&req, &exchange, RecordOutcome::Done));
+            created = true;
             (group, first)
+        } else if exchange.status == 409
+            && exchange.attempts == 1
+            && let Some(adopted) = self.recheck_group_create(display_name, external_id, member_ids).await?
+        {
+            return Ok(adopted);
         } else if exchange.status == 409 && exchange.attempts > 1 {
             let found = self
                 .reader
@@ -299,7 +329,7 @@ impl WriteClient {
                 Err(err) => return Err(failure(&req, err, Vec::new())),
             };
             tracing::info!(display_name, id = %id, "adopted a group created by a retried POST");
-            records.push(record(&req, &exchange, RecordOutcome::Adopted { id }));
+            records.push(record(&req, &exchange, RecordOutcome::Adopted { id, reason: None }));
             (group, &[][..])
         } else {
             return Err(failure(&req, exchange.to_error(&req), Vec::new()));
@@ -311,6 +341,13 @@ impl WriteClient {
         if group.members.is_none() {
             // Some services do not echo members; the POST carried them.
             live.members = sent_members.to_vec();
+        }
+        if created {
+            let settled = self.settle_group_race(live, external_id, member_ids, records).await?;
+            if settled.adopted() {
+                return Ok(settled);
+            }
+            (live, records) = (settled.value, settled.records);
         }
         let present: HashSet<&str> = live.members.iter().map(String::as_str).collect();
         let missing: Vec<String> =
@@ -429,6 +466,8 @@ impl WriteClient {
         Err(failure(&req, exchange.to_error(&req), Vec::new()))
     }
 }
+
+mod recheck;
 
 fn not_found(req: &ScimRequest) -> ClientError {
     ClientError::Http {
