@@ -37,6 +37,7 @@
 //!   and the plan is blocked; creates and updates are still shown for review.
 
 mod claims;
+mod duplicates;
 mod fingerprint;
 mod groups;
 mod index;
@@ -86,6 +87,7 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
         &users,
         complete,
         options.max_members_per_request,
+        options.now,
         &mut warnings,
         &mut conflicts,
     );

@@ -1,6 +1,6 @@
 //! The plan as a value: what `roster plan --format json` prints and `--out` saves.
 
-use roster_model::{DeactivationLimit, UserAttributes, UserChanges};
+use roster_model::{DeactivationLimit, Timestamp, UserAttributes, UserChanges};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -17,11 +17,15 @@ pub struct PlanOptions {
     /// The most members one add or remove request may carry; larger changes are split.
     /// Zero is treated as one.
     pub max_members_per_request: usize,
+    /// The time the plan is made at, from the command line's clock (the planner reads
+    /// none). Only an empty duplicate team created within the hour before it may be
+    /// deleted; without it, none is.
+    pub now: Option<Timestamp>,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        Self { allow_deactivations: None, max_members_per_request: 100 }
+        Self { allow_deactivations: None, max_members_per_request: 100, now: None }
     }
 }
 
@@ -152,6 +156,10 @@ pub enum Operation {
         id: String,
         /// The group's name.
         display_name: String,
+        /// True when the group is an empty duplicate of a team the file describes,
+        /// created within the hour before the plan (a warning names both).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        empty_duplicate: bool,
     },
 }
 
@@ -488,7 +496,12 @@ impl Operation {
             Operation::RemoveMembers { group, members, .. } => {
                 format!("remove {} {} from group {group:?}", members.len(), member_word(members.len()))
             }
-            Operation::DeleteGroup { display_name, id } => format!("delete group {display_name:?} (id {id})"),
+            Operation::DeleteGroup { display_name, id, empty_duplicate: false } => {
+                format!("delete group {display_name:?} (id {id})")
+            }
+            Operation::DeleteGroup { display_name, id, empty_duplicate: true } => {
+                format!("delete group {display_name:?} (id {id}), an empty duplicate")
+            }
         }
     }
 

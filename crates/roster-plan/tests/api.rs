@@ -101,7 +101,11 @@ fn compare_names_what_changed() {
     let saved = rename_chain();
     let mut fresh = saved.clone();
     fresh.operations.remove(0);
-    fresh.operations.push(Operation::DeleteGroup { id: "g9".into(), display_name: "Old".into() });
+    fresh.operations.push(Operation::DeleteGroup {
+        id: "g9".into(),
+        display_name: "Old".into(),
+        empty_duplicate: false,
+    });
     assert_eq!(
         compare(&saved, &fresh),
         vec![
@@ -122,7 +126,11 @@ fn compare_caps_its_lines() {
     let saved = rename_chain();
     let mut fresh = saved.clone();
     for i in 0..30 {
-        fresh.operations.push(Operation::DeleteGroup { id: format!("g{i}"), display_name: format!("G{i}") });
+        fresh.operations.push(Operation::DeleteGroup {
+            id: format!("g{i}"),
+            display_name: format!("G{i}"),
+            empty_duplicate: false,
+        });
     }
     let lines = compare(&saved, &fresh);
     assert_eq!(lines.len(), 21);

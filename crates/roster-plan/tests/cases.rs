@@ -1,6 +1,7 @@
 //! Data-driven plan tests: each folder under `tests/cases/` holds `desired.yaml` (a
 //! desired-state file, read by `roster_spec::load`), `live.json` (a `LiveState`) and
-//! optionally `options.json` (`{"allowDeactivations": N, "maxMembersPerRequest": N}`),
+//! optionally `options.json` (`{"allowDeactivations": N, "maxMembersPerRequest": N,
+//! "now": "2026-11-30T10:00:00Z"}`),
 //! next to snapshots of the text plan and the JSON plan. Adding a case is adding a folder.
 //!
 //! A case may give `desired.json` (a `DesiredState` as JSON) instead of `desired.yaml`:
@@ -24,6 +25,7 @@ use serde::Deserialize;
 struct CaseOptions {
     allow_deactivations: Option<u64>,
     max_members_per_request: Option<usize>,
+    now: Option<roster_model::Timestamp>,
 }
 
 fn read(path: &Path) -> String {
@@ -48,6 +50,7 @@ fn check(dir: &Path) {
     let options = PlanOptions {
         allow_deactivations: case_options.allow_deactivations,
         max_members_per_request: case_options.max_members_per_request.unwrap_or(100),
+        now: case_options.now,
     };
 
     let plan = roster_plan::plan(&desired, &live, &options);

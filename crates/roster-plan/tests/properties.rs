@@ -153,7 +153,7 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
 
 fn options() -> impl Strategy<Value = PlanOptions> {
     (prop::option::of(0u64..7), 1usize..4).prop_map(|(allow_deactivations, max_members_per_request)| {
-        PlanOptions { allow_deactivations, max_members_per_request }
+        PlanOptions { allow_deactivations, max_members_per_request, now: None }
     })
 }
 

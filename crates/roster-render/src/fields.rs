@@ -108,6 +108,15 @@ pub(crate) fn reason(reason: DeactivationReason) -> &'static str {
     }
 }
 
+/// Why a group is deleted, for both renderers.
+pub(crate) fn delete_reason(empty_duplicate: bool) -> &'static str {
+    if empty_duplicate {
+        "an empty duplicate of a team in the file, created within the hour before this plan (unmanaged_groups: delete)"
+    } else {
+        "not in the file (unmanaged_groups: delete)"
+    }
+}
+
 /// Member changes of existing groups, merged over request chunks, by group name.
 #[derive(Default)]
 pub(crate) struct GroupMembers<'a> {
