@@ -10,7 +10,7 @@ use roster_client::WriteClient;
 use roster_plan::{PlanOptions, SavedPlan};
 
 use crate::cli::{ApplyArgs, PlanFormat};
-use crate::commands::plan::{fetch, print_plan, verdict, write_atomically};
+use crate::commands::plan::{fetch, now, print_plan, verdict, write_atomically};
 use crate::commands::{Ui, validate};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
@@ -31,7 +31,7 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         Some(saved) => saved.plan.deactivation_rail.allow_deactivations,
         None => args.allow_deactivations,
     };
-    let options = PlanOptions { allow_deactivations, ..PlanOptions::default() };
+    let options = PlanOptions { allow_deactivations, now: now(), ..PlanOptions::default() };
     let plan = roster_plan::plan(&desired, &live, &options);
 
     if let Some(saved) = &saved {

@@ -22,7 +22,8 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     let client = ReadClient::new(client_config(&args.connection, desired.provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
     let live = fetch(&client, ui).await?;
-    let options = PlanOptions { allow_deactivations: args.allow_deactivations, ..PlanOptions::default() };
+    let options =
+        PlanOptions { allow_deactivations: args.allow_deactivations, now: now(), ..PlanOptions::default() };
     let plan = roster_plan::plan(&desired, &live, &options);
     print_plan(&plan, args.format, ui)?;
     if let Some(out) = &args.out {
@@ -30,6 +31,12 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
         ui.status(&format!("saved the plan to {}", out.display()));
     }
     verdict(&plan, args.detailed_exitcode, ui)
+}
+
+/// The time a plan is made at, read here since the planner reads no clock: an empty
+/// duplicate team created within the hour before it may be deleted.
+pub fn now() -> Option<roster_model::Timestamp> {
+    roster_model::Timestamp::from_system_time(std::time::SystemTime::now())
 }
 
 /// Refuses an output path that is one of the desired-state files, or a `*.yaml` file in a
