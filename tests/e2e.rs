@@ -679,7 +679,10 @@ fn duplicate_teams_block_with_the_steps_to_resolve_and_an_empty_recent_one_is_de
     std::fs::write(dir.path().join("users.yaml"), file("delete")).unwrap();
     let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
     assert_eq!(code, 2, "{stdout}\n{stderr}");
-    assert!(stdout.contains("\"platform\" (id g-empty): an empty duplicate of a team in the file"), "{stdout}");
+    assert!(
+        stdout.contains("\"platform\" (id g-empty): an empty duplicate of a team in the file"),
+        "{stdout}"
+    );
     assert!(stdout.contains("is an empty duplicate of \"Platform\" (id g-used"), "warned: {stdout}");
     apply_until_converged(&server, dir.path(), 1);
     let groups = server.live().groups;

@@ -9,12 +9,12 @@ use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use roster_model::{DesiredGroup, DesiredState, LiveGroup, LiveState, Timestamp, UnmanagedGroups};
+use roster_model::{DesiredGroup, DesiredState, LiveGroup, LiveState, UnmanagedGroups};
 
 use crate::claims::{self, Claim, Verdict};
 use crate::duplicates;
 use crate::index::fold;
-use crate::types::{KeptGroup, KeptReason, MemberRef, Operation};
+use crate::types::{KeptGroup, KeptReason, MemberRef, Operation, PlanOptions};
 use crate::users::{MemberTarget, UserPlan};
 
 /// The group half of a plan, each list in apply order.
@@ -38,12 +38,12 @@ pub(crate) fn plan_groups(
     live: &LiveState,
     users: &UserPlan<'_>,
     complete: bool,
-    max_members: usize,
-    now: Option<Timestamp>,
+    options: &PlanOptions,
     warnings: &mut Vec<String>,
     conflicts: &mut Vec<String>,
 ) -> GroupPlan {
-    let max_members = max_members.max(1);
+    let max_members = options.max_members_per_request.max(1);
+    let now = options.now;
     let d_groups = &desired.groups;
     let l_groups = &live.groups;
 

@@ -81,16 +81,7 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
     let mut warnings = Vec::new();
     let mut conflicts = Vec::new();
     let users = users::plan_users(desired, live, complete, &mut warnings, &mut conflicts);
-    let groups = groups::plan_groups(
-        desired,
-        live,
-        &users,
-        complete,
-        options.max_members_per_request,
-        options.now,
-        &mut warnings,
-        &mut conflicts,
-    );
+    let groups = groups::plan_groups(desired, live, &users, complete, options, &mut warnings, &mut conflicts);
 
     let setting = desired.policy.max_deactivations;
     let planned = users.deactivations.len() as u64;
