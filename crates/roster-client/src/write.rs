@@ -173,13 +173,10 @@ impl WriteClient {
     }
 
     /// `POST /Users`. When the POST was retried after a lost response and meets `409`,
-    /// the user is looked up by userName and adopted. Before the POST, and after a `409`
-    /// to its first attempt, a user that appeared under the name since the plan is
-    /// adopted when it is what the plan creates, else the create fails (see `recheck`).
+    /// the user is looked up by userName and adopted. A `409` to its first attempt means
+    /// a user appeared under the name since the plan: it is adopted when it is what the
+    /// plan creates, else the create fails with a named conflict (see `recheck`).
     pub async fn create_user(&self, attributes: &UserAttributes) -> WriteOutcome<LiveUser> {
-        if let Some(adopted) = self.recheck_user_create(attributes).await? {
-            return Ok(adopted);
-        }
         let req = ScimRequest::create_user(&user_for_create(attributes, self.config().provider));
         let exchange = self.reader.transport().send(&req).await.map_err(|e| failure(&req, e, Vec::new()))?;
         if exchange.is_success() {
@@ -214,6 +211,7 @@ impl WriteClient {
             return Ok(Applied { value: live, records: vec![record(&req, &exchange, outcome)] });
         }
         if exchange.status == 409
+            && exchange.attempts == 1
             && let Some(adopted) = self.recheck_user_create(attributes).await?
         {
             return Ok(adopted);

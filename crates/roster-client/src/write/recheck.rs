@@ -1,8 +1,11 @@
-//! Creates re-check just before sending, so that two applies racing converge.
+//! Creates re-check the name they take, so that two applies racing converge.
 //!
 //! A plan is made from a fetch; by the time a create is sent, another apply (a second
-//! pipeline, a re-run) may have created the same team or user. Just before a `POST`,
-//! and again after a `409` to it, the create looks the name up:
+//! pipeline, a re-run) may have created the same team or user. A team create looks its
+//! name up just before its `POST` and again after a `409` to it; a user create after a
+//! `409` only, since SCIM requires userNames to be unique (RFC 7643, section 4.1.1) and
+//! the service's `409` is then the re-check, free when nothing conflicts (a look-up
+//! before every user `POST` would double the requests of an onboarding). Then:
 //!
 //! - nothing there: the `POST` goes ahead;
 //! - what the plan would create (a team with the same name, ignoring case, no member the
@@ -295,7 +298,7 @@ impl WriteClient {
         Ok(Applied { value: group, records })
     }
 
-    /// Before a user's `POST` (or after a `409` to it): `Ok(None)` when no user has the
+    /// After a `409` to a user's `POST`: `Ok(None)` when no user has the
     /// userName's identity key, `Ok(Some(..))` when the one there is what the plan would
     /// create and was adopted, `Err` with a named conflict otherwise.
     pub(super) async fn recheck_user_create(
