@@ -205,6 +205,9 @@ struct Created {
     users: HashMap<UserKey, String>,
     /// Ids of groups created by this run, by displayName as the plan writes it.
     groups: HashMap<String, String>,
+    /// Names (folded) that a failed rename did not free: a create taking one would meet
+    /// the very resource the rename was to move away, and must not adopt it.
+    not_freed: std::collections::HashSet<String>,
 }
 
 impl Created {
@@ -261,6 +264,11 @@ pub async fn apply<W: Writer>(
         // never depend on each other.
         results.sort_by_key(|(report, _)| report.index);
         for (report, new_id) in results {
+            if report.outcome == Outcome::Failed
+                && let Some(name) = freed_name(&report.operation)
+            {
+                created.not_freed.insert(name);
+            }
             match new_id {
                 Some(CreatedId::User(key, id)) => {
                     created.users.insert(key, id);
@@ -311,12 +319,38 @@ fn skipped(index: usize, operation: &Operation, why: &str) -> OperationReport {
     }
 }
 
+/// The name (folded) a rename frees for a later create, if the operation is one.
+fn freed_name(operation: &Operation) -> Option<String> {
+    match operation {
+        Operation::UpdateUser { user_name, changes, .. }
+        | Operation::ReactivateUser { user_name, changes, .. } => {
+            changes.user_name.as_ref().map(|_| user_name.to_lowercase())
+        }
+        Operation::RenameGroup { from, .. } => Some(from.to_lowercase()),
+        _ => None,
+    }
+}
+
+/// The name (folded) a create takes.
+fn taken_name(operation: &Operation) -> Option<String> {
+    match operation {
+        Operation::CreateUser { attributes } => Some(attributes.user_name.to_lowercase()),
+        Operation::CreateGroup { display_name, .. } => Some(display_name.to_lowercase()),
+        _ => None,
+    }
+}
+
 async fn run_one<W: Writer>(
     index: usize,
     operation: &Operation,
     writer: &W,
     created: &Created,
 ) -> (OperationReport, Option<CreatedId>) {
+    if let Some(name) = taken_name(operation)
+        && created.not_freed.contains(&name)
+    {
+        return (skipped(index, operation, "the rename that was to free its name failed"), None);
+    }
     let mut skipped_members = Vec::new();
     let mut new_id = None;
     let result: WriteResult<()> = match operation {
