@@ -210,11 +210,13 @@ impl WriteClient {
             let outcome = RecordOutcome::Adopted { id: live.id.clone(), reason: None };
             return Ok(Applied { value: live, records: vec![record(&req, &exchange, outcome)] });
         }
-        if exchange.status == 409
-            && exchange.attempts == 1
-            && let Some(adopted) = self.recheck_user_create(attributes).await?
-        {
-            return Ok(adopted);
+        if exchange.status == 409 && exchange.attempts == 1 {
+            let conflict = conflict_record(&req, &exchange);
+            match self.recheck_user_create(attributes).await {
+                Ok(Some(adopted)) => return Ok(adopted.after(conflict)),
+                Ok(None) => {}
+                Err(err) => return Err(err.after(conflict)),
+            }
         }
         Err(failure(&req, exchange.to_error(&req), Vec::new()))
     }
@@ -300,9 +302,12 @@ impl WriteClient {
             (group, first)
         } else if exchange.status == 409
             && exchange.attempts == 1
-            && let Some(adopted) = self.recheck_group_create(display_name, external_id, member_ids).await?
+            && let Some(adopted) = self
+                .recheck_group_create(display_name, external_id, member_ids)
+                .await
+                .map_err(|err| err.after(conflict_record(&req, &exchange)))?
         {
-            return Ok(adopted);
+            return Ok(adopted.after(conflict_record(&req, &exchange)));
         } else if exchange.status == 409 && exchange.attempts > 1 {
             let found = self
                 .reader
@@ -466,6 +471,8 @@ impl WriteClient {
 }
 
 mod recheck;
+
+use recheck::conflict_record;
 
 fn not_found(req: &ScimRequest) -> ClientError {
     ClientError::Http {

@@ -404,6 +404,9 @@ async fn a_user_that_appeared_since_the_plan_is_adopted_only_when_it_is_what_the
     assert_eq!(adopted.value.id, id);
     assert!(adopted.adopted(), "{:?}", adopted.records);
     assert!(adopted.adoption_reason().unwrap().contains("appeared since the plan was made"));
+    let steps: Vec<(&str, Option<u16>)> =
+        adopted.records.iter().map(|r| (r.method.as_str(), r.status)).collect();
+    assert_eq!(steps, [("POST", Some(409)), ("GET", Some(200))], "the 409, then the re-check");
 
     let mut other = ada.clone();
     other.title = Some("Engineer".into());

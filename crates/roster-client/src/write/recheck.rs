@@ -117,6 +117,27 @@ fn describe_group(group: &LiveGroup) -> String {
     }
 }
 
+/// The record of a `POST` answered `409`, which a re-check follows.
+pub(super) fn conflict_record(req: &ScimRequest, exchange: &Exchange) -> super::OperationRecord {
+    record(req, exchange, RecordOutcome::Failed { message: exchange.to_error(req).to_string() })
+}
+
+impl<T> Applied<T> {
+    /// The same outcome with `first` recorded before its requests.
+    pub(super) fn after(mut self, first: super::OperationRecord) -> Self {
+        self.records.insert(0, first);
+        self
+    }
+}
+
+impl WriteError {
+    /// The same error with `first` recorded before its requests.
+    pub(super) fn after(mut self, first: super::OperationRecord) -> Self {
+        self.records.insert(0, first);
+        self
+    }
+}
+
 /// The conflict error of a create that found something else under its name.
 fn conflict(req: &ScimRequest, kind: &'static str, name: &str, detail: String) -> ClientError {
     ClientError::CreateConflict {
