@@ -2,8 +2,11 @@
 //!
 //! A desired group matches a live group by externalId when both have one, else by
 //! displayName exactly, else by displayName case-insensitively. As with users, each
-//! pass runs in name order, a live group is matched at most once, and a live group left
-//! over because of an ambiguous match is kept, never deleted.
+//! pass runs in name order and a live group is matched at most once; of several
+//! candidates the one to keep is preferred (see `duplicates`). A live group left over
+//! because of an ambiguous match (a duplicate team) is kept and blocks the plan, except
+//! an empty duplicate created within the hour before `PlanOptions::now`, which
+//! `unmanaged_groups: delete` deletes.
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;

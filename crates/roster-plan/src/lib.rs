@@ -35,6 +35,11 @@
 //!   `max_members_per_request` members in the create and the rest in `AddMembers`.
 //! - **Incomplete view**: no deactivation, member removal or group deletion is planned,
 //!   and the plan is blocked; creates and updates are still shown for review.
+//! - **Duplicate teams** (a desired group's name or externalId held by several live
+//!   groups) block the plan with each id, member count, creation time and the steps to
+//!   resolve it; under `unmanaged_groups: delete` an empty duplicate created within the
+//!   hour before [`PlanOptions::now`] is deleted instead. "Now" is an input: the planner
+//!   reads no clock.
 
 mod claims;
 mod duplicates;
