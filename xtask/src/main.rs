@@ -21,7 +21,7 @@ commands:
   schema [--check] write schemas/*.json from the Rust types, or check they are current
   lint             check examples/ with check-jsonschema and actionlint
   interop          run roster against third-party SCIM software from PyPI
-  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, apply)";
+  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, apply, pacing, verify)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -68,6 +68,10 @@ fn run(program: &str, args: &[&str]) -> Result<()> {
 }
 
 fn ci() -> Result<()> {
+    eprintln!(
+        "ci: fmt, clippy, schemas, tests, doc tests, lint (installs linters into .peers/ once), interop \
+         (installs SCIM peers into .peers/ once)"
+    );
     run("cargo", &["fmt", "--all", "--", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     schema::run(true)?;
@@ -135,6 +139,8 @@ const BENCHMARKS: &[(&str, &str, &str)] = &[
     ("plan", "roster-plan", "bench_plan"),
     ("fetch", "roster-client", "bench_fetch"),
     ("apply", "roster-apply", "bench_apply"),
+    ("pacing", "roster-apply", "bench_pacing"),
+    ("verify", "roster-apply", "bench_verify"),
 ];
 
 fn bench(args: &[String]) -> Result<()> {

@@ -28,7 +28,7 @@ use std::collections::HashSet;
 use roster_model::{LiveGroup, LiveUser, UserAttributes, UserKey};
 use roster_scim::{Group, ListResponse, ScimRequest, User};
 
-use super::{Applied, RecordOutcome, WriteClient, WriteError, failure, record};
+use super::{Applied, RecordOutcome, Verification, WriteClient, WriteError, failure, record};
 use crate::error::ClientError;
 use crate::transport::{Exchange, target};
 
@@ -214,7 +214,10 @@ impl WriteClient {
             &exchange,
             RecordOutcome::Adopted { id: adopted.id.clone(), reason: Some(reason) },
         )];
-        self.complete_adopted_group(adopted, external_id, member_ids, records).await.map(Some)
+        // The look-up shows the team as it is: that is what confirms the adoption.
+        self.complete_adopted_group(adopted, external_id, member_ids, records, Verification::Answer)
+            .await
+            .map(Some)
     }
 
     /// After a team's `POST` succeeded: when teams of that name now exist several times
@@ -227,6 +230,7 @@ impl WriteClient {
         external_id: Option<&str>,
         member_ids: &[String],
         mut records: Vec<super::OperationRecord>,
+        verification: Verification,
     ) -> Result<Applied<LiveGroup>, WriteError> {
         let (req, exchange, mut same_name) = match self.groups_named(&created.display_name).await {
             Ok(found) => found,
@@ -234,14 +238,14 @@ impl WriteClient {
                 // The team was created and the service said so; only the check for a
                 // racing duplicate is missing, and the next plan would block on one.
                 tracing::warn!(team = %created.display_name, "could not re-check for a duplicate team: {err}");
-                return Ok(Applied { value: created, records });
+                return Ok(Applied { value: created, records, verification });
             }
         };
         if !same_name.iter().any(|g| g.id == created.id) {
             same_name.push(created.clone());
         }
         let Some(first) = first_created(&same_name).filter(|first| first.id != created.id).cloned() else {
-            return Ok(Applied { value: created, records });
+            return Ok(Applied { value: created, records, verification });
         };
         if let Err(why) = group_fits(&first, external_id, member_ids) {
             let detail = format!(
@@ -254,16 +258,19 @@ impl WriteClient {
             );
             return Err(failure(&req, conflict(&req, "group", &created.display_name, detail), records));
         }
-        let delete = match ScimRequest::delete_group(&created.id) {
-            Ok(delete) => delete,
-            Err(err) => return Err(failure(&req, err.into(), records)),
-        };
-        match self.reader.transport().send(&delete).await {
-            Ok(answer) if answer.is_success() || answer.status == 404 => {
-                records.push(record(&delete, &answer, RecordOutcome::Done));
+        // This run's copy goes through the ordinary delete (a 404 means it is gone already).
+        match self.delete_group(&created.id).await {
+            Ok(applied) => records.extend(applied.records),
+            Err(mut err) if err.error.status() == Some(404) => {
+                if let Some(last) = err.records.last_mut() {
+                    last.outcome = RecordOutcome::Done;
+                }
+                records.append(&mut err.records);
             }
-            Ok(answer) => return Err(failure(&delete, answer.to_error(&delete), records)),
-            Err(err) => return Err(failure(&delete, err, records)),
+            Err(mut err) => {
+                records.append(&mut err.records);
+                return Err(WriteError { error: err.error, records });
+            }
         }
         let reason = format!(
             "another apply created team {:?} at the same moment ({}); this run's copy ({}) was deleted and \
@@ -278,7 +285,7 @@ impl WriteClient {
             &exchange,
             RecordOutcome::Adopted { id: first.id.clone(), reason: Some(reason) },
         ));
-        self.complete_adopted_group(first, external_id, member_ids, records).await
+        self.complete_adopted_group(first, external_id, member_ids, records, Verification::Answer).await
     }
 
     /// Gives an adopted team what the plan's create would have: the missing members and
@@ -289,6 +296,7 @@ impl WriteClient {
         external_id: Option<&str>,
         member_ids: &[String],
         mut records: Vec<super::OperationRecord>,
+        mut verification: Verification,
     ) -> Result<Applied<LiveGroup>, WriteError> {
         let present: HashSet<&str> = group.members.iter().map(String::as_str).collect();
         let mut missing: Vec<String> =
@@ -296,7 +304,10 @@ impl WriteClient {
         missing.dedup();
         if !missing.is_empty() {
             match self.add_members(&group.id, &missing).await {
-                Ok(applied) => records.extend(applied.records),
+                Ok(applied) => {
+                    verification = verification.weakest(applied.verification);
+                    records.extend(applied.records);
+                }
                 Err(mut err) => {
                     records.append(&mut err.records);
                     return Err(WriteError { error: err.error, records });
@@ -308,7 +319,10 @@ impl WriteClient {
             && group.external_id.is_none()
         {
             match self.set_group_external_id(&group.id, external_id).await {
-                Ok(applied) => records.extend(applied.records),
+                Ok(applied) => {
+                    verification = verification.weakest(applied.verification);
+                    records.extend(applied.records);
+                }
                 Err(mut err) => {
                     records.append(&mut err.records);
                     return Err(WriteError { error: err.error, records });
@@ -316,7 +330,7 @@ impl WriteClient {
             }
             group.external_id = Some(external_id.to_owned());
         }
-        Ok(Applied { value: group, records })
+        Ok(Applied { value: group, records, verification })
     }
 
     /// After a `409` to a user's `POST`: `Ok(None)` when no user has the
@@ -352,7 +366,9 @@ impl WriteClient {
         );
         tracing::info!(user_name = %attributes.user_name, id = %live.id, "adopted a user that appeared since the plan");
         let outcome = RecordOutcome::Adopted { id: live.id.clone(), reason: Some(reason) };
-        Ok(Some(Applied { records: vec![record(&req, &exchange, outcome)], value: live }))
+        // The look-up shows every attribute the plan sets: that confirms the adoption.
+        let records = vec![record(&req, &exchange, outcome)];
+        Ok(Some(Applied { records, value: live, verification: Verification::Answer }))
     }
 }
 
