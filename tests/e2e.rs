@@ -974,6 +974,7 @@ fn two_applies_at_once_converge_on_one_team_where_duplicate_names_are_allowed() 
             .iter()
             .flat_map(|(_, _, report)| report["operations"].as_array().cloned().unwrap_or_default())
             .filter(|o| o["operation"]["op"] == op)
+            .inspect(|o| assert!(o["verified"].is_string(), "an adoption is verified like any write: {o}"))
             .map(|o| if o["outcome"] == "done" { "done" } else { "adopted" })
             .collect();
         assert_eq!(outcomes.iter().filter(|o| **o == "done").count(), 2, "{op}: {outcomes:?}");

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use roster_client::{ClientConfig, ClientError, ReadClient, RecordOutcome, Token, WriteClient};
+use roster_client::{ClientConfig, ClientError, ReadClient, RecordOutcome, Token, Verification, WriteClient};
 use roster_emulator::{Emulator, EmulatorConfig, Misbehaviour, RunningEmulator};
 use roster_model::{Completeness, LiveGroup, LiveState, LiveUser, Provider, UserAttributes, UserChanges};
 
@@ -405,6 +405,7 @@ async fn a_user_that_appeared_since_the_plan_is_adopted_only_when_it_is_what_the
     assert_eq!(adopted.value.id, id);
     assert!(adopted.adopted(), "{:?}", adopted.records);
     assert!(adopted.adoption_reason().unwrap().contains("appeared since the plan was made"));
+    assert_eq!(adopted.verification, Verification::Answer, "the look-up shows every attribute the plan sets");
     let steps: Vec<(&str, Option<u16>)> =
         adopted.records.iter().map(|r| (r.method.as_str(), r.status)).collect();
     assert_eq!(steps, [("POST", Some(409)), ("GET", Some(200))], "the 409, then the re-check");
@@ -436,6 +437,7 @@ async fn a_team_that_appeared_since_the_plan_is_adopted_and_completed_or_refused
     let adopted = writer.create_group("Eng", Some("grp-eng"), &ids[..2]).await.unwrap();
     assert_eq!(adopted.value.id, eng);
     assert!(adopted.adopted());
+    assert_eq!(adopted.verification, Verification::Answer, "the look-up and the completing writes show it");
     let live = truth(&emulator);
     assert_eq!(live.groups.len(), 1, "not created twice");
     let mut members = live.groups[0].members.clone();
