@@ -18,6 +18,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
+use roster_model::identity::group_key;
 use roster_model::{UserAttributes, UserChanges, UserKey};
 use roster_plan::{MemberRef, Operation, Plan};
 use schemars::JsonSchema;
@@ -336,7 +337,7 @@ struct Created {
     users: HashMap<UserKey, String>,
     /// Ids of groups created by this run, by displayName as the plan writes it.
     groups: HashMap<String, String>,
-    /// Names (folded) that a failed rename did not free: a create taking one would meet
+    /// Names (by the identity key) that a failed rename did not free: a create taking one would meet
     /// the very resource the rename was to move away, and must not adopt it.
     not_freed: std::collections::HashSet<String>,
 }
@@ -464,23 +465,23 @@ fn skipped(index: usize, operation: &Operation, why: &str) -> OperationReport {
     }
 }
 
-/// The name (folded) a rename frees for a later create, if the operation is one.
+/// The name (by the identity key) a rename frees for a later create, if it is one.
 fn freed_name(operation: &Operation) -> Option<String> {
     match operation {
         Operation::UpdateUser { user_name, changes, .. }
         | Operation::ReactivateUser { user_name, changes, .. } => {
-            changes.user_name.as_ref().map(|_| user_name.to_lowercase())
+            changes.user_name.as_ref().map(|_| format!("user {}", UserKey::new(user_name)))
         }
-        Operation::RenameGroup { from, .. } => Some(from.to_lowercase()),
+        Operation::RenameGroup { from, .. } => Some(format!("group {}", group_key(from))),
         _ => None,
     }
 }
 
-/// The name (folded) a create takes.
+/// The name (by the identity key) a create takes.
 fn taken_name(operation: &Operation) -> Option<String> {
     match operation {
-        Operation::CreateUser { attributes } => Some(attributes.user_name.to_lowercase()),
-        Operation::CreateGroup { display_name, .. } => Some(display_name.to_lowercase()),
+        Operation::CreateUser { attributes } => Some(format!("user {}", attributes.key())),
+        Operation::CreateGroup { display_name, .. } => Some(format!("group {}", group_key(display_name))),
         _ => None,
     }
 }

@@ -25,6 +25,7 @@
 
 use std::collections::HashSet;
 
+use roster_model::identity::group_key;
 use roster_model::{LiveGroup, LiveUser, UserAttributes, UserKey};
 use roster_scim::{Group, ListResponse, ScimRequest, User};
 
@@ -159,11 +160,11 @@ impl WriteClient {
         let req = ScimRequest::find_group_by_display_name(display_name);
         let exchange = self.reader.transport().send(&req).await?;
         let list: ListResponse<Group> = exchange.parse(&req, "ListResponse")?;
-        let folded = display_name.to_lowercase();
+        let folded = group_key(display_name);
         let mut found = Vec::new();
         // A service that ignores the filter answers with a page of every team: only a
         // name that matches counts.
-        for listed in list.resources.into_iter().filter(|g| g.display_name.to_lowercase() == folded) {
+        for listed in list.resources.into_iter().filter(|g| group_key(&g.display_name) == folded) {
             let group = match (&listed.members, listed.id.as_deref()) {
                 (None, Some(id)) => self.reader.get_group(id).await?.unwrap_or(listed),
                 _ => listed,
