@@ -139,6 +139,27 @@ impl WriteError {
     }
 }
 
+/// Adds a write that completes an adopted team to the adoption: its requests, and its
+/// confirmation, which can only weaken the adoption's. Its failure fails the adoption,
+/// with every request so far.
+fn completed_by(
+    written: super::WriteOutcome<()>,
+    records: &mut Vec<super::OperationRecord>,
+    verification: &mut Verification,
+) -> Result<(), WriteError> {
+    match written {
+        Ok(applied) => {
+            *verification = verification.weakest(applied.verification);
+            records.extend(applied.records);
+            Ok(())
+        }
+        Err(mut err) => {
+            records.append(&mut err.records);
+            Err(WriteError { error: err.error, records: std::mem::take(records) })
+        }
+    }
+}
+
 /// The conflict error of a create that found something else under its name.
 fn conflict(req: &ScimRequest, kind: &'static str, name: &str, detail: String) -> ClientError {
     ClientError::CreateConflict {
@@ -304,31 +325,14 @@ impl WriteClient {
             member_ids.iter().filter(|id| !present.contains(id.as_str())).cloned().collect();
         missing.dedup();
         if !missing.is_empty() {
-            match self.add_members(&group.id, &missing).await {
-                Ok(applied) => {
-                    verification = verification.weakest(applied.verification);
-                    records.extend(applied.records);
-                }
-                Err(mut err) => {
-                    records.append(&mut err.records);
-                    return Err(WriteError { error: err.error, records });
-                }
-            }
+            completed_by(self.add_members(&group.id, &missing).await, &mut records, &mut verification)?;
             group.members.extend(missing);
         }
         if let Some(external_id) = external_id
             && group.external_id.is_none()
         {
-            match self.set_group_external_id(&group.id, external_id).await {
-                Ok(applied) => {
-                    verification = verification.weakest(applied.verification);
-                    records.extend(applied.records);
-                }
-                Err(mut err) => {
-                    records.append(&mut err.records);
-                    return Err(WriteError { error: err.error, records });
-                }
-            }
+            let written = self.set_group_external_id(&group.id, external_id).await;
+            completed_by(written, &mut records, &mut verification)?;
             group.external_id = Some(external_id.to_owned());
         }
         Ok(Applied { value: group, records, verification })
