@@ -743,6 +743,7 @@ fn a_team_of_twelve(dir: &std::path::Path) -> Server {
         display_name: "Everyone".into(),
         external_id: None,
         members: users.iter().map(|u| u.id.clone()).collect(),
+        created: None,
     };
     let live = LiveState { users, groups: vec![group], ..LiveState::default() };
     let server = Server::seeded(EmulatorConfig::default(), &live);
@@ -993,6 +994,7 @@ fn a_contractor_and_a_guest(dir: &std::path::Path) -> Server {
             display_name: "Product".into(),
             external_id: None,
             members: vec!["u1".into(), "u2".into()],
+            created: None,
         }],
         ..LiveState::default()
     };
@@ -1087,6 +1089,79 @@ fn access_ends_on_its_day_and_a_saved_plan_is_judged_on_the_day_it_was_made_for(
     assert_eq!(live.groups[0].members, ["u1"], "the guest's membership is removed");
     let (code, stdout, _) = plan("text", "2026-06-01");
     assert_eq!(code, 0, "converged: {stdout}");
+    server.assert_no_user_delete();
+}
+
+/// Starts two `roster apply` runs at the same moment and waits for both; returns their
+/// exit codes, stderr and reports.
+fn two_applies_at_once(server: &Server, dir: &std::path::Path) -> Vec<(i32, String, serde_json::Value)> {
+    let children: Vec<_> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let report = dir.join(format!("report-{name}.json"));
+            let child = roster(Some(server), dir)
+                .args(["apply", "--auto-approve", "--report"])
+                .arg(&report)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            (child, report)
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|(child, report)| {
+            let output = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            let report = std::fs::read_to_string(&report)
+                .map(|text| serde_json::from_str(&text).unwrap())
+                .unwrap_or(serde_json::Value::Null);
+            (output.status.code().unwrap_or(-1), stderr, report)
+        })
+        .collect()
+}
+
+#[test]
+fn two_applies_at_once_converge_on_one_team_where_duplicate_names_are_allowed() {
+    let config = EmulatorConfig {
+        latency: Duration::from_millis(25),
+        misbehaviour: Misbehaviour { allow_duplicate_group_names: true, ..Misbehaviour::default() },
+        ..EmulatorConfig::default()
+    };
+    let server = Server::seeded(config, &LiveState::default());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        "version: 1\npolicy: { unmanaged_groups: delete }\nusers:\n  - { userName: ada@example.com, role: maker }\n  \
+         - { userName: bob@example.com, title: Engineer }\ngroups:\n  - displayName: Platform\n    \
+         members: [ada@example.com, bob@example.com]\n  - displayName: Empty Team\n",
+    )
+    .unwrap();
+
+    let runs = two_applies_at_once(&server, dir.path());
+    for (code, stderr, _) in &runs {
+        assert_eq!(*code, 0, "both applies succeed:\n{stderr}");
+    }
+    let live = server.live();
+    for name in ["Platform", "Empty Team"] {
+        let teams: Vec<_> = live.groups.iter().filter(|g| g.display_name == name).collect();
+        assert_eq!(teams.len(), 1, "one team {name:?}: {:?}", live.groups);
+    }
+    assert_eq!(live.users.len(), 2, "each user once");
+    // Every create either made the team or adopted the other run's; one made each.
+    for op in ["createUser", "createGroup"] {
+        let outcomes: Vec<&str> = runs
+            .iter()
+            .flat_map(|(_, _, report)| report["operations"].as_array().cloned().unwrap_or_default())
+            .filter(|o| o["operation"]["op"] == op)
+            .inspect(|o| assert!(o["verified"].is_string(), "an adoption is verified like any write: {o}"))
+            .map(|o| if o["outcome"] == "done" { "done" } else { "adopted" })
+            .collect();
+        assert_eq!(outcomes.iter().filter(|o| **o == "done").count(), 2, "{op}: {outcomes:?}");
+    }
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "the re-plan is converged:\n{stdout}\n{stderr}");
     server.assert_no_user_delete();
 }
 
@@ -1242,4 +1317,70 @@ fn the_paid_seat_rail_blocks_plan_and_apply_until_exactly_the_seats_after_are_al
     assert_eq!(code, 0, "{stderr}");
     let (code, stdout, _) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
     assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn duplicate_teams_block_with_the_steps_to_resolve_and_an_empty_recent_one_is_deleted_under_delete() {
+    let live = LiveState {
+        users: vec![active_user(1)],
+        groups: vec![
+            roster_model::LiveGroup {
+                id: "g-used".into(),
+                display_name: "Platform".into(),
+                external_id: None,
+                members: vec!["old-1".into()],
+                created: None,
+            },
+            // Seeded without a creation time, the emulator stamps it now: a duplicate a
+            // racing apply has just left.
+            roster_model::LiveGroup {
+                id: "g-empty".into(),
+                display_name: "platform".into(),
+                external_id: None,
+                members: vec![],
+                created: None,
+            },
+        ],
+        ..LiveState::default()
+    };
+    let config = EmulatorConfig {
+        misbehaviour: Misbehaviour { allow_duplicate_group_names: true, ..Misbehaviour::default() },
+        ..EmulatorConfig::default()
+    };
+    let server = Server::seeded(config, &live);
+    let dir = tempfile::tempdir().unwrap();
+    let file = |policy: &str| {
+        format!(
+            "version: 1\npolicy: {{ unmanaged_users: keep, unmanaged_groups: {policy} }}\nusers:\n  \
+             - userName: old1@example.com\ngroups:\n  - displayName: Platform\n    members: [old1@example.com]\n"
+        )
+    };
+    std::fs::write(dir.path().join("users.yaml"), file("keep")).unwrap();
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 1, "blocked:\n{stdout}\n{stderr}");
+    for expected in [
+        "team \"Platform\" exists twice",
+        "(id g-used, 1 member, created 20",
+        "(id g-empty, no members, created 20",
+        "keep \"Platform\" (id g-used), as it has the most members",
+        "delete \"platform\" (id g-empty) in the service's admin UI (it is empty)",
+        "with `unmanaged_groups: delete`, roster deletes a duplicate itself",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in:\n{stdout}");
+    }
+    let (code, _, _) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(code, 1);
+    assert!(server.writes().is_empty(), "a blocked plan sends nothing: {:?}", server.writes());
+
+    std::fs::write(dir.path().join("users.yaml"), file("delete")).unwrap();
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("\"platform\" (id g-empty): an empty duplicate of a team in the file"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("is an empty duplicate of \"Platform\" (id g-used"), "warned: {stdout}");
+    apply_until_converged(&server, dir.path(), 1);
+    let groups = server.live().groups;
+    assert_eq!(groups.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["g-used"]);
 }

@@ -36,6 +36,7 @@ fn team_of_three() -> LiveState {
             display_name: "Team".into(),
             external_id: None,
             members: vec!["u-a".into(), "u-b".into(), "u-c".into()],
+            created: None,
         }],
         ..LiveState::default()
     }

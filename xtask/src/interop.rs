@@ -131,9 +131,95 @@ fn client_against_scim2_server(bin: &Path) -> Result<()> {
     if !status.success() {
         bail!("roster's client tests failed against scim2-server ({status}); its log: {}", log.display());
     }
-    let converged = roster_converges_against(&format!("http://127.0.0.1:{port}/v2"), &token);
+    let url = format!("http://127.0.0.1:{port}/v2");
+    let converged =
+        roster_converges_against(&url, &token).and_then(|()| two_applies_at_once_against(&url, &token));
     drop(server);
     converged.with_context(|| format!("scim2-server's log: {}", log.display()))
+}
+
+/// Two pipelines applying the same file at once: users and teams, one of them empty.
+/// scim2-server allows duplicate team names, so only roster's re-check before a create
+/// and its settling after one keep each team single.
+const RACE: &str = "version: 1
+provider: generic
+policy: { unmanaged_users: keep, unmanaged_groups: keep }
+users:
+  - { userName: race-a@interop.example, displayName: Race A }
+  - { userName: race-b@interop.example, displayName: Race B }
+  - { userName: race-c@interop.example, displayName: Race C }
+groups:
+  - { displayName: Race Team, members: [race-a@interop.example, race-b@interop.example] }
+  - { displayName: Race Crew, members: [race-c@interop.example] }
+  - { displayName: Race Empty }
+";
+
+/// `roster apply` twice at the same moment against one server, then `roster plan
+/// --detailed-exitcode` (converged) and `roster import` (each team once).
+fn two_applies_at_once_against(url: &str, token: &str) -> Result<()> {
+    let roster = roster_binary()?;
+    let dir = root().join("target/interop-roster-race");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("race.yaml"), RACE)?;
+    let command = |args: &[&str]| {
+        let mut command = Command::new(&roster);
+        command
+            .args(args)
+            .current_dir(&dir)
+            .env("ROSTER_SCIM_URL", url)
+            .env("ROSTER_SCIM_TOKEN", token)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        command
+    };
+    eprintln!("$ roster apply --auto-approve race.yaml & roster apply --auto-approve race.yaml");
+    let runs: Vec<Child> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            command(&["apply", "--auto-approve", "--report", &format!("report-{name}.json"), "race.yaml"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .context("cannot start roster")
+        })
+        .collect::<Result<_>>()?;
+    let mut adopted = 0;
+    for (name, run) in ["a", "b"].iter().zip(runs) {
+        let output = run.wait_with_output()?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains(token) {
+            bail!("roster printed the token");
+        }
+        if !output.status.success() {
+            bail!(
+                "roster apply ({name}) racing another against scim2-server exited {}:\n{stderr}",
+                output.status
+            );
+        }
+        let report = std::fs::read_to_string(dir.join(format!("report-{name}.json")))?;
+        adopted += report.matches("\"outcome\": \"adopted\"").count();
+    }
+    let output = command(&["plan", "--detailed-exitcode", "race.yaml"]).output()?;
+    if output.status.code() != Some(0) {
+        bail!(
+            "roster plan after two applies at once exited {} (0 = converged):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let output = command(&["import", "--provider", "generic"]).output()?;
+    let imported = String::from_utf8_lossy(&output.stdout);
+    for team in ["Race Team", "Race Crew", "Race Empty"] {
+        let n = imported.lines().filter(|line| line.trim() == format!("- displayName: {team}")).count();
+        if n != 1 {
+            bail!("after two applies at once scim2-server holds team {team:?} {n} times:\n{imported}");
+        }
+    }
+    eprintln!(
+        "interop: two applies at once against scim2-server converged on one of each team ({adopted} creates adopted)"
+    );
+    Ok(())
 }
 
 /// The first file of the convergence scenario: three users and a team.

@@ -104,6 +104,7 @@ async fn main() {
             display_name: format!("Team {t}"),
             external_id: None,
             members: Vec::new(),
+            created: None,
         })
         .collect();
     let live = LiveState { users: users.clone(), groups: teams, ..LiveState::default() };

@@ -22,13 +22,14 @@ fn convert<T, U>(outcome: WriteOutcome<T>, keep: impl FnOnce(T) -> U) -> WriteRe
     match outcome {
         Ok(applied) => {
             let adopted = applied.adopted();
+            let adoption = applied.adoption_reason().map(str::to_owned);
             let Applied { value, records: recs, verification } = applied;
             let verified = match verification {
                 Verification::Answer => Verified::Answer,
                 Verification::ReadBack => Verified::ReadBack,
                 Verification::Unverified => Verified::No,
             };
-            Ok(Written { value: keep(value), requests: records(recs), adopted, verified })
+            Ok(Written { value: keep(value), requests: records(recs), adopted, adoption, verified })
         }
         Err(WriteError { error, records: recs }) => {
             let mut message = error.to_string();

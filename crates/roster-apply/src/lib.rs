@@ -18,6 +18,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
+use roster_model::identity::group_key;
 use roster_model::{UserAttributes, UserChanges, UserKey};
 use roster_plan::{MemberRef, Operation, Plan};
 use schemars::JsonSchema;
@@ -65,9 +66,11 @@ pub struct Written<T> {
     pub value: T,
     /// The requests it took.
     pub requests: Vec<RequestRecord>,
-    /// True when a create met `409 uniqueness` after a lost response and the existing
-    /// resource was adopted instead.
+    /// True when a create adopted an existing resource instead: one created by its own
+    /// lost response, or one that appeared since the plan (another apply's).
     pub adopted: bool,
+    /// Why a create adopted, for the report, where the writer says.
+    pub adoption: Option<String>,
     /// How the effect was confirmed; [`Verified::No`] when the answer showed nothing.
     pub verified: Verified,
 }
@@ -127,8 +130,8 @@ pub trait Writer: Sync {
 pub enum Outcome {
     /// The service accepted it.
     Done,
-    /// A create whose first response was lost found the resource already there and
-    /// took it over.
+    /// A create found the resource already there and took it over: one its own lost
+    /// response had created, or one that appeared since the plan as the plan creates it.
     Adopted,
     /// The service refused it, or it failed after retries.
     Failed,
@@ -301,7 +304,9 @@ fn objects_of(operation: &Operation) -> Vec<String> {
         Operation::RemoveMembers { group_id, group, .. } => {
             vec![format!("group {group_id}"), group_name(group)]
         }
-        Operation::DeleteGroup { id, display_name } => vec![format!("group {id}"), group_name(display_name)],
+        Operation::DeleteGroup { id, display_name, .. } => {
+            vec![format!("group {id}"), group_name(display_name)]
+        }
     }
 }
 
@@ -332,6 +337,9 @@ struct Created {
     users: HashMap<UserKey, String>,
     /// Ids of groups created by this run, by displayName as the plan writes it.
     groups: HashMap<String, String>,
+    /// Names (by the identity key) that a failed rename did not free: a create taking one would meet
+    /// the very resource the rename was to move away, and must not adopt it.
+    not_freed: std::collections::HashSet<String>,
 }
 
 impl Created {
@@ -393,6 +401,11 @@ pub async fn apply<W: Writer>(
         // never depend on each other.
         results.sort_by_key(|(report, _)| report.index);
         for (report, new_id) in results {
+            if report.outcome == Outcome::Failed
+                && let Some(name) = freed_name(&report.operation)
+            {
+                created.not_freed.insert(name);
+            }
             match new_id {
                 Some(CreatedId::User(key, id)) => {
                     created.users.insert(key, id);
@@ -452,12 +465,38 @@ fn skipped(index: usize, operation: &Operation, why: &str) -> OperationReport {
     }
 }
 
+/// The name (by the identity key) a rename frees for a later create, if it is one.
+fn freed_name(operation: &Operation) -> Option<String> {
+    match operation {
+        Operation::UpdateUser { user_name, changes, .. }
+        | Operation::ReactivateUser { user_name, changes, .. } => {
+            changes.user_name.as_ref().map(|_| format!("user {}", UserKey::new(user_name)))
+        }
+        Operation::RenameGroup { from, .. } => Some(format!("group {}", group_key(from))),
+        _ => None,
+    }
+}
+
+/// The name (by the identity key) a create takes.
+fn taken_name(operation: &Operation) -> Option<String> {
+    match operation {
+        Operation::CreateUser { attributes } => Some(format!("user {}", attributes.key())),
+        Operation::CreateGroup { display_name, .. } => Some(format!("group {}", group_key(display_name))),
+        _ => None,
+    }
+}
+
 async fn run_one<W: Writer>(
     index: usize,
     operation: &Operation,
     writer: &W,
     created: &Created,
 ) -> (OperationReport, Option<CreatedId>) {
+    if let Some(name) = taken_name(operation)
+        && created.not_freed.contains(&name)
+    {
+        return (skipped(index, operation, "the rename that was to free its name failed"), None);
+    }
     let mut skipped_members = Vec::new();
     let mut new_id = None;
     let mut resolved_ids = ResolvedIds::default();
@@ -472,6 +511,7 @@ async fn run_one<W: Writer>(
                 value: (),
                 requests: written.requests,
                 adopted: written.adopted,
+                adoption: written.adoption,
                 verified: written.verified,
             }
         }),
@@ -488,6 +528,7 @@ async fn run_one<W: Writer>(
                     value: (),
                     requests: written.requests,
                     adopted: written.adopted,
+                    adoption: written.adoption,
                     verified: written.verified,
                 }
             })
@@ -520,7 +561,11 @@ async fn run_one<W: Writer>(
     let (outcome, message, requests, verified) = match result {
         Ok(written) if written.adopted => (
             Outcome::Adopted,
-            Some("adopted the resource a lost response had created".to_owned()),
+            Some(
+                written
+                    .adoption
+                    .unwrap_or_else(|| "adopted the resource a lost response had created".to_owned()),
+            ),
             written.requests,
             written.verified,
         ),

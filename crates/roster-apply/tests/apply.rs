@@ -19,6 +19,8 @@ struct FakeService {
     next_id: Mutex<u64>,
     /// userNames and group names whose creation fails.
     refuse_create: HashSet<String>,
+    /// Ids of users and groups whose renames fail.
+    refuse_rename: HashSet<String>,
     /// Every call, in order, as "method path".
     calls: Mutex<Vec<String>>,
 }
@@ -52,7 +54,7 @@ impl FakeService {
 
 fn ok<T>(value: T, requests: Vec<RequestRecord>) -> WriteResult<T> {
     // As a service whose answers show nothing: only the re-plan can confirm.
-    Ok(Written { value, requests, adopted: false, verified: Verified::No })
+    Ok(Written { value, requests, adopted: false, adoption: None, verified: Verified::No })
 }
 
 impl Writer for FakeService {
@@ -71,6 +73,9 @@ impl Writer for FakeService {
     }
 
     async fn update_user(&self, id: &str, changes: &UserChanges) -> WriteResult<()> {
+        if changes.user_name.is_some() && self.refuse_rename.contains(id) {
+            return Err(self.refuse("PATCH", format!("/Users/{id}")));
+        }
         let requests = self.record("PATCH", format!("/Users/{id}"));
         let mut live = self.live.lock().unwrap();
         let user = live.users.iter_mut().find(|u| u.id == id).expect("user exists");
@@ -94,11 +99,15 @@ impl Writer for FakeService {
             display_name: name.into(),
             external_id: external_id.map(Into::into),
             members: ids.to_vec(),
+            created: None,
         });
         ok(id, requests)
     }
 
     async fn rename_group(&self, id: &str, name: &str) -> WriteResult<()> {
+        if self.refuse_rename.contains(id) {
+            return Err(self.refuse("PATCH", format!("/Groups/{id}")));
+        }
         let requests = self.record("PATCH", format!("/Groups/{id}"));
         self.group_mut(id, |g| g.display_name = name.into());
         ok((), requests)
@@ -185,6 +194,7 @@ fn scenario() -> (DesiredState, LiveState) {
             display_name: "Product".into(),
             external_id: None,
             members: vec!["1".into(), "2".into()],
+            created: None,
         }],
         ..LiveState::default()
     };
@@ -311,6 +321,58 @@ fn the_report_lists_operations_in_plan_order_with_their_requests() {
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["formatVersion"], 1);
     assert_eq!(json["operations"][0]["outcome"], "done");
+}
+
+#[test]
+fn a_create_whose_name_a_failed_rename_did_not_free_is_skipped() {
+    // Ada is renamed away from ada@ and a new hire takes ada@; the team "Product" is
+    // renamed to "Product Old" and a new "Product" is created. Both renames fail: the
+    // creates would meet the very user and team that stayed, and must not adopt them.
+    let mut ada = user("ada.new@example.com", true);
+    ada.attributes.external_id = Some("ext-ada".into());
+    let mut live_ada = live_user("1", "ada@example.com");
+    live_ada.attributes.external_id = Some("ext-ada".into());
+    let desired = DesiredState {
+        policy: Policy { unmanaged_users: UnmanagedUsers::Keep, ..Policy::default() },
+        users: vec![ada, user("ada@example.com", true)],
+        groups: vec![
+            DesiredGroup {
+                display_name: "Product Old".into(),
+                external_id: Some("grp-old".into()),
+                members: Some(vec![]),
+                expiring_members: Vec::new(),
+                source: None,
+            },
+            group("Product", &[]),
+        ],
+        ..DesiredState::default()
+    };
+    let live = LiveState {
+        users: vec![live_ada],
+        groups: vec![LiveGroup {
+            id: "10".into(),
+            display_name: "Product".into(),
+            external_id: Some("grp-old".into()),
+            members: vec![],
+            created: None,
+        }],
+        ..LiveState::default()
+    };
+    let mut service = FakeService::new(live);
+    service.refuse_rename.extend(["1".to_owned(), "10".to_owned()]);
+    let report = run(&service, &desired);
+    let outcome = |op: &str| {
+        report
+            .operations
+            .iter()
+            .find(|r| r.description.starts_with(op))
+            .map(|r| (r.outcome, r.message.clone()))
+    };
+    let skipped = Some((Outcome::Skipped, Some("the rename that was to free its name failed".to_owned())));
+    assert_eq!(outcome("create user ada@example.com"), skipped);
+    assert_eq!(outcome("create group \"Product\""), skipped);
+    assert_eq!(report.summary.failed, 2, "{report:#?}");
+    assert!(!service.calls.lock().unwrap().iter().any(|c| c.starts_with("POST")), "no create was sent");
 }
 
 #[test]

@@ -392,6 +392,8 @@ pub enum Misbehave {
     EndlessMemberCursor,
     /// REST member list: ignore the cursor and serve the first page again.
     IgnoreMemberCursor,
+    /// Accept a team whose name another team has (two racing applies can both create it).
+    AllowDuplicateGroupNames,
 }
 
 /// `roster demo`.

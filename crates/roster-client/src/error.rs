@@ -335,6 +335,21 @@ pub enum ClientError {
         /// The userName or displayName looked up.
         name: String,
     },
+    /// Just before a create, the name turned out to be taken by something other than
+    /// what the plan creates (another apply, or a person, got there first).
+    #[error("{method} {path}: {detail}")]
+    CreateConflict {
+        /// The method of the look-up.
+        method: Method,
+        /// The path of the look-up.
+        path: String,
+        /// `user` or `group`.
+        kind: &'static str,
+        /// The userName or displayName the create would take.
+        name: String,
+        /// What holds the name and why it is not adopted, for people.
+        detail: String,
+    },
 }
 
 impl ClientError {

@@ -40,11 +40,13 @@ pub struct OperationRecord {
 pub enum RecordOutcome {
     /// The service accepted it.
     Done,
-    /// A create retried after a lost response met `409`, and the resource it had
-    /// created was found and adopted.
+    /// A create found the resource already there and adopted it: a retry after a lost
+    /// response met `409`, or the re-check before a create found what the plan creates.
     Adopted {
         /// The adopted resource's id.
         id: String,
+        /// Why, for the report; `None` for a resource created by a lost response.
+        reason: Option<String>,
     },
     /// It failed.
     Failed {
@@ -67,6 +69,19 @@ pub enum Verification {
     Unverified,
 }
 
+impl Verification {
+    /// The weaker confirmation of two, for a write made of several requests: unverified
+    /// over read back over shown in the answer.
+    pub fn weakest(self, other: Verification) -> Verification {
+        let rank = |v: Verification| match v {
+            Verification::Answer => 0,
+            Verification::ReadBack => 1,
+            Verification::Unverified => 2,
+        };
+        if rank(other) > rank(self) { other } else { self }
+    }
+}
+
 /// A write that succeeded, with the requests it took.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Applied<T> {
@@ -82,6 +97,14 @@ impl<T> Applied<T> {
     /// True when a create adopted an existing resource.
     pub fn adopted(&self) -> bool {
         self.records.iter().any(|r| matches!(r.outcome, RecordOutcome::Adopted { .. }))
+    }
+
+    /// Why a create adopted an existing resource, where it says.
+    pub fn adoption_reason(&self) -> Option<&str> {
+        self.records.iter().find_map(|r| match &r.outcome {
+            RecordOutcome::Adopted { reason, .. } => reason.as_deref(),
+            _ => None,
+        })
     }
 }
 
@@ -253,7 +276,9 @@ impl WriteClient {
 
     /// `POST /Users`, confirmed by the answer (or a read-back) showing every attribute
     /// it set. When the POST was retried after a lost response and meets `409`, the user
-    /// is looked up by userName and adopted.
+    /// is looked up by userName and adopted. A `409` to its first attempt means a user
+    /// appeared under the name since the plan: it is adopted when it is what the plan
+    /// creates, else the create fails with a named conflict (see `recheck`).
     pub async fn create_user(&self, attributes: &UserAttributes) -> WriteOutcome<LiveUser> {
         let capabilities = self.reader.capabilities().await;
         let req =
@@ -297,9 +322,17 @@ impl WriteClient {
             if !mismatches.is_empty() {
                 return Err(failure(&req, not_applied(&req, &exchange, &mismatches), Vec::new()));
             }
-            let outcome = RecordOutcome::Adopted { id: live.id.clone() };
+            let outcome = RecordOutcome::Adopted { id: live.id.clone(), reason: None };
             let records = vec![record(&req, &exchange, outcome)];
             return Ok(Applied { value: live, records, verification: Verification::Answer });
+        }
+        if exchange.status == 409 && exchange.attempts == 1 {
+            let conflict = conflict_record(&req, &exchange);
+            match self.recheck_user_create(attributes).await {
+                Ok(Some(adopted)) => return Ok(adopted.after(conflict)),
+                Ok(None) => {}
+                Err(err) => return Err(err.after(conflict)),
+            }
         }
         Err(failure(&req, exchange.to_error(&req), Vec::new()))
     }
@@ -400,13 +433,18 @@ impl WriteClient {
     /// the rest by PATCH in chunks. A POST retried after a lost response that meets `409`
     /// adopts the group found by displayName (and externalId, when given). Members the
     /// answer lacks are added again; a group the service created without some of them is
-    /// a failure that names them.
+    /// a failure that names them. The name is re-checked before the POST, after a `409`
+    /// to its first attempt, and after it succeeded (a racing apply's copy); see
+    /// `recheck`.
     pub async fn create_group(
         &self,
         display_name: &str,
         external_id: Option<&str>,
         member_ids: &[String],
     ) -> WriteOutcome<LiveGroup> {
+        if let Some(adopted) = self.recheck_group_create(display_name, external_id, member_ids).await? {
+            return Ok(adopted);
+        }
         let chunk = self.config().max_members_per_request.max(1);
         let first = &member_ids[..member_ids.len().min(chunk)];
         let refs = self.member_refs().await;
@@ -414,10 +452,20 @@ impl WriteClient {
             ScimRequest::create_group(&group_for_create(display_name, external_id, first, refs.as_deref()));
         let exchange = self.reader.transport().send(&req).await.map_err(|e| failure(&req, e, Vec::new()))?;
         let mut records = Vec::new();
+        let mut created = false;
         let (group, sent_members): (Group, &[String]) = if exchange.is_success() {
             let group: Group = exchange.parse(&req, "Group").map_err(|e| failure(&req, e, Vec::new()))?;
             records.push(record(&req, &exchange, RecordOutcome::Done));
+            created = true;
             (group, first)
+        } else if exchange.status == 409
+            && exchange.attempts == 1
+            && let Some(adopted) = self
+                .recheck_group_create(display_name, external_id, member_ids)
+                .await
+                .map_err(|err| err.after(conflict_record(&req, &exchange)))?
+        {
+            return Ok(adopted.after(conflict_record(&req, &exchange)));
         } else if exchange.status == 409 && exchange.attempts > 1 {
             let found = self
                 .reader
@@ -442,7 +490,7 @@ impl WriteClient {
                 Err(err) => return Err(failure(&req, err, Vec::new())),
             };
             tracing::info!(display_name, id = %id, "adopted a group created by a retried POST");
-            records.push(record(&req, &exchange, RecordOutcome::Adopted { id }));
+            records.push(record(&req, &exchange, RecordOutcome::Adopted { id, reason: None }));
             (group, &[][..])
         } else {
             return Err(failure(&req, exchange.to_error(&req), Vec::new()));
@@ -462,6 +510,14 @@ impl WriteClient {
             if !sent_members.is_empty() {
                 verification = Verification::Unverified;
             }
+        }
+        if created {
+            let settled =
+                self.settle_group_race(live, external_id, member_ids, records, verification).await?;
+            if settled.adopted() {
+                return Ok(settled);
+            }
+            (live, records, verification) = (settled.value, settled.records, settled.verification);
         }
         let present: HashSet<&str> = live.members.iter().map(String::as_str).collect();
         let missing: Vec<String> =
@@ -598,12 +654,7 @@ impl WriteClient {
             match self.change_group(group_id, change).await {
                 Ok(applied) => {
                     records.extend(applied.records);
-                    if applied.verification == Verification::Unverified
-                        || (applied.verification == Verification::ReadBack
-                            && verification == Verification::Answer)
-                    {
-                        verification = applied.verification;
-                    }
+                    verification = verification.weakest(applied.verification);
                 }
                 Err(mut err) => {
                     records.append(&mut err.records);
@@ -736,6 +787,10 @@ fn not_applied(req: &ScimRequest, exchange: &Exchange, mismatches: &[Mismatch]) 
         message: not_applied_message(exchange.status, mismatches),
     }
 }
+
+mod recheck;
+
+use recheck::conflict_record;
 
 fn not_found(req: &ScimRequest) -> ClientError {
     ClientError::Http {

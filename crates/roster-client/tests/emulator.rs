@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use roster_client::{ClientConfig, ClientError, ReadClient, RecordOutcome, Token, WriteClient};
+use roster_client::{ClientConfig, ClientError, ReadClient, RecordOutcome, Token, Verification, WriteClient};
 use roster_emulator::{Emulator, EmulatorConfig, Misbehaviour, RunningEmulator};
 use roster_model::{Completeness, LiveGroup, LiveState, LiveUser, Provider, UserAttributes, UserChanges};
 
@@ -313,9 +313,10 @@ async fn error_bodies_with_numeric_status_and_no_scim_type() {
     .await;
     let writer = WriteClient::new(client_config(&emulator)).unwrap();
     writer.create_user(&user(1)).await.unwrap();
-    let mut same = user(1);
-    same.user_name = same.user_name.to_uppercase();
-    let err = writer.create_user(&same).await.unwrap_err();
+    let other = writer.create_user(&user(2)).await.unwrap().value;
+    // A rename onto a taken userName meets 409 (a create would find the user first).
+    let taken = UserChanges { user_name: Some(user(1).user_name.to_uppercase()), ..UserChanges::default() };
+    let err = writer.update_user(&other.id, &taken).await.unwrap_err();
     assert!(
         matches!(err.error, ClientError::Http { status: 409, scim_type: None, attempts: 1, .. }),
         "{}",
@@ -387,4 +388,105 @@ async fn latency_and_an_attempt_timeout_below_it() {
     config.max_attempts = 2;
     let err = ReadClient::new(config).unwrap().fetch_live().await.unwrap_err();
     assert!(matches!(err, ClientError::Timeout { attempts: 2, .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_user_that_appeared_since_the_plan_is_adopted_only_when_it_is_what_the_plan_creates() {
+    let emulator = start(EmulatorConfig::default()).await;
+    let writer = WriteClient::new(client_config(&emulator)).unwrap();
+    let mut ada = user(1);
+    ada.title = Some("Analyst".into());
+    // Another apply created her, spelled in other letter case.
+    let mut theirs = ada.clone();
+    theirs.user_name = theirs.user_name.to_uppercase();
+    let id = emulator.state().add_user(&theirs).unwrap();
+
+    let adopted = writer.create_user(&ada).await.unwrap();
+    assert_eq!(adopted.value.id, id);
+    assert!(adopted.adopted(), "{:?}", adopted.records);
+    assert!(adopted.adoption_reason().unwrap().contains("appeared since the plan was made"));
+    assert_eq!(adopted.verification, Verification::Answer, "the look-up shows every attribute the plan sets");
+    let steps: Vec<(&str, Option<u16>)> =
+        adopted.records.iter().map(|r| (r.method.as_str(), r.status)).collect();
+    assert_eq!(steps, [("POST", Some(409)), ("GET", Some(200))], "the 409, then the re-check");
+
+    let mut other = ada.clone();
+    other.title = Some("Engineer".into());
+    let err = writer.create_user(&other).await.unwrap_err();
+    assert!(
+        matches!(&err.error, ClientError::CreateConflict { kind: "user", .. }),
+        "a named conflict: {}",
+        err.error
+    );
+    assert!(err.error.to_string().contains(r#"title "Analyst", the plan gives "Engineer""#), "{}", err.error);
+    let live = truth(&emulator);
+    assert_eq!(live.users.len(), 1);
+    assert_eq!(live.users[0].attributes.title.as_deref(), Some("Analyst"), "nothing overwritten");
+    let writes: Vec<_> = emulator.request_log().into_iter().filter(|r| r.method != "GET").collect();
+    assert!(writes.iter().all(|r| r.status == Some(409)), "nothing was written: {writes:?}");
+}
+
+#[tokio::test]
+async fn a_team_that_appeared_since_the_plan_is_adopted_and_completed_or_refused() {
+    let emulator = start(EmulatorConfig::default()).await;
+    let writer = WriteClient::new(client_config(&emulator)).unwrap();
+    let state = emulator.state();
+    let ids: Vec<String> = (0..3).map(|i| state.add_user(&user(i)).unwrap()).collect();
+    let eng = state.add_group("eng", None, &[ids[0].as_str()]).unwrap();
+
+    let adopted = writer.create_group("Eng", Some("grp-eng"), &ids[..2]).await.unwrap();
+    assert_eq!(adopted.value.id, eng);
+    assert!(adopted.adopted());
+    assert_eq!(adopted.verification, Verification::Answer, "the look-up and the completing writes show it");
+    let live = truth(&emulator);
+    assert_eq!(live.groups.len(), 1, "not created twice");
+    let mut members = live.groups[0].members.clone();
+    members.sort();
+    let mut wanted = ids[..2].to_vec();
+    wanted.sort();
+    assert_eq!(members, wanted, "the missing member was added");
+    assert_eq!(live.groups[0].external_id.as_deref(), Some("grp-eng"));
+
+    let writes_before = emulator.request_log().iter().filter(|r| r.method != "GET").count();
+    let err = writer.create_group("ENG", None, &ids[2..]).await.unwrap_err();
+    assert!(matches!(&err.error, ClientError::CreateConflict { kind: "group", .. }), "{}", err.error);
+    let message = err.error.to_string();
+    assert!(message.contains(&format!("id {eng}, 2 members, created 20")), "{message}");
+    assert!(message.contains("2 members the plan does not give it"), "{message}");
+    let writes_after = emulator.request_log().iter().filter(|r| r.method != "GET").count();
+    assert_eq!(writes_before, writes_after, "nothing was written");
+}
+
+#[tokio::test]
+async fn two_writers_creating_the_same_team_at_once_end_with_one_where_duplicates_are_allowed() {
+    let emulator = start(EmulatorConfig {
+        latency: Duration::from_millis(20),
+        misbehaviour: Misbehaviour { allow_duplicate_group_names: true, ..Misbehaviour::default() },
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let state = emulator.state();
+    let ids: Vec<String> = (0..2).map(|i| state.add_user(&user(i)).unwrap()).collect();
+    for round in 0..3 {
+        let name = format!("Race {round}");
+        let (a, b) = (
+            WriteClient::new(client_config(&emulator)).unwrap(),
+            WriteClient::new(client_config(&emulator)).unwrap(),
+        );
+        let (first, second) =
+            tokio::join!(a.create_group(&name, None, &ids), b.create_group(&name, None, &ids));
+        let (first, second) = (first.unwrap(), second.unwrap());
+        assert_eq!(first.value.id, second.value.id, "both runs end on the same team");
+        let live = truth(&emulator);
+        let same: Vec<&LiveGroup> = live.groups.iter().filter(|g| g.display_name == name).collect();
+        assert_eq!(same.len(), 1, "one team {name:?}: {same:?}");
+        assert_eq!(same[0].members.len(), 2);
+    }
+    // Whatever the timing, each round kept one team: every further POST's team was
+    // deleted by the run that created it.
+    let log = emulator.request_log();
+    let posts = log.iter().filter(|r| r.method == "POST" && r.path.contains("/Groups")).count();
+    let deletes = log.iter().filter(|r| r.method == "DELETE").count();
+    assert!(posts >= 3, "the creates were sent: {posts}");
+    assert_eq!(deletes, posts - 3, "{log:?}");
 }

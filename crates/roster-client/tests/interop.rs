@@ -275,13 +275,20 @@ async fn a_retried_post_that_meets_409_adopts_the_user() {
     assert!(applied.adopted());
     let record = &applied.records[0];
     assert_eq!((record.method.as_str(), record.status, record.attempts), ("POST", Some(409), 2));
-    assert_eq!(record.outcome, RecordOutcome::Adopted { id: applied.value.id.clone() });
+    assert_eq!(record.outcome, RecordOutcome::Adopted { id: applied.value.id.clone(), reason: None });
     let found = writer.reader().find_user_by_user_name("adopt-me@example.com").await.unwrap().unwrap();
     assert_eq!(found.id.as_deref(), Some(applied.value.id.as_str()));
 
-    // A 409 on the first attempt is a real conflict, not a lost answer: no adoption.
-    let err = writer.create_user(&attrs("ADOPT-ME@example.com")).await.unwrap_err();
-    assert_eq!(err.error.status(), Some(409));
+    // A 409 on the first attempt means the user appeared since the plan (another apply):
+    // adopted when it is what the plan creates, a named conflict otherwise.
+    let again = writer.create_user(&attrs("ADOPT-ME@example.com")).await.unwrap();
+    assert_eq!(again.value.id, applied.value.id);
+    assert!(again.adoption_reason().unwrap().contains("appeared since the plan was made"), "{again:?}");
+    let mut someone_else = attrs("ADOPT-ME@example.com");
+    someone_else.display_name = Some("Someone Else".into());
+    let err = writer.create_user(&someone_else).await.unwrap_err();
+    assert!(matches!(err.error, ClientError::CreateConflict { kind: "user", .. }), "{}", err.error);
+    assert!(err.error.to_string().contains("\"Someone Else\""), "{}", err.error);
     assert!(matches!(err.records[0].outcome, RecordOutcome::Failed { .. }));
 }
 

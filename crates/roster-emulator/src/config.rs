@@ -154,4 +154,8 @@ pub struct Misbehaviour {
     /// REST member list: ignore `pageCursor` and serve the first page again, each time
     /// with a fresh cursor.
     pub ignore_member_cursor: bool,
+    /// Accept a team whose name another team already has (ignoring case), as
+    /// scim2-server and some real services do: two applies racing can then both create
+    /// the same team.
+    pub allow_duplicate_group_names: bool,
 }

@@ -71,6 +71,7 @@ impl Emulator {
     /// [`RunningEmulator::base_url`].
     pub async fn start(listen: SocketAddr, config: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
         let state = EmulatorState::new(config.seed, config.state_file.clone());
+        state.lock().duplicate_group_names = config.misbehaviour.allow_duplicate_group_names;
         state.load_file(config.seed)?;
         let listener =
             TcpListener::bind(listen).await.map_err(|source| EmulatorError::Bind { addr: listen, source })?;

@@ -67,6 +67,7 @@ impl EmulatorState {
         let invalid = |detail: String| EmulatorError::InvalidState { path: path.clone(), detail };
         let snapshot: Value = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         let mut store = Store::new(seed);
+        store.duplicate_group_names = self.lock().duplicate_group_names;
         store.restore(&snapshot).map_err(invalid)?;
         let generation = store.generation;
         *self.lock() = store;
@@ -162,6 +163,12 @@ impl EmulatorState {
                 }
                 if !group.members.is_empty() {
                     resource["members"] = group.members.iter().map(|id| json!({ "value": id })).collect();
+                }
+                if let Some(created) = group.created {
+                    let created = created.to_string();
+                    resource["meta"] = json!({
+                        "resourceType": "Group", "created": created, "lastModified": created, "version": "W/\"1\""
+                    });
                 }
                 store_ref
                     .insert_loaded(Kind::Group, resource)

@@ -97,6 +97,8 @@ pub(crate) struct Store {
     id_rng: Xoshiro256PlusPlus,
     /// Grows with every change; the writer compares it with what it saved last.
     pub(crate) generation: u64,
+    /// Team names need not be unique (the `allow_duplicate_group_names` misbehaviour).
+    pub(crate) duplicate_group_names: bool,
     /// When set, the only user attributes kept (matched ignoring case); the rest of a
     /// write is dropped without an error, as some services do.
     pub(crate) kept_user_attributes: Option<Vec<String>>,
@@ -137,6 +139,7 @@ impl Store {
             // Ids use their own stream, so that faults drawn elsewhere do not shift them.
             id_rng: Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x05ee_d1d5),
             generation: 0,
+            duplicate_group_names: false,
             kept_user_attributes: None,
             order_cache: OrderCache::default(),
         }
@@ -575,7 +578,7 @@ impl Store {
             None => return Err(ScimError::invalid_value("displayName is required")),
         };
         // Team names are unique, case-insensitively: a retried POST meets 409 as for users.
-        if let Some(owner) = self.groups.iter().find(|g| {
+        if let Some(owner) = self.groups.iter().filter(|_| !self.duplicate_group_names).find(|g| {
             g["id"].as_str() != id
                 && g.as_object()
                     .and_then(|m| get_ci(m, "displayName"))
@@ -730,10 +733,12 @@ fn rank(key: &SortKey) -> u8 {
     }
 }
 
-/// The current time as RFC 3339 UTC with seconds, e.g. `2025-01-31T12:00:00Z`.
+/// The current time as RFC 3339 UTC with microseconds, e.g. `2025-01-31T12:00:00.000123Z`: two applies racing may create the same team within a second, and
+/// `meta.created` is how a client tells which came first.
 pub(crate) fn now_rfc3339() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    format_rfc3339(secs)
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = format_rfc3339(since_epoch.as_secs());
+    format!("{}.{:06}Z", seconds.trim_end_matches('Z'), since_epoch.subsec_micros())
 }
 
 /// Formats seconds since the Unix epoch (civil-from-days, proleptic Gregorian).

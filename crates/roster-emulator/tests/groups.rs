@@ -152,3 +152,30 @@ async fn put_replaces_members() {
     assert_eq!(member_ids(&reply.body), vec![users[1].clone()]);
     assert_eq!(reply.body["meta"]["version"], "W/\"2\"");
 }
+
+#[tokio::test]
+async fn duplicate_team_names_are_accepted_only_with_the_knob_and_carry_their_creation_times() {
+    let config = EmulatorConfig {
+        misbehaviour: roster_emulator::Misbehaviour {
+            allow_duplicate_group_names: true,
+            ..roster_emulator::Misbehaviour::default()
+        },
+        ..EmulatorConfig::default()
+    };
+    let emulator = start(config).await;
+    let scim = Scim::new(&emulator);
+    let first = scim.post("/Groups", json!({"displayName": "Eng"})).await;
+    let second = scim.post("/Groups", json!({"displayName": "ENG"})).await;
+    assert_eq!((first.status, second.status), (201, 201), "{}", second.body);
+    let both = scim.get(&format!("/Groups?filter={}", encode(r#"displayName eq "eng""#))).await.body;
+    assert_eq!(ids(&both).len(), 2);
+    let created = |reply: &Value| reply["meta"]["created"].as_str().unwrap().to_owned();
+    let (a, b) = (created(&first.body), created(&second.body));
+    assert!(a.len() > "2026-01-01T00:00:00Z".len(), "sub-second precision: {a}");
+    assert!(a < b, "created in order: {a} then {b}");
+    assert_eq!(first.body["meta"]["lastModified"], first.body["meta"]["created"]);
+
+    let (_strict, scim, _) = open_with_users(0).await;
+    assert_eq!(scim.post("/Groups", json!({"displayName": "Eng"})).await.status, 201);
+    assert_scim_error(&scim.post("/Groups", json!({"displayName": "ENG"})).await, 409, Some("uniqueness"));
+}

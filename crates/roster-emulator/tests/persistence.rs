@@ -181,6 +181,7 @@ async fn seeding_helpers_follow_the_rules() {
             display_name: "Navy".to_owned(),
             external_id: None,
             members: vec!["u-1".to_owned()],
+            created: None,
         }],
         completeness: Completeness::Complete,
     };

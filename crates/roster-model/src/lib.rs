@@ -21,6 +21,89 @@ pub mod identity;
 
 pub use identity::UserKey;
 
+/// A point in time, in UTC, as services give it in `meta.created` (RFC 3339).
+///
+/// The pure core never reads a clock: "now" is a `Timestamp` the command line passes
+/// in, made by [`Timestamp::from_system_time`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(jiff::Timestamp);
+
+/// A text that is not an RFC 3339 timestamp with an offset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimestampError {
+    /// The text, shortened.
+    pub text: String,
+}
+
+impl fmt::Display for TimestampError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} is not an RFC 3339 timestamp with an offset (like 2026-01-31T09:30:00Z)", self.text)
+    }
+}
+
+impl std::error::Error for TimestampError {}
+
+impl Timestamp {
+    /// Parses an RFC 3339 timestamp with an offset (`Z` or `+01:00`), as SCIM's
+    /// `meta.created` is written.
+    pub fn parse(text: &str) -> Result<Self, TimestampError> {
+        text.trim()
+            .parse::<jiff::Timestamp>()
+            .map(Timestamp)
+            .map_err(|_| TimestampError { text: text.chars().take(64).collect() })
+    }
+
+    /// A system time (the command line's clock) as a timestamp; `None` when it is out of
+    /// range.
+    pub fn from_system_time(time: std::time::SystemTime) -> Option<Self> {
+        jiff::Timestamp::try_from(time).ok().map(Timestamp)
+    }
+
+    /// Whole seconds since the Unix epoch (negative before it).
+    pub fn as_unix_seconds(self) -> i64 {
+        self.0.as_second()
+    }
+
+    /// Seconds from `earlier` to `self`; negative when `earlier` is later.
+    pub fn seconds_since(self, earlier: Timestamp) -> i64 {
+        self.0.as_second() - earlier.0.as_second()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC, with a fraction of a second only where there is one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Timestamp::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An RFC 3339 timestamp with an offset, e.g. 2026-01-31T09:30:00Z.",
+            "type": "string",
+            "format": "date-time"
+        })
+    }
+}
+
 /// The SCIM service a desired-state file targets; it decides roles and quirks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -532,6 +615,9 @@ pub struct LiveGroup {
     /// Member ids (the service's user ids), as the service reports them.
     #[serde(default)]
     pub members: Vec<String>,
+    /// When the service created the group (`meta.created`), where it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<Timestamp>,
 }
 
 /// Whether a fetch of live state saw everything.
@@ -1002,6 +1088,20 @@ mod tests {
         assert_eq!(attrs.title.as_deref(), Some("Analyst"));
         assert_eq!(attrs.role.as_deref(), Some("maker"));
         assert!(!attrs.active);
+    }
+
+    #[test]
+    fn timestamps_parse_rfc3339_with_an_offset_and_order_in_time() {
+        let utc = Timestamp::parse("2026-11-30T10:00:00Z").unwrap();
+        let offset = Timestamp::parse("2026-11-30T11:00:00.5+01:00").unwrap();
+        assert!(offset > utc);
+        assert_eq!(offset.seconds_since(utc), 0);
+        assert_eq!(offset.to_string(), "2026-11-30T10:00:00.5Z");
+        assert_eq!(utc.to_string(), "2026-11-30T10:00:00Z");
+        assert!(Timestamp::parse("2026-11-30T10:00:00").is_err(), "no offset: the instant is unknown");
+        assert!(Timestamp::parse("yesterday").is_err());
+        let json = serde_json::to_string(&utc).unwrap();
+        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), utc);
     }
 
     #[test]

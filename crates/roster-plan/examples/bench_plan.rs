@@ -105,6 +105,7 @@ fn states() -> (DesiredState, LiveState) {
             display_name: format!("Team {g}"),
             external_id: Some(format!("ext-{g:04}")),
             members: members.iter().map(|&m| format!("id-{m:06}")).collect(),
+            created: None,
         });
         // 1% of the members leave (and members the file no longer lists drop out)...
         let mut wanted: Vec<String> =

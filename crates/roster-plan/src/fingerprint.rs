@@ -138,6 +138,7 @@ mod tests {
                 display_name: "Eng".into(),
                 external_id: None,
                 members: members.into_iter().map(String::from).collect(),
+                created: None,
             }],
             completeness: Completeness::Complete,
         }

@@ -2,20 +2,24 @@
 //!
 //! A desired group matches a live group by externalId when both have one, else by
 //! displayName exactly, else by displayName case-insensitively. As with users, each
-//! pass runs in name order, a live group is matched at most once, and a live group left
-//! over because of an ambiguous match is kept, never deleted.
+//! pass runs in name order and a live group is matched at most once; of several
+//! candidates the one to keep is preferred (see `duplicates`). A live group left over
+//! because of an ambiguous match (a duplicate team) is kept and blocks the plan, except
+//! an empty duplicate created within the hour before `PlanOptions::now`, which
+//! `unmanaged_groups: delete` deletes.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use roster_model::{Date, DesiredGroup, DesiredState, LiveGroup, LiveState, UnmanagedGroups};
 
 use crate::claims::{self, Claim, Verdict};
+use crate::duplicates;
 use roster_model::identity::group_key;
 
 use crate::index::fold;
-use crate::types::{KeptGroup, KeptReason, MemberRef, Operation};
+use crate::types::{KeptGroup, KeptReason, MemberRef, Operation, PlanOptions};
 use crate::users::{MemberTarget, UserPlan};
 
 /// The group half of a plan, each list in apply order.
@@ -43,11 +47,12 @@ pub(crate) fn plan_groups(
     live: &LiveState,
     users: &UserPlan<'_>,
     complete: bool,
-    max_members: usize,
+    options: &PlanOptions,
     warnings: &mut Vec<String>,
     conflicts: &mut Vec<String>,
 ) -> GroupPlan {
-    let max_members = max_members.max(1);
+    let max_members = options.max_members_per_request.max(1);
+    let now = options.now;
     let d_groups = &desired.groups;
     let l_groups = &live.groups;
 
@@ -127,12 +132,14 @@ pub(crate) fn plan_groups(
                  how: MatchedBy,
                  d_match: &mut Vec<Option<(usize, MatchedBy)>>,
                  l_claim: &mut Vec<Option<usize>>| {
-        let mut free = candidates.iter().copied().filter(|&l| l_claim[l].is_none());
-        let Some(first) = free.next() else { return };
-        let chosen = std::iter::once(first)
-            .chain(free)
-            .find(|&l| l_groups[l].display_name == d_groups[d].display_name)
-            .unwrap_or(first);
+        // Of several candidates (duplicate teams), the one to keep (see `duplicates`).
+        let desired_name = d_groups[d].display_name.as_str();
+        let Some(chosen) = candidates.iter().copied().filter(|&l| l_claim[l].is_none()).min_by(|&a, &b| {
+            duplicates::keeper_rank(&l_groups[a], desired_name)
+                .cmp(&duplicates::keeper_rank(&l_groups[b], desired_name))
+        }) else {
+            return;
+        };
         d_match[d] = Some((chosen, how));
         l_claim[chosen] = Some(d);
     };
@@ -168,32 +175,51 @@ pub(crate) fn plan_groups(
         }
     }
     // A live group left unmatched that shares the name (in any case) or the externalId of
-    // a matched desired group may be a duplicate of it: it is kept, never deleted. This
-    // depends only on the final matching, so a plan and the plan after it agree.
-    let mut ambiguous: HashMap<usize, String> = HashMap::new();
+    // a matched desired group is a duplicate of it (two applies that raced, a team made
+    // twice): it is kept, never deleted as unmanaged, and blocks the plan with the steps
+    // to resolve it, except an empty one created within the hour before `now`, which
+    // `unmanaged_groups: delete` deletes (see `duplicates`). A same-named group that lacks
+    // the externalId a desired group was matched by is told apart by it: it is an
+    // unmanaged group like any other. This depends only on the final matching, so a plan
+    // and the plan after it agree.
+    let mut ambiguous: HashSet<usize> = HashSet::new();
+    let mut duplicate_deletes: HashSet<usize> = HashSet::new();
+    let delete_duplicates = desired.policy.unmanaged_groups == UnmanagedGroups::Delete && complete;
     for &d in &d_order {
         let Some((matched, how)) = d_match[d] else { continue };
-        let how = match how {
-            MatchedBy::ExternalId => "by externalId",
-            MatchedBy::Name => "by name",
-        };
         let group = &d_groups[d];
-        let folded = group_key(&group.display_name).into_owned();
-        let same_name = by_folded_name.get(&folded).into_iter().flatten().map(|&o| (o, "name"));
-        let same_external_id = d_external_id[d]
-            .and_then(|external_id| by_external_id.get(external_id))
-            .into_iter()
-            .flatten()
-            .map(|&o| (o, "externalId"));
-        for (other, what) in same_name.chain(same_external_id) {
-            if other != matched && l_claim[other].is_none() {
-                ambiguous.entry(other).or_insert_with(|| {
-                    format!(
-                        "it has the {what} of desired group {:?}, which matched live group id {} {how}",
-                        group.display_name, l_groups[matched].id
-                    )
-                });
+        let external_id = d_external_id[d];
+        let same_name = by_folded_name.get(&d_folded[d]).into_iter().flatten().filter(|&&o| {
+            matches!(how, MatchedBy::Name) || l_groups[o].external_id.as_deref() == external_id
+        });
+        let same_external_id = external_id.and_then(|e| by_external_id.get(e)).into_iter().flatten();
+        let mut others: Vec<usize> = same_name
+            .chain(same_external_id)
+            .copied()
+            .filter(|&o| o != matched && l_claim[o].is_none())
+            .filter(|o| !ambiguous.contains(o) && !duplicate_deletes.contains(o))
+            .collect();
+        others.sort_by(|&a, &b| l_groups[a].id.cmp(&l_groups[b].id));
+        others.dedup();
+        let kept_group = &l_groups[matched];
+        let mut blocking = Vec::new();
+        for o in others {
+            if delete_duplicates && duplicates::deletable(&l_groups[o], now) {
+                warnings.push(duplicates::deletion_warning(&l_groups[o], kept_group));
+                duplicate_deletes.insert(o);
+            } else {
+                ambiguous.insert(o);
+                blocking.push(&l_groups[o]);
             }
+        }
+        if !blocking.is_empty() {
+            conflicts.push(duplicates::conflict(
+                group,
+                kept_group,
+                &blocking,
+                desired.policy.unmanaged_groups,
+                now,
+            ));
         }
     }
 
@@ -332,14 +358,13 @@ pub(crate) fn plan_groups(
     updates.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     plan.updates = updates.into_iter().map(|(_, _, operation)| operation).collect();
 
-    let mut ambiguous_kept = Vec::new();
     for &l in &l_order {
         if l_claim[l].is_some() {
             continue;
         }
         let group = &l_groups[l];
-        if let Some(reason) = ambiguous.get(&l) {
-            ambiguous_kept.push((l, reason));
+        if ambiguous.contains(&l) {
+            plan.kept.push(kept(group, KeptReason::Ambiguous));
             continue;
         }
         match desired.policy.unmanaged_groups {
@@ -347,24 +372,21 @@ pub(crate) fn plan_groups(
             UnmanagedGroups::Delete if complete => plan.deletes.push(Operation::DeleteGroup {
                 id: group.id.clone(),
                 display_name: group.display_name.clone(),
+                empty_duplicate: duplicate_deletes.contains(&l),
             }),
             UnmanagedGroups::Delete => {}
         }
-    }
-    for (l, reason) in ambiguous_kept {
-        let group = &l_groups[l];
-        conflicts.push(format!(
-            "live group {:?} (id {}) is not in the file, yet may be the same group: {reason}",
-            group.display_name, group.id
-        ));
-        plan.kept.push(kept(group, KeptReason::Ambiguous));
     }
     plan.kept.sort_by(|a, b| (&a.display_name, &a.id).cmp(&(&b.display_name, &b.id)));
     plan.deletes.sort_by(|a, b| group_sort_key(a).cmp(&group_sort_key(b)));
 
     let created: Vec<usize> = d_order.iter().copied().filter(|&d| d_match[d].is_none()).collect();
-    let left: Vec<usize> =
-        l_order.iter().copied().filter(|&l| l_claim[l].is_none() && !ambiguous.contains_key(&l)).collect();
+    // Duplicates of a matched team are no rename of another one.
+    let left: Vec<usize> = l_order
+        .iter()
+        .copied()
+        .filter(|&l| l_claim[l].is_none() && !ambiguous.contains(&l) && !duplicate_deletes.contains(&l))
+        .collect();
     for (d, l) in likely_renames(&created, &left, d_groups, l_groups, users) {
         let (group, live_group) = (&d_groups[d], &l_groups[l]);
         let anchor = match live_group.external_id.as_deref().filter(|e| !e.trim().is_empty()) {
@@ -472,7 +494,7 @@ fn kept(group: &LiveGroup, reason: KeptReason) -> KeptGroup {
 
 fn group_sort_key(operation: &Operation) -> (&str, &str) {
     match operation {
-        Operation::DeleteGroup { id, display_name } => (display_name, id),
+        Operation::DeleteGroup { id, display_name, .. } => (display_name, id),
         _ => ("", ""),
     }
 }

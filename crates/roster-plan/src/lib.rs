@@ -52,12 +52,18 @@
 //!   and groups after apply, and the externalId it keeps when the file gives none.
 //! - **Incomplete view**: no deactivation, member removal or group deletion is planned,
 //!   and the plan is blocked; creates and updates are still shown for review.
+//! - **Duplicate teams** (a desired group's name or externalId held by several live
+//!   groups) block the plan with each id, member count, creation time and the steps to
+//!   resolve it; under `unmanaged_groups: delete` an empty duplicate created within the
+//!   hour before [`PlanOptions::now`] is deleted instead. "Now" is an input: the planner
+//!   reads no clock.
 
 mod access;
 mod arrivals;
 pub mod audit;
 mod capabilities;
 mod claims;
+mod duplicates;
 mod fingerprint;
 mod groups;
 mod index;
@@ -108,15 +114,7 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
     let mut warnings = Vec::new();
     let mut conflicts = Vec::new();
     let users = users::plan_users(desired, live, options.as_of, complete, &mut warnings, &mut conflicts);
-    let groups = groups::plan_groups(
-        desired,
-        live,
-        &users,
-        complete,
-        options.max_members_per_request,
-        &mut warnings,
-        &mut conflicts,
-    );
+    let groups = groups::plan_groups(desired, live, &users, complete, options, &mut warnings, &mut conflicts);
 
     // An empty `users` (or none at all) is not "unmanaged": the policy decides, and its
     // default deactivates everyone. Say so in so many words.

@@ -107,6 +107,7 @@ impl<'a> Simulator<'a> {
                     display_name: display_name.clone(),
                     external_id: external_id.clone(),
                     members,
+                    created: None,
                 });
             }
             Operation::RenameGroup { id, to, .. } => {

@@ -1,6 +1,6 @@
 //! The plan as a value: what `roster plan --format json` prints and `--out` saves.
 
-use roster_model::{Date, RailLimit, ServiceCapabilities, UserAttributes, UserChanges};
+use roster_model::{Date, RailLimit, ServiceCapabilities, Timestamp, UserAttributes, UserChanges};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,10 @@ pub struct PlanOptions {
     /// from git by the command line; arrivals created after it are marked new. `None`
     /// outside git: no arrival is marked.
     pub files_changed_at: Option<String>,
+    /// The time the plan is made at, from the command line's clock (the planner reads
+    /// none). Only an empty duplicate team created within the hour before it may be
+    /// deleted; without it, none is.
+    pub now: Option<Timestamp>,
 }
 
 impl Default for PlanOptions {
@@ -46,6 +50,7 @@ impl Default for PlanOptions {
             as_of: None,
             allow_paid_seats: None,
             files_changed_at: None,
+            now: None,
         }
     }
 }
@@ -208,6 +213,10 @@ pub enum Operation {
         id: String,
         /// The group's name.
         display_name: String,
+        /// True when the group is an empty duplicate of a team the file describes,
+        /// created within the hour before the plan (a warning names both).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        empty_duplicate: bool,
     },
 }
 
@@ -689,7 +698,12 @@ impl Operation {
             Operation::RemoveMembers { group, members, .. } => {
                 format!("remove {} {} from group {group:?}", members.len(), member_word(members.len()))
             }
-            Operation::DeleteGroup { display_name, id } => format!("delete group {display_name:?} (id {id})"),
+            Operation::DeleteGroup { display_name, id, empty_duplicate: false } => {
+                format!("delete group {display_name:?} (id {id})")
+            }
+            Operation::DeleteGroup { display_name, id, empty_duplicate: true } => {
+                format!("delete group {display_name:?} (id {id}), an empty duplicate")
+            }
         }
     }
 

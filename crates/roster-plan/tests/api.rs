@@ -112,7 +112,11 @@ fn compare_names_what_changed() {
     let saved = rename_chain();
     let mut fresh = saved.clone();
     fresh.operations.remove(0);
-    fresh.operations.push(Operation::DeleteGroup { id: "g9".into(), display_name: "Old".into() });
+    fresh.operations.push(Operation::DeleteGroup {
+        id: "g9".into(),
+        display_name: "Old".into(),
+        empty_duplicate: false,
+    });
     assert_eq!(
         compare(&saved, &fresh),
         vec![
@@ -133,7 +137,11 @@ fn compare_caps_its_lines() {
     let saved = rename_chain();
     let mut fresh = saved.clone();
     for i in 0..30 {
-        fresh.operations.push(Operation::DeleteGroup { id: format!("g{i}"), display_name: format!("G{i}") });
+        fresh.operations.push(Operation::DeleteGroup {
+            id: format!("g{i}"),
+            display_name: format!("G{i}"),
+            empty_duplicate: false,
+        });
     }
     let lines = compare(&saved, &fresh);
     assert_eq!(lines.len(), 21);
@@ -264,7 +272,13 @@ fn zero_members_per_request_means_one() {
     );
     let current = live(
         vec![("u1", attrs("a@example.com", None)), ("u2", attrs("b@example.com", None))],
-        vec![LiveGroup { id: "g1".into(), display_name: "Eng".into(), external_id: None, members: vec![] }],
+        vec![LiveGroup {
+            id: "g1".into(),
+            display_name: "Eng".into(),
+            external_id: None,
+            members: vec![],
+            created: None,
+        }],
     );
     let plan = roster_plan::plan(
         &state,
@@ -310,6 +324,52 @@ fn a_large_workspace_gets_the_same_fingerprint() {
     assert_eq!(plan.unmanaged.users.len(), 10_001);
 }
 
+#[test]
+fn an_empty_duplicate_team_is_deleted_only_within_the_hour_before_now_and_from_a_complete_view() {
+    let at = |t: &str| roster_model::Timestamp::parse(t).unwrap();
+    let team = |id: &str, members: &[&str], created: &str| LiveGroup {
+        id: id.into(),
+        display_name: "Eng".into(),
+        external_id: None,
+        members: members.iter().map(|m| m.to_string()).collect(),
+        created: Some(at(created)),
+    };
+    let policy = Policy { unmanaged_groups: roster_model::UnmanagedGroups::Delete, ..Policy::default() };
+    let state = desired(vec![attrs("a@example.com", None)], vec![group("Eng", &["a@example.com"])], policy);
+    let current = live(
+        vec![("u1", attrs("a@example.com", None))],
+        vec![team("g-new", &[], "2026-11-30T09:30:00Z"), team("g-used", &["u1"], "2026-01-01T00:00:00Z")],
+    );
+    let deletes = |plan: &Plan| -> Vec<String> {
+        plan.operations
+            .iter()
+            .filter_map(|op| match op {
+                Operation::DeleteGroup { id, empty_duplicate: true, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let plan_at = |now: Option<&str>, live: &LiveState| {
+        roster_plan::plan(&state, live, &PlanOptions { now: now.map(at), ..PlanOptions::default() })
+    };
+
+    let within = plan_at(Some("2026-11-30T10:00:00Z"), &current);
+    assert_eq!(deletes(&within), ["g-new"]);
+    assert!(!within.is_blocked(), "{:?}", within.blockers);
+    for too_late_or_unknown in [Some("2026-11-30T10:30:01Z"), None] {
+        let plan = plan_at(too_late_or_unknown, &current);
+        assert!(
+            deletes(&plan).is_empty() && plan.conflicted(),
+            "{too_late_or_unknown:?}: {:?}",
+            plan.operations
+        );
+    }
+    let mut partial = current.clone();
+    partial.completeness = Completeness::Incomplete(vec!["a short page".into()]);
+    let plan = plan_at(Some("2026-11-30T10:00:00Z"), &partial);
+    assert!(deletes(&plan).is_empty() && plan.conflicted(), "nothing deleted from an incomplete view");
+}
+
 /// Ada and Bob in team Eng, which the file empties: two removals.
 fn emptied_team() -> (DesiredState, LiveState) {
     let state = desired(
@@ -324,6 +384,7 @@ fn emptied_team() -> (DesiredState, LiveState) {
             display_name: "Eng".into(),
             external_id: None,
             members: vec!["u1".into(), "u2".into()],
+            created: None,
         }],
     );
     (state, current)

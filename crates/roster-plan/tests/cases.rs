@@ -2,7 +2,7 @@
 //! desired-state file, read by `roster_spec::load`), `live.json` (a `LiveState`) and
 //! optionally `options.json` (`{"allowDeactivations": N, "allowRemovals": N,
 //! "maxMembersPerRequest": N, "asOf": "YYYY-MM-DD", "allowPaidSeats": N,
-//! "filesChangedAt": "RFC 3339"}`),
+//! "filesChangedAt": "RFC 3339", "now": "2026-11-30T10:00:00Z"}`),
 //! next to snapshots of the text plan and the JSON plan. Adding a case is adding a folder.
 //!
 //! A case may give `desired.json` (a `DesiredState` as JSON) instead of `desired.yaml`:
@@ -34,6 +34,7 @@ struct CaseOptions {
     allow_paid_seats: Option<u64>,
     /// When the desired files last changed in git (RFC 3339); absent outside git.
     files_changed_at: Option<String>,
+    now: Option<roster_model::Timestamp>,
 }
 
 fn read(path: &Path) -> String {
@@ -63,6 +64,7 @@ fn check(dir: &Path) {
         as_of: case_options.as_of,
         allow_paid_seats: case_options.allow_paid_seats,
         files_changed_at: case_options.files_changed_at,
+        now: case_options.now,
     };
 
     let plan = roster_plan::plan(&desired, &live, &options);

@@ -81,6 +81,7 @@ fn live_state() -> impl Strategy<Value = LiveState> {
                     .into_iter()
                     .map(|m| if m == 7 { "ghost".into() } else { format!("u{m}") })
                     .collect(),
+                created: None,
             })
             .collect();
         let completeness = if incomplete {
@@ -213,6 +214,7 @@ fn options() -> impl Strategy<Value = PlanOptions> {
             allow_removals,
             max_members_per_request,
             capabilities,
+            now: None,
         },
     )
 }

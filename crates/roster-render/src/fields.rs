@@ -342,11 +342,20 @@ pub(crate) fn kept_reason(reason: KeptReason, user: bool) -> Reason {
     }
 }
 
-/// Why a group is deleted.
-pub(crate) const GROUP_DELETE_REASON: Reason = Reason {
-    words: Cow::Borrowed("not in the file; the policy deletes groups not in the file"),
-    key: Cow::Borrowed("unmanaged_groups: delete"),
-};
+/// Why a group is deleted: not in the file, or an empty duplicate of a team that is.
+pub(crate) fn group_delete_reason(empty_duplicate: bool) -> Reason {
+    if empty_duplicate {
+        Reason {
+            words: Cow::Borrowed("an empty duplicate of a team in the file, created within the hour before this plan"),
+            key: Cow::Borrowed("unmanaged_groups: delete"),
+        }
+    } else {
+        Reason {
+            words: Cow::Borrowed("not in the file; the policy deletes groups not in the file"),
+            key: Cow::Borrowed("unmanaged_groups: delete"),
+        }
+    }
+}
 
 /// The member changes of one group, merged over request chunks.
 #[derive(Default)]

@@ -354,15 +354,21 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
     let deletes: Vec<_> = ops
         .iter()
         .filter_map(|op| match op {
-            Operation::DeleteGroup { id, display_name, .. } => Some((id, display_name)),
+            Operation::DeleteGroup { id, display_name, empty_duplicate } => {
+                Some((id, display_name, *empty_duplicate))
+            }
             _ => None,
         })
         .collect();
     if !deletes.is_empty() && !md.full {
         md.open(&format!("⚠️ Groups to delete ({})", deletes.len()));
-        for (id, name) in deletes {
-            let item =
-                format!("- {} (id {}): {}\n", code(name), code(id), reason(&fields::GROUP_DELETE_REASON));
+        for (id, name, empty_duplicate) in deletes {
+            let item = format!(
+                "- {} (id {}): {}\n",
+                code(name),
+                code(id),
+                reason(&fields::group_delete_reason(empty_duplicate))
+            );
             if !md.item(&item, 1) {
                 break;
             }

@@ -326,16 +326,18 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
     let deletes: Vec<_> = ops
         .iter()
         .filter_map(|op| match op {
-            Operation::DeleteGroup { id, display_name, .. } => Some((id, display_name)),
+            Operation::DeleteGroup { id, display_name, empty_duplicate } => {
+                Some((id, display_name, *empty_duplicate))
+            }
             _ => None,
         })
         .collect();
     if !deletes.is_empty() {
         t.heading(Style::Danger, "Delete groups", deletes.len());
-        for (id, name) in deletes {
+        for (id, name, empty_duplicate) in deletes {
             let sign = t.paint(Style::Remove, "-");
             let id = t.paint(Style::Dim, &format!("(id {})", terminal(id)));
-            let reason = fields::GROUP_DELETE_REASON;
+            let reason = fields::group_delete_reason(empty_duplicate);
             t.line(&format!("  {sign} {} {id}: {} ({})", quoted(name), reason.words, reason.key));
         }
     }

@@ -382,6 +382,56 @@ fn rendering_is_deterministic() {
     assert_eq!(markdown(&plan), markdown(&rich_plan()));
 }
 
+#[test]
+fn an_empty_duplicate_team_is_shown_as_such_in_every_format() {
+    let mut policy = policy("keep", 10);
+    policy["unmanagedGroups"] = json!("delete");
+    let plan = plan_of(
+        json!({
+            "provider": "productboard",
+            "policy": policy,
+            "users": [{"userName": "admin@example.com"}],
+            "groups": [{"displayName": "Platform", "members": ["admin@example.com"]}],
+        }),
+        json!({
+            "users": [{"id": "u0", "userName": "admin@example.com"}],
+            "groups": [
+                {"id": "g1", "displayName": "Platform", "members": ["u0"], "created": "2026-11-30T09:00:00Z"},
+                {"id": "g2", "displayName": "Platform", "members": [], "created": "2026-11-30T09:59:00Z"},
+                {"id": "g3", "displayName": "Old", "members": []},
+            ],
+        }),
+        &PlanOptions {
+            now: roster_model::Timestamp::parse("2026-11-30T10:00:00Z").ok(),
+            ..PlanOptions::default()
+        },
+    );
+    assert!(!plan.is_blocked(), "{:?}", plan.blockers);
+    let text = text(&plan, false);
+    let markdown = markdown(&plan);
+    for output in [&text, &markdown] {
+        assert!(
+            output.contains("g2") && output.contains("an empty duplicate of a team in the file"),
+            "{output}"
+        );
+        assert!(
+            output.contains("g3")
+                && output.contains("not in the file; the policy deletes groups not in the file"),
+            "{output}"
+        );
+        assert!(
+            output.contains("is an empty duplicate of") && output.contains("(id g1, 1 member, created"),
+            "the warning: {output}"
+        );
+    }
+    let mut json = Vec::new();
+    render_json(&plan, &mut json).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let flags: Vec<bool> =
+        json["operations"].as_array().unwrap().iter().map(|op| op["emptyDuplicate"] == true).collect();
+    assert_eq!(flags, [false, true], "g3 (Old), then g2 (Platform)");
+}
+
 /// A former employee's account revived without an externalId in the file, in a team the
 /// file does not manage, while a team is emptied past the removal rail by override.
 fn revival_plan() -> Plan {

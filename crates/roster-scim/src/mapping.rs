@@ -8,14 +8,24 @@
 //! that has no role yet (scim2-server answers 400), and Productboard users hold exactly one
 //! role, so nothing is lost by replacing the array.
 
-use roster_model::{LiveGroup, LiveUser, Provider, ServiceCapabilities, UserAttributes, UserChanges};
+use roster_model::{
+    LiveGroup, LiveUser, Provider, ServiceCapabilities, Timestamp, UserAttributes, UserChanges,
+};
 use serde_json::{Value, json};
 use thiserror::Error;
 
 use crate::wire::{
-    ENTERPRISE_USER_SCHEMA, Email, GROUP_SCHEMA, Group, Member, Name, PatchOp, PatchOperation, Role,
+    ENTERPRISE_USER_SCHEMA, Email, GROUP_SCHEMA, Group, Member, Meta, Name, PatchOp, PatchOperation, Role,
     USER_SCHEMA, User,
 };
+
+impl Meta {
+    /// `meta.created`, where the service sends it as an RFC 3339 timestamp; anything
+    /// else counts as unknown, since roster only describes and ages resources by it.
+    pub fn created(&self) -> Option<Timestamp> {
+        self.extra.get("created").and_then(Value::as_str).and_then(|text| Timestamp::parse(text).ok())
+    }
+}
 
 /// A resource from the service lacks something roster cannot do without.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -100,6 +110,7 @@ impl Group {
             display_name: self.display_name.clone(),
             external_id: self.external_id.clone(),
             members: self.members.iter().flatten().map(|m| m.value.clone()).collect(),
+            created: self.meta.as_ref().and_then(Meta::created),
         })
     }
 }
@@ -564,6 +575,29 @@ mod tests {
         .to_live()
         .unwrap();
         assert_eq!(live.members, ["u1"]);
+        assert_eq!(live.created, None, "no meta: the creation time is unknown");
+    }
+
+    #[test]
+    fn a_group_carries_its_creation_time_where_the_service_sends_one() {
+        let live = |meta: Value| {
+            serde_json::from_value::<Group>(json!({"id": "g", "displayName": "P", "meta": meta}))
+                .unwrap()
+                .to_live()
+                .unwrap()
+                .created
+                .map(|t| t.to_string())
+        };
+        assert_eq!(
+            live(json!({"created": "2026-11-30T10:00:00.25Z"})).as_deref(),
+            Some("2026-11-30T10:00:00.25Z")
+        );
+        assert_eq!(
+            live(json!({"created": "2026-11-30T12:00:00+02:00"})).as_deref(),
+            Some("2026-11-30T10:00:00Z")
+        );
+        assert_eq!(live(json!({"created": "not a time"})), None);
+        assert_eq!(live(json!({"lastModified": "2026-11-30T10:00:00Z"})), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use roster_client::WriteClient;
 use roster_plan::{PlanOptions, Refusal, SavedPlan};
 
 use crate::cli::{ApplyArgs, PlanFormat};
-use crate::commands::plan::{ci_commit, fetch, print_plan, render_context, verdict, write_atomically};
+use crate::commands::plan::{ci_commit, fetch, now, print_plan, render_context, verdict, write_atomically};
 use crate::commands::{Ui, validate};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
@@ -60,6 +60,7 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         // Arrivals are news for the reviewer, not operations: a saved plan has no
         // files to ask git about, and its check compares operations only.
         files_changed_at: if saved.is_none() { crate::git::last_change(&args.files.files) } else { None },
+        now: now(),
         ..PlanOptions::default()
     };
     let plan = roster_plan::plan(&desired, &live, &options);

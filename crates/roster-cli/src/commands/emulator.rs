@@ -69,6 +69,7 @@ pub fn misbehaviour(switches: &[Misbehave]) -> Misbehaviour {
             Misbehave::RepeatMemberCursor => m.repeat_member_cursor = true,
             Misbehave::EndlessMemberCursor => m.endless_member_cursor = true,
             Misbehave::IgnoreMemberCursor => m.ignore_member_cursor = true,
+            Misbehave::AllowDuplicateGroupNames => m.allow_duplicate_group_names = true,
         }
     }
     m

@@ -315,6 +315,7 @@ mod tests {
             display_name: name.into(),
             external_id: external_id.map(str::to_owned),
             members: Vec::new(),
+            created: None,
         }
     }
 

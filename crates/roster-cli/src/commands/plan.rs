@@ -33,6 +33,7 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
         capabilities,
         as_of: Some(as_of),
         files_changed_at: crate::git::last_change(&args.files.files),
+        now: now(),
         ..PlanOptions::default()
     };
     let plan = roster_plan::plan(&desired, &live, &options);
@@ -50,6 +51,12 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
         }
     }
     verdict(&plan, args.detailed_exitcode, ui)
+}
+
+/// The time a plan is made at, read here since the planner reads no clock: an empty
+/// duplicate team created within the hour before it may be deleted.
+pub fn now() -> Option<roster_model::Timestamp> {
+    roster_model::Timestamp::from_system_time(std::time::SystemTime::now())
 }
 
 /// Refuses an output path that is one of the desired-state files, or a `*.yaml` file in a
