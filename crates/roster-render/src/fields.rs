@@ -346,7 +346,9 @@ pub(crate) fn kept_reason(reason: KeptReason, user: bool) -> Reason {
 pub(crate) fn group_delete_reason(empty_duplicate: bool) -> Reason {
     if empty_duplicate {
         Reason {
-            words: Cow::Borrowed("an empty duplicate of a team in the file, created within the hour before this plan"),
+            words: Cow::Borrowed(
+                "an empty duplicate of a team in the file, created within the hour before this plan",
+            ),
             key: Cow::Borrowed("unmanaged_groups: delete"),
         }
     } else {

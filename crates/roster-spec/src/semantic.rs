@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use roster_model::identity::{self, Lookalike, UserKey};
-use roster_model::{Date, DesiredGroup, DesiredState, DesiredUser, MembershipExpiry, Policy, Provider, UserAttributes};
+use roster_model::{
+    Date, DesiredGroup, DesiredState, DesiredUser, MembershipExpiry, Policy, Provider, UserAttributes,
+};
 
 use crate::check::{FileDoc, Str};
 use crate::diagnostics::{At, Check, Sink, quote};
