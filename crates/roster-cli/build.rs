@@ -11,6 +11,8 @@
 //!
 //! It sets `ROSTER_VERSION_LINE` for the crate, e.g. `0.1.0 (commit 4985638…)`.
 
+#![allow(clippy::print_stdout, reason = "a build script talks to cargo on stdout")]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -18,7 +18,8 @@ mod schema;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci               everything CI checks: fmt, clippy, schemas, tests, linters, interop
+  ci               everything CI checks: fmt, clippy, schemas, tests, linters, the dist
+                   binary's size, interop
   schema [--check] write schemas/*.json from the Rust types, or check they are current
   lint             check workflows, action.yml, examples/ and the Dockerfile (actionlint,
                    check-jsonschema, hadolint)
@@ -80,6 +81,8 @@ fn ci() -> Result<()> {
     run_tests(&["test", "--workspace", "--all-targets"], &mut tally)?;
     run_tests(&["test", "--workspace", "--doc"], &mut tally)?;
     lint::run()?;
+    // The shipped binary (`--profile dist`) stays under the size limit.
+    release::size(true)?;
     interop::run()?;
     // One closing line for every test run above, for people and for CI's reader.
     println!("ci: {} passed, {} failed", tally.passed, tally.failed);
