@@ -31,25 +31,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 RUN file /usr/local/bin/roster | grep -q 'static' \
     && /usr/local/bin/roster --version
 
-# For CI systems that run a job's script inside the job's image (GitLab CI): the same
-# binary on distroless's debug variant, which adds busybox (`sh` at /busybox/sh). The
-# release pushes it as VERSION-ci; build it with `docker build --target ci .`.
-FROM gcr.io/distroless/static-debian12:debug-nonroot AS ci
-ARG VERSION=dev
-ARG ROSTER_BUILD_COMMIT=""
-LABEL org.opencontainers.image.title="roster (CI variant, with busybox)" \
-      org.opencontainers.image.description="Users and groups of a SCIM 2.0 service (Productboard first), kept in a YAML file in git" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${ROSTER_BUILD_COMMIT}"
-COPY --from=build /usr/local/bin/roster /usr/local/bin/roster
-USER 65532:65532
-WORKDIR /data
-ENTRYPOINT ["/usr/local/bin/roster"]
-CMD ["--help"]
-
 # The image: distroless static (CA certificates, /etc/passwd with `nonroot`, no shell).
-# Last, so that it is what a plain `docker build .` makes.
 FROM gcr.io/distroless/static-debian12:nonroot AS runtime
 ARG VERSION=dev
 ARG ROSTER_BUILD_COMMIT=""
@@ -64,3 +46,16 @@ USER 65532:65532
 WORKDIR /data
 ENTRYPOINT ["/usr/local/bin/roster"]
 CMD ["--help"]
+
+# For CI systems that run a job's script inside the job's image (GitLab CI): the same
+# image plus busybox (`sh` at /busybox/sh) from distroless's debug variant. The release
+# pushes it as VERSION-ci; build it with `docker build --target ci .`.
+FROM gcr.io/distroless/static-debian12:debug-nonroot AS busybox
+
+FROM runtime AS ci
+COPY --from=busybox /busybox /busybox
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/busybox
+LABEL org.opencontainers.image.title="roster (CI variant, with busybox)"
+
+# Last, so that a plain `docker build .` makes the image without a shell.
+FROM runtime
