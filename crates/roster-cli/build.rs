@@ -82,7 +82,13 @@ pub fn git_watch_paths(git: &dyn Fn(&[&str]) -> Option<String>) -> Vec<PathBuf> 
     let (git_dir, common_dir) = (Path::new(&git_dir), Path::new(&common_dir));
     let mut paths = vec![git_dir.join("HEAD"), common_dir.join("packed-refs")];
     if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        paths.push(common_dir.join(branch));
+        // A branch whose ref is only in packed-refs (as after a clone) gets a loose ref
+        // file at its next commit: then watch the folder where that file will appear.
+        let loose = common_dir.join(branch);
+        match loose.parent() {
+            Some(folder) if !loose.exists() => paths.push(folder.to_path_buf()),
+            _ => paths.push(loose),
+        }
     }
     // A path that does not exist would make cargo run this script on every build.
     paths.retain(|path| path.exists());
