@@ -160,3 +160,98 @@ fn files_are_split_on_white_space_and_never_expanded() {
     assert!(!dir.path().join("pwned").exists());
     assert!(validate.summary.contains("*.yaml"), "{}", validate.summary);
 }
+
+/// The "Download and verify roster" step against a stand-in release folder: `curl` and
+/// `gh` on PATH are scripts (no network here); `gh_verifies` is what the stand-in
+/// `gh attestation verify` answers, `None` for a gh without that command.
+fn download(release: &Path, sums: &str, gh_verifies: Option<bool>) -> (Ran, tempfile::TempDir) {
+    let scratch = tempfile::tempdir().unwrap();
+    let work = scratch.path();
+    let bin = work.join("fake-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let curl = format!(
+        "#!/bin/sh\nwhile [ $# -gt 0 ]; do case \"$1\" in --output) out=$2; shift 2;; --proto|--retry) shift 2;; -*) shift;; *) url=$1; shift;; esac; done\ncp \"{}/${{url##*/}}\" \"$out\"\n",
+        release.display()
+    );
+    let gh = match gh_verifies {
+        None => "#!/bin/sh\nexit 1\n".to_owned(),
+        Some(ok) => format!(
+            "#!/bin/sh\n[ \"$1 $2\" = \"attestation verify\" ] || exit 1\n[ \"$3\" = --help ] && exit 0\necho \"gh $*\" >> {}/gh.log\nexit {}\n",
+            work.display(),
+            if ok { 0 } else { 1 }
+        ),
+    };
+    for (name, body) in [("curl", curl), ("gh", gh)] {
+        std::fs::write(bin.join(name), body).unwrap();
+        Command::new("chmod").arg("+x").arg(bin.join(name)).status().unwrap();
+    }
+    let install = work.join("install");
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let ran = run_step(
+        &step("Download and verify roster"),
+        work,
+        None,
+        &[
+            ("PATH", path.as_str()),
+            ("URL", "https://github.com/owner/roster/releases/download/v0.1.0"),
+            ("ARCHIVE", "roster-0.1.0-x86_64-unknown-linux-musl.tar.gz"),
+            ("SUMS", sums),
+            ("BINARY", "roster"),
+            ("DIR", install.to_str().unwrap()),
+            ("REPOSITORY", "owner/roster"),
+            ("GH_TOKEN", "not-a-real-token"),
+        ],
+    );
+    (ran, scratch)
+}
+
+#[test]
+fn the_download_is_installed_only_when_its_sha256_and_provenance_hold() {
+    // A release folder: the archive with the real binary, and the sums file.
+    let release = tempfile::tempdir().unwrap();
+    let archive = "roster-0.1.0-x86_64-unknown-linux-musl.tar.gz";
+    std::fs::copy(env!("CARGO_BIN_EXE_roster"), release.path().join("roster")).unwrap();
+    let tar =
+        Command::new("tar").args(["-czf", archive, "roster"]).current_dir(release.path()).status().unwrap();
+    assert!(tar.success());
+    let sum = Command::new("sha256sum").arg(archive).current_dir(release.path()).output().unwrap();
+    std::fs::write(release.path().join("roster-0.1.0-SHA256SUMS"), &sum.stdout).unwrap();
+    std::fs::write(release.path().join("other-SHA256SUMS"), "0000  some-other-file.tar.gz\n").unwrap();
+
+    // Sum and provenance hold: installed, and the attestation was asked about the archive.
+    let (ran, scratch) = download(release.path(), "roster-0.1.0-SHA256SUMS", Some(true));
+    assert_eq!(ran.code, 0, "{}", ran.stdout);
+    let work = scratch.path();
+    let installed = work.join("install/roster");
+    let version = Command::new(&installed).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("roster "));
+    let gh_log = std::fs::read_to_string(work.join("gh.log")).unwrap();
+    assert_eq!(gh_log.trim(), format!("gh attestation verify {archive} --repo owner/roster"));
+
+    // A gh without `attestation verify`: installed on the SHA-256 alone, with a warning.
+    let (ran, scratch) = download(release.path(), "roster-0.1.0-SHA256SUMS", None);
+    assert_eq!(ran.code, 0);
+    assert!(ran.stdout.contains("::warning title=roster::"), "{}", ran.stdout);
+    assert!(scratch.path().join("install/roster").is_file());
+
+    // Provenance that does not verify: nothing installed.
+    let (ran, scratch) = download(release.path(), "roster-0.1.0-SHA256SUMS", Some(false));
+    assert_ne!(ran.code, 0);
+    assert!(ran.stdout.contains("no valid build provenance"), "{}", ran.stdout);
+    assert!(!scratch.path().join("install").exists());
+
+    // A sums file without the archive's line: nothing installed.
+    let (ran, scratch) = download(release.path(), "other-SHA256SUMS", Some(true));
+    assert_ne!(ran.code, 0);
+    assert!(ran.stdout.contains("has no line for"), "{}", ran.stdout);
+    assert!(!scratch.path().join("install").exists());
+
+    // An archive that is not the one summed: nothing installed, provenance not even asked.
+    let mut bytes = std::fs::read(release.path().join(archive)).unwrap();
+    bytes.push(0);
+    std::fs::write(release.path().join(archive), bytes).unwrap();
+    let (ran, scratch) = download(release.path(), "roster-0.1.0-SHA256SUMS", Some(true));
+    assert_ne!(ran.code, 0);
+    assert!(ran.stdout.contains("does not match its SHA-256"), "{}", ran.stdout);
+    assert!(!scratch.path().join("install").exists() && !scratch.path().join("gh.log").exists());
+}
