@@ -365,6 +365,44 @@ mod tests {
         }
     }
 
+    /// Every file users copy from or read install steps in.
+    fn shipped_text_files() -> Vec<std::path::PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files: Vec<_> = ["README.md", "CHANGELOG.md", "ARCHITECTURE.md", "action.yml", "Dockerfile"]
+            .iter()
+            .map(|f| root().join(f))
+            .collect();
+        walk(&root().join("examples"), &mut files);
+        walk(&root().join(".github"), &mut files);
+        files
+    }
+
+    #[test]
+    fn no_instruction_installs_a_crate_of_roster_s_name_from_a_registry() {
+        // roster is not on crates.io: `cargo install roster-cli` would fetch whatever
+        // someone published under that name and run it next to the SCIM token.
+        let mut offenders = Vec::new();
+        for file in shipped_text_files() {
+            let Ok(text) = std::fs::read_to_string(&file) else { continue };
+            for (i, line) in text.lines().enumerate() {
+                let installs = line.contains("cargo install") || line.contains("cargo binstall");
+                if installs && !(line.contains("--git") || line.contains("--path")) {
+                    offenders.push(format!("{}:{}: {line}", file.display(), i + 1));
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "install from a registry:\n{}", offenders.join("\n"));
+    }
+
     #[test]
     fn the_size_section_is_replaced_in_place() {
         let text = format!("# Benchmarks\n\n## Size\n\n{BEGIN}\nold\n{END}\n\n## Next\n");
