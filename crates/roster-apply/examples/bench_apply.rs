@@ -113,10 +113,9 @@ async fn main() {
             .map(|t| DesiredGroup {
                 display_name: format!("Team {t}"),
                 external_id: None,
-                members: users[t * 200..(t + 1) * 200]
-                    .iter()
-                    .map(|u| u.attributes.user_name.clone())
-                    .collect(),
+                members: Some(
+                    users[t * 200..(t + 1) * 200].iter().map(|u| u.attributes.user_name.clone()).collect(),
+                ),
                 source: None,
             })
             .collect(),

@@ -1,9 +1,9 @@
 //! [`Writer`] for the HTTP client: its records become the report's request records.
 
-use roster_client::{Applied, OperationRecord, WriteClient, WriteError, WriteOutcome};
+use roster_client::{Applied, OperationRecord, Verification, WriteClient, WriteError, WriteOutcome};
 use roster_model::{UserAttributes, UserChanges};
 
-use crate::{RequestRecord, WriteFailure, WriteResult, Writer, Written};
+use crate::{RequestRecord, Verified, WriteFailure, WriteResult, Writer, Written};
 
 fn records(records: Vec<OperationRecord>) -> Vec<RequestRecord> {
     records
@@ -22,8 +22,13 @@ fn convert<T, U>(outcome: WriteOutcome<T>, keep: impl FnOnce(T) -> U) -> WriteRe
     match outcome {
         Ok(applied) => {
             let adopted = applied.adopted();
-            let Applied { value, records: recs } = applied;
-            Ok(Written { value: keep(value), requests: records(recs), adopted })
+            let Applied { value, records: recs, verification } = applied;
+            let verified = match verification {
+                Verification::Answer => Verified::Answer,
+                Verification::ReadBack => Verified::ReadBack,
+                Verification::Unverified => Verified::No,
+            };
+            Ok(Written { value: keep(value), requests: records(recs), adopted, verified })
         }
         Err(WriteError { error, records: recs }) => {
             let mut message = error.to_string();

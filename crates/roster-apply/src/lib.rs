@@ -40,6 +40,24 @@ pub struct RequestRecord {
     pub attempts: u32,
 }
 
+/// How an operation's effect was confirmed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Verified {
+    /// The service's answer showed the change.
+    Answer,
+    /// The answer showed nothing (or otherwise), and reading the resource back showed
+    /// the change.
+    ReadBack,
+    /// The answer showed nothing and the change is not security-relevant; the re-plan
+    /// after apply found nothing left to do.
+    Replan,
+    /// Not confirmed: the operation failed or was skipped, or the answer showed nothing
+    /// and the re-plan after apply did not run or still differed.
+    #[default]
+    No,
+}
+
 /// A write that succeeded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Written<T> {
@@ -50,6 +68,8 @@ pub struct Written<T> {
     /// True when a create met `409 uniqueness` after a lost response and the existing
     /// resource was adopted instead.
     pub adopted: bool,
+    /// How the effect was confirmed; [`Verified::No`] when the answer showed nothing.
+    pub verified: Verified,
 }
 
 /// A write that failed after the client's retries.
@@ -128,6 +148,9 @@ pub struct OperationReport {
     pub description: String,
     /// How it ended.
     pub outcome: Outcome,
+    /// How the service confirmed it: by its answer, a read-back, or the re-plan after
+    /// apply; `no` when nothing did.
+    pub verified: Verified,
     /// Why it failed or was skipped, or what else a reviewer should know.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -136,6 +159,33 @@ pub struct OperationReport {
     pub skipped_members: Vec<String>,
     /// The requests it took, in order.
     pub requests: Vec<RequestRecord>,
+    /// The ids this run learned for what the plan could only name: the id of a user or
+    /// group it created, and for members of a group created in this run (or users
+    /// created in it) the ids they were added by.
+    #[serde(default, skip_serializing_if = "ResolvedIds::is_empty")]
+    pub resolved_ids: ResolvedIds,
+}
+
+/// Ids that the plan could not know because the objects are created by the same run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedIds {
+    /// The id of the user or group this operation created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The id of the group, created earlier in this run, that members were added to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The ids of members created earlier in this run, by userName.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub members: std::collections::BTreeMap<String, String>,
+}
+
+impl ResolvedIds {
+    /// True when nothing was resolved.
+    pub fn is_empty(&self) -> bool {
+        self.created.is_none() && self.group.is_none() && self.members.is_empty()
+    }
 }
 
 /// Counts of outcomes.
@@ -152,8 +202,10 @@ pub struct ApplySummary {
     pub skipped: u64,
     /// Memberships left out because their user was not created.
     pub skipped_members: u64,
-    /// HTTP requests sent, retries included.
+    /// HTTP requests sent, retries and read-backs included.
     pub requests: u64,
+    /// Operations done whose effect the service confirmed.
+    pub verified: u64,
 }
 
 impl ApplySummary {
@@ -172,12 +224,89 @@ pub struct ApplyReport {
     /// The commit the desired state came from (`GITHUB_SHA` where set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The version of roster that applied the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roster_version: Option<String>,
+    /// When apply started sending, RFC 3339 in UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When apply ended, RFC 3339 in UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// The host (and port) of the SCIM service applied to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_host: Option<String>,
     /// The fingerprint of the live state the plan was made from.
     pub live_fingerprint: String,
     /// Every operation of the plan, in plan order.
     pub operations: Vec<OperationReport>,
     /// Counts of outcomes.
     pub summary: ApplySummary,
+    /// What the plan made after apply, from a fresh fetch, still wants to do: changes
+    /// the service did not take, one line per operation. Empty when it converged; `None`
+    /// when it did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_taken: Option<Vec<String>>,
+}
+
+impl ApplyReport {
+    /// Records the re-plan after apply: its operations are changes the service did not
+    /// take, except those this run skipped (never sent), which the summary already
+    /// counts. An operation done whose answer showed nothing is confirmed by the re-plan
+    /// when no remaining operation touches the same user or group.
+    pub fn record_replan(&mut self, remaining: &Plan) {
+        let skipped: Vec<&Operation> =
+            self.operations.iter().filter(|r| r.outcome == Outcome::Skipped).map(|r| &r.operation).collect();
+        let lines: Vec<String> = remaining
+            .operations
+            .iter()
+            .filter(|op| !skipped.contains(op))
+            .map(|op| format!("{}: not taken by the service", op.describe()))
+            .collect();
+        let touched: std::collections::HashSet<String> =
+            remaining.operations.iter().flat_map(objects_of).collect();
+        for report in &mut self.operations {
+            if matches!(report.outcome, Outcome::Done | Outcome::Adopted)
+                && report.verified == Verified::No
+                && !objects_of(&report.operation).iter().any(|object| touched.contains(object))
+            {
+                report.verified = Verified::Replan;
+            }
+        }
+        self.summary.verified = count_verified(&self.operations);
+        self.not_taken = Some(lines);
+    }
+}
+
+/// The users and groups an operation touches, as keys: by id, and by name where the
+/// operation creates or names the object (a group created by this run has no id in the
+/// plan).
+fn objects_of(operation: &Operation) -> Vec<String> {
+    let group_name = |name: &str| format!("group name {}", name.to_lowercase());
+    match operation {
+        Operation::DeactivateUser { id, .. }
+        | Operation::UpdateUser { id, .. }
+        | Operation::ReactivateUser { id, .. } => vec![format!("user {id}")],
+        Operation::CreateUser { attributes } => vec![format!("user name {}", attributes.key())],
+        Operation::CreateGroup { display_name, .. } => vec![group_name(display_name)],
+        Operation::RenameGroup { id, from, to } => {
+            vec![format!("group {id}"), group_name(from), group_name(to)]
+        }
+        Operation::SetGroupExternalId { id, group, .. } => vec![format!("group {id}"), group_name(group)],
+        Operation::AddMembers { group_id, group, .. } => {
+            let mut keys = vec![group_name(group)];
+            keys.extend(group_id.as_ref().map(|id| format!("group {id}")));
+            keys
+        }
+        Operation::RemoveMembers { group_id, group, .. } => {
+            vec![format!("group {group_id}"), group_name(group)]
+        }
+        Operation::DeleteGroup { id, display_name } => vec![format!("group {id}"), group_name(display_name)],
+    }
+}
+
+fn count_verified(reports: &[OperationReport]) -> u64 {
+    reports.iter().filter(|r| r.verified != Verified::No).count() as u64
 }
 
 /// Knobs of a run.
@@ -206,14 +335,19 @@ struct Created {
 }
 
 impl Created {
-    /// The ids of the members that can be named, and the userNames of those that cannot.
-    fn resolve(&self, members: &[MemberRef]) -> (Vec<String>, Vec<String>) {
+    /// The ids of the members that can be named, and the userNames of those that cannot;
+    /// the ids learned from this run's creates are recorded in `resolved`.
+    fn resolve(&self, members: &[MemberRef], resolved: &mut ResolvedIds) -> (Vec<String>, Vec<String>) {
         let mut ids = Vec::with_capacity(members.len());
         let mut unresolved = Vec::new();
         for member in members {
-            match member.id.clone().or_else(|| self.users.get(&UserKey::new(&member.user_name)).cloned()) {
-                Some(id) => ids.push(id),
-                None => unresolved.push(member.user_name.clone()),
+            if let Some(id) = &member.id {
+                ids.push(id.clone());
+            } else if let Some(id) = self.users.get(&UserKey::new(&member.user_name)) {
+                resolved.members.insert(member.user_name.clone(), id.clone());
+                ids.push(id.clone());
+            } else {
+                unresolved.push(member.user_name.clone());
             }
         }
         (ids, unresolved)
@@ -282,12 +416,19 @@ pub async fn apply<W: Writer>(
         summary.skipped_members += report.skipped_members.len() as u64;
         summary.requests += report.requests.iter().map(|r| u64::from(r.attempts)).sum::<u64>();
     }
+    summary.verified = count_verified(&reports);
     ApplyReport {
         format_version: REPORT_FORMAT_VERSION,
         commit,
+        // The caller knows the clock, the version and the service; this crate reads none.
+        roster_version: None,
+        started_at: None,
+        finished_at: None,
+        target_host: None,
         live_fingerprint: plan.live_fingerprint.clone(),
         operations: reports,
         summary,
+        not_taken: None,
     }
 }
 
@@ -303,9 +444,11 @@ fn skipped(index: usize, operation: &Operation, why: &str) -> OperationReport {
         operation: operation.clone(),
         description: operation.describe(),
         outcome: Outcome::Skipped,
+        verified: Verified::No,
         message: Some(why.to_owned()),
         skipped_members: Vec::new(),
         requests: Vec::new(),
+        resolved_ids: ResolvedIds::default(),
     }
 }
 
@@ -317,32 +460,49 @@ async fn run_one<W: Writer>(
 ) -> (OperationReport, Option<CreatedId>) {
     let mut skipped_members = Vec::new();
     let mut new_id = None;
+    let mut resolved_ids = ResolvedIds::default();
     let result: WriteResult<()> = match operation {
         Operation::DeactivateUser { id, .. } => {
             writer.update_user(id, &UserChanges { active: Some(false), ..UserChanges::default() }).await
         }
         Operation::CreateUser { attributes } => writer.create_user(attributes).await.map(|written| {
+            resolved_ids.created = Some(written.value.clone());
             new_id = Some(CreatedId::User(attributes.key(), written.value.clone()));
-            Written { value: (), requests: written.requests, adopted: written.adopted }
+            Written {
+                value: (),
+                requests: written.requests,
+                adopted: written.adopted,
+                verified: written.verified,
+            }
         }),
         Operation::UpdateUser { id, changes, .. } | Operation::ReactivateUser { id, changes, .. } => {
             writer.update_user(id, changes).await
         }
         Operation::CreateGroup { display_name, external_id, members } => {
-            let (ids, unresolved) = created.resolve(members);
+            let (ids, unresolved) = created.resolve(members, &mut resolved_ids);
             skipped_members = unresolved;
             writer.create_group(display_name, external_id.as_deref(), &ids).await.map(|written| {
+                resolved_ids.created = Some(written.value.clone());
                 new_id = Some(CreatedId::Group(display_name.clone(), written.value.clone()));
-                Written { value: (), requests: written.requests, adopted: written.adopted }
+                Written {
+                    value: (),
+                    requests: written.requests,
+                    adopted: written.adopted,
+                    verified: written.verified,
+                }
             })
         }
         Operation::RenameGroup { id, to, .. } => writer.rename_group(id, to).await,
         Operation::SetGroupExternalId { id, to, .. } => writer.set_group_external_id(id, to).await,
         Operation::AddMembers { group_id, group, members } => {
-            let Some(group_id) = group_id.clone().or_else(|| created.groups.get(group).cloned()) else {
+            let Some(group_id) = group_id.clone().or_else(|| {
+                let id = created.groups.get(group).cloned();
+                resolved_ids.group.clone_from(&id);
+                id
+            }) else {
                 return (skipped(index, operation, &format!("group {group:?} was not created")), None);
             };
-            let (ids, unresolved) = created.resolve(members);
+            let (ids, unresolved) = created.resolve(members, &mut resolved_ids);
             skipped_members = unresolved;
             if ids.is_empty() {
                 let mut report = skipped(index, operation, "none of its users was created");
@@ -357,14 +517,15 @@ async fn run_one<W: Writer>(
         }
         Operation::DeleteGroup { id, .. } => writer.delete_group(id).await,
     };
-    let (outcome, message, requests) = match result {
+    let (outcome, message, requests, verified) = match result {
         Ok(written) if written.adopted => (
             Outcome::Adopted,
             Some("adopted the resource a lost response had created".to_owned()),
             written.requests,
+            written.verified,
         ),
-        Ok(written) => (Outcome::Done, None, written.requests),
-        Err(failure) => (Outcome::Failed, Some(failure.message), failure.requests),
+        Ok(written) => (Outcome::Done, None, written.requests, written.verified),
+        Err(failure) => (Outcome::Failed, Some(failure.message), failure.requests, Verified::No),
     };
     let message = match (&message, skipped_members.is_empty()) {
         (None, false) => Some(format!(
@@ -386,9 +547,11 @@ async fn run_one<W: Writer>(
         operation: operation.clone(),
         description: operation.describe(),
         outcome,
+        verified,
         message,
         skipped_members,
         requests,
+        resolved_ids,
     };
     (report, if outcome == Outcome::Failed { None } else { new_id })
 }

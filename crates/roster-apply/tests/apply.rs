@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use roster_apply::{ApplyOptions, Outcome, RequestRecord, WriteFailure, WriteResult, Writer, Written, apply};
+use roster_apply::{
+    ApplyOptions, Outcome, RequestRecord, Verified, WriteFailure, WriteResult, Writer, Written, apply,
+};
 use roster_model::{
     DesiredGroup, DesiredState, DesiredUser, LiveGroup, LiveState, LiveUser, Policy, UnmanagedUsers,
     UserAttributes, UserChanges,
@@ -49,7 +51,8 @@ impl FakeService {
 }
 
 fn ok<T>(value: T, requests: Vec<RequestRecord>) -> WriteResult<T> {
-    Ok(Written { value, requests, adopted: false })
+    // As a service whose answers show nothing: only the re-plan can confirm.
+    Ok(Written { value, requests, adopted: false, verified: Verified::No })
 }
 
 impl Writer for FakeService {
@@ -146,7 +149,7 @@ fn group(name: &str, members: &[&str]) -> DesiredGroup {
     DesiredGroup {
         display_name: name.into(),
         external_id: None,
-        members: members.iter().map(|m| (*m).to_owned()).collect(),
+        members: Some(members.iter().map(|m| (*m).to_owned()).collect()),
         source: None,
     }
 }
@@ -242,7 +245,7 @@ fn a_failed_group_create_skips_its_later_member_additions() {
     desired.groups.push(DesiredGroup {
         display_name: "Everyone".into(),
         external_id: None,
-        members: many.clone(),
+        members: Some(many.clone()),
         source: None,
     });
     let mut service = FakeService::new(live);
@@ -299,4 +302,85 @@ fn the_report_lists_operations_in_plan_order_with_their_requests() {
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["formatVersion"], 1);
     assert_eq!(json["operations"][0]["outcome"], "done");
+}
+
+#[test]
+fn the_replan_after_apply_names_what_the_service_did_not_take() {
+    let (desired, live) = scenario();
+    let mut service = FakeService::new(live);
+    service.refuse_create.insert("linus@example.com".into());
+    let mut report = run(&service, &desired);
+    assert_eq!(report.not_taken, None, "not recorded before the re-plan runs");
+    let after = service.live.lock().unwrap().clone();
+    let remaining = plan(&desired, &after, &PlanOptions::default());
+    assert!(!remaining.is_empty());
+    report.record_replan(&remaining);
+    let lines = report.not_taken.clone().unwrap();
+    assert_eq!(lines.len(), remaining.operations.len(), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l == "create user linus@example.com: not taken by the service"),
+        "{lines:?}"
+    );
+    let verified_of = |needle: &str| {
+        report.operations.iter().find(|op| op.description.contains(needle)).map(|op| op.verified).unwrap()
+    };
+    assert_eq!(verified_of("deactivate user bob@example.com"), Verified::Replan, "nothing left touches bob");
+    assert_eq!(verified_of("create user linus@example.com"), Verified::No, "it failed");
+    let design = report.operations.iter().find(|op| op.description.contains("\"Design\"")).unwrap();
+    assert_eq!(
+        design.verified,
+        Verified::No,
+        "the re-plan still adds linus to Design: {:?}",
+        remaining.operations
+    );
+
+    // Converged: nothing is left, and what was done is confirmed.
+    service.refuse_create.clear();
+    let mut second = run(&service, &desired);
+    let after = service.live.lock().unwrap().clone();
+    second.record_replan(&plan(&desired, &after, &PlanOptions::default()));
+    assert_eq!(second.not_taken, Some(Vec::new()));
+    assert!(second.operations.iter().all(|op| op.verified != Verified::No), "{second:#?}");
+    assert_eq!(second.summary.verified, second.operations.len() as u64);
+}
+
+#[test]
+fn the_report_names_the_ids_learned_in_the_run() {
+    let (desired, live) = scenario();
+    let service = FakeService::new(live.clone());
+    // One member per request: the created group "Design" gets its second member in an
+    // `addMembers` that names the group without an id.
+    let options = PlanOptions { max_members_per_request: 1, ..PlanOptions::default() };
+    let plan = plan(&desired, &live, &options);
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let report = runtime.block_on(apply(&plan, &service, &ApplyOptions::default(), None, |_| {}));
+    assert!(report.summary.is_complete(), "{report:#?}");
+    let live = service.live.lock().unwrap().clone();
+    let id_of = |user_name: &str| {
+        live.users.iter().find(|u| u.attributes.user_name == user_name).map(|u| u.id.clone()).unwrap()
+    };
+    let design = live.groups.iter().find(|g| g.display_name == "Design").unwrap().id.clone();
+    let mut seen_group = false;
+    for op in &report.operations {
+        match &op.operation {
+            roster_plan::Operation::CreateUser { attributes } => {
+                assert_eq!(op.resolved_ids.created, Some(id_of(&attributes.user_name)), "{op:#?}");
+            }
+            roster_plan::Operation::CreateGroup { .. } => {
+                assert_eq!(op.resolved_ids.created.as_ref(), Some(&design), "{op:#?}");
+            }
+            roster_plan::Operation::AddMembers { group_id: None, members, .. } => {
+                seen_group = true;
+                assert_eq!(op.resolved_ids.group.as_ref(), Some(&design), "{op:#?}");
+                for member in members.iter().filter(|m| m.id.is_none()) {
+                    assert_eq!(
+                        op.resolved_ids.members.get(&member.user_name),
+                        Some(&id_of(&member.user_name))
+                    );
+                }
+            }
+            _ => assert!(op.resolved_ids.is_empty() || !op.resolved_ids.members.is_empty(), "{op:#?}"),
+        }
+    }
+    assert!(seen_group, "the plan adds members to the created group by name: {:#?}", plan.operations);
 }

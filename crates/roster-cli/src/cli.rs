@@ -65,13 +65,25 @@ pub enum Command {
     /// Write a users.yaml from the live state.
     Import(ImportArgs),
     /// Check the connection to the SCIM service and explain what is wrong.
-    Doctor(ConnectionArgs),
+    Doctor(DoctorArgs),
+    /// Cross-check the file and SCIM against Productboard's REST member list (read-only).
+    Audit(AuditArgs),
     /// Run a local SCIM server with Productboard's rules.
     Emulator(EmulatorArgs),
     /// Validate, plan, apply and re-plan examples/ against an embedded emulator.
     Demo(DemoArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Print (or write) the JSON Schema of the desired-state file, for editors.
+    Schema(SchemaArgs),
+}
+
+/// `roster schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Write the schema to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Desired-state files.
@@ -92,12 +104,56 @@ pub struct ConnectionArgs {
     /// The token is never taken from the command line.
     #[arg(long)]
     pub token_file: Option<PathBuf>,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// The most requests in flight at once: roster starts at 4 and adapts within this
+    /// ceiling, up while latency is high and the service has headroom, down on 429 and 5xx.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     /// A cap on requests per second sent by roster (at least 0.1).
     #[arg(long, value_parser = parse_rate)]
     pub max_rps: Option<f64>,
+}
+
+/// How to reach Productboard's REST API (for `audit`, and `doctor` when a token is given).
+#[derive(Debug, Args, Clone)]
+pub struct ApiArgs {
+    /// The REST API base URL [default: https://api.productboard.com].
+    #[arg(long, env = "ROSTER_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+    /// A file holding the REST API token; otherwise `ROSTER_API_TOKEN` is read.
+    /// The token is never taken from the command line.
+    #[arg(long, value_name = "FILE")]
+    pub api_token_file: Option<PathBuf>,
+}
+
+/// `roster doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The SCIM service.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The REST API, checked when a REST token is given.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// `roster audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The desired state.
+    #[command(flatten)]
+    pub files: FilesArgs,
+    /// The SCIM service.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The REST API.
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Exit 2 when something differs, 0 when the file, SCIM and the REST list agree.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 /// `roster plan`.
@@ -121,6 +177,14 @@ pub struct PlanArgs {
     /// Allow exactly this many deactivations past the `max_deactivations` rail.
     #[arg(long, value_name = "N")]
     pub allow_deactivations: Option<u64>,
+    /// Allow exactly this many member removals and group deletions past the
+    /// `max_removals` rail.
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<u64>,
+    /// The commit the plan is for, named in the Markdown comment (default: `GITHUB_SHA`,
+    /// else `CI_COMMIT_SHA`).
+    #[arg(long, value_name = "SHA")]
+    pub for_commit: Option<String>,
 }
 
 /// How to print a plan.
@@ -143,10 +207,11 @@ pub struct ApplyArgs {
     /// The service.
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// Apply a plan saved by `roster plan --out`, refusing it if the service changed.
-    /// The plan carries its own desired state and override, so FILES and
-    /// `--allow-deactivations` cannot be given with it.
-    #[arg(long, conflicts_with_all = ["files", "allow_deactivations"])]
+    /// Apply a plan saved by `roster plan --out`, refusing it if it was edited, was
+    /// blocked when saved, or the service changed. The plan carries its own desired
+    /// state, so FILES cannot be given with it; the rails' overrides are never taken
+    /// from the file: pass `--allow-deactivations`/`--allow-removals` here again.
+    #[arg(long, conflicts_with_all = ["files"])]
     pub plan: Option<PathBuf>,
     /// Apply without asking.
     #[arg(long)]
@@ -157,6 +222,10 @@ pub struct ApplyArgs {
     /// Allow exactly this many deactivations past the `max_deactivations` rail.
     #[arg(long, value_name = "N")]
     pub allow_deactivations: Option<u64>,
+    /// Allow exactly this many member removals and group deletions past the
+    /// `max_removals` rail.
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<u64>,
 }
 
 /// `roster import`.
@@ -174,6 +243,11 @@ pub struct ImportArgs {
     /// The provider to write into the file.
     #[arg(long, value_enum, default_value_t = ProviderArg::Productboard)]
     pub provider: ProviderArg,
+    /// Reference this published copy of the schema (a URL) on the file's first line and
+    /// write no schema file. By default import writes `roster.schema.json` for this
+    /// version beside the --out file and references it by that relative path.
+    #[arg(long, value_name = "URL")]
+    pub schema_url: Option<String>,
 }
 
 /// A provider name on the command line.
@@ -206,12 +280,24 @@ pub struct EmulatorArgs {
     /// Require this bearer token (otherwise `ROSTER_EMULATOR_TOKEN`, else none).
     #[arg(long, env = "ROSTER_EMULATOR_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Require this bearer token on the REST member list, `GET /members`
+    /// (otherwise `ROSTER_EMULATOR_API_TOKEN`, else none).
+    #[arg(long, env = "ROSTER_EMULATOR_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+    /// Let the SCIM token open the REST member list too, as a token with REST rights does.
+    #[arg(long)]
+    pub scim_token_on_rest: bool,
     /// Delay every answer by this many milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
-    /// Answer 429 beyond this many requests per second.
-    #[arg(long)]
-    pub rate_limit: Option<u32>,
+    /// Answer 429 beyond this rate: `N/s`, `N/min` (Productboard: 1000/min), or a bare
+    /// number of requests per second. Bursts of up to one second's (minute's) worth pass.
+    #[arg(long, value_parser = parse_rate_limit, value_name = "RATE")]
+    pub rate_limit: Option<(u32, std::time::Duration)>,
+    /// How answers report the rate limit: `X-RateLimit-*` headers, the IETF draft's
+    /// `RateLimit`/`RateLimit-Policy`, or nothing but `Retry-After` on a 429.
+    #[arg(long, value_enum, default_value_t = RateHeadersArg::XRatelimit, value_name = "STYLE")]
+    pub rate_headers: RateHeadersArg,
     /// The share of requests that fail with a 500 or a dropped connection, 0 to 1.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
@@ -248,6 +334,27 @@ pub enum Misbehave {
     ThrottleAs500,
     /// Answer 429 without `Retry-After`.
     NoRetryAfter,
+    /// Keep only declared user attributes (the schema then lacks `title`); drop the rest
+    /// of a write and answer 2xx.
+    IgnoreUnknownAttributes,
+    /// Answer a group PUT with 200 but keep its old members.
+    PutIgnoresMembers,
+    /// Require `name.formatted` on user POST and PUT.
+    RequireNameFormatted,
+    /// Require `members.$ref` on group members.
+    RequireMemberRef,
+    /// Answer PATCH with 501 while `/ServiceProviderConfig` says it is supported.
+    PatchUnsupported,
+    /// A `remove` of `members` with a value list empties the group.
+    RemoveByValueWipesAll,
+    /// `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas` answer 404.
+    NoSchemas,
+    /// REST member list: answer a cursor with the same cursor again.
+    RepeatMemberCursor,
+    /// REST member list: a next cursor on every page, past the end too.
+    EndlessMemberCursor,
+    /// REST member list: ignore the cursor and serve the first page again.
+    IgnoreMemberCursor,
 }
 
 /// `roster demo`.
@@ -265,10 +372,56 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// The emulator's rate-limit header styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateHeadersArg {
+    /// `X-RateLimit-Limit/Remaining/Reset` (a Unix time), `Retry-After` with milliseconds.
+    XRatelimit,
+    /// `RateLimit` and `RateLimit-Policy` (IETF draft), `Retry-After` in whole seconds.
+    Ietf,
+    /// Only `Retry-After` on a 429, in whole seconds.
+    None,
+}
+
+/// `N`, `N/s` or `N/min`: requests and the window they count over.
+pub fn parse_rate_limit(text: &str) -> Result<(u32, std::time::Duration), String> {
+    let (count, per) = text.trim().split_once('/').unwrap_or((text.trim(), "s"));
+    let window = match per.trim() {
+        "s" | "sec" | "second" => std::time::Duration::from_secs(1),
+        "min" | "m" | "minute" => std::time::Duration::from_secs(60),
+        other => return Err(format!("`{other}` is not a window: use N/s or N/min, e.g. 1000/min")),
+    };
+    match count.trim().parse::<u32>() {
+        Ok(count) if count > 0 => Ok((count, window)),
+        _ => Err(format!(
+            "`{count}` is not a positive whole number of requests: use N/s or N/min, e.g. 1000/min"
+        )),
+    }
+}
+
 /// A request rate: a finite number of at least 0.1 per second (slower would stall).
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(rate) if rate.is_finite() && rate >= 0.1 => Ok(rate),
         _ => Err(format!("`{text}` is not a rate of at least 0.1 requests per second")),
+    }
+}
+
+#[cfg(test)]
+mod rate_limit_tests {
+    use std::time::Duration;
+
+    use super::parse_rate_limit;
+
+    #[test]
+    fn rate_limits_per_second_or_per_minute() {
+        assert_eq!(parse_rate_limit("50"), Ok((50, Duration::from_secs(1))));
+        assert_eq!(parse_rate_limit("50/s"), Ok((50, Duration::from_secs(1))));
+        assert_eq!(parse_rate_limit("1000/min"), Ok((1000, Duration::from_secs(60))));
+        assert_eq!(parse_rate_limit(" 1000 / min "), Ok((1000, Duration::from_secs(60))));
+        for bad in ["0", "-3/s", "1000/hour", "lots/min", "1.5/s", ""] {
+            let err = parse_rate_limit(bad).unwrap_err();
+            assert!(err.contains("N/s or N/min"), "{bad}: {err}");
+        }
     }
 }

@@ -34,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(&args, &ui),
         Command::Completions(args) => commands::completions::run(&args),
+        Command::Schema(args) => commands::schema::run(&args, &ui),
         command => {
             let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 Ok(runtime) => runtime,

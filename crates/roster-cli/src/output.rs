@@ -37,12 +37,13 @@ pub fn in_github_actions() -> bool {
 /// Sets up `tracing` on stderr: `-q` errors only, default warnings and progress (info),
 /// `-v` debug, `-vv` trace; `RUST_LOG` wins when set.
 pub fn init_logging(global: &GlobalArgs) {
-    // The embedded emulator's own start-up lines are noise next to roster's unless asked for.
+    // The embedded emulator's own start-up lines are noise next to roster's unless asked for;
+    // so is the TLS verifier's error line, which roster's own error repeats with a hint.
     let default_level = if global.quiet {
-        "error"
+        "error,rustls_platform_verifier=off"
     } else {
         match global.verbose {
-            0 => "info,roster_emulator=warn",
+            0 => "info,roster_emulator=warn,rustls_platform_verifier=off",
             1 => "debug",
             _ => "trace",
         }
@@ -54,5 +55,22 @@ pub fn init_logging(global: &GlobalArgs) {
         LogFormat::Text => {
             builder.with_ansi(stderr_color(global.color)).with_target(false).without_time().init()
         }
+    }
+}
+
+/// A count with its noun, singular for one: "1 group", "2 groups".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::count;
+
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(count(1, "group"), "1 group");
+        assert_eq!(count(0, "group"), "0 groups");
+        assert_eq!(count(2, "user"), "2 users");
     }
 }

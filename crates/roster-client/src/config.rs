@@ -1,10 +1,12 @@
 //! How the client connects and how hard it tries.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::Url;
 use roster_model::Provider;
+use roster_pace::PacerConfig;
 
 use crate::error::ClientError;
 use crate::token::Token;
@@ -32,8 +34,24 @@ pub struct ClientConfig {
     pub token: Option<Token>,
     /// The target service, for its quirks.
     pub provider: Provider,
-    /// Requests in flight at once when fetching pages and group members (default 4).
+    /// The most requests in flight at once, reads and writes alike (default 16). With
+    /// `adaptive_concurrency`, roster starts at `initial_concurrency` and moves within
+    /// 1 to this ceiling: up while latency is high and the service has headroom, down on
+    /// 429 and 5xx.
     pub concurrency: usize,
+    /// Requests in flight at the start, when concurrency adapts (default 4).
+    pub initial_concurrency: usize,
+    /// Whether concurrency adapts (default); when not, it stays at `concurrency`.
+    pub adaptive_concurrency: bool,
+    /// Whether the service throttles with 500 instead of 429 (some do): its 500s then
+    /// slow the pace like a 429 rather than only being retried.
+    pub throttles_with_500: bool,
+    /// A PEM file of certificates trusted besides the system's (default: `SSL_CERT_FILE`
+    /// when set), for a TLS-inspecting proxy's CA.
+    pub extra_root_certificates: Option<PathBuf>,
+    /// Whether a proxy from the environment (`HTTPS_PROXY`, `ALL_PROXY`, ...) may carry
+    /// the requests; only for hints, the HTTP client reads the environment itself.
+    pub proxy_from_environment: bool,
     /// Attempts per request, the first included (default 5).
     pub max_attempts: u32,
     /// Time allowed for one attempt, from sending to the whole body (default 30 s).
@@ -56,6 +74,13 @@ pub struct ClientConfig {
     pub max_retry_after: Duration,
     /// How user updates are sent.
     pub update_method: UpdateMethod,
+    /// Read `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas` before the first
+    /// use (default true). Off, the provider's defaults are assumed without a request;
+    /// for measuring what discovery costs.
+    pub discover: bool,
+    /// Confirm each write by its answer or a read-back (default true). Off, a 2xx counts
+    /// as done; for measuring what verification costs. roster's commands never turn it off.
+    pub verify_writes: bool,
 }
 
 impl ClientConfig {
@@ -65,7 +90,23 @@ impl ClientConfig {
             base_url: base_url.into(),
             token: None,
             provider,
-            concurrency: 4,
+            concurrency: 16,
+            initial_concurrency: 4,
+            adaptive_concurrency: true,
+            throttles_with_500: false,
+            extra_root_certificates: std::env::var_os("SSL_CERT_FILE")
+                .filter(|path| !path.is_empty())
+                .map(PathBuf::from),
+            proxy_from_environment: [
+                "HTTPS_PROXY",
+                "https_proxy",
+                "HTTP_PROXY",
+                "http_proxy",
+                "ALL_PROXY",
+                "all_proxy",
+            ]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty())),
             max_attempts: 5,
             request_timeout: Duration::from_secs(30),
             max_requests_per_second: None,
@@ -76,6 +117,20 @@ impl ClientConfig {
             backoff_max: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(120),
             update_method: UpdateMethod::Auto,
+            discover: true,
+            verify_writes: true,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// The pacer's settings: the cap, and the concurrency it starts at and stays within.
+    pub(crate) fn pacer(&self) -> PacerConfig {
+        PacerConfig {
+            max_rate: self.max_requests_per_second,
+            initial_concurrency: self.initial_concurrency,
+            max_concurrency: self.concurrency.max(1),
+            adaptive: self.adaptive_concurrency,
         }
     }
 }

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
-use roster_model::{Completeness, LiveGroup, LiveState, LiveUser};
+use roster_model::{Completeness, LiveGroup, LiveState, LiveUser, ServiceCapabilities};
 use roster_scim::{
-    Group, Identified, ListResponse, Listing, Paged, Pager, ScimRequest, ServiceProviderConfig, User,
+    DiscoveryDocuments, Group, Identified, ListResponse, Listing, Paged, Pager, ScimRequest,
+    ServiceProviderConfig, User, capabilities_from_discovery,
 };
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
@@ -32,7 +33,7 @@ pub const GROUPS_HINT: &str = "Productboard serves groups (teams) only with \"Ma
 #[derive(Debug)]
 struct Inner {
     transport: Transport,
-    service_provider_config: OnceCell<Option<ServiceProviderConfig>>,
+    capabilities: OnceCell<ServiceCapabilities>,
 }
 
 /// A SCIM client that can only read.
@@ -63,7 +64,7 @@ impl ReadClient {
     /// loopback only) and the token, and sends nothing yet.
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
         let transport = Transport::new(config)?;
-        Ok(ReadClient { inner: Arc::new(Inner { transport, service_provider_config: OnceCell::new() }) })
+        Ok(ReadClient { inner: Arc::new(Inner { transport, capabilities: OnceCell::new() }) })
     }
 
     /// The configuration the client was built with.
@@ -86,22 +87,53 @@ impl ReadClient {
         self.transport().send(&req).await?.parse(&req, "ServiceProviderConfig")
     }
 
-    /// The service provider config, fetched once; `None` when the service does not
-    /// serve it, in which case the client assumes PATCH works and sorting does not.
-    pub(crate) async fn cached_service_provider_config(&self) -> Option<&ServiceProviderConfig> {
+    /// What the service declares it can do and keeps, read once from
+    /// `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas`. Each is optional: one
+    /// that is absent, fails or does not parse leaves the provider's defaults in place,
+    /// with a debug log line saying why.
+    pub async fn capabilities(&self) -> &ServiceCapabilities {
         self.inner
-            .service_provider_config
+            .capabilities
             .get_or_init(|| async {
-                match self.service_provider_config().await {
-                    Ok(config) => Some(config),
-                    Err(err) => {
-                        tracing::debug!(error = %err, "no usable ServiceProviderConfig");
-                        None
-                    }
+                if !self.config().discover {
+                    return ServiceCapabilities::defaults_for(self.config().provider);
                 }
+                let service_provider_config =
+                    self.discovery_document(ScimRequest::service_provider_config()).await;
+                // A service that gave no answer at all (connection, TLS, proxy, name) will
+                // not answer the next two either: asking would repeat the same failure.
+                let (resource_types, schemas) = match &service_provider_config {
+                    Err(Miss::Unanswered(why)) => {
+                        let skipped = format!("not asked: /ServiceProviderConfig got no answer ({why})");
+                        (Err(Miss::Unanswered(skipped.clone())), Err(Miss::Unanswered(skipped)))
+                    }
+                    _ => (
+                        self.discovery_document(ScimRequest::resource_types()).await,
+                        self.discovery_document(ScimRequest::schemas()).await,
+                    ),
+                };
+                let documents = DiscoveryDocuments {
+                    service_provider_config: service_provider_config.map_err(Miss::into_reason),
+                    resource_types: resource_types.map_err(Miss::into_reason),
+                    schemas: schemas.map_err(Miss::into_reason),
+                };
+                let (capabilities, notes) = capabilities_from_discovery(self.config().provider, &documents);
+                for note in notes {
+                    tracing::debug!("discovery: {note}");
+                }
+                capabilities
             })
             .await
-            .as_ref()
+    }
+
+    /// One discovery document's body, or why there is none.
+    async fn discovery_document(&self, req: ScimRequest) -> Result<Vec<u8>, Miss> {
+        match self.transport().send(&req).await {
+            Ok(exchange) if exchange.is_success() => Ok(exchange.body),
+            Ok(exchange) => Err(Miss::Answered(format!("answered {}", exchange.status))),
+            Err(err) if err.status().is_some() => Err(Miss::Answered(err.to_string())),
+            Err(err) => Err(Miss::Unanswered(err.to_string())),
+        }
     }
 
     async fn get_resource<T: DeserializeOwned>(
@@ -193,7 +225,7 @@ impl ReadClient {
     }
 
     async fn sort_by(&self, attribute: &'static str) -> Option<&'static str> {
-        let supported = self.cached_service_provider_config().await.is_some_and(|c| c.sort.supported);
+        let supported = self.capabilities().await.sort;
         supported.then_some(attribute)
     }
 
@@ -272,6 +304,9 @@ impl ReadClient {
     /// Checks the connection step by step for `roster doctor`: the service provider
     /// config, listing users, filtering users, listing groups. Every step runs; each
     /// reports its status, selected headers and result.
+    ///
+    /// The probe stops early when the first request gets no answer or any request has
+    /// its token refused (401, 403): every later step would fail the same way.
     pub async fn probe(&self) -> Vec<ProbeStep> {
         let probe_filter = ScimRequest::find_user_by_user_name("roster-doctor-probe@example.invalid");
         let steps: [(&'static str, ScimRequest); 4] = [
@@ -282,7 +317,28 @@ impl ReadClient {
         ];
         let mut out = Vec::with_capacity(steps.len());
         for (name, req) in steps {
-            out.push(self.probe_step(name, req).await);
+            // Discovery runs only once the service has answered: asked first, a service
+            // that is not there would fail three more times, each after its retries.
+            if name == "user filter" && !self.capabilities().await.filter {
+                // A service that says it has no filters is not failing by not filtering.
+                out.push(ProbeStep {
+                    name,
+                    request: format!("{} {}", req.method(), target(&req)),
+                    status: None,
+                    headers: Vec::new(),
+                    result: Ok("not checked: the service declares filter.supported false".to_owned()),
+                    hint: None,
+                });
+                continue;
+            }
+            let step = self.probe_step(name, req).await;
+            // Later steps would fail the same way, each after its own retries: when the
+            // first request gets no answer at all, or the token is refused, stop here.
+            let stop = (out.is_empty() && step.status.is_none()) || matches!(step.status, Some(401 | 403));
+            out.push(step);
+            if stop {
+                break;
+            }
         }
         out
     }
@@ -306,7 +362,8 @@ impl ReadClient {
         let headers = probe_headers(&exchange);
         let result = summarize(name, &req, &exchange);
         let hint = match (&result, exchange.status) {
-            (Err(_), 401 | 403) => Some(crate::error::AUTH_HINT),
+            (Err(_), 401) => Some(crate::error::TOKEN_HINT),
+            (Err(_), 403) => Some(crate::error::AUTH_HINT),
             (Err(_), 404) if name == "groups" => Some(GROUPS_HINT),
             _ => None,
         };
@@ -363,4 +420,19 @@ fn reasons_of(completeness: Completeness) -> Vec<String> {
 
 fn completeness_of(reasons: Vec<String>) -> Completeness {
     if reasons.is_empty() { Completeness::Complete } else { Completeness::Incomplete(reasons) }
+}
+
+/// Why a discovery document is missing: the service answered without it, or gave no
+/// answer at all.
+enum Miss {
+    Answered(String),
+    Unanswered(String),
+}
+
+impl Miss {
+    fn into_reason(self) -> String {
+        match self {
+            Miss::Answered(why) | Miss::Unanswered(why) => why,
+        }
+    }
 }

@@ -60,6 +60,12 @@ impl Token {
         Token::checked(&value, TOKEN_ENV.to_owned())
     }
 
+    /// The token in another environment variable (`ROSTER_API_TOKEN` for the REST API).
+    pub fn from_env_var(var: &'static str) -> Result<Self, TokenError> {
+        let value = std::env::var(var).map_err(|_| TokenError::NotSet { var })?;
+        Token::checked(&value, var.to_owned())
+    }
+
     /// The token in a file, without its trailing newline. Errors name the file, never
     /// its content.
     pub fn from_file(path: &Path) -> Result<Self, TokenError> {

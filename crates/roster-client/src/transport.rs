@@ -1,17 +1,20 @@
-//! The one path every request takes: pacing, the bearer header, retries with backoff,
-//! `Retry-After` and `X-RateLimit-*`, no redirects, and a cap on the response size.
+//! The one path every request takes: the pacer (`roster_pace`), the bearer header, one
+//! classification of failures (retried, or final at once with a hint), retries with
+//! backoff, no redirects, and a cap on the response size.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::redirect::Policy;
+use roster_pace::{Limits, Outcome, Pacer, PacerConfig, Ticket, Verdict};
 use roster_scim::{Method, ScimError, ScimRequest};
 use serde::de::DeserializeOwned;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::config::{ClientConfig, checked_base_url};
-use crate::error::{AUTH_HINT, ClientError};
+use crate::error::{ClientError, ConnectProblem, status_hint};
 
 /// A final answer from the service (any status), with the number of attempts it took.
 #[derive(Debug)]
@@ -43,7 +46,7 @@ impl Exchange {
             scim_type: scim.scim_type,
             detail,
             attempts: self.attempts,
-            hint: matches!(self.status, 401 | 403).then_some(AUTH_HINT),
+            hint: status_hint(self.status, req),
         }
     }
 
@@ -65,82 +68,117 @@ impl Exchange {
     }
 }
 
-/// Shared pacing of all requests: a minimum interval (the client-side cap) and a pause
-/// that a 429 or an exhausted rate limit imposes on everyone.
+/// The pacer behind a lock, driven by a few lines of async code: every request takes a
+/// slot from it and hands back its outcome, so that one pace and one concurrency hold
+/// for reads and writes alike.
 #[derive(Debug)]
-struct Limiter {
-    min_interval: Option<Duration>,
-    state: Mutex<LimiterState>,
+struct Gate {
+    origin: Instant,
+    pacer: Mutex<Pacer>,
+    answered: Notify,
 }
 
-#[derive(Debug)]
-struct LimiterState {
-    next_slot: Instant,
-    paused_until: Instant,
+/// A request in flight; dropping it unanswered tells the pacer it was abandoned.
+struct Slot<'a> {
+    gate: &'a Gate,
+    ticket: Option<Ticket>,
 }
 
-impl Limiter {
-    fn new(max_requests_per_second: Option<f64>) -> Self {
-        let min_interval = max_requests_per_second
-            .filter(|rps| rps.is_finite() && *rps > 0.0)
-            .map(|rps| Duration::from_secs_f64(1.0 / rps));
-        let now = Instant::now();
-        Limiter { min_interval, state: Mutex::new(LimiterState { next_slot: now, paused_until: now }) }
+impl Gate {
+    fn new(config: PacerConfig) -> Self {
+        Gate { origin: Instant::now(), pacer: Mutex::new(Pacer::new(config)), answered: Notify::new() }
     }
 
-    /// Waits until this request may go.
-    async fn acquire(&self) {
+    fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.origin)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pacer> {
+        self.pacer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until the pacer lets a request go; a pause longer than `longest` is
+    /// returned as an error instead of waited for.
+    async fn acquire(&self, longest: Duration) -> Result<Slot<'_>, Duration> {
         loop {
-            let (wake, reserved) = {
-                let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                let now = Instant::now();
-                if state.paused_until > now {
-                    (state.paused_until, false)
-                } else if let Some(interval) = self.min_interval {
-                    let slot = state.next_slot.max(now);
-                    state.next_slot = slot + interval;
-                    (slot, true)
-                } else {
-                    return;
+            let answered = self.answered.notified();
+            tokio::pin!(answered);
+            // Registered before asking, so that an answer in between is not missed.
+            answered.as_mut().enable();
+            let now = self.now();
+            let verdict = self.lock().poll(now);
+            match verdict {
+                Verdict::Go(ticket) => return Ok(Slot { gate: self, ticket: Some(ticket) }),
+                Verdict::WaitUntil(at) => {
+                    let wait = at.saturating_sub(now);
+                    if wait > longest {
+                        return Err(wait);
+                    }
+                    // An answer may bring the instant forward: ask again after each.
+                    tokio::select! {
+                        () = tokio::time::sleep_until(self.origin + at) => {}
+                        () = answered => {}
+                    }
                 }
-            };
-            tokio::time::sleep_until(wake).await;
-            if reserved {
-                return;
+                Verdict::WaitForAnswer => answered.await,
             }
         }
     }
 
-    /// Holds every request back until `until`.
-    fn pause_until(&self, until: Instant) {
-        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        state.paused_until = state.paused_until.max(until);
+    fn report(&self, ticket: Ticket, outcome: &Outcome) {
+        let now = self.now();
+        let mut pacer = self.lock();
+        pacer.on_outcome(ticket, now, outcome);
+        let (concurrency, rate) = (pacer.concurrency(), pacer.rate(now));
+        drop(pacer);
+        tracing::trace!(concurrency, rate, "pacer");
+        self.answered.notify_waiters();
     }
 }
 
-/// How long `Retry-After` asks to wait: delta-seconds or an HTTP date.
-pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+impl Slot<'_> {
+    fn finish(mut self, outcome: &Outcome) {
+        if let Some(ticket) = self.ticket.take() {
+            self.gate.report(ticket, outcome);
+        }
     }
-    let date = httpdate::parse_http_date(text).ok()?;
-    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// How long to wait when `X-RateLimit-Remaining` is 0: until `X-RateLimit-Reset`, read
-/// as epoch seconds when it is that large, else as seconds from now.
-pub(crate) fn rate_limit_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
-    if number("x-ratelimit-remaining")? > 0.0 {
-        return None;
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.gate.report(ticket, &Outcome::Cancelled);
+        }
     }
-    let reset = number("x-ratelimit-reset").filter(|r| r.is_finite() && *r >= 0.0)?;
-    if reset > 1_000_000_000.0 {
-        let epoch = now.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs_f64();
-        Some(Duration::from_secs_f64((reset - epoch).max(0.0)))
-    } else {
-        Some(Duration::from_secs_f64(reset))
+}
+
+/// What a response's headers say about the rate limit.
+pub(crate) fn limits(headers: &HeaderMap, now: SystemTime) -> Limits {
+    let pairs = headers.iter().filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)));
+    Limits::from_headers(pairs, now)
+}
+
+/// How the send path reads a status, once, for retries and for pacing alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StatusClass {
+    /// An answer for the caller: a success, or an error no retry heals (401, 403, 400,
+    /// 404, 405, 501, ...).
+    Final,
+    /// Throttled: 429, or a 500 from a service known to throttle that way. Retried.
+    Throttled,
+    /// The service struggled: 500, 502, 503, 504 and other 5xx. Retried.
+    Overloaded,
+}
+
+pub(crate) fn classify_status(status: u16, throttles_with_500: bool) -> StatusClass {
+    match status {
+        429 => StatusClass::Throttled,
+        500 if throttles_with_500 => StatusClass::Throttled,
+        // 501 Not Implemented and 505 are answers, not accidents: the caller decides
+        // what to do instead (a PUT after a PATCH answered 501, say).
+        501 | 505 => StatusClass::Final,
+        500..=599 => StatusClass::Overloaded,
+        _ => StatusClass::Final,
     }
 }
 
@@ -164,20 +202,37 @@ pub(crate) struct Transport {
     http: reqwest::Client,
     base: String,
     auth: Option<HeaderValue>,
-    limiter: Limiter,
+    gate: Gate,
+    /// Whether a proxy from the environment carries the requests, for hints.
+    proxied: bool,
     pub config: ClientConfig,
 }
 
 impl Transport {
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
-        let base = checked_base_url(&config.base_url)?.as_str().trim_end_matches('/').to_owned();
-        let http = reqwest::Client::builder()
+        let url = checked_base_url(&config.base_url)?;
+        let base = url.as_str().trim_end_matches('/').to_owned();
+        let mut builder = reqwest::Client::builder()
             .redirect(Policy::none())
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout)
-            .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ClientError::Build)?;
+            .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = config.extra_root_certificates.as_ref().filter(|_| url.scheme() == "https") {
+            // The platform verifier reads SSL_CERT_FILE on Linux only; adding the file's
+            // certificates as extra roots makes it count on every platform.
+            let unreadable =
+                |reason: String| ClientError::CertificateFile { path: path.display().to_string(), reason };
+            let pem = std::fs::read(path).map_err(|err| unreadable(err.to_string()))?;
+            let certificates =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|err| unreadable(err.to_string()))?;
+            if certificates.is_empty() {
+                return Err(unreadable("it holds no PEM certificate".to_owned()));
+            }
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder.build().map_err(ClientError::Build)?;
         let auth = match &config.token {
             Some(token) => {
                 let mut value =
@@ -192,8 +247,9 @@ impl Transport {
             }
             None => None,
         };
-        let limiter = Limiter::new(config.max_requests_per_second);
-        Ok(Transport { http, base, auth, limiter, config })
+        let gate = Gate::new(config.pacer());
+        let proxied = config.proxy_from_environment;
+        Ok(Transport { http, base, auth, gate, proxied, config })
     }
 
     /// The base URL, without a trailing `/`.
@@ -203,10 +259,15 @@ impl Transport {
 
     /// Sends a request until it gets a final answer or runs out of attempts.
     ///
-    /// Retried: 5xx (but 501 and 505), 429, timeouts and connection failures, at most `max_attempts`
-    /// times in all. A `POST` is not retried after a timeout, when the service may still
-    /// be working on it; after a dropped connection or a 5xx it is, and a later `409`
-    /// is resolved by the caller's adoption. Redirects and oversized bodies are errors.
+    /// Every failure is classified once, here. Retried, at most `max_attempts` times in
+    /// all: 429 (and a 500 from a service that throttles that way), other 5xx but 501 and
+    /// 505, timeouts, and dropped or refused connections. Final at once: every other
+    /// answer (the caller reads 401, 403, 400, 404, 405 or 501 as it needs, e.g. a PUT
+    /// after a PATCH answered 501), and a connection no retry can heal (an untrusted or
+    /// expired certificate, a refused TLS handshake, a name that does not resolve, a
+    /// proxy that refuses), which fails with a hint. A `POST` is not retried after a
+    /// timeout, when the service may still be working on it; after a dropped connection
+    /// or a 5xx it is, and a later `409` is resolved by the caller's adoption.
     pub async fn send(&self, req: &ScimRequest) -> Result<Exchange, ClientError> {
         let max_attempts = self.config.max_attempts.max(1);
         let method = req.method();
@@ -214,47 +275,73 @@ impl Transport {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.limiter.acquire().await;
+            let slot = match self.gate.acquire(self.config.max_retry_after).await {
+                Ok(slot) => slot,
+                Err(wait) => return Err(self.too_long(req, wait)),
+            };
             let outcome = self.attempt(req).await;
             let last = attempt >= max_attempts;
             let wait = match outcome {
                 Ok((status, headers, body)) => {
-                    if let Some(wait) = rate_limit_wait(&headers, SystemTime::now()) {
-                        let wait = self.bounded_wait(req, wait)?;
-                        tracing::debug!(%method, path = %path, wait_ms = wait.as_millis() as u64, "rate limit exhausted, pausing");
-                        self.limiter.pause_until(Instant::now() + wait);
-                    }
-                    // 501 Not Implemented and 505 are answers, not accidents.
-                    let retryable =
-                        status == 429 || ((500..600).contains(&status) && !matches!(status, 501 | 505));
+                    let limits = limits(&headers, SystemTime::now());
+                    let class = classify_status(status, self.config.throttles_with_500);
+                    let retry_after = limits.retry_after;
+                    slot.finish(&match class {
+                        StatusClass::Final => Outcome::Answered(limits),
+                        StatusClass::Throttled => Outcome::Throttled(limits),
+                        StatusClass::Overloaded => Outcome::Overloaded(limits),
+                    });
                     tracing::debug!(%method, path = %path, status, attempt, "scim response");
-                    if !retryable || last {
+                    if class == StatusClass::Final || last {
                         return Ok(Exchange { status, headers, body, attempts: attempt });
                     }
-                    let asked = retry_after(&headers, SystemTime::now());
-                    let wait = match asked {
-                        Some(asked) => self.bounded_wait(req, asked)?,
+                    let wait = match retry_after {
+                        Some(asked) if asked > self.config.max_retry_after => {
+                            return Err(self.too_long(req, asked));
+                        }
+                        Some(asked) => asked,
                         None => backoff(self.config.backoff_base, self.config.backoff_max, attempt),
                     };
-                    if status == 429 {
-                        // The limit is the service's, shared by every request in flight.
-                        self.limiter.pause_until(Instant::now() + wait);
-                    }
                     tracing::warn!(%method, path = %path, status, attempt, wait_ms = wait.as_millis() as u64, "retrying");
                     wait
                 }
-                Err(AttemptError::Final(err)) => return Err(err),
+                Err(AttemptError::Final(err)) => {
+                    slot.finish(&Outcome::Cancelled);
+                    return Err(err);
+                }
                 Err(AttemptError::Failed(failure)) => {
+                    let problem = match &failure {
+                        Failure::Connection(source) => ConnectProblem::of(source, self.proxied),
+                        Failure::Timeout => None,
+                    };
                     let retryable = match failure {
                         Failure::Timeout => method != Method::Post,
-                        Failure::Connection(_) => true,
+                        Failure::Connection(_) => problem.is_none(),
                     };
+                    slot.finish(&if problem.is_some() {
+                        Outcome::Cancelled
+                    } else {
+                        Outcome::Overloaded(Limits::default())
+                    });
                     if !retryable || last {
                         return Err(match failure {
                             Failure::Timeout => ClientError::Timeout { method, path, attempts: attempt },
-                            Failure::Connection(source) => {
-                                ClientError::Connection { method, path, attempts: attempt, source }
-                            }
+                            Failure::Connection(source) => match problem {
+                                Some(problem) => ClientError::Unreachable {
+                                    method,
+                                    path,
+                                    problem,
+                                    attempts: attempt,
+                                    source,
+                                },
+                                None => ClientError::Connection {
+                                    method,
+                                    path,
+                                    attempts: attempt,
+                                    hint: self.proxied.then_some(crate::error::PROXY_HINT),
+                                    source,
+                                },
+                            },
                         });
                     }
                     let wait = backoff(self.config.backoff_base, self.config.backoff_max, attempt);
@@ -268,16 +355,13 @@ impl Transport {
         }
     }
 
-    fn bounded_wait(&self, req: &ScimRequest, wait: Duration) -> Result<Duration, ClientError> {
-        if wait > self.config.max_retry_after {
-            return Err(ClientError::WaitTooLong {
-                method: req.method(),
-                path: target(req),
-                seconds: wait.as_secs_f64().ceil() as u64,
-                max_seconds: self.config.max_retry_after.as_secs(),
-            });
+    fn too_long(&self, req: &ScimRequest, wait: Duration) -> ClientError {
+        ClientError::WaitTooLong {
+            method: req.method(),
+            path: target(req),
+            seconds: wait.as_secs_f64().ceil() as u64,
+            max_seconds: self.config.max_retry_after.as_secs(),
         }
-        Ok(wait)
     }
 
     /// One attempt: the response's status, headers and body, or why there is none.
@@ -295,6 +379,9 @@ impl Transport {
             .header(ACCEPT, "application/scim+json, application/json");
         if let Some(auth) = &self.auth {
             builder = builder.header(AUTHORIZATION, auth.clone());
+        }
+        for (name, value) in req.headers() {
+            builder = builder.header(*name, *value);
         }
         if let Some(body) = req.body() {
             let bytes = serde_json::to_vec(body).expect("a JSON value always serializes");
@@ -352,37 +439,50 @@ fn classify(err: reqwest::Error) -> AttemptError {
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    #[test]
+    fn statuses_are_classified_once() {
+        let classes: Vec<(u16, StatusClass)> =
+            [200, 201, 204, 400, 401, 403, 404, 405, 409, 429, 500, 501, 502, 503, 504, 505, 599]
+                .into_iter()
+                .map(|status| (status, classify_status(status, false)))
+                .collect();
+        use StatusClass::*;
+        assert_eq!(
+            classes,
+            vec![
+                (200, Final),
+                (201, Final),
+                (204, Final),
+                (400, Final),
+                (401, Final),
+                (403, Final),
+                (404, Final),
+                (405, Final),
+                (409, Final),
+                (429, Throttled),
+                (500, Overloaded),
+                (501, Final),
+                (502, Overloaded),
+                (503, Overloaded),
+                (504, Overloaded),
+                (505, Final),
+                (599, Overloaded),
+            ]
+        );
+        assert_eq!(classify_status(500, true), Throttled);
+        assert_eq!(classify_status(503, true), Overloaded);
+    }
+
+    #[test]
+    fn limits_are_read_from_a_header_map() {
         let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, HeaderValue::from_str(value).unwrap());
-        }
-        map
-    }
-
-    #[test]
-    fn retry_after_in_seconds_or_as_a_date() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(retry_after(&headers(&[("retry-after", "7")]), now), Some(Duration::from_secs(7)));
-        let date = httpdate::fmt_http_date(now + Duration::from_secs(12));
-        assert_eq!(retry_after(&headers(&[("retry-after", &date)]), now), Some(Duration::from_secs(12)));
-        let past = httpdate::fmt_http_date(now - Duration::from_secs(12));
-        assert_eq!(retry_after(&headers(&[("retry-after", &past)]), now), Some(Duration::ZERO));
-        assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
-        assert_eq!(retry_after(&headers(&[]), now), None);
-    }
-
-    #[test]
-    fn rate_limit_reset_as_delta_or_epoch() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let h = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "3")]);
-        assert_eq!(rate_limit_wait(&h, now), Some(Duration::from_secs(3)));
-        let h = headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1700000005")]);
-        assert_eq!(rate_limit_wait(&h, now), Some(Duration::from_secs(5)));
-        let h = headers(&[("x-ratelimit-remaining", "4"), ("x-ratelimit-reset", "3")]);
-        assert_eq!(rate_limit_wait(&h, now), None);
-        let h = headers(&[("x-ratelimit-remaining", "0")]);
-        assert_eq!(rate_limit_wait(&h, now), None);
+        map.insert("x-ratelimit-remaining", HeaderValue::from_static("4"));
+        map.insert("x-ratelimit-reset", HeaderValue::from_static("3"));
+        map.insert("retry-after", HeaderValue::from_static("2"));
+        let read = limits(&map, SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        assert_eq!(read.remaining, Some(4.0));
+        assert_eq!(read.reset, Some(Duration::from_secs(3)));
+        assert_eq!(read.retry_after, Some(Duration::from_secs(2)));
     }
 
     #[test]

@@ -237,9 +237,10 @@ async fn faults_beyond_the_attempts_fail_the_fetch() {
     let err = ReadClient::new(config).unwrap().fetch_live().await.unwrap_err();
     assert_eq!(err.attempts(), 3, "{err}");
     assert!(matches!(err, ClientError::Http { status: 500, .. } | ClientError::Connection { .. }), "{err}");
-    // Three attempts at /ServiceProviderConfig (read once, for sorting), three at the
-    // first page of users, and nothing after that.
-    assert_eq!(emulator.request_log().len(), 6);
+    // Three attempts at each discovery document (/ServiceProviderConfig, /ResourceTypes,
+    // /Schemas; read once, for sorting), three at the first page of users, and nothing
+    // after that.
+    assert_eq!(emulator.request_log().len(), 12);
 }
 
 #[tokio::test]

@@ -10,8 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use roster_client::{ClientConfig, ClientError, ReadClient, RecordOutcome, Token, UpdateMethod, WriteClient};
-use roster_model::{Completeness, Provider, UserAttributes, UserChanges};
+use roster_client::{
+    ClientConfig, ClientError, ReadClient, RecordOutcome, Token, UpdateMethod, Verification, WriteClient,
+};
+use roster_model::{CapabilitySource, Completeness, Provider, UserAttribute, UserAttributes, UserChanges};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -113,9 +115,12 @@ async fn create_then_patch_attributes_role_and_deactivate() {
         ..UserChanges::default()
     };
     let updated = writer.update_user(&id, &changes).await.unwrap();
-    assert_eq!(updated.records.len(), 1);
-    assert_eq!(updated.records[0].method.as_str(), "PATCH");
-    assert_eq!(updated.records[0].status, Some(204));
+    // scim2-server answers PATCH with 204 and no body: a deactivation and a role change
+    // are security-relevant, so roster reads the user back to confirm them.
+    let requests: Vec<(&str, Option<u16>)> =
+        updated.records.iter().map(|r| (r.method.as_str(), r.status)).collect();
+    assert_eq!(requests, [("PATCH", Some(204)), ("GET", Some(200))]);
+    assert_eq!(updated.verification, Verification::ReadBack);
     let mut expected = desired.clone();
     changes.apply_to(&mut expected);
     let back = reader.get_user(&id).await.unwrap().unwrap().to_live().unwrap();
@@ -161,12 +166,16 @@ async fn put_fallback_keeps_what_roster_does_not_manage() {
     let applied = writer.update_user(&id, &changes).await.unwrap();
     assert_eq!(applied.records.len(), 1);
     assert_eq!((applied.records[0].method.as_str(), applied.records[0].status), ("PUT", Some(200)));
+    assert_eq!(applied.verification, Verification::Answer, "the PUT's answer shows the changes");
 
     let (_, back) = raw(reqwest::Method::GET, &format!("/Users/{id}"), None).await;
     assert_eq!(back["nickName"], "putty");
     assert_eq!(back["phoneNumbers"], json!([{"value": "+1 555 0100", "type": "work"}]));
     assert_eq!(back[enterprise], json!({"department": "R&D", "employeeNumber": "42"}));
-    assert_eq!(back["name"], json!({"givenName": "Put", "familyName": "Merged", "middleName": "M"}));
+    assert_eq!(
+        back["name"],
+        json!({"givenName": "Put", "familyName": "Merged", "middleName": "M", "formatted": "Put Merged"})
+    );
     assert_eq!(back["title"], "Tester");
     assert_eq!(back["roles"], json!([{"value": "admin", "primary": true}]));
 }
@@ -198,7 +207,9 @@ async fn groups_create_rename_members_and_delete() {
     assert_eq!(back.external_id.as_deref(), Some("grp-interop"));
 
     let removed = writer.remove_members(&group.id, &ids[..3]).await.unwrap();
-    assert_eq!(removed.records.len(), 2, "three removals, two per request");
+    let requests: Vec<&str> = removed.records.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(requests, ["PATCH", "GET", "PATCH", "GET"], "three removals, two per request, each read back");
+    assert_eq!(removed.verification, Verification::ReadBack);
     writer.rename_group(&group.id, "Interop Team (renamed)").await.unwrap();
     writer.set_group_external_id(&group.id, "grp-interop-2").await.unwrap();
     let back = read_back(group.id.clone()).await.unwrap();
@@ -280,7 +291,7 @@ async fn a_wrong_token_is_refused_with_the_hint() {
     config.token = Some(Token::new("not-the-token"));
     let err = ReadClient::new(config).unwrap().fetch_live().await.unwrap_err();
     assert!(matches!(err, ClientError::Http { status: 401, attempts: 1, .. }), "{err}");
-    assert_eq!(err.hint(), Some(roster_client::AUTH_HINT));
+    assert_eq!(err.hint(), Some(roster_client::TOKEN_HINT));
     assert!(!err.to_string().contains("not-the-token"));
 }
 
@@ -294,4 +305,19 @@ async fn doctor_probe_passes_every_step() {
         assert!(step.result.is_ok(), "{step:?}");
     }
     assert!(steps[0].result.as_ref().unwrap().starts_with("patch: yes, filter: yes"), "{:?}", steps[0]);
+}
+
+#[tokio::test]
+async fn capabilities_are_read_from_what_the_service_declares() {
+    let reader = ReadClient::new(config()).unwrap();
+    let caps = reader.capabilities().await;
+    assert_eq!(caps.service_provider_config_source, CapabilitySource::Declared, "{caps:?}");
+    assert_eq!(caps.resource_types_source, CapabilitySource::Declared, "{caps:?}");
+    assert_eq!(caps.schemas_source, CapabilitySource::Declared, "{caps:?}");
+    assert!(caps.patch && caps.filter, "{caps:?}");
+    assert_eq!(caps.groups, Some(true));
+    // scim2-server keeps every user attribute roster manages.
+    for attribute in UserAttribute::ALL {
+        assert!(caps.user_attribute(attribute).on_create(), "{attribute}: {caps:?}");
+    }
 }

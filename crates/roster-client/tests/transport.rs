@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use roster_client::{
-    AUTH_HINT, ClientConfig, ClientError, ReadClient, RecordOutcome, Token, UpdateMethod, WriteClient,
+    ClientConfig, ClientError, ReadClient, RecordOutcome, TOKEN_HINT, Token, UpdateMethod, WriteClient,
 };
 use roster_model::{Provider, UserChanges};
 use serde_json::{Value, json};
@@ -170,7 +170,7 @@ async fn a_timed_out_post_is_not_retried_but_a_timed_out_get_is() {
 }
 
 #[tokio::test]
-async fn unauthorized_carries_the_productboard_hint() {
+async fn unauthorized_names_where_the_token_comes_from() {
     let router = Router::new().route(
         "/scim/v2/Users",
         get(|| async { scim(StatusCode::UNAUTHORIZED, json!({"status": "401", "detail": "invalid token"})) }),
@@ -178,10 +178,10 @@ async fn unauthorized_carries_the_productboard_hint() {
     let client = ReadClient::new(config(serve(router).await)).unwrap();
     let err = client.fetch_users().await.unwrap_err();
     assert_eq!(err.to_string(), "GET /Users?startIndex=1&count=100 answered 401: invalid token");
-    assert_eq!(err.hint(), Some(AUTH_HINT));
+    assert_eq!(err.hint(), Some(TOKEN_HINT));
     let steps = client.probe().await;
     assert_eq!(steps[1].status, Some(401));
-    assert_eq!(steps[1].hint, Some(AUTH_HINT));
+    assert_eq!(steps[1].hint, Some(TOKEN_HINT));
 }
 
 /// A service that answers PATCH with 501: the update goes GET, merge, PUT.
@@ -405,4 +405,50 @@ async fn a_truncated_body_is_retried() {
     let user = client.get_user("1").await.unwrap().unwrap();
     assert_eq!(user.user_name, "ada@example.com");
     assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+/// A server answering every user lookup with `status`, counting the requests.
+async fn answering(status: u16, scim_type: Option<&'static str>) -> (ReadClient, Arc<Seen>) {
+    let seen = Arc::new(Seen::default());
+    let router = Router::new()
+        .route(
+            "/scim/v2/Users",
+            get(move |State(seen): State<Arc<Seen>>| async move {
+                seen.hit();
+                let code = StatusCode::from_u16(status).unwrap();
+                scim(code, json!({"status": status.to_string(), "scimType": scim_type, "detail": "no"}))
+            }),
+        )
+        .with_state(seen.clone());
+    let mut config = config(serve(router).await);
+    config.max_attempts = 3;
+    (ReadClient::new(config).unwrap(), seen)
+}
+
+#[tokio::test]
+async fn errors_no_retry_heals_fail_at_once_with_a_hint_and_throttles_are_retried() {
+    for (status, scim_type) in [
+        (400, Some("invalidSyntax")),
+        (400, Some("invalidValue")),
+        (401, None),
+        (403, None),
+        (404, None),
+        (405, None),
+        (501, None),
+    ] {
+        let (client, seen) = answering(status, scim_type).await;
+        let err = client.find_user_by_user_name("ada@example.com").await.unwrap_err();
+        assert_eq!(err.status(), Some(status), "{err}");
+        assert_eq!(
+            (err.attempts(), seen.hits.load(Ordering::SeqCst)),
+            (1, 1),
+            "{status} is not retried: {err}"
+        );
+        assert!(err.hint().is_some(), "{status} carries a hint: {err}");
+    }
+    for status in [429, 500, 502, 503, 504] {
+        let (client, seen) = answering(status, None).await;
+        let err = client.find_user_by_user_name("ada@example.com").await.unwrap_err();
+        assert_eq!((err.attempts(), seen.hits.load(Ordering::SeqCst)), (3, 3), "{status} is retried: {err}");
+    }
 }

@@ -13,11 +13,22 @@ pub const PRODUCTBOARD_MAX_PAGE_SIZE: usize = 100;
 pub struct EmulatorConfig {
     /// The bearer token every request must carry; `None` accepts any request.
     pub token: Option<String>,
+    /// The bearer token Productboard's REST member list (`GET /members`) requires;
+    /// `None` accepts any request there.
+    pub api_token: Option<String>,
+    /// Whether the SCIM token also works on the REST API, as a token that carries REST
+    /// rights does.
+    pub scim_token_on_rest: bool,
     /// A delay added to every request before it is handled.
     pub latency: Duration,
-    /// At most this many requests per second (a token bucket holding one second's worth);
-    /// beyond it the answer is 429 with `Retry-After`. `None` means no limit.
+    /// At most this many requests per `rate_limit_window` (a token bucket holding one
+    /// window's worth); beyond it the answer is 429 with `Retry-After`. `None` means no
+    /// limit.
     pub rate_limit: Option<u32>,
+    /// The window `rate_limit` counts over: a second (the default) or a minute.
+    pub rate_limit_window: Duration,
+    /// How answers tell the client about the rate limit.
+    pub rate_headers: RateHeaders,
     /// The probability, from 0 to 1, that a request fails: half of the failures answer
     /// 500, the other half close the connection without any answer.
     pub fault_rate: f64,
@@ -40,8 +51,12 @@ impl Default for EmulatorConfig {
     fn default() -> Self {
         Self {
             token: None,
+            api_token: None,
+            scim_token_on_rest: false,
             latency: Duration::ZERO,
             rate_limit: None,
+            rate_limit_window: Duration::from_secs(1),
+            rate_headers: RateHeaders::default(),
             fault_rate: 0.0,
             seed: 0,
             state_file: None,
@@ -57,8 +72,12 @@ impl fmt::Debug for EmulatorConfig {
         // The token is a secret: say whether there is one, never what it is.
         f.debug_struct("EmulatorConfig")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .field("scim_token_on_rest", &self.scim_token_on_rest)
             .field("latency", &self.latency)
             .field("rate_limit", &self.rate_limit)
+            .field("rate_limit_window", &self.rate_limit_window)
+            .field("rate_headers", &self.rate_headers)
             .field("fault_rate", &self.fault_rate)
             .field("seed", &self.seed)
             .field("state_file", &self.state_file)
@@ -67,6 +86,20 @@ impl fmt::Debug for EmulatorConfig {
             .field("misbehaviour", &self.misbehaviour)
             .finish()
     }
+}
+
+/// The header style in which the emulator reports its rate limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RateHeaders {
+    /// `X-RateLimit-Limit/Remaining/Reset` on every answer, the reset a Unix time with
+    /// milliseconds; `Retry-After` on a 429 in seconds with milliseconds.
+    #[default]
+    XRateLimit,
+    /// The IETF draft's `RateLimit` and `RateLimit-Policy` on every answer (whole
+    /// seconds); `Retry-After` on a 429 in whole seconds.
+    Ietf,
+    /// Nothing but `Retry-After` on a 429, in whole seconds.
+    None,
 }
 
 /// Misbehaviour seen in real SCIM servers, one switch each; all off by default.
@@ -98,4 +131,27 @@ pub struct Misbehaviour {
     pub throttle_as_500: bool,
     /// Answer 429 without a `Retry-After` header.
     pub omit_retry_after: bool,
+    /// Keep only the user attributes the served schema declares, which then lacks
+    /// `title`: a write of anything else is answered 2xx and the value dropped.
+    pub ignore_unknown_attributes: bool,
+    /// Answer a group PUT with 200 but keep the members the group had.
+    pub put_ignores_members: bool,
+    /// Declare `name.formatted` required, and refuse (400) a user POST or PUT without it.
+    pub require_name_formatted: bool,
+    /// Declare `members.$ref` required, and refuse (400) group members sent without it.
+    pub require_member_ref: bool,
+    /// Answer every PATCH with 501 although `/ServiceProviderConfig` says it is supported.
+    pub patch_unsupported: bool,
+    /// Read a `remove` of `members` with a value list (the form one large identity
+    /// provider sends) as "remove every member", as some strict servers do.
+    pub remove_by_value_wipes_all: bool,
+    /// Answer 404 on `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas`.
+    pub no_schemas: bool,
+    /// REST member list: answer a page fetched with a cursor with that same cursor again.
+    pub repeat_member_cursor: bool,
+    /// REST member list: a next cursor on every page, past the end too (empty pages).
+    pub endless_member_cursor: bool,
+    /// REST member list: ignore `pageCursor` and serve the first page again, each time
+    /// with a fresh cursor.
+    pub ignore_member_cursor: bool,
 }

@@ -6,6 +6,7 @@
 
 use serde_json::{Value, json};
 
+use crate::config::Misbehaviour;
 use crate::filter::{GROUP_SCHEMA, USER_SCHEMA};
 
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
@@ -53,14 +54,26 @@ pub(crate) fn resource_types(base_url: &str) -> Vec<Value> {
         .collect()
 }
 
-/// Every schema, in a stable order.
-pub(crate) fn schemas(base_url: &str) -> Vec<Value> {
-    let user = vec![
+/// The User attributes the schema declares; with `ignore_unknown_attributes` the store
+/// keeps only these (and the common `externalId`).
+pub(crate) fn declared_user_attributes(misbehaviour: &Misbehaviour) -> Vec<String> {
+    let mut names: Vec<String> = user_attributes(misbehaviour)
+        .iter()
+        .filter_map(|a| a.0["name"].as_str().map(str::to_owned))
+        .collect();
+    names.push("externalId".to_owned());
+    names
+}
+
+fn user_attributes(misbehaviour: &Misbehaviour) -> Vec<Attr> {
+    let formatted = attr("formatted", "string", "The full name.");
+    let formatted = if misbehaviour.require_name_formatted { formatted.required() } else { formatted };
+    let mut user = vec![
         attr("userName", "string", "The member's email address; unique, case-insensitively.")
             .required()
             .unique(),
         attr("name", "complex", "The member's name.").sub(vec![
-            attr("formatted", "string", "The full name."),
+            formatted,
             attr("familyName", "string", "The family name."),
             attr("givenName", "string", "The given name."),
         ]),
@@ -86,11 +99,24 @@ pub(crate) fn schemas(base_url: &str) -> Vec<Value> {
             attr("primary", "boolean", "Whether this is the primary role."),
         ]),
     ];
+    if misbehaviour.ignore_unknown_attributes {
+        // A service that neither declares nor keeps a job title.
+        user.retain(|a| a.0["name"] != "title");
+    }
+    user
+}
+
+/// Every schema, in a stable order.
+pub(crate) fn schemas(base_url: &str, misbehaviour: &Misbehaviour) -> Vec<Value> {
+    let user = user_attributes(misbehaviour);
+    let reference =
+        attr("$ref", "reference", "The member's URI.").case_exact().immutable().references(&["User"]);
+    let reference = if misbehaviour.require_member_ref { reference.required() } else { reference };
     let group = vec![
         attr("displayName", "string", "The team's name; unique, case-insensitively.").required(),
         attr("members", "complex", "The team's members.").multi().sub(vec![
             attr("value", "string", "The member's user id.").case_exact().immutable(),
-            attr("$ref", "reference", "The member's URI.").case_exact().immutable().references(&["User"]),
+            reference,
             attr("type", "string", "The kind of member.").immutable().canonical(&["User"]),
             attr("display", "string", "The member's name, as the client sent it."),
         ]),

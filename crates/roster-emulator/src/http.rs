@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -22,7 +22,7 @@ use crate::config::EmulatorConfig;
 use crate::discovery;
 use crate::error::ScimError;
 use crate::filter::{AttrPath, Filter};
-use crate::patch::parse_patch;
+use crate::patch::{parse_patch, wipe_on_remove_by_value};
 use crate::projection::{Projection, param};
 use crate::ratelimit::{Decision, TokenBucket};
 use crate::state::EmulatorState;
@@ -87,7 +87,13 @@ enum Fault {
 
 impl App {
     pub(crate) fn new(config: EmulatorConfig, base_url: String, state: EmulatorState) -> Self {
-        let limiter = config.rate_limit.map(|rate| Mutex::new(TokenBucket::new(rate, Instant::now())));
+        if config.misbehaviour.ignore_unknown_attributes {
+            state.lock().kept_user_attributes =
+                Some(discovery::declared_user_attributes(&config.misbehaviour));
+        }
+        let limiter = config
+            .rate_limit
+            .map(|limit| Mutex::new(TokenBucket::new(limit, config.rate_limit_window, Instant::now())));
         let fault_rng = Mutex::new(Xoshiro256PlusPlus::seed_from_u64(config.seed));
         let order_rng = Mutex::new(Xoshiro256PlusPlus::seed_from_u64(config.seed.wrapping_add(0x0bde_5eed)));
         Self {
@@ -113,14 +119,13 @@ impl App {
         Some(if rng.random_bool(0.5) { Fault::ServerError } else { Fault::Drop })
     }
 
-    fn authorized(&self, headers: &HeaderMap) -> bool {
+    fn authorized(&self, path: &str, headers: &HeaderMap) -> bool {
+        if crate::members::is_rest_path(path) {
+            return crate::members::authorized(self, headers);
+        }
         let Some(expected) = &self.config.token else { return true };
-        let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
-            return false;
-        };
-        let Some((scheme, presented)) = value.trim().split_once(' ') else { return false };
-        scheme.eq_ignore_ascii_case("bearer")
-            && constant_time_eq(presented.trim().as_bytes(), expected.as_bytes())
+        let Some(presented) = presented_bearer(headers) else { return false };
+        constant_time_eq(presented.as_bytes(), expected.as_bytes())
     }
 
     fn url(&self, kind: Kind, id: &str) -> String {
@@ -141,9 +146,16 @@ impl App {
     }
 }
 
+/// The token of an `Authorization: Bearer …` header.
+pub(crate) fn presented_bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())?;
+    let (scheme, presented) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| presented.trim())
+}
+
 /// Compares without stopping at the first difference, so that the time taken does not
 /// tell how much of a guessed token was right. The length is not secret.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -195,6 +207,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
                 })
                 .delete(delete_group),
         )
+        .route(crate::members::MEMBERS_PATH, get(crate::members::list))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(app.clone(), pipeline))
@@ -230,7 +243,7 @@ async fn pipeline(State(app): State<Arc<App>>, request: Request, next: Next) -> 
             )
             .into_response(),
             Some(Fault::Drop) => drop_marker(),
-            None if !app.authorized(request.headers()) => (
+            None if !app.authorized(&path, request.headers()) => (
                 [(header::WWW_AUTHENTICATE, "Bearer")],
                 ScimError::new(StatusCode::UNAUTHORIZED, None, "missing or invalid bearer token"),
             )
@@ -240,7 +253,7 @@ async fn pipeline(State(app): State<Arc<App>>, request: Request, next: Next) -> 
     };
     let mut response = render_error_body(&app, response).await;
     if let Some(decision) = &decision {
-        add_rate_limit_headers(response.headers_mut(), decision);
+        add_rate_limit_headers(&app, response.headers_mut(), decision);
     }
     let dropped = response.extensions().get::<DropConnection>().is_some();
     let status = (!dropped).then(|| response.status().as_u16());
@@ -274,27 +287,26 @@ fn throttled(app: &App, decision: &Decision) -> Response {
         return ScimError::new(StatusCode::INTERNAL_SERVER_ERROR, None, "internal server error")
             .into_response();
     }
-    let error = ScimError::new(
+    let per = match decision.window.as_secs() {
+        1 => "second".to_owned(),
+        60 => "minute".to_owned(),
+        seconds => format!("{seconds} seconds"),
+    };
+    ScimError::new(
         StatusCode::TOO_MANY_REQUESTS,
         None,
-        format!("rate limit of {} requests per second exceeded", decision.limit),
-    );
-    if app.config.misbehaviour.omit_retry_after {
-        error.into_response()
-    } else {
-        ([(header::RETRY_AFTER, decision.retry_after.to_string())], error).into_response()
-    }
+        format!("rate limit of {} requests per {per} exceeded", decision.limit),
+    )
+    .into_response()
 }
 
-fn add_rate_limit_headers(headers: &mut HeaderMap, decision: &Decision) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    for (name, value) in [
-        ("x-ratelimit-limit", decision.limit.to_string()),
-        ("x-ratelimit-remaining", decision.remaining.to_string()),
-        // Unix time at which the bucket is full again, as GitHub and Okta send it.
-        ("x-ratelimit-reset", (now + decision.reset_after).to_string()),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
+/// The rate-limit headers in the configured style; `Retry-After` only on a 429, and not
+/// when the server is told to leave it out (or to disguise throttling as a 500).
+fn add_rate_limit_headers(app: &App, headers: &mut HeaderMap, decision: &Decision) {
+    let misbehaviour = &app.config.misbehaviour;
+    for (name, value) in decision.headers(app.config.rate_headers, SystemTime::now()) {
+        let hidden = name == "retry-after" && (misbehaviour.omit_retry_after || misbehaviour.throttle_as_500);
+        if let (false, Ok(value)) = (hidden, HeaderValue::from_str(&value)) {
             headers.insert(HeaderName::from_static(name), value);
         }
     }
@@ -566,6 +578,7 @@ async fn get_one(
 async fn create(State(app): AppState, kind: Kind, Query(params): Params, body: Bytes) -> Answer {
     let projection = projection(&params)?;
     let body = parse_json(&body)?;
+    check_required(&app, kind, &body)?;
     let stored = app.state.change(|store| store.create(kind, body))?;
     if app.config.misbehaviour.drop_response_after_post {
         tracing::info!(
@@ -587,9 +600,20 @@ async fn replace(
     body: Bytes,
 ) -> Answer {
     let projection = projection(&params)?;
-    let body = parse_json(&body)?;
+    let mut body = parse_json(&body)?;
+    check_required(&app, kind, &body)?;
     let if_match = if_match(&headers);
-    let stored = app.state.change(|store| store.replace(kind, &id, body, if_match.as_deref()))?;
+    let ignore_members = kind == Kind::Group && app.config.misbehaviour.put_ignores_members;
+    let stored = app.state.change(|store| {
+        if ignore_members && let Value::Object(map) = &mut body {
+            // Answer 200, keep the members the group had.
+            map.retain(|key, _| !key.eq_ignore_ascii_case("members"));
+            if let Some(members) = store.get(kind, &id).and_then(|g| g.get("members")).cloned() {
+                map.insert("members".to_owned(), members);
+            }
+        }
+        store.replace(kind, &id, body, if_match.as_deref())
+    })?;
     Ok(resource_response(&app, StatusCode::OK, kind, stored, &projection))
 }
 
@@ -601,11 +625,70 @@ async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
+    let misbehaviour = &app.config.misbehaviour;
+    if misbehaviour.patch_unsupported {
+        return Err(ScimError::new(StatusCode::NOT_IMPLEMENTED, None, "PATCH is not implemented"));
+    }
     let projection = projection(&params)?;
-    let ops = parse_patch(&parse_json(&body)?)?;
+    let body = parse_json(&body)?;
+    if kind == Kind::Group && misbehaviour.require_member_ref {
+        let ops =
+            body.as_object().and_then(|m| crate::filter::get_ci(m, "Operations")).and_then(Value::as_array);
+        for op in ops.into_iter().flatten() {
+            let Some(op) = op.as_object() else { continue };
+            let kind = crate::filter::get_ci(op, "op").and_then(Value::as_str).unwrap_or_default();
+            let path = crate::filter::get_ci(op, "path").and_then(Value::as_str).unwrap_or_default();
+            if !kind.eq_ignore_ascii_case("remove") && path.eq_ignore_ascii_case("members") {
+                check_member_refs(crate::filter::get_ci(op, "value"))?;
+            }
+        }
+    }
+    let mut ops = parse_patch(&body)?;
+    if kind == Kind::Group && misbehaviour.remove_by_value_wipes_all {
+        wipe_on_remove_by_value(&mut ops);
+    }
     let if_match = if_match(&headers);
     let stored = app.state.change(|store| store.patch(kind, &id, &ops, if_match.as_deref()))?;
     Ok(resource_response(&app, StatusCode::OK, kind, stored, &projection))
+}
+
+/// What the `require-*` misbehaviour demands of a POST or PUT body.
+fn check_required(app: &App, kind: Kind, body: &Value) -> Result<(), ScimError> {
+    let misbehaviour = &app.config.misbehaviour;
+    let Some(map) = body.as_object() else { return Ok(()) };
+    match kind {
+        Kind::User if misbehaviour.require_name_formatted => {
+            let formatted = crate::filter::get_ci(map, "name")
+                .and_then(Value::as_object)
+                .and_then(|name| crate::filter::get_ci(name, "formatted"))
+                .and_then(Value::as_str);
+            if formatted.is_none_or(|f| f.trim().is_empty()) {
+                return Err(ScimError::invalid_value("name.formatted is required"));
+            }
+            Ok(())
+        }
+        Kind::Group if misbehaviour.require_member_ref => {
+            check_member_refs(crate::filter::get_ci(map, "members"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Every member given must carry `$ref`.
+fn check_member_refs(members: Option<&Value>) -> Result<(), ScimError> {
+    let members: Vec<&Value> = match members {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(item @ Value::Object(_)) => vec![item],
+        _ => Vec::new(),
+    };
+    for member in members {
+        let reference =
+            member.as_object().and_then(|m| crate::filter::get_ci(m, "$ref")).and_then(Value::as_str);
+        if reference.is_none_or(|r| r.trim().is_empty()) {
+            return Err(ScimError::invalid_value(format!("members.$ref is required, missing in {member}")));
+        }
+    }
+    Ok(())
 }
 
 /// Productboard never deletes members; neither does the emulator.
@@ -628,18 +711,29 @@ async fn delete_group(State(app): AppState, Path(id): Path<String>, headers: Hea
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn service_provider_config(State(app): AppState) -> Response {
-    scim_response(
-        StatusCode::OK,
-        &discovery::service_provider_config(&app.base_url, app.config.max_page_size),
-    )
+/// `no-schemas`: the discovery endpoints do not exist.
+fn no_discovery(app: &App) -> Result<(), ScimError> {
+    if app.config.misbehaviour.no_schemas {
+        return Err(ScimError::not_found("no discovery endpoints on this service"));
+    }
+    Ok(())
 }
 
-async fn resource_types(State(app): AppState) -> Response {
-    scim_response(StatusCode::OK, &discovery::list(discovery::resource_types(&app.base_url)))
+async fn service_provider_config(State(app): AppState) -> Answer {
+    no_discovery(&app)?;
+    Ok(scim_response(
+        StatusCode::OK,
+        &discovery::service_provider_config(&app.base_url, app.config.max_page_size),
+    ))
+}
+
+async fn resource_types(State(app): AppState) -> Answer {
+    no_discovery(&app)?;
+    Ok(scim_response(StatusCode::OK, &discovery::list(discovery::resource_types(&app.base_url))))
 }
 
 async fn resource_type(State(app): AppState, Path(id): Path<String>) -> Answer {
+    no_discovery(&app)?;
     discovery::resource_types(&app.base_url)
         .into_iter()
         .find(|r| r["id"] == id.as_str())
@@ -647,12 +741,17 @@ async fn resource_type(State(app): AppState, Path(id): Path<String>) -> Answer {
         .ok_or_else(|| ScimError::not_found(format!("resource type {id} not found")))
 }
 
-async fn schemas(State(app): AppState) -> Response {
-    scim_response(StatusCode::OK, &discovery::list(discovery::schemas(&app.base_url)))
+async fn schemas(State(app): AppState) -> Answer {
+    no_discovery(&app)?;
+    Ok(scim_response(
+        StatusCode::OK,
+        &discovery::list(discovery::schemas(&app.base_url, &app.config.misbehaviour)),
+    ))
 }
 
 async fn schema(State(app): AppState, Path(id): Path<String>) -> Answer {
-    discovery::schemas(&app.base_url)
+    no_discovery(&app)?;
+    discovery::schemas(&app.base_url, &app.config.misbehaviour)
         .into_iter()
         .find(|s| s["id"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&id)))
         .map(|s| scim_response(StatusCode::OK, &s))

@@ -14,6 +14,9 @@
 //!   standard forms and in Okta's and Entra ID's), DELETE. Team names are unique
 //!   case-insensitively; members must be existing users.
 //! - **Discovery**: `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`.
+//! - **Productboard's REST member list**: `GET /members` outside `/scim/v2`, with
+//!   `X-Version: 1`, its own token and cursor paging, from the same store plus members
+//!   only the REST list shows (invited by hand); see [`EmulatorState::add_rest_member`].
 //!
 //! Knobs in [`EmulatorConfig`] add latency, a rate limit, random faults and the
 //! [`Misbehaviour`] of real servers; a seed makes every random choice reproducible.
@@ -35,6 +38,7 @@ mod discovery;
 mod error;
 mod filter;
 mod http;
+mod members;
 mod patch;
 mod projection;
 mod ratelimit;
@@ -49,7 +53,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use crate::config::{EmulatorConfig, Misbehaviour, PRODUCTBOARD_MAX_PAGE_SIZE};
+pub use crate::config::{EmulatorConfig, Misbehaviour, PRODUCTBOARD_MAX_PAGE_SIZE, RateHeaders};
 pub use crate::error::EmulatorError;
 pub use crate::http::LoggedRequest;
 pub use crate::state::EmulatorState;
@@ -165,6 +169,12 @@ impl RunningEmulator {
     /// The SCIM base URL, e.g. `http://127.0.0.1:41234/scim/v2`.
     pub fn base_url(&self) -> String {
         self.base_url.clone()
+    }
+
+    /// The base URL of Productboard's REST API as emulated, e.g. `http://127.0.0.1:41234`:
+    /// the member list is `GET {api_url}/members`.
+    pub fn api_url(&self) -> String {
+        self.base_url.strip_suffix(BASE_PATH).unwrap_or(&self.base_url).to_owned()
     }
 
     /// The address the server listens on.

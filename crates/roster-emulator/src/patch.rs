@@ -79,6 +79,22 @@ pub(crate) fn parse_patch(body: &Value) -> Result<Vec<Operation>, ScimError> {
         .collect()
 }
 
+/// The misbehaviour of strict servers that read `{"op":"remove","path":"members",
+/// "value":[...]}` as "remove every member": the value list is dropped, so the remove
+/// empties the group.
+pub(crate) fn wipe_on_remove_by_value(ops: &mut [Operation]) {
+    for op in ops {
+        let bare_members = op.path.as_ref().is_some_and(|p| {
+            p.filter.is_none()
+                && p.attr.segments.len() == 1
+                && p.attr.segments[0].eq_ignore_ascii_case("members")
+        });
+        if op.kind == OpKind::Remove && bare_members && op.value.is_some() {
+            op.value = None;
+        }
+    }
+}
+
 /// Rules that differ per resource type.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PatchRules {

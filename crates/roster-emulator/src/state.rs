@@ -169,6 +169,17 @@ impl EmulatorState {
         .map_err(|detail| EmulatorError::InvalidResource { detail })
     }
 
+    /// Adds what only Productboard's REST member list shows, as the state file's
+    /// `members` entries do: `{"email", "name", "role", "status"}` is a member invited by
+    /// hand, whom SCIM does not show (an id is drawn when none is given);
+    /// `{"userId", "role", "status"}` makes the REST list show a SCIM user's role or
+    /// status as changed in the UI; `{"userId", "hidden": true}` leaves a SCIM user out
+    /// of the REST list. Returns the record as stored.
+    pub fn add_rest_member(&self, record: Value) -> Result<Value, EmulatorError> {
+        self.change(|store| store.add_member_record(record))
+            .map_err(|detail| EmulatorError::InvalidResource { detail })
+    }
+
     /// Every user, in creation order, as stored (without `meta.location`).
     pub fn users(&self) -> Vec<Value> {
         self.lock().users().to_vec()
@@ -205,7 +216,12 @@ impl EmulatorState {
             if !force && *saved == Some(store.generation) {
                 return Ok(());
             }
-            let snapshot = SnapshotRef { format: STATE_FORMAT, users: store.users(), groups: store.groups() };
+            let snapshot = SnapshotRef {
+                format: STATE_FORMAT,
+                users: store.users(),
+                groups: store.groups(),
+                members: store.member_records(),
+            };
             let mut bytes = serde_json::to_vec_pretty(&snapshot).expect("JSON values always serialize");
             bytes.push(b'\n');
             (bytes, store.generation)
@@ -224,6 +240,8 @@ struct SnapshotRef<'a> {
     format: &'a str,
     users: &'a [Value],
     groups: &'a [Value],
+    #[serde(skip_serializing_if = "<[Value]>::is_empty")]
+    members: &'a [Value],
 }
 
 /// A SCIM User resource for roster's attributes.

@@ -90,9 +90,15 @@ pub(crate) struct Store {
     user_pos: HashMap<String, usize>,
     user_names: HashMap<String, String>,
     groups: Vec<Value>,
+    /// What only the REST member list shows (see `crate::members`): members invited by
+    /// hand, and a SCIM user's role or status as changed in the UI.
+    members: Vec<Value>,
     id_rng: Xoshiro256PlusPlus,
     /// Grows with every change; the writer compares it with what it saved last.
     pub(crate) generation: u64,
+    /// When set, the only user attributes kept (matched ignoring case); the rest of a
+    /// write is dropped without an error, as some services do.
+    pub(crate) kept_user_attributes: Option<Vec<String>>,
     /// The last sorted order served, reused while nothing changes: a client paging
     /// through 20,000 users with `sortBy` would otherwise have every page sort them all
     /// again while the store is locked.
@@ -126,16 +132,22 @@ impl Store {
             user_pos: HashMap::new(),
             user_names: HashMap::new(),
             groups: Vec::new(),
+            members: Vec::new(),
             // Ids use their own stream, so that faults drawn elsewhere do not shift them.
             id_rng: Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x05ee_d1d5),
             generation: 0,
+            kept_user_attributes: None,
             order_cache: OrderCache::default(),
         }
     }
 
     /// The whole state, as written to the state file.
     pub(crate) fn snapshot(&self) -> Value {
-        json!({ "format": STATE_FORMAT, "users": self.users, "groups": self.groups })
+        let mut snapshot = json!({ "format": STATE_FORMAT, "users": self.users, "groups": self.groups });
+        if !self.members.is_empty() {
+            snapshot["members"] = json!(self.members);
+        }
+        snapshot
     }
 
     /// Replaces the state with a snapshot; the error says what is wrong with it.
@@ -151,7 +163,8 @@ impl Store {
             Some(Value::Array(items)) => Ok(items.clone()),
             Some(_) => Err(format!("\"{key}\" is not an array")),
         };
-        let (users, groups) = (list("users")?, list("groups")?);
+        let (users, groups, members) = (list("users")?, list("groups")?, list("members")?);
+        self.members.clear();
         self.users.clear();
         self.user_pos.clear();
         self.user_names.clear();
@@ -162,7 +175,32 @@ impl Store {
         for (i, group) in groups.into_iter().enumerate() {
             self.insert_loaded(Kind::Group, group).map_err(|e| format!("groups[{i}]: {e}"))?;
         }
+        for (i, member) in members.into_iter().enumerate() {
+            let mut checked =
+                crate::members::check_record(self, member).map_err(|e| format!("members[{i}]: {e}"))?;
+            if checked.get("userId").is_none() && checked.get("id").is_none() {
+                // Drawn from the seed: the same file and seed give the same ids.
+                checked["id"] = json!(self.new_id());
+            }
+            self.members.push(checked);
+        }
         Ok(())
+    }
+
+    /// The REST-only member records.
+    pub(crate) fn member_records(&self) -> &[Value] {
+        &self.members
+    }
+
+    /// Adds a REST-only member record, checked; a record without id gets one.
+    pub(crate) fn add_member_record(&mut self, record: Value) -> Result<Value, String> {
+        let mut record = crate::members::check_record(self, record)?;
+        if record.get("userId").is_none() && record.get("id").is_none() {
+            record["id"] = json!(self.new_id());
+        }
+        self.members.push(record.clone());
+        self.generation += 1;
+        Ok(record)
     }
 
     /// Inserts a resource that already has its id, checking it as a write would.
@@ -410,7 +448,10 @@ impl Store {
             let id =
                 format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
             // A restart with the same seed draws the same ids again: skip the used ones.
-            if !self.exists(Kind::User, &id) && !self.exists(Kind::Group, &id) {
+            if !self.exists(Kind::User, &id)
+                && !self.exists(Kind::Group, &id)
+                && !self.members.iter().any(|m| m["id"] == id.as_str())
+            {
                 return id;
             }
         }
@@ -449,6 +490,9 @@ impl Store {
         id: Option<&str>,
         creating: bool,
     ) -> Result<(), ScimError> {
+        if let Some(kept) = &self.kept_user_attributes {
+            attrs.retain(|key, _| kept.iter().any(|k| k.eq_ignore_ascii_case(key)));
+        }
         let user_name = match get_ci(attrs, "userName") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
             Some(other) => {

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Scim, assert_scim_error, ids, start};
-use roster_emulator::{EmulatorConfig, Misbehaviour, RunningEmulator};
+use roster_emulator::{EmulatorConfig, Misbehaviour, RateHeaders, RunningEmulator};
 use roster_model::UserAttributes;
 use serde_json::json;
 
@@ -60,12 +60,41 @@ async fn rate_limit_answers_429_with_retry_after_and_headers_on_every_answer() {
     }
     let throttled = throttled.expect("a request over the limit is throttled");
     assert_scim_error(&throttled, 429, None);
-    let retry_after: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
-    assert!(retry_after >= 1);
+    // Milliseconds: the wait until the next token, not a whole second.
+    let retry_after: f64 = throttled.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry_after > 0.0 && retry_after <= 1.0, "{retry_after}");
     assert_eq!(throttled.header("x-ratelimit-remaining"), Some("0"));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let reset: u64 = throttled.header("x-ratelimit-reset").unwrap().parse().unwrap();
-    assert!(reset + 1 >= now, "reset is a Unix time: {reset} vs now {now}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+    let reset: f64 = throttled.header("x-ratelimit-reset").unwrap().parse().unwrap();
+    assert!(reset + 1.0 >= now && reset <= now + 1.0, "reset is a Unix time: {reset} vs now {now}");
+}
+
+#[tokio::test]
+async fn ietf_and_bare_rate_headers_and_a_per_minute_limit() {
+    let ietf = first_throttled(EmulatorConfig {
+        rate_limit: Some(3),
+        rate_limit_window: Duration::from_secs(60),
+        rate_headers: RateHeaders::Ietf,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    assert_eq!(ietf.status, 429);
+    assert_eq!(ietf.header("ratelimit-policy"), Some("\"default\";q=3;w=60"));
+    // Three a minute: the next token comes in about 20 s, the bucket is full in about 60 s.
+    let retry_after: u64 = ietf.header("retry-after").unwrap().parse().unwrap();
+    assert!((15..=20).contains(&retry_after), "{retry_after}");
+    let ratelimit = ietf.header("ratelimit").unwrap();
+    assert!(ratelimit.starts_with("\"default\";r=0;t="), "{ratelimit}");
+    assert!(ietf.header("x-ratelimit-remaining").is_none());
+    let bare = first_throttled(EmulatorConfig {
+        rate_limit: Some(1),
+        rate_headers: RateHeaders::None,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    assert_eq!(bare.status, 429);
+    assert_eq!(bare.header("retry-after"), Some("1"));
+    assert!(bare.header("ratelimit").is_none() && bare.header("x-ratelimit-reset").is_none());
 }
 
 async fn first_throttled(config: EmulatorConfig) -> common::Reply {
@@ -256,4 +285,133 @@ async fn conflicts_can_lack_scim_type_and_status_can_be_a_number() {
         (other.body["status"].as_u64(), other.body["scimType"].as_str()),
         (Some(400), Some("invalidValue"))
     );
+}
+
+async fn team(scim: &Scim, members: &[&str]) -> String {
+    let members: Vec<_> = members.iter().map(|id| json!({"value": id})).collect();
+    let reply = scim.post("/Groups", json!({"displayName": "Team", "members": members})).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+fn member_ids(reply: &common::Reply) -> Vec<String> {
+    reply.body["members"]
+        .as_array()
+        .map(|m| m.iter().map(|m| m["value"].as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn remove_by_value_wipes_all_empties_the_group_only_for_the_unfiltered_form() {
+    let emulator =
+        start(misbehaving(Misbehaviour { remove_by_value_wipes_all: true, ..Misbehaviour::default() })).await;
+    let scim = Scim::new(&emulator);
+    let (a, b, c) = (
+        scim.create_user("a@x.io").await,
+        scim.create_user("b@x.io").await,
+        scim.create_user("c@x.io").await,
+    );
+    let group = team(&scim, &[&a, &b, &c]).await;
+    let path = format!("/Groups/{group}");
+    let reply =
+        scim.patch(&path, json!([{"op": "remove", "path": format!("members[value eq \"{c}\"]")}])).await;
+    assert_eq!(member_ids(&reply), [a.clone(), b.clone()], "the value path removes one");
+    let reply =
+        scim.patch(&path, json!([{"op": "remove", "path": "members", "value": [{"value": b}]}])).await;
+    assert_eq!(reply.status, 200);
+    assert!(member_ids(&reply).is_empty(), "the value-list form empties the group: {}", reply.body);
+}
+
+#[tokio::test]
+async fn put_ignores_members_answers_200_and_keeps_them() {
+    let emulator =
+        start(misbehaving(Misbehaviour { put_ignores_members: true, ..Misbehaviour::default() })).await;
+    let scim = Scim::new(&emulator);
+    let (a, b) = (scim.create_user("a@x.io").await, scim.create_user("b@x.io").await);
+    let group = team(&scim, &[&a, &b]).await;
+    let reply = scim
+        .put(&format!("/Groups/{group}"), json!({"displayName": "Team 2", "members": [{"value": a}]}))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["displayName"], "Team 2");
+    assert_eq!(member_ids(&reply), [a, b]);
+}
+
+#[tokio::test]
+async fn require_knobs_refuse_what_lacks_the_required_sub_attributes_and_declare_them() {
+    let emulator = start(misbehaving(Misbehaviour {
+        require_name_formatted: true,
+        require_member_ref: true,
+        ..Misbehaviour::default()
+    }))
+    .await;
+    let scim = Scim::new(&emulator);
+    let reply = scim.post("/Users", json!({"userName": "a@x.io", "name": {"givenName": "A"}})).await;
+    assert_scim_error(&reply, 400, Some("invalidValue"));
+    let reply = scim.post("/Users", json!({"userName": "a@x.io", "name": {"formatted": "A"}})).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let a = reply.body["id"].as_str().unwrap().to_owned();
+    let reply = scim.post("/Groups", json!({"displayName": "T", "members": [{"value": a}]})).await;
+    assert_scim_error(&reply, 400, Some("invalidValue"));
+    let reference = format!("{}/Users/{a}", emulator.base_url());
+    let reply =
+        scim.post("/Groups", json!({"displayName": "T", "members": [{"value": a, "$ref": reference}]})).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let group = reply.body["id"].as_str().unwrap().to_owned();
+    let reply = scim
+        .patch(
+            &format!("/Groups/{group}"),
+            json!([{"op": "add", "path": "members", "value": [{"value": a}]}]),
+        )
+        .await;
+    assert_scim_error(&reply, 400, Some("invalidValue"));
+    let schemas = scim.get("/Schemas").await.body.to_string();
+    assert!(
+        schemas.matches("\"required\":true").count() >= 4,
+        "userName, displayName, formatted, $ref: {schemas}"
+    );
+}
+
+#[tokio::test]
+async fn patch_unsupported_answers_501_while_declaring_support() {
+    let emulator =
+        start(misbehaving(Misbehaviour { patch_unsupported: true, ..Misbehaviour::default() })).await;
+    let scim = Scim::new(&emulator);
+    let a = scim.create_user("a@x.io").await;
+    assert_eq!(scim.get("/ServiceProviderConfig").await.body["patch"]["supported"], true);
+    let reply = scim
+        .patch(&format!("/Users/{a}"), json!([{"op": "replace", "path": "active", "value": false}]))
+        .await;
+    assert_eq!(reply.status, 501);
+}
+
+#[tokio::test]
+async fn no_schemas_hides_every_discovery_endpoint() {
+    let emulator = start(misbehaving(Misbehaviour { no_schemas: true, ..Misbehaviour::default() })).await;
+    let scim = Scim::new(&emulator);
+    for path in ["/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/User", "/Schemas", "/Schemas/x"]
+    {
+        assert_eq!(scim.get(path).await.status, 404, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn ignore_unknown_attributes_answers_2xx_and_drops_what_the_schema_lacks() {
+    let emulator =
+        start(misbehaving(Misbehaviour { ignore_unknown_attributes: true, ..Misbehaviour::default() })).await;
+    let scim = Scim::new(&emulator);
+    let reply = scim
+        .post("/Users", json!({"userName": "a@x.io", "title": "CTO", "nickName": "a", "externalId": "x"}))
+        .await;
+    assert_eq!(reply.status, 201);
+    assert!(reply.body.get("title").is_none() && reply.body.get("nickName").is_none(), "{}", reply.body);
+    assert_eq!(reply.body["externalId"], "x");
+    let id = reply.body["id"].as_str().unwrap();
+    let reply = scim
+        .patch(&format!("/Users/{id}"), json!([{"op": "replace", "path": "title", "value": "CTO"}]))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.get("title").is_none());
+    let schemas = scim.get("/Schemas").await.body.to_string();
+    assert!(!schemas.contains("\"title\""), "the schema does not declare title");
 }

@@ -66,12 +66,97 @@ impl Provider {
         }
     }
 
+    /// The rank of a role among the provider's built-in ones, higher meaning more
+    /// privilege (Productboard: viewer < contributor < maker < admin); `None` for a role
+    /// the provider does not rank (a custom role, or any role of `generic`).
+    pub fn role_rank(self, role: &str) -> Option<u8> {
+        let roles = self.builtin_roles()?;
+        // `builtin_roles` lists the highest first.
+        roles.iter().position(|r| r.eq_ignore_ascii_case(role)).map(|i| (roles.len() - 1 - i) as u8)
+    }
+
+    /// Whether a role takes a paid seat: Productboard charges admin, maker and custom
+    /// roles, while contributor and viewer are free. `None` where the provider does not
+    /// say (`generic`).
+    pub fn is_paid_role(self, role: &str) -> Option<bool> {
+        match self {
+            Provider::Productboard => {
+                Some(!["contributor", "viewer"].iter().any(|free| free.eq_ignore_ascii_case(role)))
+            }
+            Provider::Generic => None,
+        }
+    }
+
+    /// How a change of a user's role from `from` (the live role; `None` when the service
+    /// shows none, which means its default) to `to` changes the user's access.
+    pub fn role_change(self, from: Option<&str>, to: &str) -> RoleChange {
+        let from = from.or(self.default_role());
+        let paid_after = self.is_paid_role(to) == Some(true);
+        let paid_before = from.and_then(|from| self.is_paid_role(from)) == Some(true);
+        let top = self.builtin_roles().and_then(|roles| roles.first()).copied();
+        let is_top = |role: &str| top.is_some_and(|top| top.eq_ignore_ascii_case(role));
+        let ranks = (from.and_then(|from| self.role_rank(from)), self.role_rank(to));
+        let higher = match ranks {
+            (Some(before), Some(after)) => Some(after > before),
+            // The top role outranks every other, custom roles included.
+            _ if is_top(to) => Some(true),
+            _ if from.is_some_and(is_top) => Some(false),
+            _ if paid_after != paid_before => Some(paid_after),
+            _ => None,
+        };
+        match higher {
+            Some(true) => RoleChange::Elevation { paid: paid_after },
+            Some(false) => RoleChange::Reduction { paid: paid_after },
+            None => RoleChange::Lateral { paid: paid_after },
+        }
+    }
+
     /// The name used in files and messages.
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::Productboard => "productboard",
             Provider::Generic => "generic",
         }
+    }
+}
+
+/// How a change of role changes a user's access, for reviewers: a change to a higher
+/// role or from a free role to a paid one is an elevation and is highlighted in plans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum RoleChange {
+    /// To a higher role, or from a free role to a paid one.
+    Elevation {
+        /// Whether the new role takes a paid seat.
+        paid: bool,
+    },
+    /// To a lower role, or from a paid role to a free one.
+    Reduction {
+        /// Whether the new role takes a paid seat.
+        paid: bool,
+    },
+    /// Between roles the provider does not rank against each other (two custom roles, or
+    /// any roles of `generic`).
+    Lateral {
+        /// Whether the new role takes a paid seat.
+        paid: bool,
+    },
+}
+
+impl RoleChange {
+    /// Whether the new role takes a paid seat.
+    pub fn paid(self) -> bool {
+        match self {
+            RoleChange::Elevation { paid }
+            | RoleChange::Reduction { paid }
+            | RoleChange::Lateral { paid } => paid,
+        }
+    }
+
+    /// Whether reviewers should have their attention drawn to it: a higher role, or a
+    /// paid one.
+    pub fn is_highlighted(self) -> bool {
+        matches!(self, RoleChange::Elevation { .. }) || self.paid()
     }
 }
 
@@ -219,9 +304,11 @@ pub struct DesiredGroup {
     /// A stable identifier; survives renames.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    /// Members, by userName as written in the file; each is a user of the file.
-    #[serde(default)]
-    pub members: Vec<String>,
+    /// Members, by userName as written in the file; each is a user of the file. `None`
+    /// (no `members` key) leaves the group's membership unmanaged: roster neither adds
+    /// nor removes anyone. `Some(vec![])` empties the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<String>>,
     /// Where the entry was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
@@ -249,40 +336,58 @@ pub enum UnmanagedGroups {
     Delete,
 }
 
-/// The most deactivations one plan may contain before it is blocked.
+/// The limit of a safety rail: the most destructive steps of one kind (deactivations,
+/// removals) one plan may contain before it is blocked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub enum DeactivationLimit {
-    /// At most this many users.
+pub enum RailLimit {
+    /// At most this many.
     Count(u64),
-    /// At most this share of the live active users, in hundredths of a percent
-    /// (`"12.5%"` is 1250), so that the limit stays exact and hashable.
+    /// At most this share of the base (the live active users for deactivations, the
+    /// live memberships and groups for removals), in hundredths of a percent (`"12.5%"`
+    /// is 1250), so that the limit stays exact and hashable.
     PercentHundredths(u32),
 }
 
-impl DeactivationLimit {
-    /// The limit as a number of users, given how many live users are active now.
-    /// A percentage rounds down: a rail must never allow more than it says.
-    pub fn max_for(self, n_active_live_users: u64) -> u64 {
+/// The limit of the deactivation rail (`policy.max_deactivations`).
+pub type DeactivationLimit = RailLimit;
+
+impl RailLimit {
+    /// The default of `max_deactivations`: 10 users.
+    pub const DEFAULT_DEACTIVATIONS: RailLimit = RailLimit::Count(10);
+    /// The default of `max_removals`: 10 member removals and group deletions, the same
+    /// scale as deactivations, since losing a team locks a person out of its work much
+    /// as deactivation does. A count rather than a percentage, so that a small
+    /// workspace is guarded as well as a large one.
+    pub const DEFAULT_REMOVALS: RailLimit = RailLimit::Count(10);
+
+    /// The limit as a number, given the base of a percentage (for deactivations, how
+    /// many live users are active now). A percentage rounds down: a rail must never
+    /// allow more than it says.
+    pub fn max_for(self, base: u64) -> u64 {
         match self {
-            DeactivationLimit::Count(n) => n,
-            DeactivationLimit::PercentHundredths(p) => n_active_live_users * u64::from(p) / 10_000,
+            RailLimit::Count(n) => n,
+            RailLimit::PercentHundredths(p) => base * u64::from(p) / 10_000,
         }
     }
 }
 
-impl Default for DeactivationLimit {
+impl Default for RailLimit {
     fn default() -> Self {
-        DeactivationLimit::Count(10)
+        RailLimit::DEFAULT_DEACTIVATIONS
     }
 }
 
-impl fmt::Display for DeactivationLimit {
+fn default_max_removals() -> RailLimit {
+    RailLimit::DEFAULT_REMOVALS
+}
+
+impl fmt::Display for RailLimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            DeactivationLimit::Count(n) => write!(f, "{n}"),
-            DeactivationLimit::PercentHundredths(p) if p % 100 == 0 => write!(f, "{}%", p / 100),
-            DeactivationLimit::PercentHundredths(p) => {
+            RailLimit::Count(n) => write!(f, "{n}"),
+            RailLimit::PercentHundredths(p) if p % 100 == 0 => write!(f, "{}%", p / 100),
+            RailLimit::PercentHundredths(p) => {
                 let text = format!("{}.{:02}", p / 100, p % 100);
                 write!(f, "{}%", text.trim_end_matches('0'))
             }
@@ -291,7 +396,7 @@ impl fmt::Display for DeactivationLimit {
 }
 
 /// The policies of a desired-state file.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Policy {
     /// Live users absent from the file.
@@ -299,10 +404,25 @@ pub struct Policy {
     /// Live groups absent from the file.
     pub unmanaged_groups: UnmanagedGroups,
     /// The safety rail on deactivations per plan.
-    pub max_deactivations: DeactivationLimit,
+    pub max_deactivations: RailLimit,
+    /// The safety rail on member removals and group deletions per plan.
+    #[serde(default = "default_max_removals")]
+    pub max_removals: RailLimit,
     /// userNames that are never deactivated, whatever the file says.
     #[serde(default)]
     pub protected: Vec<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            unmanaged_users: UnmanagedUsers::default(),
+            unmanaged_groups: UnmanagedGroups::default(),
+            max_deactivations: RailLimit::DEFAULT_DEACTIVATIONS,
+            max_removals: RailLimit::DEFAULT_REMOVALS,
+            protected: Vec::new(),
+        }
+    }
 }
 
 /// The whole desired state, merged from one or more files.
@@ -384,9 +504,404 @@ pub struct LiveState {
     pub completeness: Completeness,
 }
 
+/// A user attribute roster manages and that a service may not keep.
+///
+/// `active` is not among them: deactivation is what roster exists for, so it is always
+/// sent, and a service that does not take it fails the operation loudly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum UserAttribute {
+    /// `userName`.
+    UserName,
+    /// `externalId`.
+    ExternalId,
+    /// `displayName`.
+    DisplayName,
+    /// `name.givenName`.
+    GivenName,
+    /// `name.familyName`.
+    FamilyName,
+    /// `title`.
+    Title,
+    /// `roles` (the primary role).
+    Role,
+}
+
+impl UserAttribute {
+    /// Every managed attribute, in the order plans and tables list them.
+    pub const ALL: [UserAttribute; 7] = [
+        UserAttribute::UserName,
+        UserAttribute::ExternalId,
+        UserAttribute::DisplayName,
+        UserAttribute::GivenName,
+        UserAttribute::FamilyName,
+        UserAttribute::Title,
+        UserAttribute::Role,
+    ];
+
+    /// The SCIM path of the attribute, e.g. `name.givenName`.
+    pub fn scim_path(self) -> &'static str {
+        match self {
+            UserAttribute::UserName => "userName",
+            UserAttribute::ExternalId => "externalId",
+            UserAttribute::DisplayName => "displayName",
+            UserAttribute::GivenName => "name.givenName",
+            UserAttribute::FamilyName => "name.familyName",
+            UserAttribute::Title => "title",
+            UserAttribute::Role => "roles",
+        }
+    }
+
+    /// The key the desired-state file uses for it.
+    pub fn file_key(self) -> &'static str {
+        match self {
+            UserAttribute::UserName => "userName",
+            UserAttribute::ExternalId => "externalId",
+            UserAttribute::DisplayName => "displayName",
+            UserAttribute::GivenName => "name.givenName",
+            UserAttribute::FamilyName => "name.familyName",
+            UserAttribute::Title => "title",
+            UserAttribute::Role => "role",
+        }
+    }
+
+    /// The attribute's value in a set of attributes, if it has one.
+    pub fn value_in(self, attrs: &UserAttributes) -> Option<&str> {
+        match self {
+            UserAttribute::UserName => Some(attrs.user_name.as_str()),
+            UserAttribute::ExternalId => attrs.external_id.as_deref(),
+            UserAttribute::DisplayName => attrs.display_name.as_deref(),
+            UserAttribute::GivenName => attrs.given_name.as_deref(),
+            UserAttribute::FamilyName => attrs.family_name.as_deref(),
+            UserAttribute::Title => attrs.title.as_deref(),
+            UserAttribute::Role => attrs.role.as_deref(),
+        }
+    }
+
+    /// The attribute's replacement in a set of changes, if it changes.
+    pub fn value_in_changes(self, changes: &UserChanges) -> Option<&str> {
+        self.slot_in_changes_ref(changes).as_deref()
+    }
+
+    fn slot_in_changes_ref(self, changes: &UserChanges) -> &Option<String> {
+        match self {
+            UserAttribute::UserName => &changes.user_name,
+            UserAttribute::ExternalId => &changes.external_id,
+            UserAttribute::DisplayName => &changes.display_name,
+            UserAttribute::GivenName => &changes.given_name,
+            UserAttribute::FamilyName => &changes.family_name,
+            UserAttribute::Title => &changes.title,
+            UserAttribute::Role => &changes.role,
+        }
+    }
+
+    /// Drops the attribute from a set of changes; true when it was there.
+    pub fn remove_from_changes(self, changes: &mut UserChanges) -> bool {
+        let slot = match self {
+            UserAttribute::UserName => &mut changes.user_name,
+            UserAttribute::ExternalId => &mut changes.external_id,
+            UserAttribute::DisplayName => &mut changes.display_name,
+            UserAttribute::GivenName => &mut changes.given_name,
+            UserAttribute::FamilyName => &mut changes.family_name,
+            UserAttribute::Title => &mut changes.title,
+            UserAttribute::Role => &mut changes.role,
+        };
+        slot.take().is_some()
+    }
+
+    /// Drops the attribute from the attributes of a create; true when it was set. The
+    /// userName cannot be dropped: a user has one.
+    pub fn remove_from_attributes(self, attrs: &mut UserAttributes) -> bool {
+        let slot = match self {
+            UserAttribute::UserName => return false,
+            UserAttribute::ExternalId => &mut attrs.external_id,
+            UserAttribute::DisplayName => &mut attrs.display_name,
+            UserAttribute::GivenName => &mut attrs.given_name,
+            UserAttribute::FamilyName => &mut attrs.family_name,
+            UserAttribute::Title => &mut attrs.title,
+            UserAttribute::Role => &mut attrs.role,
+        };
+        slot.take().is_some()
+    }
+}
+
+impl fmt::Display for UserAttribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.scim_path())
+    }
+}
+
+/// Whether a service keeps an attribute, and when it may be written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum AttributeSupport {
+    /// Kept, and may be written at any time.
+    #[default]
+    ReadWrite,
+    /// Kept, written only when the resource is created.
+    Immutable,
+    /// Set by the service; a client cannot write it.
+    ReadOnly,
+    /// The service's schema does not have it: a write is dropped or refused.
+    NotKept,
+}
+
+impl AttributeSupport {
+    /// True when a create may carry the attribute.
+    pub fn on_create(self) -> bool {
+        matches!(self, AttributeSupport::ReadWrite | AttributeSupport::Immutable)
+    }
+
+    /// True when an update may change the attribute.
+    pub fn on_update(self) -> bool {
+        self == AttributeSupport::ReadWrite
+    }
+
+    /// A word for tables and warnings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttributeSupport::ReadWrite => "read-write",
+            AttributeSupport::Immutable => "immutable",
+            AttributeSupport::ReadOnly => "read-only",
+            AttributeSupport::NotKept => "not kept",
+        }
+    }
+}
+
+/// Where a piece of [`ServiceCapabilities`] came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "reason")]
+pub enum CapabilitySource {
+    /// Not read: the provider's defaults.
+    #[default]
+    NotRead,
+    /// The service declared it in its discovery document.
+    Declared,
+    /// The document was absent or unusable, for this reason; the provider's defaults
+    /// stand in.
+    Defaults(String),
+}
+
+impl fmt::Display for CapabilitySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CapabilitySource::NotRead => f.write_str("not read; defaults"),
+            CapabilitySource::Declared => f.write_str("declared by the service"),
+            CapabilitySource::Defaults(reason) => write!(f, "defaults ({reason})"),
+        }
+    }
+}
+
+/// What a SCIM service can do and keeps, read once from `/ServiceProviderConfig`,
+/// `/ResourceTypes` and `/Schemas` and passed to the planner and the request builders.
+///
+/// [`ServiceCapabilities::default`] is a service that keeps everything roster manages,
+/// supports PATCH and filters, and neither sorting nor ETags: what roster assumes of a
+/// service that declares nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceCapabilities {
+    /// PATCH is supported.
+    pub patch: bool,
+    /// Filters are supported.
+    pub filter: bool,
+    /// The most results a filtered list returns, when declared.
+    pub filter_max_results: Option<u64>,
+    /// `sortBy` is supported.
+    pub sort: bool,
+    /// ETags are supported.
+    pub etag: bool,
+    /// What the service keeps of each managed user attribute; an attribute not listed is
+    /// read-write.
+    pub user_attributes: std::collections::BTreeMap<UserAttribute, AttributeSupport>,
+    /// Whether the service keeps a group's externalId.
+    pub group_external_id: AttributeSupport,
+    /// The schema requires `name.formatted` whenever a name is sent.
+    pub name_formatted_required: bool,
+    /// The schema requires `members[].$ref` on group members.
+    pub member_ref_required: bool,
+    /// The User resource type declares the enterprise extension; `None` when unknown.
+    pub enterprise_extension: Option<bool>,
+    /// The service serves groups; `None` when unknown.
+    pub groups: Option<bool>,
+    /// Where the `/ServiceProviderConfig` part came from.
+    pub service_provider_config_source: CapabilitySource,
+    /// Where the `/ResourceTypes` part came from.
+    pub resource_types_source: CapabilitySource,
+    /// Where the `/Schemas` part came from.
+    pub schemas_source: CapabilitySource,
+}
+
+impl Default for ServiceCapabilities {
+    fn default() -> Self {
+        ServiceCapabilities {
+            patch: true,
+            filter: true,
+            filter_max_results: None,
+            sort: false,
+            etag: false,
+            user_attributes: std::collections::BTreeMap::new(),
+            group_external_id: AttributeSupport::ReadWrite,
+            name_formatted_required: false,
+            member_ref_required: false,
+            enterprise_extension: None,
+            groups: None,
+            service_provider_config_source: CapabilitySource::NotRead,
+            resource_types_source: CapabilitySource::NotRead,
+            schemas_source: CapabilitySource::NotRead,
+        }
+    }
+}
+
+impl ServiceCapabilities {
+    /// What roster assumes of a provider's service when it declares nothing.
+    pub fn defaults_for(provider: Provider) -> Self {
+        match provider {
+            // Productboard documents PATCH and `eq` filters on userName and externalId.
+            Provider::Productboard | Provider::Generic => ServiceCapabilities::default(),
+        }
+    }
+
+    /// What the service keeps of a user attribute.
+    pub fn user_attribute(&self, attribute: UserAttribute) -> AttributeSupport {
+        self.user_attributes.get(&attribute).copied().unwrap_or_default()
+    }
+
+    /// Drops from `changes` what an update cannot change; returns the attributes dropped.
+    pub fn updatable(&self, changes: &mut UserChanges) -> Vec<UserAttribute> {
+        UserAttribute::ALL
+            .into_iter()
+            .filter(|&a| !self.user_attribute(a).on_update() && a.remove_from_changes(changes))
+            .collect()
+    }
+
+    /// Drops from `attrs` what a create cannot carry; returns the attributes dropped.
+    pub fn creatable(&self, attrs: &mut UserAttributes) -> Vec<UserAttribute> {
+        UserAttribute::ALL
+            .into_iter()
+            .filter(|&a| !self.user_attribute(a).on_create() && a.remove_from_attributes(attrs))
+            .collect()
+    }
+}
+
+/// Whether a workspace member may use the workspace, as Productboard's REST member list
+/// reports it (`status`, or a boolean `active`). Serialized as its word.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(into = "String", from = "String")]
+#[schemars(with = "String")]
+pub enum MemberStatus {
+    /// A member who may log in.
+    Active,
+    /// Invited and not yet joined: access is pending, so it counts as access.
+    Invited,
+    /// Deactivated, disabled or removed: no access.
+    Inactive,
+    /// A status roster does not know, as sent; counted as access, so that an audit
+    /// never hides a member behind an unfamiliar word.
+    Other(String),
+}
+
+impl MemberStatus {
+    /// Reads a status word (`active`, `invited`, `disabled`, ...), ignoring case.
+    pub fn from_word(word: &str) -> Self {
+        match word.trim().to_lowercase().as_str() {
+            "active" | "enabled" | "joined" => MemberStatus::Active,
+            "invited" | "pending" | "pending_invite" | "invitation_pending" => MemberStatus::Invited,
+            "inactive" | "deactivated" | "disabled" | "suspended" | "removed" | "deleted" | "archived" => {
+                MemberStatus::Inactive
+            }
+            _ => MemberStatus::Other(word.trim().to_owned()),
+        }
+    }
+
+    /// True unless the member is clearly inactive.
+    pub fn has_access(&self) -> bool {
+        !matches!(self, MemberStatus::Inactive)
+    }
+
+    /// The status as a word, for reports.
+    pub fn as_str(&self) -> &str {
+        match self {
+            MemberStatus::Active => "active",
+            MemberStatus::Invited => "invited",
+            MemberStatus::Inactive => "inactive",
+            MemberStatus::Other(word) => word,
+        }
+    }
+}
+
+impl From<String> for MemberStatus {
+    fn from(word: String) -> Self {
+        MemberStatus::from_word(&word)
+    }
+}
+
+impl From<MemberStatus> for String {
+    fn from(status: MemberStatus) -> Self {
+        status.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for MemberStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A member of the workspace as Productboard's REST API lists it (`GET /members`): every
+/// person with access, whether SCIM manages them or not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceMember {
+    /// The REST API's id for the member.
+    pub id: String,
+    /// The member's email address: the identity roster compares by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The name shown in the product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The member's role (admin, maker, contributor, viewer or a custom role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Whether the member has access; `None` when the list says nothing about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<MemberStatus>,
+    /// When the member joined or was invited, as the list sends it, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+}
+
+impl WorkspaceMember {
+    /// The identity key of the member's email, when the list gave one.
+    pub fn key(&self) -> Option<UserKey> {
+        self.email.as_deref().filter(|e| !e.trim().is_empty()).map(UserKey::new)
+    }
+
+    /// True unless the list says the member is inactive (no status counts as access).
+    pub fn has_access(&self) -> bool {
+        self.status.as_ref().is_none_or(MemberStatus::has_access)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_status_words() {
+        assert_eq!(MemberStatus::from_word(" Active "), MemberStatus::Active);
+        assert_eq!(MemberStatus::from_word("DISABLED"), MemberStatus::Inactive);
+        assert_eq!(MemberStatus::from_word("invited"), MemberStatus::Invited);
+        assert_eq!(MemberStatus::from_word("on-leave"), MemberStatus::Other("on-leave".into()));
+        assert!(MemberStatus::from_word("on-leave").has_access());
+        assert!(!MemberStatus::Inactive.has_access());
+        let json =
+            serde_json::to_string(&[MemberStatus::Invited, MemberStatus::Other("on-leave".into())]).unwrap();
+        assert_eq!(json, r#"["invited","on-leave"]"#);
+        let back: Vec<MemberStatus> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, [MemberStatus::Invited, MemberStatus::Other("on-leave".into())]);
+    }
 
     #[test]
     fn user_key_ignores_case() {
@@ -422,6 +937,26 @@ mod tests {
         assert_eq!(attrs.title.as_deref(), Some("Analyst"));
         assert_eq!(attrs.role.as_deref(), Some("maker"));
         assert!(!attrs.active);
+    }
+
+    #[test]
+    fn role_changes_rank_productboard_roles_and_paid_seats() {
+        let pb = Provider::Productboard;
+        assert_eq!(pb.role_change(Some("maker"), "admin"), RoleChange::Elevation { paid: true });
+        assert_eq!(pb.role_change(Some("viewer"), "contributor"), RoleChange::Elevation { paid: false });
+        assert_eq!(pb.role_change(Some("admin"), "viewer"), RoleChange::Reduction { paid: false });
+        // No live role means the service's default, contributor.
+        assert_eq!(pb.role_change(None, "maker"), RoleChange::Elevation { paid: true });
+        assert_eq!(pb.role_change(None, "viewer"), RoleChange::Reduction { paid: false });
+        // Custom roles are paid and unranked, below admin.
+        assert_eq!(pb.role_change(Some("contributor"), "billing"), RoleChange::Elevation { paid: true });
+        assert_eq!(pb.role_change(Some("billing"), "viewer"), RoleChange::Reduction { paid: false });
+        assert_eq!(pb.role_change(Some("billing"), "admin"), RoleChange::Elevation { paid: true });
+        assert_eq!(pb.role_change(Some("billing"), "maker"), RoleChange::Lateral { paid: true });
+        assert!(pb.role_change(Some("billing"), "maker").is_highlighted());
+        assert!(!pb.role_change(Some("maker"), "viewer").is_highlighted());
+        assert_eq!(Provider::Generic.role_change(Some("a"), "b"), RoleChange::Lateral { paid: false });
+        assert!(!Provider::Generic.role_change(Some("a"), "b").is_highlighted());
     }
 
     #[test]

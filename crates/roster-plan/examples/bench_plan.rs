@@ -106,7 +106,7 @@ fn states() -> (DesiredState, LiveState) {
         desired_groups.push(DesiredGroup {
             display_name,
             external_id: Some(format!("ext-{g:04}")),
-            members: wanted,
+            members: Some(wanted),
             source: None,
         });
     }
@@ -116,6 +116,7 @@ fn states() -> (DesiredState, LiveState) {
             unmanaged_users: UnmanagedUsers::Deactivate,
             unmanaged_groups: UnmanagedGroups::Keep,
             max_deactivations: DeactivationLimit::PercentHundredths(100),
+            max_removals: DeactivationLimit::PercentHundredths(10_000),
             protected: vec!["user000000@example.com".to_string()],
         },
         custom_roles: Vec::new(),

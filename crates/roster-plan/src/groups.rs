@@ -24,6 +24,10 @@ pub(crate) struct GroupPlan {
     pub removes: Vec<Operation>,
     pub deletes: Vec<Operation>,
     pub kept: Vec<KeptGroup>,
+    /// Live groups (each id once), part of the base of a percentage removal rail.
+    pub n_live_groups: u64,
+    /// Live memberships of known users (each once per group), the rest of that base.
+    pub n_live_memberships: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -130,11 +134,21 @@ pub(crate) fn plan_groups(
         d_match[d] = Some((chosen, how));
         l_claim[chosen] = Some(d);
     };
+    // A live group without an externalId is also found by its id: `roster import` writes
+    // the live id as the externalId of such a group (and the plan sets it), so that a
+    // rename in the file keeps the group even before that first apply.
+    let by_id_without_external_id: HashMap<&str, Vec<usize>> = l_order
+        .iter()
+        .filter(|&&l| l_groups[l].external_id.as_deref().is_none_or(|e| e.trim().is_empty()))
+        .map(|&l| (l_groups[l].id.as_str(), vec![l]))
+        .collect();
     for &d in &d_order {
-        if let Some(external_id) = d_external_id[d]
-            && let Some(candidates) = by_external_id.get(external_id)
-        {
-            claim(d, candidates, MatchedBy::ExternalId, &mut d_match, &mut l_claim);
+        if let Some(external_id) = d_external_id[d] {
+            let candidates =
+                by_external_id.get(external_id).or_else(|| by_id_without_external_id.get(external_id));
+            if let Some(candidates) = candidates {
+                claim(d, candidates, MatchedBy::ExternalId, &mut d_match, &mut l_claim);
+            }
         }
     }
     for &d in &d_order {
@@ -221,6 +235,8 @@ pub(crate) fn plan_groups(
         removes: Vec::new(),
         deletes: Vec::new(),
         kept: Vec::new(),
+        n_live_groups: l_order.len() as u64,
+        n_live_memberships: l_order.iter().map(|&l| known_members(&l_groups[l], users)).sum(),
     };
     // Renames by the depth of their dependencies, then by name.
     let mut updates: Vec<(usize, &str, Operation)> = Vec::new();
@@ -232,8 +248,11 @@ pub(crate) fn plan_groups(
                     conflicts.push(format!("{held}; the group cannot be created"));
                     continue;
                 }
-                let members: Vec<MemberRef> =
-                    desired_members(group, users, warnings).iter().map(Wanted::to_ref).collect();
+                let members: Vec<MemberRef> = desired_members(group, users, warnings)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(Wanted::to_ref)
+                    .collect();
                 let mut chunks = members.chunks(max_members);
                 plan.creates.push(Operation::CreateGroup {
                     display_name: group.display_name.clone(),
@@ -290,7 +309,8 @@ pub(crate) fn plan_groups(
                         },
                     ));
                 }
-                let members = desired_members(group, users, warnings);
+                // Absent means unmanaged: without a `members` key, nobody is added or removed.
+                let Some(members) = desired_members(group, users, warnings) else { continue };
                 member_changes(
                     group,
                     name,
@@ -339,7 +359,109 @@ pub(crate) fn plan_groups(
     }
     plan.kept.sort_by(|a, b| (&a.display_name, &a.id).cmp(&(&b.display_name, &b.id)));
     plan.deletes.sort_by(|a, b| group_sort_key(a).cmp(&group_sort_key(b)));
+
+    let created: Vec<usize> = d_order.iter().copied().filter(|&d| d_match[d].is_none()).collect();
+    let left: Vec<usize> =
+        l_order.iter().copied().filter(|&l| l_claim[l].is_none() && !ambiguous.contains_key(&l)).collect();
+    for (d, l) in likely_renames(&created, &left, d_groups, l_groups, users) {
+        let (group, live_group) = (&d_groups[d], &l_groups[l]);
+        let anchor = match live_group.external_id.as_deref().filter(|e| !e.trim().is_empty()) {
+            Some(external_id) => format!("externalId: {external_id:?} (the live group's externalId)"),
+            None => format!("externalId: {:?} (the live group's id; the plan then sets it)", live_group.id),
+        };
+        let fate = match desired.policy.unmanaged_groups {
+            UnmanagedGroups::Keep => "kept beside it",
+            UnmanagedGroups::Delete => "deleted",
+        };
+        warnings.push(format!(
+            "group {:?} is created while live group {:?} (id {}), which is not in the file, has {}; if this \
+             is a rename, give {:?} {anchor} in the file so that the plan renames the group; as it is, a new \
+             group is created and the old one is {fate}",
+            group.display_name,
+            live_group.display_name,
+            live_group.id,
+            if group.members.as_ref().is_none_or(Vec::is_empty) && live_group.members.is_empty() {
+                "no members either"
+            } else {
+                "mostly the same members"
+            },
+            group.display_name,
+        ));
+    }
     plan
+}
+
+/// The distinct members of a live group that are known users.
+fn known_members(group: &LiveGroup, users: &UserPlan<'_>) -> u64 {
+    let mut ids: Vec<&str> =
+        group.members.iter().map(String::as_str).filter(|id| users.live_by_id.contains_key(id)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len() as u64
+}
+
+/// Pairs of a desired group the plan creates and a live group it leaves unmatched that
+/// look like one group renamed in the file without an anchor: most of the members of
+/// each are members of the other, or they are the only two such groups. Each group is in
+/// at most one pair; pairs are found in name order.
+fn likely_renames(
+    created: &[usize],
+    left: &[usize],
+    d_groups: &[DesiredGroup],
+    l_groups: &[LiveGroup],
+    users: &UserPlan<'_>,
+) -> Vec<(usize, usize)> {
+    if created.is_empty() || left.is_empty() {
+        return Vec::new();
+    }
+    let live_ids = |d: usize| -> std::collections::BTreeSet<&str> {
+        d_groups[d]
+            .members
+            .iter()
+            .flatten()
+            .filter_map(|name| match users.member(name) {
+                Some(MemberTarget::Live { live, .. }) => Some(users.live_users[*live].id.as_str()),
+                _ => None,
+            })
+            .collect()
+    };
+    if created.len() == 1 && left.len() == 1 {
+        let (d, l) = (created[0], left[0]);
+        let (wanted, have) = (live_ids(d), &l_groups[l].members);
+        let shared = have.iter().filter(|id| wanted.contains(id.as_str())).count();
+        // The only two: a rename unless their members plainly differ.
+        if (wanted.is_empty() && have.is_empty()) || 2 * shared >= wanted.len().max(have.len()) {
+            return vec![(d, l)];
+        }
+        return Vec::new();
+    }
+    let mut taken = std::collections::HashSet::new();
+    let mut pairs = Vec::new();
+    for &d in created {
+        let wanted = live_ids(d);
+        if wanted.is_empty() {
+            continue;
+        }
+        let best = left
+            .iter()
+            .filter(|l| !taken.contains(*l))
+            .map(|&l| {
+                let have = &l_groups[l].members;
+                let shared = have.iter().filter(|id| wanted.contains(id.as_str())).count();
+                (l, shared, wanted.len().max(have.len()))
+            })
+            .filter(|&(_, shared, size)| shared > 0 && 2 * shared >= size)
+            // Ties go to the smallest live id, so that the pairing does not depend on the
+            // order in which the service listed its groups.
+            .max_by(|a, b| {
+                (a.1 * b.2).cmp(&(b.1 * a.2)).then_with(|| l_groups[b.0].id.cmp(&l_groups[a.0].id))
+            });
+        if let Some((l, _, _)) = best {
+            taken.insert(l);
+            pairs.push((d, l));
+        }
+    }
+    pairs
 }
 
 fn kept(group: &LiveGroup, reason: KeptReason) -> KeptGroup {
@@ -368,14 +490,17 @@ impl Wanted<'_> {
     }
 }
 
-/// The members the file wants, resolved to users of this plan, sorted, each once.
+/// The members the file wants, resolved to users of this plan, sorted, each once; `None`
+/// when the file leaves the group's membership unmanaged (no `members` key). This is the
+/// one place where the planner reads a group's members.
 fn desired_members<'u>(
     group: &DesiredGroup,
     users: &'u UserPlan<'_>,
     warnings: &mut Vec<String>,
-) -> Vec<Wanted<'u>> {
-    let mut members = Vec::with_capacity(group.members.len());
-    for name in &group.members {
+) -> Option<Vec<Wanted<'u>>> {
+    let names = group.members.as_ref()?;
+    let mut members = Vec::with_capacity(names.len());
+    for name in names {
         let (desired, live) = match users.member(name) {
             None => {
                 warnings.push(format!(
@@ -401,7 +526,7 @@ fn desired_members<'u>(
     }
     members.sort_by(|a, b| (&a.key, a.live).cmp(&(&b.key, b.live)));
     members.dedup_by(|later, first| later.key == first.key);
-    members
+    Some(members)
 }
 
 fn sort_members(members: &mut [MemberRef]) {

@@ -19,6 +19,11 @@
 //!   wrong person or leave a leaver's second account active. Inputs that validation
 //!   rejects (a userName or externalId listed twice, a live id fetched twice) give a
 //!   warning and a deterministic choice.
+//! - **Group anchors**: a desired group's externalId also matches the id of a live
+//!   group that has no externalId (what `roster import` writes for such a group), and the
+//!   plan then sets it. A group the plan creates while a live group it leaves unmatched
+//!   has mostly the same members (or they are the only two) gets a warning that it looks
+//!   like a rename without an anchor, naming the externalId that makes it one.
 //! - **Unmanaged attributes**: an attribute the file leaves unset is never changed.
 //! - **Renames before creates**: user updates (which include renames) come before user
 //!   creates, and group renames before group creates, because a rename may free the
@@ -26,31 +31,48 @@
 //!   [`Plan::steps`] tells which operations may run concurrently.
 //! - **Tombstones** (`active: false`) deactivate a matched active user and do nothing
 //!   else: no attribute updates, and nothing is created for a tombstone that matches no
-//!   one. A tombstoned user listed as a group member keeps the membership the file gives
+//!   one. A tombstone matches only by userName or a `previously` name, never by
+//!   externalId alone; its externalId on any other live account is an identity conflict
+//!   (an unmatched active holder is kept as a possible second account). A tombstoned user listed as a group member keeps the membership the file gives
 //!   it, so that reactivating the user later restores its access as written.
 //! - **Protected** users are never deactivated, tombstoned or not; they are listed in
 //!   [`Plan::protected`]. Protection does not stop updates or reactivation.
-//! - **Group members**: a live member id that is no known user is left alone with a
-//!   warning (it may be a nested group); a created group gets its first
+//! - **Group members**: a group without `members` in the file keeps its membership
+//!   untouched; `members: []` empties it. A live member id that is no known user is left
+//!   alone with a warning (it may be a nested group); a created group gets its first
 //!   `max_members_per_request` members in the create and the rest in `AddMembers`.
+//! - **What the service keeps**: an attribute the service does not keep, or keeps
+//!   read-only, is not planned (nor sent in creates), and one warning per attribute
+//!   counts the users of the file that set it; an immutable one is set at create and
+//!   never updated. `PlanOptions::capabilities` says what the service keeps.
+//! - **Rails**: deactivations (`max_deactivations`) and removals (`max_removals`: members
+//!   removed plus groups deleted) are judged by one [`RailCheck`]; over a limit the plan
+//!   is blocked unless the override names the exact number.
+//! - **Reactivations** carry what the account comes back with ([`Revival`]): attributes
+//!   and groups after apply, and the externalId it keeps when the file gives none.
 //! - **Incomplete view**: no deactivation, member removal or group deletion is planned,
 //!   and the plan is blocked; creates and updates are still shown for review.
 
+pub mod audit;
+mod capabilities;
 mod claims;
 mod fingerprint;
 mod groups;
 mod index;
+mod revival;
+mod saved;
 mod simulate;
 mod types;
 mod users;
 
-use roster_model::{Completeness, DesiredState, LiveState};
+use roster_model::{Completeness, DesiredState, LiveState, UnmanagedUsers};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
+pub use saved::{Refusal, SavedPlan};
 pub use types::{
     Blocker, DeactivationReason, FORMAT_VERSION, KeptGroup, KeptReason, KeptUser, MemberRef, Operation,
-    Phase, Plan, PlanOptions, ProtectedUser, RailCheck, RailStatus, Summary, Unmanaged,
+    Phase, Plan, PlanOptions, ProtectedUser, Rail, RailCheck, RailExceeded, RailStatus, Revival, Summary,
+    Unmanaged,
 };
 
 /// Plans the changes that turn `live` into `desired`, with the safety rails applied.
@@ -90,22 +112,43 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
         &mut conflicts,
     );
 
-    let setting = desired.policy.max_deactivations;
-    let planned = users.deactivations.len() as u64;
-    let limit = setting.max_for(users.n_active_live);
-    let status = if planned <= limit {
-        if let Some(given) = options.allow_deactivations.filter(|&given| given != planned) {
-            warnings.push(format!(
-                "--allow-deactivations {given} has no effect: the plan deactivates {planned}, within \
-                 the limit of {limit}"
-            ));
-        }
-        RailStatus::WithinLimit
-    } else if options.allow_deactivations == Some(planned) {
-        RailStatus::AllowedByOverride
-    } else {
-        RailStatus::OverLimit
-    };
+    // An empty `users` (or none at all) is not "unmanaged": the policy decides, and its
+    // default deactivates everyone. Say so in so many words.
+    if desired.users.is_empty()
+        && desired.policy.unmanaged_users == UnmanagedUsers::Deactivate
+        && users.n_active_live > 0
+    {
+        warnings.push(format!(
+            "the files list no users, and policy.unmanaged_users is deactivate: every active live user ({}) \
+             is planned for deactivation; to leave users alone instead, set policy.unmanaged_users: keep",
+            users.n_active_live
+        ));
+    }
+    let deactivation_rail = RailCheck::evaluate(
+        Rail::Deactivations,
+        users.deactivations.len() as u64,
+        desired.policy.max_deactivations,
+        users.n_active_live,
+        options.allow_deactivations,
+        &mut warnings,
+    );
+    let removals: u64 = groups
+        .removes
+        .iter()
+        .chain(&groups.deletes)
+        .map(|operation| match operation {
+            Operation::RemoveMembers { members, .. } => members.len() as u64,
+            _ => 1,
+        })
+        .sum();
+    let removal_rail = RailCheck::evaluate(
+        Rail::Removals,
+        removals,
+        desired.policy.max_removals,
+        groups.n_live_memberships + groups.n_live_groups,
+        options.allow_removals,
+        &mut warnings,
+    );
     let mut blockers = Vec::new();
     if let Completeness::Incomplete(reasons) = &live.completeness {
         blockers.push(Blocker::IncompleteView { reasons: reasons.clone() });
@@ -115,14 +158,8 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
         conflicts.retain(|conflict| seen.insert(conflict.clone()));
         blockers.push(Blocker::Conflict { reasons: conflicts });
     }
-    if status == RailStatus::OverLimit {
-        blockers.push(Blocker::DeactivationRail {
-            planned,
-            limit,
-            setting,
-            allow_deactivations: options.allow_deactivations,
-        });
-    }
+    blockers.extend(deactivation_rail.blocker(Rail::Deactivations));
+    blockers.extend(removal_rail.blocker(Rail::Removals));
 
     let operations: Vec<Operation> = [
         users.deactivations,
@@ -137,6 +174,9 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
     .into_iter()
     .flatten()
     .collect();
+    let mut operations =
+        capabilities::fit_to_service(operations, desired, &options.capabilities, &mut warnings);
+    revival::fill_groups(&mut operations, live);
     let unmanaged = Unmanaged { users: users.kept, groups: groups.kept };
     let summary = Summary::count(&operations, &unmanaged, &users.protected);
     let mut seen = std::collections::HashSet::new();
@@ -147,14 +187,8 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
         operations,
         unmanaged,
         protected: users.protected,
-        deactivation_rail: RailCheck {
-            planned,
-            limit,
-            setting,
-            active_live_users: users.n_active_live,
-            allow_deactivations: options.allow_deactivations,
-            status,
-        },
+        deactivation_rail,
+        removal_rail,
         blockers,
         warnings,
         summary,
@@ -168,25 +202,13 @@ pub fn live_fingerprint(live: &LiveState) -> String {
     fingerprint::live_fingerprint(live)
 }
 
-/// The file `roster plan --out F` writes: the plan, plus the desired state it was made
-/// from, so that `roster apply --plan F` can re-plan and refuse a stale plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SavedPlan {
-    /// The plan.
-    #[serde(flatten)]
-    pub plan: Plan,
-    /// The desired state the plan was made from.
-    pub desired: DesiredState,
-}
-
 /// The schema document: a plan, and optionally the desired state of a saved plan.
 #[derive(JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(
     title = "roster plan",
     description = "A roster plan, as `roster plan --format json` prints it; a file written by \
-                   `roster plan --out` also carries `desired`."
+                   `roster plan --out` also carries `desired` and `digest`."
 )]
 #[allow(dead_code)]
 struct PlanDocument {
@@ -195,6 +217,10 @@ struct PlanDocument {
     /// The desired state the plan was made from; present in saved plan files.
     #[serde(default)]
     desired: Option<DesiredState>,
+    /// The sha256 of a saved plan's content (everything but this digest); present in
+    /// saved plan files, where `roster apply --plan` refuses content that does not match.
+    #[serde(default)]
+    digest: Option<String>,
 }
 
 /// The JSON Schema of a plan (`--format json`) and of a saved plan file (`--out`).

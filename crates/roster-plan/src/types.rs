@@ -1,6 +1,6 @@
 //! The plan as a value: what `roster plan --format json` prints and `--out` saves.
 
-use roster_model::{DeactivationLimit, UserAttributes, UserChanges};
+use roster_model::{RailLimit, ServiceCapabilities, UserAttributes, UserChanges};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -14,14 +14,25 @@ pub struct PlanOptions {
     /// `--allow-deactivations N`: lets a plan over the deactivation rail through, but
     /// only when it deactivates exactly `N` users.
     pub allow_deactivations: Option<u64>,
+    /// `--allow-removals N`: lets a plan over the removal rail through, but only when it
+    /// removes exactly `N` memberships and groups.
+    pub allow_removals: Option<u64>,
     /// The most members one add or remove request may carry; larger changes are split.
     /// Zero is treated as one.
     pub max_members_per_request: usize,
+    /// What the service keeps and supports, from its discovery documents; attributes it
+    /// cannot hold are not planned.
+    pub capabilities: ServiceCapabilities,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        Self { allow_deactivations: None, max_members_per_request: 100 }
+        Self {
+            allow_deactivations: None,
+            allow_removals: None,
+            max_members_per_request: 100,
+            capabilities: ServiceCapabilities::default(),
+        }
     }
 }
 
@@ -46,6 +57,8 @@ pub struct Plan {
     pub protected: Vec<ProtectedUser>,
     /// How the plan's deactivations compare with `max_deactivations`.
     pub deactivation_rail: RailCheck,
+    /// How the plan's member removals and group deletions compare with `max_removals`.
+    pub removal_rail: RailCheck,
     /// Reasons the plan must not be applied; empty when it may be.
     pub blockers: Vec<Blocker>,
     /// Things a reviewer should know that do not block the plan.
@@ -66,6 +79,17 @@ pub enum Operation {
         user_name: String,
         /// Why the user is deactivated.
         reason: DeactivationReason,
+        /// The user's displayName as the service holds it, so that reviewers see who
+        /// loses access; not sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display_name: Option<String>,
+        /// The user's title as the service holds it; not sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        /// The user's role as the service holds it (the seat the deactivation frees);
+        /// not sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
     },
     /// `POST /Users`.
     CreateUser {
@@ -93,6 +117,9 @@ pub enum Operation {
         before: UserAttributes,
         /// `active: true` plus only what else differs.
         changes: UserChanges,
+        /// Everything the account comes back with once the plan is applied, so that a
+        /// reviewer sees a former account revived, with its role and teams.
+        comes_back_with: Box<Revival>,
     },
     /// `POST /Groups`, with the first members.
     CreateGroup {
@@ -153,6 +180,22 @@ pub enum Operation {
         /// The group's name.
         display_name: String,
     },
+}
+
+/// What a reactivated account comes back with once the plan is applied.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Revival {
+    /// The attributes after apply: the service's, with the plan's changes made. The
+    /// file leaves the rest unmanaged, so the account keeps them as they were.
+    pub attributes: UserAttributes,
+    /// The groups the account is a member of after apply, by name, sorted: the ones it
+    /// kept while deactivated, less the removals and plus the additions of this plan.
+    pub groups: Vec<String>,
+    /// The externalId the account keeps although the file gives none: the identity
+    /// provider's id of a former employee, whose account (not a new one) comes back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_external_id: Option<String>,
 }
 
 /// A user named as a group member.
@@ -232,25 +275,163 @@ pub struct ProtectedUser {
     pub reason: DeactivationReason,
 }
 
-/// The deactivation rail, evaluated.
+/// A safety rail: a kind of destructive step that one plan may hold only so many of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rail {
+    /// User deactivations, limited by `policy.max_deactivations`.
+    Deactivations,
+    /// Member removals and group deletions, limited by `policy.max_removals`.
+    Removals,
+}
+
+impl Rail {
+    /// The policy key that sets the limit.
+    pub fn setting_name(self) -> &'static str {
+        match self {
+            Rail::Deactivations => "max_deactivations",
+            Rail::Removals => "max_removals",
+        }
+    }
+
+    /// The command-line flag that lets an exact number through.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Rail::Deactivations => "--allow-deactivations",
+            Rail::Removals => "--allow-removals",
+        }
+    }
+
+    /// What the plan does `n` times, for messages: "deactivates 3 users".
+    fn what(self, n: u64) -> String {
+        match self {
+            Rail::Deactivations => format!("deactivates {n} {}", if n == 1 { "user" } else { "users" }),
+            Rail::Removals => format!(
+                "makes {n} {} (members removed from groups, and groups deleted)",
+                if n == 1 { "removal" } else { "removals" }
+            ),
+        }
+    }
+}
+
+/// A safety rail, evaluated.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RailCheck {
-    /// Deactivations in the plan.
+    /// Steps of the rail's kind in the plan: deactivations, or member removals plus
+    /// group deletions.
     pub planned: u64,
-    /// The most deactivations allowed without an override.
+    /// The most allowed without an override.
     pub limit: u64,
-    /// `max_deactivations` as the file sets it.
-    pub setting: DeactivationLimit,
-    /// Active live users, the base of a percentage limit.
-    pub active_live_users: u64,
-    /// The `--allow-deactivations` value given, if any.
-    pub allow_deactivations: Option<u64>,
+    /// The policy's setting (`max_deactivations` or `max_removals`) as the file sets it.
+    pub setting: RailLimit,
+    /// The base of a percentage limit: the active live users for deactivations, the live
+    /// memberships (of known users) plus live groups for removals.
+    pub base: u64,
+    /// The `--allow-deactivations` or `--allow-removals` value given, if any. Taken from
+    /// the command line of each run, never from a saved plan.
+    pub allow: Option<u64>,
     /// The verdict.
     pub status: RailStatus,
 }
 
-/// The verdict of the deactivation rail.
+impl RailCheck {
+    /// Evaluates a rail: `planned` steps against `setting` (a percentage of `base`), with
+    /// the override `allow`. An override that is not needed, or does not match, is said
+    /// so in a warning; only the exact number lets a plan over the limit through.
+    pub(crate) fn evaluate(
+        rail: Rail,
+        planned: u64,
+        setting: RailLimit,
+        base: u64,
+        allow: Option<u64>,
+        warnings: &mut Vec<String>,
+    ) -> RailCheck {
+        let limit = setting.max_for(base);
+        let status = if planned <= limit {
+            if let Some(given) = allow.filter(|&given| given != planned) {
+                warnings.push(format!(
+                    "{} {given} has no effect: the plan {}, within the limit of {limit}",
+                    rail.flag(),
+                    rail.what(planned),
+                ));
+            }
+            RailStatus::WithinLimit
+        } else if allow == Some(planned) {
+            RailStatus::AllowedByOverride
+        } else {
+            RailStatus::OverLimit
+        };
+        RailCheck { planned, limit, setting, base, allow, status }
+    }
+
+    /// A note for reviewers when an override let the plan past the limit, such as "the
+    /// plan deactivates 12 users, more than the limit of 10 (max_deactivations: 10),
+    /// allowed by --allow-deactivations 12".
+    pub fn override_note(&self, rail: Rail) -> Option<String> {
+        (self.status == RailStatus::AllowedByOverride).then(|| {
+            format!(
+                "the plan {}, more than the limit of {} ({}: {}), allowed by {} {}",
+                rail.what(self.planned),
+                self.limit,
+                rail.setting_name(),
+                self.setting,
+                rail.flag(),
+                self.planned
+            )
+        })
+    }
+
+    /// The blocker this check raises, if it is over its limit.
+    pub(crate) fn blocker(&self, rail: Rail) -> Option<Blocker> {
+        (self.status == RailStatus::OverLimit).then(|| {
+            let exceeded = RailExceeded {
+                planned: self.planned,
+                limit: self.limit,
+                setting: self.setting,
+                allow: self.allow,
+            };
+            match rail {
+                Rail::Deactivations => Blocker::DeactivationRail(exceeded),
+                Rail::Removals => Blocker::RemovalRail(exceeded),
+            }
+        })
+    }
+}
+
+/// A rail's limit passed without the exact override.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RailExceeded {
+    /// Steps of the rail's kind in the plan.
+    pub planned: u64,
+    /// The most allowed without an override.
+    pub limit: u64,
+    /// The policy's setting as the file sets it.
+    pub setting: RailLimit,
+    /// The override given, which did not match `planned`.
+    pub allow: Option<u64>,
+}
+
+impl RailExceeded {
+    fn headline(&self, rail: Rail) -> String {
+        let RailExceeded { planned, limit, setting, allow } = self;
+        let over = format!(
+            "the plan {}, more than the limit of {limit} ({}: {setting})",
+            rail.what(*planned),
+            rail.setting_name()
+        );
+        let these = if *planned == 1 { "this one".to_string() } else { format!("these {planned}") };
+        let flag = rail.flag();
+        match allow {
+            Some(given) => format!(
+                "{over}; {flag} {given} does not match: pass {flag} {planned} to allow exactly {these}"
+            ),
+            None => format!("{over}; review them, then pass {flag} {planned} to allow exactly {these}"),
+        }
+    }
+}
+
+/// The verdict of a safety rail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum RailStatus {
@@ -267,16 +448,10 @@ pub enum RailStatus {
 #[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Blocker {
     /// More deactivations than `max_deactivations` allows, without the exact override.
-    DeactivationRail {
-        /// Deactivations in the plan.
-        planned: u64,
-        /// The most allowed without an override.
-        limit: u64,
-        /// `max_deactivations` as the file sets it.
-        setting: DeactivationLimit,
-        /// The `--allow-deactivations` value given, which did not match `planned`.
-        allow_deactivations: Option<u64>,
-    },
+    DeactivationRail(RailExceeded),
+    /// More member removals and group deletions than `max_removals` allows, without the
+    /// exact override.
+    RemovalRail(RailExceeded),
     /// The file and the live state disagree about who is who (an externalId and a
     /// userName that point at different accounts, a second account under a current or
     /// previous name, a name that stays taken): applying any part of the plan could act
@@ -297,23 +472,8 @@ impl Blocker {
     /// What blocks the plan and what to do about it, without the itemised reasons.
     pub fn headline(&self) -> String {
         match self {
-            Blocker::DeactivationRail { planned, limit, setting, allow_deactivations } => {
-                let over = format!(
-                    "the plan deactivates {planned} {}, more than the limit of {limit} \
-                     (max_deactivations: {setting})",
-                    users(*planned)
-                );
-                let these = if *planned == 1 { "this one".to_string() } else { format!("these {planned}") };
-                match allow_deactivations {
-                    Some(given) => format!(
-                        "{over}; --allow-deactivations {given} does not match: pass \
-                         --allow-deactivations {planned} to allow exactly {these}"
-                    ),
-                    None => format!(
-                        "{over}; review them, then pass --allow-deactivations {planned} to allow exactly {these}"
-                    ),
-                }
-            }
+            Blocker::DeactivationRail(exceeded) => exceeded.headline(Rail::Deactivations),
+            Blocker::RemovalRail(exceeded) => exceeded.headline(Rail::Removals),
             Blocker::Conflict { .. } => "the file and the live state disagree about who is who, so nothing may \
                 be applied (fix the file's externalId, previously or userName, or the service, then plan again)"
                 .to_string(),
@@ -326,7 +486,7 @@ impl Blocker {
     /// The itemised reasons, one per disagreement or gap; empty for the rail.
     pub fn reasons(&self) -> &[String] {
         match self {
-            Blocker::DeactivationRail { .. } => &[],
+            Blocker::DeactivationRail(_) | Blocker::RemovalRail(_) => &[],
             Blocker::Conflict { reasons } | Blocker::IncompleteView { reasons } => reasons,
         }
     }
@@ -340,10 +500,6 @@ impl Blocker {
             format!("{}: {}", self.headline(), reasons.join("; "))
         }
     }
-}
-
-fn users(n: u64) -> &'static str {
-    if n == 1 { "user" } else { "users" }
 }
 
 /// Counts of a plan's operations.
@@ -546,6 +702,11 @@ pub enum Phase {
 }
 
 impl Plan {
+    /// The rails with their checks, deactivations first.
+    pub fn rails(&self) -> [(Rail, &RailCheck); 2] {
+        [(Rail::Deactivations, &self.deactivation_rail), (Rail::Removals, &self.removal_rail)]
+    }
+
     /// True when the plan has no operation (it may still carry warnings or blockers).
     pub fn is_empty(&self) -> bool {
         self.operations.is_empty()
@@ -556,9 +717,10 @@ impl Plan {
         !self.blockers.is_empty()
     }
 
-    /// True when the deactivation rail blocks the plan (the CLI exits 3).
+    /// True when a safety rail (deactivations or removals) blocks the plan (the CLI
+    /// exits 3).
     pub fn rail_blocked(&self) -> bool {
-        self.blockers.iter().any(|b| matches!(b, Blocker::DeactivationRail { .. }))
+        self.blockers.iter().any(|b| matches!(b, Blocker::DeactivationRail(_) | Blocker::RemovalRail(_)))
     }
 
     /// True when the live view was incomplete (the CLI exits 1).

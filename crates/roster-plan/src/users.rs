@@ -23,7 +23,7 @@ use roster_model::{
 
 use crate::claims::{self, Claim, Verdict};
 use crate::index::{FastMap, Index, fold, map_with_capacity};
-use crate::types::{DeactivationReason, KeptReason, KeptUser, Operation, ProtectedUser};
+use crate::types::{DeactivationReason, KeptReason, KeptUser, Operation, ProtectedUser, Revival};
 
 /// How a desired user found its live user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,8 +203,12 @@ pub(crate) fn plan_users<'a>(
         true
     };
 
+    // A tombstone deactivates only the account it names by userName or a previous name,
+    // so it never matches by externalId (see the check of tombstones' externalIds below).
     for &d in &d_order {
-        if let Some(external_id) = d_external_id[d] {
+        if let Some(external_id) = d_external_id[d]
+            && d_users[d].attributes.active
+        {
             claim(d, by_external_id.get(external_id), MatchedBy::ExternalId, &mut d_match, &mut l_claim);
         }
     }
@@ -273,6 +277,51 @@ pub(crate) fn plan_users<'a>(
                         matched_user.attributes.user_name, matched_user.id
                     )
                 });
+            }
+        }
+    }
+    // A tombstone's externalId that belongs to another live account than the one the
+    // tombstone names: the entry mixes two people up (a copied line, a typo), and which
+    // of them is leaving is a guess. A holder matched to another desired user is a
+    // conflict; a holder left unmatched is kept, as a possible second account.
+    for &d in &d_order {
+        let tombstone = &d_users[d];
+        let Some(external_id) = d_external_id[d].filter(|_| !tombstone.attributes.active) else { continue };
+        let named = d_match[d].map(|(l, _)| l);
+        for &holder in by_external_id.get(external_id) {
+            if Some(holder) == named {
+                continue;
+            }
+            let name = &tombstone.attributes.user_name;
+            let holder_user = &l_users[holder];
+            match l_claim[holder] {
+                Some(other) => conflicts.push(format!(
+                    "tombstone {name} (active: false) has externalId {external_id:?}, which belongs to live user \
+                     {} (id {}), the account of desired user {}: a tombstone deactivates only the account \
+                     it names by userName or previous name",
+                    holder_user.attributes.user_name, holder_user.id, d_users[other].attributes.user_name
+                )),
+                // A deactivated holder is not deactivated again, so it would never be
+                // reported as a possible second account: the disagreement is a conflict.
+                None if !holder_user.attributes.active => conflicts.push(format!(
+                    "tombstone {name} (active: false) has externalId {external_id:?}, which belongs to \
+                     deactivated live user {} (id {}), not to the account the tombstone names: a tombstone \
+                     deactivates only the account it names by userName or previous name",
+                    holder_user.attributes.user_name, holder_user.id
+                )),
+                None => {
+                    let names = match named {
+                        Some(l) => format!("names live user {} (id {})", l_users[l].attributes.user_name, l_users[l].id),
+                        None => "names no live account by userName or previous name".to_string(),
+                    };
+                    ambiguous.entry(holder).or_insert_with(|| {
+                        format!(
+                            "it has the externalId of tombstone {name} (active: false), which {names}; a \
+                             tombstone deactivates only the account it names (list this account's userName \
+                             under `previously` to deactivate it)"
+                        )
+                    });
+                }
             }
         }
     }
@@ -424,11 +473,31 @@ pub(crate) fn plan_users<'a>(
                     changes,
                 }
             } else {
+                let mut after = live_user.attributes.clone();
+                changes.apply_to(&mut after);
+                let kept_external_id = match d_external_id[d] {
+                    None => live_user.attributes.external_id.clone(),
+                    Some(_) => None,
+                };
+                if let Some(external_id) = &kept_external_id {
+                    warnings.push(format!(
+                        "{} (id {}) is reactivated as the former account with externalId {external_id:?}, \
+                         which the file does not give: the account comes back with the role, title and \
+                         teams the plan shows, not as a new account",
+                        live_user.attributes.user_name, live_user.id
+                    ));
+                }
                 Operation::ReactivateUser {
                     id: live_user.id.clone(),
                     user_name: live_user.attributes.user_name.clone(),
                     before: live_user.attributes.clone(),
                     changes,
+                    // The groups are filled in once the group half of the plan is known.
+                    comes_back_with: Box::new(Revival {
+                        attributes: after,
+                        groups: Vec::new(),
+                        kept_external_id,
+                    }),
                 }
             };
             updates.push((depth, &l_keys[l], &live_user.id, operation));
@@ -487,10 +556,14 @@ pub(crate) fn plan_users<'a>(
                 reason,
             });
         } else if complete {
+            let a = &live_user.attributes;
             plan.deactivations.push(Operation::DeactivateUser {
                 id: live_user.id.clone(),
-                user_name: live_user.attributes.user_name.clone(),
+                user_name: a.user_name.clone(),
                 reason,
+                display_name: a.display_name.clone(),
+                title: a.title.clone(),
+                role: a.role.clone(),
             });
         }
     }

@@ -6,7 +6,8 @@ use roster_model::{
     Policy, UserAttributes,
 };
 use roster_plan::{
-    Blocker, FORMAT_VERSION, Operation, Phase, Plan, PlanOptions, RailStatus, SavedPlan, compare, json_schema,
+    Blocker, FORMAT_VERSION, Operation, Phase, Plan, PlanOptions, RailExceeded, RailStatus, Refusal,
+    SavedPlan, compare, json_schema,
 };
 
 fn attrs(user_name: &str, external_id: Option<&str>) -> UserAttributes {
@@ -42,7 +43,7 @@ fn group(name: &str, members: &[&str]) -> DesiredGroup {
     DesiredGroup {
         display_name: name.into(),
         external_id: None,
-        members: members.iter().map(|m| m.to_string()).collect(),
+        members: Some(members.iter().map(|m| m.to_string()).collect()),
         source: None,
     }
 }
@@ -133,9 +134,10 @@ fn compare_caps_its_lines() {
 fn a_saved_plan_carries_the_desired_state_and_reads_back() {
     let state = desired(vec![attrs("ada@example.com", None)], vec![], Policy::default());
     let plan = roster_plan::plan(&state, &LiveState::default(), &PlanOptions::default());
-    let saved = SavedPlan { plan: plan.clone(), desired: state.clone() };
+    let saved = SavedPlan::new(plan.clone(), state.clone());
     let json = serde_json::to_value(&saved).unwrap();
     assert_eq!(json["formatVersion"], FORMAT_VERSION);
+    assert_eq!(json["digest"].as_str().unwrap().len(), 64);
     assert_eq!(json["desired"]["users"][0]["userName"], "ada@example.com");
     assert_eq!(serde_json::from_value::<SavedPlan>(json.clone()).unwrap(), saved);
     // A saved plan is a plan with one more field.
@@ -148,42 +150,65 @@ fn the_schema_describes_plans_and_saved_plans() {
     assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
     assert_eq!(schema["title"], "roster plan");
     let properties = schema["properties"].as_object().unwrap();
-    for name in
-        ["formatVersion", "liveFingerprint", "operations", "blockers", "warnings", "summary", "desired"]
-    {
+    for name in [
+        "formatVersion",
+        "liveFingerprint",
+        "operations",
+        "blockers",
+        "warnings",
+        "summary",
+        "desired",
+        "digest",
+    ] {
         assert!(properties.contains_key(name), "no {name} in the schema");
     }
     assert_eq!(properties["formatVersion"]["const"], FORMAT_VERSION);
     let required: Vec<&str> =
         schema["required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(required.contains(&"operations") && !required.contains(&"desired"));
+    assert!(
+        required.contains(&"operations") && !required.contains(&"desired") && !required.contains(&"digest")
+    );
+    assert!(required.contains(&"deactivationRail") && required.contains(&"removalRail"));
+    assert!(schema["definitions"]["Revival"]["properties"]["groups"].is_object());
     // No user deletion anywhere in the format.
     assert!(!schema.to_string().to_lowercase().contains("deleteuser"));
 }
 
 #[test]
 fn blocker_messages_say_what_to_do() {
-    let rail = Blocker::DeactivationRail {
+    let rail = Blocker::DeactivationRail(RailExceeded {
         planned: 12,
         limit: 10,
         setting: DeactivationLimit::PercentHundredths(1000),
-        allow_deactivations: None,
-    };
+        allow: None,
+    });
     assert_eq!(
         rail.message(),
         "the plan deactivates 12 users, more than the limit of 10 (max_deactivations: 10%); review them, then \
          pass --allow-deactivations 12 to allow exactly these 12"
     );
-    let wrong = Blocker::DeactivationRail {
+    let wrong = Blocker::DeactivationRail(RailExceeded {
         planned: 1,
         limit: 0,
         setting: DeactivationLimit::Count(0),
-        allow_deactivations: Some(2),
-    };
+        allow: Some(2),
+    });
     assert_eq!(
         wrong.message(),
         "the plan deactivates 1 user, more than the limit of 0 (max_deactivations: 0); --allow-deactivations 2 \
          does not match: pass --allow-deactivations 1 to allow exactly this one"
+    );
+    let removals = Blocker::RemovalRail(RailExceeded {
+        planned: 30,
+        limit: 10,
+        setting: DeactivationLimit::Count(10),
+        allow: Some(29),
+    });
+    assert_eq!(
+        removals.message(),
+        "the plan makes 30 removals (members removed from groups, and groups deleted), more than the limit \
+         of 10 (max_removals: 10); --allow-removals 29 does not match: pass --allow-removals 30 to allow exactly \
+         these 30"
     );
     let view =
         Blocker::IncompleteView { reasons: vec!["page 2 was short".into(), "totalResults changed".into()] };
@@ -273,4 +298,122 @@ fn a_large_workspace_gets_the_same_fingerprint() {
     let plan = roster_plan::plan(&desired(vec![], vec![], keep), &large, &PlanOptions::default());
     assert_eq!(plan.live_fingerprint, roster_plan::live_fingerprint(&large));
     assert_eq!(plan.unmanaged.users.len(), 10_001);
+}
+
+/// Ada and Bob in team Eng, which the file empties: two removals.
+fn emptied_team() -> (DesiredState, LiveState) {
+    let state = desired(
+        vec![attrs("ada@example.com", None), attrs("bob@example.com", None)],
+        vec![group("Eng", &[])],
+        Policy { max_removals: DeactivationLimit::Count(1), ..Policy::default() },
+    );
+    let current = live(
+        vec![("u1", attrs("ada@example.com", None)), ("u2", attrs("bob@example.com", None))],
+        vec![LiveGroup {
+            id: "g1".into(),
+            display_name: "Eng".into(),
+            external_id: None,
+            members: vec!["u1".into(), "u2".into()],
+        }],
+    );
+    (state, current)
+}
+
+#[test]
+fn the_removal_rail_blocks_and_lets_exactly_n_through() {
+    let (state, current) = emptied_team();
+    let blocked = roster_plan::plan(&state, &current, &PlanOptions::default());
+    assert!(blocked.rail_blocked(), "{:?}", blocked.blockers);
+    assert_eq!((blocked.removal_rail.planned, blocked.removal_rail.limit), (2, 1));
+    assert_eq!(blocked.removal_rail.base, 3, "two memberships and one group");
+    let wrong = roster_plan::plan(
+        &state,
+        &current,
+        &PlanOptions { allow_removals: Some(1), ..PlanOptions::default() },
+    );
+    assert!(wrong.rail_blocked());
+    let allowed = roster_plan::plan(
+        &state,
+        &current,
+        &PlanOptions { allow_removals: Some(2), ..PlanOptions::default() },
+    );
+    assert!(!allowed.is_blocked());
+    assert_eq!(allowed.removal_rail.status, RailStatus::AllowedByOverride);
+    // The deactivation override does not open the removal rail.
+    let other = roster_plan::plan(
+        &state,
+        &current,
+        &PlanOptions { allow_deactivations: Some(2), ..PlanOptions::default() },
+    );
+    assert!(other.rail_blocked());
+
+    // Without `members`, the team's membership is not managed: nothing is removed.
+    let mut unmanaged = state.clone();
+    unmanaged.groups[0].members = None;
+    let plan = roster_plan::plan(&unmanaged, &current, &PlanOptions::default());
+    assert!(plan.is_empty() && !plan.is_blocked(), "{:?}", plan.operations);
+}
+
+#[test]
+fn a_saved_plan_refuses_edits_blocked_plans_and_a_changed_service_each_in_its_own_words() {
+    let (state, current) = emptied_team();
+    let allow = PlanOptions { allow_removals: Some(2), ..PlanOptions::default() };
+    let plan = roster_plan::plan(&state, &current, &allow);
+    let saved = SavedPlan::new(plan.clone(), state.clone());
+    assert_eq!(saved.verify(), Ok(()));
+    assert_eq!(saved.check_against(&roster_plan::plan(&state, &current, &allow)), Ok(()));
+
+    // Reformatting is no edit; any change of a value is.
+    let pretty: SavedPlan = serde_json::from_str(&serde_json::to_string(&saved).unwrap()).unwrap();
+    assert_eq!(pretty.verify(), Ok(()));
+    let mut edits: Vec<SavedPlan> = Vec::new();
+    let mut edit = saved.clone();
+    edit.plan.removal_rail.allow = Some(5);
+    edits.push(edit);
+    let mut edit = saved.clone();
+    edit.plan.operations.pop();
+    edits.push(edit);
+    let mut edit = saved.clone();
+    edit.desired.groups[0].members = None;
+    edits.push(edit);
+    let mut edit = saved.clone();
+    edit.plan.live_fingerprint = "0".repeat(64);
+    edits.push(edit);
+    let mut edit = saved.clone();
+    edit.plan.warnings.push("all good".into());
+    edits.push(edit);
+    for edit in edits {
+        let refusal = edit.verify().unwrap_err();
+        assert!(matches!(refusal, Refusal::Tampered { .. }), "{refusal:?}");
+        assert!(refusal.message().contains("edited after it was saved"), "{}", refusal.message());
+    }
+    let mut no_digest = saved.clone();
+    no_digest.digest.clear();
+    assert_eq!(no_digest.verify(), Err(Refusal::NoDigest));
+
+    // A plan blocked when saved is refused, even with a correct digest.
+    let blocked = SavedPlan::new(roster_plan::plan(&state, &current, &PlanOptions::default()), state.clone());
+    let refusal = blocked.verify().unwrap_err();
+    assert!(
+        matches!(&refusal, Refusal::BlockedWhenSaved { headlines } if headlines[0].contains("--allow-removals 2"))
+    );
+
+    // The service changed: a third member to remove.
+    let mut changed = current.clone();
+    changed.users.push(LiveUser { id: "u3".into(), attributes: attrs("cy@example.com", None) });
+    changed.groups[0].members.push("u3".into());
+    let fresh =
+        roster_plan::plan(&state, &changed, &PlanOptions { allow_removals: Some(3), ..allow.clone() });
+    let refusal = saved.check_against(&fresh).unwrap_err();
+    assert!(matches!(refusal, Refusal::ServiceChanged { .. }), "{refusal:?}");
+    assert!(refusal.message().contains("the service changed"), "{}", refusal.message());
+    assert!(refusal.message().contains("cy@example.com"), "{}", refusal.message());
+
+    // The service is the same, but the saved operations are not what the inputs give.
+    let mut forged = saved.clone();
+    forged.plan.operations.clear();
+    let forged = SavedPlan::new(forged.plan, forged.desired);
+    assert_eq!(forged.verify(), Ok(()), "a recomputed digest passes the edit check");
+    let refusal = forged.check_against(&roster_plan::plan(&state, &current, &allow)).unwrap_err();
+    assert!(matches!(refusal, Refusal::NotReproduced { .. }), "{refusal:?}");
 }

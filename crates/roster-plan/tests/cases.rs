@@ -1,6 +1,7 @@
 //! Data-driven plan tests: each folder under `tests/cases/` holds `desired.yaml` (a
 //! desired-state file, read by `roster_spec::load`), `live.json` (a `LiveState`) and
-//! optionally `options.json` (`{"allowDeactivations": N, "maxMembersPerRequest": N}`),
+//! optionally `options.json` (`{"allowDeactivations": N, "allowRemovals": N,
+//! "maxMembersPerRequest": N}`),
 //! next to snapshots of the text plan and the JSON plan. Adding a case is adding a folder.
 //!
 //! A case may give `desired.json` (a `DesiredState` as JSON) instead of `desired.yaml`:
@@ -23,7 +24,10 @@ use serde::Deserialize;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CaseOptions {
     allow_deactivations: Option<u64>,
+    allow_removals: Option<u64>,
     max_members_per_request: Option<usize>,
+    /// What the service keeps; absent means everything.
+    capabilities: Option<roster_model::ServiceCapabilities>,
 }
 
 fn read(path: &Path) -> String {
@@ -47,7 +51,9 @@ fn check(dir: &Path) {
     };
     let options = PlanOptions {
         allow_deactivations: case_options.allow_deactivations,
+        allow_removals: case_options.allow_removals,
         max_members_per_request: case_options.max_members_per_request.unwrap_or(100),
+        capabilities: case_options.capabilities.unwrap_or_default(),
     };
 
     let plan = roster_plan::plan(&desired, &live, &options);
@@ -79,7 +85,7 @@ fn check(dir: &Path) {
     }
 
     let mut text = Vec::new();
-    roster_render::render_text(&plan, &mut text, &roster_render::TextOptions { color: false }).unwrap();
+    roster_render::render_text(&plan, &mut text, &roster_render::TextOptions::default()).unwrap();
     let text = String::from_utf8(text).unwrap();
     insta::with_settings!({
         snapshot_path => dir,

@@ -3,12 +3,13 @@
 //! Names come from small pools, in random letter case, so that matches, renames,
 //! collisions and ambiguities happen often.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proptest::prelude::*;
 use roster_model::{
-    Completeness, DeactivationLimit, DesiredGroup, DesiredState, DesiredUser, LiveGroup, LiveState, LiveUser,
-    Policy, Provider, UnmanagedGroups, UnmanagedUsers, UserAttributes, UserKey,
+    AttributeSupport, Completeness, DeactivationLimit, DesiredGroup, DesiredState, DesiredUser, LiveGroup,
+    LiveState, LiveUser, Policy, Provider, ServiceCapabilities, UnmanagedGroups, UnmanagedUsers,
+    UserAttribute, UserAttributes, UserKey,
 };
 use roster_plan::{Blocker, Operation, Plan, PlanOptions, RailStatus};
 
@@ -94,7 +95,12 @@ fn live_state() -> impl Strategy<Value = LiveState> {
 fn desired_state() -> impl Strategy<Value = DesiredState> {
     let users = prop::collection::vec((attributes(), prop::collection::vec(email(), 0..2)), 0..7);
     let groups = prop::collection::vec(
-        (prop::sample::select(GROUPS), optional(&["g1", "g2"]), prop::collection::vec(0usize..7, 0..5)),
+        (
+            prop::sample::select(GROUPS),
+            optional(&["g1", "g2"]),
+            // `None` leaves the membership unmanaged; about one group in four.
+            prop::option::weighted(0.75, prop::collection::vec(0usize..7, 0..5)),
+        ),
         0..4,
     );
     let limit = prop_oneof![
@@ -102,8 +108,12 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
         (0u32..6000).prop_map(DeactivationLimit::PercentHundredths),
     ];
     let protected = prop::collection::vec(email(), 0..2);
-    (users, groups, limit, protected, any::<bool>(), any::<bool>()).prop_map(
-        |(users, groups, max_deactivations, protected, keep_users, delete_groups)| {
+    let removal_limit = prop_oneof![
+        (0u64..5).prop_map(DeactivationLimit::Count),
+        (0u32..6000).prop_map(DeactivationLimit::PercentHundredths),
+    ];
+    (users, groups, (limit, removal_limit), protected, any::<bool>(), any::<bool>()).prop_map(
+        |(users, groups, (max_deactivations, max_removals), protected, keep_users, delete_groups)| {
             // Validation guarantees unique userNames and known members. Shared externalIds
             // (which validation also rejects) are left in: the planner must stay safe.
             let mut keys = HashSet::new();
@@ -119,10 +129,12 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
                 .map(|(name, external_id, members)| DesiredGroup {
                     display_name: name.to_string(),
                     external_id,
-                    members: members
-                        .into_iter()
-                        .filter_map(|m| users.get(m).map(|u| u.attributes.user_name.clone()))
-                        .collect(),
+                    members: members.map(|members| {
+                        members
+                            .into_iter()
+                            .filter_map(|m| users.get(m).map(|u| u.attributes.user_name.clone()))
+                            .collect()
+                    }),
                     source: None,
                 })
                 .collect();
@@ -140,6 +152,7 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
                         UnmanagedGroups::Keep
                     },
                     max_deactivations,
+                    max_removals,
                     protected,
                 },
                 custom_roles: Vec::new(),
@@ -150,10 +163,55 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
     )
 }
 
+/// A service that keeps everything, or one that lacks or fixes some attributes.
+fn capabilities() -> impl Strategy<Value = ServiceCapabilities> {
+    let support = || {
+        prop_oneof![
+            4 => Just(AttributeSupport::ReadWrite),
+            1 => Just(AttributeSupport::Immutable),
+            1 => Just(AttributeSupport::ReadOnly),
+            1 => Just(AttributeSupport::NotKept),
+        ]
+    };
+    (support(), support(), support(), support(), support()).prop_map(
+        |(title, role, display, given, external)| {
+            let mut caps = ServiceCapabilities::default();
+            for (attribute, support) in [
+                (UserAttribute::Title, title),
+                (UserAttribute::Role, role),
+                (UserAttribute::DisplayName, display),
+                (UserAttribute::GivenName, given),
+                (UserAttribute::ExternalId, external),
+            ] {
+                if support != AttributeSupport::ReadWrite {
+                    caps.user_attributes.insert(attribute, support);
+                }
+            }
+            caps
+        },
+    )
+}
+
 fn options() -> impl Strategy<Value = PlanOptions> {
-    (prop::option::of(0u64..7), 1usize..4).prop_map(|(allow_deactivations, max_members_per_request)| {
-        PlanOptions { allow_deactivations, max_members_per_request }
-    })
+    (prop::option::of(0u64..7), prop::option::of(0u64..7), 1usize..4, capabilities()).prop_map(
+        |(allow_deactivations, allow_removals, max_members_per_request, capabilities)| PlanOptions {
+            allow_deactivations,
+            allow_removals,
+            max_members_per_request,
+            capabilities,
+        },
+    )
+}
+
+/// What a service that does not keep some attributes shows: none of them.
+fn as_the_service_keeps_it(live: &mut LiveState, capabilities: &ServiceCapabilities) {
+    for user in &mut live.users {
+        for attribute in UserAttribute::ALL {
+            if capabilities.user_attribute(attribute) == AttributeSupport::NotKept {
+                attribute.remove_from_attributes(&mut user.attributes);
+            }
+        }
+    }
 }
 
 /// A service refuses a second user with the same userName, whatever the case.
@@ -202,11 +260,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
-    fn applying_a_plan_converges(desired in desired_state(), live in live_state(), mut options in options()) {
+    fn applying_a_plan_converges(desired in desired_state(), mut live in live_state(), mut options in options()) {
+        as_the_service_keeps_it(&mut live, &options.capabilities);
         let mut plan = roster_plan::plan(&desired, &live, &options);
         if plan.rail_blocked() {
-            // Allow exactly the planned deactivations, as a reviewer would.
+            // Allow exactly the planned deactivations and removals, as a reviewer would.
             options.allow_deactivations = Some(plan.deactivation_rail.planned);
+            options.allow_removals = Some(plan.removal_rail.planned);
             plan = roster_plan::plan(&desired, &live, &options);
         }
         if plan.is_blocked() {
@@ -217,6 +277,7 @@ proptest! {
         }
         let mut after = live.clone();
         plan.apply_to(&mut after);
+        as_the_service_keeps_it(&mut after, &options.capabilities);
         let again = roster_plan::plan(&desired, &after, &options);
         prop_assert!(again.is_empty(), "second plan: {:#?}", again.operations);
     }
@@ -266,16 +327,73 @@ proptest! {
         let limit = desired.policy.max_deactivations.max_for(active);
         prop_assert_eq!(plan.deactivation_rail.planned, planned);
         prop_assert_eq!(plan.deactivation_rail.limit, limit);
+        let deactivation_blocked = plan.blockers.iter().any(|b| matches!(b, Blocker::DeactivationRail(_)));
         if planned > limit && options.allow_deactivations != Some(planned) {
-            prop_assert!(plan.rail_blocked());
+            prop_assert!(deactivation_blocked);
             prop_assert_eq!(plan.deactivation_rail.status, RailStatus::OverLimit);
         } else {
-            prop_assert!(!plan.rail_blocked());
+            prop_assert!(!deactivation_blocked);
         }
+
+        // The removal rail counts every member removal and group deletion, likewise.
+        let removals: u64 = plan
+            .operations
+            .iter()
+            .map(|op| match op {
+                Operation::RemoveMembers { members, .. } => members.len() as u64,
+                Operation::DeleteGroup { .. } => 1,
+                _ => 0,
+            })
+            .sum();
+        let removal_blocked = plan.blockers.iter().any(|b| matches!(b, Blocker::RemovalRail(_)));
+        prop_assert_eq!(plan.removal_rail.planned, removals);
+        let over = removals > plan.removal_rail.limit && options.allow_removals != Some(removals);
+        prop_assert_eq!(removal_blocked, over);
+        prop_assert_eq!(plan.rail_blocked(), deactivation_blocked || removal_blocked);
         let protected: HashSet<UserKey> = desired.policy.protected.iter().map(|n| UserKey::new(n)).collect();
         for operation in &plan.operations {
             if let Operation::DeactivateUser { user_name, .. } = operation {
                 prop_assert!(!protected.contains(&UserKey::new(user_name)), "deactivates protected {user_name}");
+            }
+        }
+    }
+
+    #[test]
+    fn absent_members_are_never_changed_and_tombstones_only_deactivate_whom_they_name(
+        desired in desired_state(),
+        live in live_state(),
+        options in options(),
+    ) {
+        // A file that leaves every team's membership unmanaged changes no membership,
+        // whatever it renames, creates or matches.
+        let mut unmanaged = desired.clone();
+        for group in &mut unmanaged.groups {
+            group.members = None;
+        }
+        let plan = roster_plan::plan(&unmanaged, &live, &options);
+        for operation in &plan.operations {
+            prop_assert!(
+                !matches!(operation, Operation::AddMembers { .. } | Operation::RemoveMembers { .. }),
+                "{}",
+                operation.describe()
+            );
+            if let Operation::CreateGroup { members, .. } = operation {
+                prop_assert!(members.is_empty(), "{}", operation.describe());
+            }
+        }
+        let plan = roster_plan::plan(&desired, &live, &options);
+        // A tombstone deactivates only a live account under its userName or a previous one.
+        let live_key: HashMap<&str, UserKey> =
+            live.users.iter().map(|u| (u.id.as_str(), u.attributes.key())).collect();
+        let named: HashSet<UserKey> = desired
+            .users
+            .iter()
+            .filter(|u| !u.attributes.active)
+            .flat_map(|u| std::iter::once(u.attributes.key()).chain(u.previously.iter().map(|p| UserKey::new(p))))
+            .collect();
+        for operation in &plan.operations {
+            if let Operation::DeactivateUser { id, reason: roster_plan::DeactivationReason::Tombstone, .. } = operation {
+                prop_assert!(named.contains(&live_key[id.as_str()]), "{}", operation.describe());
             }
         }
     }

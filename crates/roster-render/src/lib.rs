@@ -10,31 +10,55 @@
 
 use std::io::{self, Write};
 
+use roster_model::Provider;
 use roster_plan::Plan;
 
+pub use audit::{render_audit_json, render_audit_markdown, render_audit_text};
+
+mod audit;
 mod escape;
 mod fields;
 mod markdown;
 mod text;
 
+/// What a plan was computed for and against, which the plan itself does not hold: the
+/// provider (its roles and paid seats decide which role changes are highlighted) and,
+/// for a comment edited in place, the commit, the time and the service's host, so that a
+/// reader can tell whether it is current. The pure core reads no clock or environment:
+/// the CLI fills these in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    /// The provider of the desired state.
+    pub provider: Provider,
+    /// The commit the plan was computed for (`--for-commit`, `GITHUB_SHA` or
+    /// `CI_COMMIT_SHA`).
+    pub commit: Option<String>,
+    /// When the live state was read, as the CLI formats it (UTC).
+    pub computed_at: Option<String>,
+    /// The host of the SCIM service's URL.
+    pub target_host: Option<String>,
+}
+
 /// Options of the text renderer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TextOptions {
     /// Use ANSI colours; the CLI decides from the terminal and `NO_COLOR`.
     pub color: bool,
+    /// What the plan was computed for.
+    pub context: Context,
 }
 
 /// Renders the plan for a person at a terminal: blockers first, operations grouped by
 /// kind with deactivations first, attribute-level before → after, and the summary line last.
 pub fn render_text(plan: &Plan, out: &mut impl Write, options: &TextOptions) -> io::Result<()> {
-    out.write_all(text::render(plan, options.color).as_bytes())
+    out.write_all(text::render(plan, options).as_bytes())
 }
 
-/// Renders the plan as Markdown for a pull-request comment: a summary table,
-/// deactivations called out first, details folded, and never more than
-/// [`MARKDOWN_LIMIT`] bytes.
-pub fn render_markdown(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
-    out.write_all(markdown::render(plan).as_bytes())
+/// Renders the plan as Markdown for a pull-request comment: what it was computed for, a
+/// summary table, access changes (deactivations, reactivations, role changes, new users)
+/// open, other details folded, and never more than [`MARKDOWN_LIMIT`] bytes.
+pub fn render_markdown(plan: &Plan, out: &mut impl Write, context: &Context) -> io::Result<()> {
+    out.write_all(markdown::render(plan, context).as_bytes())
 }
 
 /// The most bytes [`render_markdown`] writes: below GitHub's limit of 65,536 characters

@@ -7,11 +7,11 @@
 
 use std::fmt::Write as _;
 
-use roster_plan::{KeptReason, MemberRef, Operation, Plan};
+use roster_plan::{MemberRef, Operation, Plan};
 
 use crate::escape::{code, prose};
-use crate::fields::{self, Value};
-use crate::{MARKDOWN_LIMIT, no_operations, plural, summary_line};
+use crate::fields::{self, FieldChange, Person, Reason, UserSection, Value};
+use crate::{Context, MARKDOWN_LIMIT, no_operations, plural, summary_line};
 
 /// Room kept free for the closing tags and the truncation note.
 const RESERVE: usize = 1_024;
@@ -78,6 +78,60 @@ fn member_list(members: &[&MemberRef]) -> String {
         .join(", ")
 }
 
+/// The userName in code, the displayName and title beside it, and the id.
+fn person(person: &Person<'_>) -> String {
+    let mut shown = code(person.user_name);
+    let names = person.names();
+    if !names.is_empty() {
+        let names: Vec<String> = names.iter().map(|name| prose(&truncate(name))).collect();
+        let _ = write!(shown, " — {}", names.join(", "));
+    }
+    if let Some(id) = person.id {
+        let _ = write!(shown, " (id {})", code(id));
+    }
+    shown
+}
+
+/// A reason in plain words with its technical key in parentheses.
+fn reason(reason: &Reason) -> String {
+    format!("{} (<code>{}</code>)", reason.words, reason.key)
+}
+
+/// `name: before → after`, with a role change's effect on access in bold when it is a
+/// higher or paid role.
+fn field_change(field: &FieldChange<'_>, created: bool) -> String {
+    let mut line = if created {
+        format!("{}: {}", field.name, value(field.after))
+    } else {
+        format!("{}: {} → {}", field.name, value(field.before), value(field.after))
+    };
+    if let Some(change) = field.role_change
+        && let Some((arrow, words)) = fields::role_note(change, created)
+    {
+        if change.is_highlighted() {
+            let _ = write!(line, " **{arrow}{words}**");
+        } else {
+            let _ = write!(line, " <i>{arrow}{words}</i>");
+        }
+    }
+    line
+}
+
+/// The line naming what the plan was computed for, if the caller said.
+fn provenance(context: &Context) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(commit) = &context.commit {
+        parts.push(format!("for commit {}", code(commit)));
+    }
+    if let Some(at) = &context.computed_at {
+        parts.push(format!("at {}", prose(at)));
+    }
+    if let Some(host) = &context.target_host {
+        parts.push(format!("against {}", code(host)));
+    }
+    (!parts.is_empty()).then(|| format!("Computed {}.", parts.join(" ")))
+}
+
 fn value(value: Value<'_>) -> String {
     match value {
         Value::Text(s) => code(s),
@@ -86,12 +140,15 @@ fn value(value: Value<'_>) -> String {
     }
 }
 
-pub(crate) fn render(plan: &Plan) -> String {
+pub(crate) fn render(plan: &Plan, context: &Context) -> String {
     let mut md = Markdown { out: String::new(), shown: 0, full: false, open: false };
     let ops = &plan.operations;
     let s = &plan.summary;
 
     md.push("### roster plan\n\n");
+    if let Some(provenance) = provenance(context) {
+        let _ = write!(md.out, "<sub>{provenance}</sub>\n\n");
+    }
     let _ = write!(md.out, "**Plan: {}.**\n\n", summary_line(plan));
 
     if plan.is_blocked() {
@@ -139,6 +196,15 @@ pub(crate) fn render(plan: &Plan) -> String {
         md.push("\n\n");
     }
 
+    let overrides: Vec<String> =
+        plan.rails().iter().filter_map(|(rail, check)| check.override_note(*rail)).collect();
+    if !overrides.is_empty() {
+        md.push("> [!IMPORTANT]\n> Safety rails passed by an override:\n>\n");
+        for note in overrides {
+            let _ = writeln!(md.out, "> - {}", prose(&note));
+        }
+        md.push("\n");
+    }
     if !plan.warnings.is_empty() {
         let n = plan.warnings.len();
         let _ = write!(md.out, "> [!WARNING]\n> {n} {}:\n>\n", plural(n as u64, "warning", "warnings"));
@@ -152,56 +218,53 @@ pub(crate) fn render(plan: &Plan) -> String {
         md.push("\n");
     }
 
-    // Deactivations are called out, not folded: they lock people out.
-    let deactivations: Vec<_> =
-        ops.iter().filter(|op| matches!(op, Operation::DeactivateUser { .. })).collect();
-    if !deactivations.is_empty() {
-        let _ = write!(md.out, "#### ⚠️ Users to deactivate ({})\n\n", deactivations.len());
-        for op in deactivations {
-            if let Operation::DeactivateUser { id, user_name, reason } = op {
-                let item = format!("- {} (id {}): {}\n", code(user_name), code(id), fields::reason(*reason));
-                if !md.item(&item, 1) {
-                    break;
-                }
-            }
-        }
-        md.push("\n");
-    }
-
-    for (title, reactivate) in [("Users to update", false), ("Users to reactivate", true)] {
-        let updates = fields::user_updates(ops, reactivate);
-        if updates.is_empty() || md.full {
+    // Access changes are called out, never folded: who loses access, who gets it back,
+    // whose privileges change and who is new. Attribute-only updates are folded.
+    for section in UserSection::ALL {
+        let items = fields::user_items(ops, section, context.provider);
+        if items.is_empty() || md.full {
             continue;
         }
-        md.open(&format!("{title} ({})", updates.len()));
-        for (id, user_name, before, changes) in updates {
-            let mut item = format!("- {} (id {})\n", code(user_name), code(id));
-            for field in fields::changed_fields(before, changes) {
-                let _ =
-                    writeln!(item, "  - {}: {} → {}", field.name, value(field.before), value(field.after));
+        let title = format!("{} ({})", section.title(), items.len());
+        match section {
+            UserSection::Deactivate => {
+                let _ = write!(md.out, "#### ⚠️ {title}\n\n");
             }
-            if !md.item(&item, 1) {
+            _ if section.is_access_change() => {
+                let _ = write!(md.out, "#### {title}\n\n");
+            }
+            _ => md.open(&title),
+        }
+        for item in items {
+            let mut line = format!("- {}", person(&item.person));
+            if let Some((role, why)) = item.deactivation {
+                let _ = write!(line, ": {}", reason(&fields::deactivation_reason(why)));
+                if let Some(role) = role {
+                    let paid = context.provider.is_paid_role(role) == Some(true);
+                    let _ =
+                        write!(line, "\n  - role: {}{}", code(role), if paid { " (paid seat)" } else { "" });
+                }
+            }
+            line.push('\n');
+            let created = section == UserSection::Create;
+            for field in &item.fields {
+                let _ = writeln!(line, "  - {}", field_change(field, created));
+            }
+            if let Some(revival) = item.revival {
+                line.push_str("  - comes back with:\n");
+                for revived in fields::revival_lines(revival, code) {
+                    let _ = writeln!(line, "    - {revived}");
+                }
+            }
+            if !md.item(&line, 1) {
                 break;
             }
         }
-        md.close();
-    }
-
-    let creates = fields::user_creates(ops);
-    if !creates.is_empty() && !md.full {
-        md.open(&format!("Users to create ({})", creates.len()));
-        for attributes in creates {
-            let details: Vec<String> = fields::set_fields(attributes)
-                .into_iter()
-                .map(|(name, value)| format!("{name} {}", code(value)))
-                .collect();
-            let details =
-                if details.is_empty() { String::new() } else { format!(": {}", details.join(", ")) };
-            if !md.item(&format!("- {}{details}\n", code(&attributes.user_name)), 1) {
-                break;
-            }
+        if section.is_access_change() {
+            md.push("\n");
+        } else {
+            md.close();
         }
-        md.close();
     }
 
     let group_ops: Vec<_> = ops
@@ -215,32 +278,27 @@ pub(crate) fn render(plan: &Plan) -> String {
             )
         })
         .collect();
+    let member_changes = fields::member_changes(ops);
     if !group_ops.is_empty() && !md.full {
         md.open(&format!("Groups to create or update ({})", group_ops.len()));
         for op in group_ops {
             let item = match op {
-                Operation::CreateGroup { display_name, external_id, members } => {
+                Operation::CreateGroup { display_name, external_id, .. } => {
                     let external_id = external_id
                         .as_deref()
                         .map(|external_id| format!(" (externalId {})", code(external_id)))
                         .unwrap_or_default();
-                    let members: Vec<&MemberRef> = members.iter().collect();
-                    let listed = if members.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", member_list(&members))
-                    };
+                    let n = member_changes.get(display_name.as_str()).map_or(0, |m| m.add.len());
                     format!(
-                        "- create {}{external_id} with {} {}{listed}\n",
+                        "- create {}{external_id} with {n} {}\n",
                         code(display_name),
-                        members.len(),
-                        plural(members.len() as u64, "member", "members")
+                        plural(n as u64, "member", "members")
                     )
                 }
-                Operation::RenameGroup { id, from, to } => {
+                Operation::RenameGroup { id, from, to, .. } => {
                     format!("- rename {} (id {}) to {}\n", code(from), code(id), code(to))
                 }
-                Operation::SetGroupExternalId { id, group, from, to } => format!(
+                Operation::SetGroupExternalId { id, group, from, to, .. } => format!(
                     "- set externalId of {} (id {}): {} → {}\n",
                     code(group),
                     code(id),
@@ -256,33 +314,26 @@ pub(crate) fn render(plan: &Plan) -> String {
         md.close();
     }
 
-    let member_ops: Vec<_> = ops
-        .iter()
-        .filter(|op| matches!(op, Operation::AddMembers { .. } | Operation::RemoveMembers { .. }))
-        .collect();
-    if !member_ops.is_empty() && !md.full {
+    if !member_changes.is_empty() && !md.full {
+        // The same counts as the summary line and the table: every membership added or
+        // removed, the first members of created groups included.
         let n = s.member_changes();
         md.open(&format!(
             "Member changes ({n} in {} {})",
             s.groups_with_member_changes,
             plural(s.groups_with_member_changes, "group", "groups")
         ));
-        for op in member_ops {
-            let item = match op {
-                Operation::AddMembers { group_id, group, members } => {
-                    let id = group_id
-                        .as_deref()
-                        .map_or_else(|| "new group".to_string(), |id| format!("id {}", code(id)));
-                    let members: Vec<&MemberRef> = members.iter().collect();
-                    format!("- {} ({id}): add {}\n", code(group), member_list(&members))
-                }
-                Operation::RemoveMembers { group_id, group, members } => {
-                    let members: Vec<&MemberRef> = members.iter().collect();
-                    format!("- {} (id {}): remove {}\n", code(group), code(group_id), member_list(&members))
-                }
-                _ => continue,
-            };
-            if !md.item(&item, 1) {
+        for (name, members) in &member_changes {
+            let id = members.id.map_or_else(|| "new group".to_string(), |id| format!("id {}", code(id)));
+            let mut changes = Vec::new();
+            if !members.add.is_empty() {
+                changes.push(format!("add {}", member_list(&members.add)));
+            }
+            if !members.remove.is_empty() {
+                changes.push(format!("remove {}", member_list(&members.remove)));
+            }
+            let item = format!("- {} ({id}): {}\n", code(name), changes.join("; "));
+            if !md.item(&item, members.n_operations) {
                 break;
             }
         }
@@ -292,7 +343,7 @@ pub(crate) fn render(plan: &Plan) -> String {
     let deletes: Vec<_> = ops
         .iter()
         .filter_map(|op| match op {
-            Operation::DeleteGroup { id, display_name } => Some((id, display_name)),
+            Operation::DeleteGroup { id, display_name, .. } => Some((id, display_name)),
             _ => None,
         })
         .collect();
@@ -300,7 +351,7 @@ pub(crate) fn render(plan: &Plan) -> String {
         md.open(&format!("⚠️ Groups to delete ({})", deletes.len()));
         for (id, name) in deletes {
             let item =
-                format!("- {} (id {}): not in the file (unmanaged_groups: delete)\n", code(name), code(id));
+                format!("- {} (id {}): {}\n", code(name), code(id), reason(&fields::GROUP_DELETE_REASON));
             if !md.item(&item, 1) {
                 break;
             }
@@ -319,7 +370,7 @@ pub(crate) fn render(plan: &Plan) -> String {
                 "- {} (id {}): {}",
                 code(&user.user_name),
                 code(&user.id),
-                fields::reason(user.reason)
+                reason(&fields::protected_reason(user.reason))
             );
         }
         if plan.protected.len() > MAX_LISTED {
@@ -332,19 +383,15 @@ pub(crate) fn render(plan: &Plan) -> String {
     let n_kept = kept.users.len() + kept.groups.len();
     if n_kept > 0 {
         let mut block = format!("<details><summary>Kept, not in the file ({n_kept})</summary>\n\n");
-        let entries = kept
-            .users
-            .iter()
-            .map(|u| (format!("user {} (id {})", code(&u.user_name), code(&u.id)), u.reason))
-            .chain(
-                kept.groups
-                    .iter()
-                    .map(|g| (format!("group {} (id {})", code(&g.display_name), code(&g.id)), g.reason)),
-            );
-        for (entry, reason) in entries.take(MAX_LISTED) {
-            let why =
-                if reason == KeptReason::Ambiguous { ": ambiguous match, see the blockers" } else { "" };
-            let _ = writeln!(block, "- {entry}{why}");
+        let entries =
+            kept.users
+                .iter()
+                .map(|u| (format!("user {} (id {})", code(&u.user_name), code(&u.id)), u.reason, true))
+                .chain(kept.groups.iter().map(|g| {
+                    (format!("group {} (id {})", code(&g.display_name), code(&g.id)), g.reason, false)
+                }));
+        for (entry, why, user) in entries.take(MAX_LISTED) {
+            let _ = writeln!(block, "- {entry}: {}", reason(&fields::kept_reason(why, user)));
         }
         if n_kept > MAX_LISTED {
             let _ = writeln!(block, "- … and {} more", n_kept - MAX_LISTED);

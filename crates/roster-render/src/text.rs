@@ -2,12 +2,12 @@
 
 use std::fmt::Write as _;
 
-use roster_plan::{KeptReason, MemberRef, Operation, Plan};
+use roster_plan::{MemberRef, Operation, Plan};
 use similar::{ChangeTag, TextDiff};
 
 use crate::escape::{quoted, quoted_inner, terminal};
-use crate::fields::{self, FieldChange, Value};
-use crate::{no_operations, plural, summary_line};
+use crate::fields::{self, FieldChange, Person, UserSection, Value};
+use crate::{TextOptions, no_operations, plural, summary_line};
 
 #[derive(Clone, Copy)]
 enum Style {
@@ -68,8 +68,38 @@ impl Text {
             (Value::Text(before), Value::Text(after)) if self.color => self.inline_diff(before, after),
             (before, after) => (self.value(before, Style::Remove), self.value(after, Style::Add)),
         };
-        let line = format!("      {}: {before} → {after}", field.name);
+        let note = self.role_note(field, false);
+        let line = format!("      {}: {before} → {after}{note}", field.name);
         self.line(&line);
+    }
+
+    /// `name: value` of a created user.
+    fn set_field(&mut self, field: &FieldChange<'_>) {
+        let value = self.value(field.after, Style::Add);
+        let note = self.role_note(field, true);
+        self.line(&format!("      {}: {value}{note}", field.name));
+    }
+
+    /// A role change's effect on access, marked so that a higher or paid role stands out.
+    fn role_note(&self, field: &FieldChange<'_>, created: bool) -> String {
+        let Some(change) = field.role_change else { return String::new() };
+        let Some((arrow, words)) = fields::role_note(change, created) else { return String::new() };
+        let style = if change.is_highlighted() { Style::Warn } else { Style::Dim };
+        format!("  {}", self.paint(style, &format!("{arrow}{words}")))
+    }
+
+    /// The userName with the displayName and title beside it, and the id.
+    fn person(&self, person: &Person<'_>) -> String {
+        let mut shown = terminal(person.user_name).into_owned();
+        let names = person.names();
+        if !names.is_empty() {
+            let names: Vec<String> = names.iter().map(|name| quoted(name)).collect();
+            shown.push_str(&format!(" {}", names.join(", ")));
+        }
+        if let Some(id) = person.id {
+            shown.push_str(&format!(" {}", self.paint(Style::Dim, &format!("(id {})", terminal(id)))));
+        }
+        shown
     }
 
     fn value(&self, value: Value<'_>, style: Style) -> String {
@@ -109,8 +139,8 @@ impl Text {
     }
 }
 
-pub(crate) fn render(plan: &Plan, color: bool) -> String {
-    let mut t = Text { out: String::new(), color };
+pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
+    let mut t = Text { out: String::new(), color: options.color };
     let ops = &plan.operations;
 
     if plan.is_blocked() {
@@ -122,6 +152,15 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
             for reason in blocker.reasons() {
                 t.line(&format!("      - {}", terminal(reason)));
             }
+        }
+    }
+    let overrides: Vec<String> =
+        plan.rails().iter().filter_map(|(rail, check)| check.override_note(*rail)).collect();
+    if !overrides.is_empty() {
+        t.heading(Style::Warn, "Safety rails passed by an override", overrides.len());
+        for note in overrides {
+            let mark = t.paint(Style::Warn, "!");
+            t.line(&format!("  {mark} {note}"));
         }
     }
     if !plan.warnings.is_empty() {
@@ -138,44 +177,47 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
         t.line(no_operations(plan));
     }
 
-    let deactivations: Vec<_> =
-        ops.iter().filter(|op| matches!(op, Operation::DeactivateUser { .. })).collect();
-    if !deactivations.is_empty() {
-        t.heading(Style::Danger, "Deactivate users", deactivations.len());
-        for op in deactivations {
-            if let Operation::DeactivateUser { id, user_name, reason } = op {
-                let sign = t.paint(Style::Remove, "-");
-                let id = t.paint(Style::Dim, &format!("(id {})", terminal(id)));
-                t.line(&format!("  {sign} {} {id}: {}", terminal(user_name), fields::reason(*reason)));
-            }
-        }
-    }
-
-    for (title, reactivate) in [("Update users", false), ("Reactivate users", true)] {
-        let updates = fields::user_updates(ops, reactivate);
-        if updates.is_empty() {
+    for section in UserSection::ALL {
+        let items = fields::user_items(ops, section, options.context.provider);
+        if items.is_empty() {
             continue;
         }
-        t.heading(Style::Heading, title, updates.len());
-        for (id, user_name, before, changes) in updates {
-            let sign = t.paint(Style::Change, if reactivate { "+" } else { "~" });
-            let id = t.paint(Style::Dim, &format!("(id {})", terminal(id)));
-            t.line(&format!("  {sign} {} {id}", terminal(user_name)));
-            for field in fields::changed_fields(before, changes) {
-                t.field_change(&field);
-            }
-        }
-    }
-
-    let creates = fields::user_creates(ops);
-    if !creates.is_empty() {
-        t.heading(Style::Heading, "Create users", creates.len());
-        for attributes in creates {
-            let sign = t.paint(Style::Add, "+");
-            t.line(&format!("  {sign} {}", terminal(&attributes.user_name)));
-            for (name, value) in fields::set_fields(attributes) {
-                let value = t.paint(Style::Add, &quoted(value));
-                t.line(&format!("      {name}: {value}"));
+        let (style, sign, sign_style) = match section {
+            UserSection::Deactivate => (Style::Danger, "-", Style::Remove),
+            UserSection::Reactivate | UserSection::Create => (Style::Heading, "+", Style::Add),
+            UserSection::RoleChange | UserSection::Update => (Style::Heading, "~", Style::Change),
+        };
+        t.heading(style, section.title(), items.len());
+        for item in items {
+            let sign = t.paint(sign_style, sign);
+            let person = t.person(&item.person);
+            match item.deactivation {
+                Some((role, reason)) => {
+                    let reason = fields::deactivation_reason(reason);
+                    t.line(&format!("  {sign} {person}: {} ({})", reason.words, reason.key));
+                    if let Some(role) = role {
+                        let paid = options.context.provider.is_paid_role(role) == Some(true);
+                        let note = if paid { t.paint(Style::Dim, " (paid seat)") } else { String::new() };
+                        let role = t.paint(Style::Remove, &quoted(role));
+                        t.line(&format!("      role: {role}{note}"));
+                    }
+                }
+                None => {
+                    t.line(&format!("  {sign} {person}"));
+                    for field in &item.fields {
+                        if section == UserSection::Create {
+                            t.set_field(field);
+                        } else {
+                            t.field_change(field);
+                        }
+                    }
+                    if let Some(revival) = item.revival {
+                        t.line("      comes back with:");
+                        for line in fields::revival_lines(revival, quoted) {
+                            t.line(&format!("        {line}"));
+                        }
+                    }
+                }
             }
         }
     }
@@ -207,11 +249,13 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
                     name: "displayName",
                     before: Value::Text(from),
                     after: Value::Text(to),
+                    role_change: None,
                 }),
                 Operation::SetGroupExternalId { from, to, .. } => t.field_change(&FieldChange {
                     name: "externalId",
                     before: from.as_deref().map_or(Value::Unset, Value::Text),
                     after: Value::Text(to),
+                    role_change: None,
                 }),
                 _ => {}
             }
@@ -226,7 +270,7 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
         })
         .collect();
     if !group_creates.is_empty() {
-        let created_members = fields::created_group_members(ops);
+        let member_changes = fields::member_changes(ops);
         t.heading(Style::Heading, "Create groups", group_creates.len());
         for (name, external_id) in group_creates {
             let sign = t.paint(Style::Add, "+");
@@ -234,37 +278,35 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
                 Some(external_id) => format!(" externalId {}", quoted(external_id)),
                 None => String::new(),
             };
-            let members = created_members.get(name.as_str()).map(Vec::as_slice).unwrap_or_default();
+            let n = member_changes.get(name.as_str()).map_or(0, |members| members.add.len());
             t.line(&format!(
-                "  {sign} {}{external_id} with {} {}",
+                "  {sign} {}{external_id} with {n} {}",
                 quoted(name),
-                members.len(),
-                plural(members.len() as u64, "member", "members")
+                plural(n as u64, "member", "members")
             ));
-            for member in members {
-                t.member("+", Style::Add, member);
-            }
         }
     }
 
     let member_changes = fields::member_changes(ops);
     if !member_changes.is_empty() {
-        let n: usize = member_changes.values().map(|g| g.add.len() + g.remove.len()).sum();
+        // The same counts as the summary line: every membership added or removed,
+        // the first members of created groups included.
+        let n = plan.summary.member_changes();
+        let n_groups = plan.summary.groups_with_member_changes;
         if !t.out.is_empty() {
             t.out.push('\n');
         }
         let heading = t.paint(
             Style::Heading,
-            &format!(
-                "Member changes ({n} in {} {}):",
-                member_changes.len(),
-                plural(member_changes.len() as u64, "group", "groups")
-            ),
+            &format!("Member changes ({n} in {n_groups} {}):", plural(n_groups, "group", "groups")),
         );
         t.line(&heading);
-        for ((name, id), members) in &member_changes {
+        for (name, members) in &member_changes {
             let sign = t.paint(Style::Change, "~");
-            let id = t.paint(Style::Dim, &format!("(id {})", terminal(id)));
+            let id = match members.id {
+                Some(id) => t.paint(Style::Dim, &format!("(id {})", terminal(id))),
+                None => t.paint(Style::Dim, "(created by this plan)"),
+            };
             t.line(&format!("  {sign} {} {id}", quoted(name)));
             for member in &members.add {
                 t.member("+", Style::Add, member);
@@ -278,7 +320,7 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
     let deletes: Vec<_> = ops
         .iter()
         .filter_map(|op| match op {
-            Operation::DeleteGroup { id, display_name } => Some((id, display_name)),
+            Operation::DeleteGroup { id, display_name, .. } => Some((id, display_name)),
             _ => None,
         })
         .collect();
@@ -287,7 +329,8 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
         for (id, name) in deletes {
             let sign = t.paint(Style::Remove, "-");
             let id = t.paint(Style::Dim, &format!("(id {})", terminal(id)));
-            t.line(&format!("  {sign} {} {id}: not in the file (unmanaged_groups: delete)", quoted(name)));
+            let reason = fields::GROUP_DELETE_REASON;
+            t.line(&format!("  {sign} {} {id}: {} ({})", quoted(name), reason.words, reason.key));
         }
     }
 
@@ -295,7 +338,8 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
         t.heading(Style::Heading, "Protected, not deactivated", plan.protected.len());
         for user in &plan.protected {
             let id = t.paint(Style::Dim, &format!("(id {})", terminal(&user.id)));
-            t.line(&format!("    {} {id}: {}", terminal(&user.user_name), fields::reason(user.reason)));
+            let reason = fields::protected_reason(user.reason);
+            t.line(&format!("    {} {id}: {} ({})", terminal(&user.user_name), reason.words, reason.key));
         }
     }
     let kept = &plan.unmanaged;
@@ -303,13 +347,13 @@ pub(crate) fn render(plan: &Plan, color: bool) -> String {
         t.heading(Style::Heading, "Kept, not in the file", kept.users.len() + kept.groups.len());
         for user in &kept.users {
             let id = t.paint(Style::Dim, &format!("(id {})", terminal(&user.id)));
-            let why = kept_reason(user.reason);
-            t.line(&format!("    user {} {id}{why}", terminal(&user.user_name)));
+            let why = fields::kept_reason(user.reason, true);
+            t.line(&format!("    user {} {id}: {} ({})", terminal(&user.user_name), why.words, why.key));
         }
         for group in &kept.groups {
             let id = t.paint(Style::Dim, &format!("(id {})", terminal(&group.id)));
-            let why = kept_reason(group.reason);
-            t.line(&format!("    group {} {id}{why}", quoted(&group.display_name)));
+            let why = fields::kept_reason(group.reason, false);
+            t.line(&format!("    group {} {id}: {} ({})", quoted(&group.display_name), why.words, why.key));
         }
     }
 
@@ -352,12 +396,5 @@ fn group_update_id(operation: &Operation) -> Option<&str> {
     match operation {
         Operation::RenameGroup { id, .. } | Operation::SetGroupExternalId { id, .. } => Some(id),
         _ => None,
-    }
-}
-
-fn kept_reason(reason: KeptReason) -> &'static str {
-    match reason {
-        KeptReason::Policy => "",
-        KeptReason::Ambiguous => ": ambiguous match, see the blockers",
     }
 }

@@ -3,7 +3,9 @@
 
 use roster_model::{DesiredState, LiveState};
 use roster_plan::{Plan, PlanOptions};
-use roster_render::{MARKDOWN_LIMIT, TextOptions, render_json, render_markdown, render_text, summary_line};
+use roster_render::{
+    Context, MARKDOWN_LIMIT, TextOptions, render_json, render_markdown, render_text, summary_line,
+};
 use serde_json::json;
 
 fn plan_of(desired: serde_json::Value, live: serde_json::Value, options: &PlanOptions) -> Plan {
@@ -107,15 +109,122 @@ fn hostile_plan() -> Plan {
     )
 }
 
+/// What a reviewer meets in a typical pull request: an offboarding, a promotion to admin,
+/// a reactivation with a paid role, a demotion, and an attribute-only change.
+fn mixed_plan() -> Plan {
+    plan_of(
+        json!({
+            "provider": "productboard",
+            "policy": policy("deactivate", 10),
+            "users": [
+                {"userName": "ada@example.com", "displayName": "Ada Lovelace", "title": "Head of Analysis"},
+                {"userName": "grace@example.com", "role": "admin"},
+                {"userName": "linus@example.com", "role": "maker"},
+                {"userName": "ken@example.com", "role": "viewer"},
+                {"userName": "admin@example.com"},
+            ],
+            "groups": [
+                {"displayName": "Platform", "externalId": "grp-platform",
+                 "members": ["grace@example.com", "linus@example.com"]},
+            ],
+        }),
+        json!({
+            "users": [
+                {"id": "u0", "userName": "admin@example.com", "role": "admin"},
+                {"id": "u1", "userName": "ada@example.com", "displayName": "Ada Lovelace", "title": "Analyst",
+                 "role": "contributor"},
+                {"id": "u2", "userName": "grace@example.com", "displayName": "Grace Hopper",
+                 "title": "Staff Engineer", "role": "maker"},
+                {"id": "u3", "userName": "linus@example.com", "displayName": "Linus T", "title": "Engineer",
+                 "role": "contributor", "active": false},
+                {"id": "u4", "userName": "ken@example.com", "displayName": "Ken T", "role": "maker"},
+                {"id": "u5", "userName": "mallory@example.com", "displayName": "Mallory Leaver",
+                 "title": "Sales Lead", "role": "maker"},
+                {"id": "u6", "userName": "trent@example.com", "displayName": "Trent", "role": "viewer"},
+            ],
+            "groups": [
+                {"id": "g1", "displayName": "Platform", "externalId": "grp-platform", "members": ["u2", "u5"]},
+            ],
+        }),
+        &PlanOptions::default(),
+    )
+}
+
+fn pr_context() -> Context {
+    Context {
+        provider: roster_model::Provider::Productboard,
+        commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        computed_at: Some("2026-11-30 13:05 UTC".into()),
+        target_host: Some("api.productboard.com".into()),
+    }
+}
+
+#[test]
+fn a_mixed_plan_in_every_format() {
+    let plan = mixed_plan();
+    let mut out = Vec::new();
+    render_text(&plan, &mut out, &TextOptions { color: false, context: pr_context() }).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    insta::assert_snapshot!("mixed_text", text);
+    let mut out = Vec::new();
+    render_markdown(&plan, &mut out, &pr_context()).unwrap();
+    let md = String::from_utf8(out).unwrap();
+    insta::assert_snapshot!("mixed_markdown", md);
+    let mut out = Vec::new();
+    render_json(&plan, &mut out).unwrap();
+    insta::assert_snapshot!("mixed_json", String::from_utf8(out).unwrap());
+
+    // Access changes are never folded: everything before the first fold names who
+    // loses access, who gets it back and whose role changes, with names beside ids.
+    let folded_from = md.find("<details>").unwrap_or(md.len());
+    for open in ["Mallory Leaver, Sales Lead", "trent&#64;example.com", "Linus T, Engineer", "Grace Hopper"] {
+        let at = md.find(open).unwrap_or_else(|| panic!("{open} missing from:\n{md}"));
+        assert!(at < folded_from, "{open} is folded in:\n{md}");
+    }
+    assert!(md.contains("<code>maker</code> → <code>admin</code> **▲ higher role, paid seat**"), "{md}");
+    assert!(md.contains("<code>maker</code> → <code>viewer</code> <i>▼ lower role</i>"), "{md}");
+    // The attribute-only update is the one thing folded.
+    assert!(md.find("Ada Lovelace").unwrap() > folded_from, "{md}");
+    assert!(md.contains("for commit <code>0123456789abcdef0123456789abcdef01234567</code>"));
+    assert!(md.contains("against <code>api.productboard.com</code>"));
+    assert!(text.contains("role: \"maker\" → \"admin\"  ▲ higher role, paid seat"), "{text}");
+}
+
+#[test]
+fn member_counts_agree_between_summary_and_details() {
+    for plan in [rich_plan(), mixed_plan(), incomplete_plan()] {
+        let n = plan.summary.member_changes();
+        let groups = plan.summary.groups_with_member_changes;
+        let text = text(&plan, false);
+        let md = markdown(&plan);
+        if n == 0 {
+            assert!(!text.contains("Member changes") && !md.contains("Member changes"));
+            continue;
+        }
+        let heading =
+            format!("Member changes ({n} in {groups} {}", if groups == 1 { "group)" } else { "groups)" });
+        assert!(text.contains(&heading), "{heading} not in:\n{text}");
+        assert!(md.contains(&heading), "{heading} not in:\n{md}");
+        let listed = text
+            .lines()
+            .skip_while(|line| !line.starts_with("Member changes"))
+            .skip(1)
+            .take_while(|line| !line.is_empty())
+            .filter(|line| line.trim_start().starts_with("+ ") || line.trim_start().starts_with("- "))
+            .count() as u64;
+        assert_eq!(listed, n, "{text}");
+    }
+}
+
 fn text(plan: &Plan, color: bool) -> String {
     let mut out = Vec::new();
-    render_text(plan, &mut out, &TextOptions { color }).unwrap();
+    render_text(plan, &mut out, &TextOptions { color, ..TextOptions::default() }).unwrap();
     String::from_utf8(out).unwrap()
 }
 
 fn markdown(plan: &Plan) -> String {
     let mut out = Vec::new();
-    render_markdown(plan, &mut out).unwrap();
+    render_markdown(plan, &mut out, &Context::default()).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -271,4 +380,70 @@ fn rendering_is_deterministic() {
     let plan = rich_plan();
     assert_eq!(text(&plan, true), text(&rich_plan(), true));
     assert_eq!(markdown(&plan), markdown(&rich_plan()));
+}
+
+/// A former employee's account revived without an externalId in the file, in a team the
+/// file does not manage, while a team is emptied past the removal rail by override.
+fn revival_plan() -> Plan {
+    plan_of(
+        json!({
+            "provider": "productboard",
+            "policy": {"unmanagedUsers": "keep", "unmanagedGroups": "keep", "maxDeactivations": {"count": 10},
+                       "maxRemovals": {"count": 1}},
+            "users": [{"userName": "ada@example.com"}, {"userName": "bob@example.com"}],
+            "groups": [{"displayName": "Admins"}, {"displayName": "Sales", "members": []}],
+        }),
+        json!({
+            "users": [
+                {"id": "u1", "userName": "ada@example.com", "externalId": "00u-<former>", "title": "CFO",
+                 "role": "admin", "active": false},
+                {"id": "u2", "userName": "bob@example.com"},
+                {"id": "u3", "userName": "cy@example.com"},
+            ],
+            "groups": [
+                {"id": "g1", "displayName": "Admins", "members": ["u1"]},
+                {"id": "g2", "displayName": "Sales", "members": ["u2", "u3"]},
+            ],
+        }),
+        &PlanOptions { allow_removals: Some(2), ..PlanOptions::default() },
+    )
+}
+
+#[test]
+fn a_revived_account_shows_what_it_comes_back_with_in_every_format() {
+    let plan = revival_plan();
+    assert!(!plan.is_blocked(), "{:?}", plan.blockers);
+    let text = text(&plan, false);
+    let markdown = markdown(&plan);
+    let mut json = Vec::new();
+    render_json(&plan, &mut json).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let revival = &json["operations"][0]["comesBackWith"];
+    assert_eq!(revival["keptExternalId"], "00u-<former>");
+    assert_eq!(revival["attributes"]["role"], "admin");
+    assert_eq!(revival["groups"], json!(["Admins"]));
+    assert_eq!(json["removalRail"]["status"], "allowedByOverride");
+    for shown in ["teams: \"Admins\"", "role: \"admin\"", "former employee's account", "--allow-removals 2"] {
+        assert!(text.contains(shown), "{shown}: {text}");
+    }
+    assert!(markdown.contains("00u-&lt;former&gt;") && !markdown.contains("<former>"), "{markdown}");
+    insta::assert_snapshot!("text_revival", text);
+    insta::assert_snapshot!("markdown_revival", markdown);
+}
+
+#[test]
+fn a_revived_account_in_many_teams_lists_the_first_fifty() {
+    let groups: Vec<serde_json::Value> = (0..60)
+        .map(|n| json!({"id": format!("g{n:02}"), "displayName": format!("Team {n:02}"), "members": ["u1"]}))
+        .collect();
+    let plan = plan_of(
+        json!({"provider": "productboard", "policy": policy("keep", 10), "users": [{"userName": "ada@example.com"}], "groups": []}),
+        json!({"users": [{"id": "u1", "userName": "ada@example.com", "active": false}], "groups": groups}),
+        &PlanOptions::default(),
+    );
+    let text = text(&plan, false);
+    assert!(text.contains("\"Team 49\" and 10 more"), "{text}");
+    let teams = text.lines().find(|l| l.trim_start().starts_with("teams:")).unwrap();
+    assert!(!teams.contains("Team 50"), "{teams}");
+    assert!(markdown(&plan).contains("and 10 more"));
 }

@@ -14,7 +14,9 @@
 //!
 //! ```compile_fail
 //! use roster_scim::{Method, ScimRequest};
-//! let request = ScimRequest { method: Method::Delete, path: "/Users/1".into(), query: String::new(), body: None };
+//! let request = ScimRequest {
+//!     method: Method::Delete, path: "/Users/1".into(), query: String::new(), headers: &[], body: None,
+//! };
 //! ```
 
 use std::fmt;
@@ -77,18 +79,27 @@ pub enum RequestError {
     },
 }
 
-/// One SCIM request: method, path below the base URL, encoded query and JSON body.
+/// One SCIM request: method, path below the base URL, encoded query, extra headers and
+/// JSON body.
+///
+/// Productboard's REST member list (`GET /members`, see [`crate::members`]) is built as
+/// one too, so that it takes the same send path (retries, `Retry-After`, rate limits).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScimRequest {
     method: Method,
     path: String,
     query: String,
+    headers: &'static [(&'static str, &'static str)],
     body: Option<Value>,
 }
 
 /// The collections roster talks to.
 const USERS: &str = "/Users";
 const GROUPS: &str = "/Groups";
+/// Productboard's REST member list, below the REST base URL.
+pub(crate) const MEMBERS: &str = "/members";
+/// Productboard's REST API answers only requests that name its version.
+const MEMBERS_HEADERS: &[(&str, &str)] = &[("X-Version", "1")];
 
 /// `/Users/{id}` or `/Groups/{id}` with the id percent-encoded, so that an id holding
 /// `/` or `?` stays one path segment; `.` and `..` would be dot segments, so they are
@@ -108,7 +119,19 @@ fn body_of<T: Serialize>(value: &T) -> Value {
 
 impl ScimRequest {
     fn new(method: Method, path: String, query: String, body: Option<Value>) -> Self {
-        ScimRequest { method, path, query, body }
+        ScimRequest { method, path, query, headers: &[], body }
+    }
+
+    /// `GET /members?QUERY` on Productboard's REST API, with `X-Version: 1`. Only
+    /// [`crate::members::MemberPager`] builds it, from a cursor or a next link it checked.
+    pub(crate) fn list_members(query: String) -> Self {
+        ScimRequest {
+            method: Method::Get,
+            path: MEMBERS.to_owned(),
+            query,
+            headers: MEMBERS_HEADERS,
+            body: None,
+        }
     }
 
     fn list(path: &str, start_index: u64, count: u64, sort_by: Option<&str>, extra: &[(&str, &str)]) -> Self {
@@ -173,6 +196,16 @@ impl ScimRequest {
         ScimRequest::new(Method::Get, "/ServiceProviderConfig".to_owned(), String::new(), None)
     }
 
+    /// `GET /ResourceTypes`.
+    pub fn resource_types() -> Self {
+        ScimRequest::new(Method::Get, "/ResourceTypes".to_owned(), String::new(), None)
+    }
+
+    /// `GET /Schemas`.
+    pub fn schemas() -> Self {
+        ScimRequest::new(Method::Get, "/Schemas".to_owned(), String::new(), None)
+    }
+
     /// `POST /Users` with the user as body.
     pub fn create_user(user: &User) -> Self {
         ScimRequest::new(Method::Post, USERS.to_owned(), String::new(), Some(body_of(user)))
@@ -221,6 +254,11 @@ impl ScimRequest {
     /// The encoded query without `?`, e.g. `startIndex=101&count=100`; empty for none.
     pub fn query(&self) -> &str {
         &self.query
+    }
+
+    /// Headers the request needs beyond the usual ones (`X-Version` for the REST API).
+    pub fn headers(&self) -> &[(&'static str, &'static str)] {
+        self.headers
     }
 
     /// The JSON body, for POST, PUT and PATCH.
@@ -303,6 +341,8 @@ mod tests {
             ScimRequest::find_group_by_display_name("Users"),
             ScimRequest::find_group_by_external_id("x"),
             ScimRequest::service_provider_config(),
+            ScimRequest::resource_types(),
+            ScimRequest::schemas(),
             ScimRequest::create_user(&user),
             ScimRequest::create_group(&group),
         ];

@@ -250,16 +250,59 @@ impl PatchOp {
 }
 
 /// One PATCH operation.
+///
+/// Its fields are private and the only `remove` it can be built as is the removal of one
+/// member by the value path `members[value eq "ID"]`. The form some identity providers
+/// send, `{"op":"remove","path":"members","value":[...]}`, empties the whole group on
+/// strict servers, and a `remove` of `members` without a filter does so by the RFC:
+/// roster cannot build either, by hand
+///
+/// ```compile_fail
+/// use roster_scim::{PatchOpKind, PatchOperation};
+/// let op = PatchOperation { op: PatchOpKind::Remove, path: Some("members".into()), value: None };
+/// ```
+///
+/// nor by a constructor (there is no `PatchOperation::remove`)
+///
+/// ```compile_fail
+/// let op = roster_scim::PatchOperation::remove("members");
+/// ```
+///
+/// nor from JSON: reading one back refuses both forms.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawPatchOperation")]
 pub struct PatchOperation {
-    /// What to do.
-    pub op: PatchOpKind,
-    /// The attribute path; absent means the value is a map of attributes.
+    op: PatchOpKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// The new value; absent for most removes.
+    path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
+    value: Option<Value>,
+}
+
+/// A PATCH operation as JSON has it, before [`PatchOperation`]'s check.
+#[derive(Deserialize)]
+struct RawPatchOperation {
+    op: PatchOpKind,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    value: Option<Value>,
+}
+
+impl TryFrom<RawPatchOperation> for PatchOperation {
+    type Error = String;
+
+    fn try_from(raw: RawPatchOperation) -> Result<Self, String> {
+        let operation = PatchOperation { op: raw.op, path: raw.path, value: raw.value };
+        if operation.op == PatchOpKind::Remove && !operation.is_single_member_removal() {
+            return Err(format!(
+                "refusing a remove of {:?}{}: roster removes members only by members[value eq \"ID\"]",
+                operation.path.as_deref().unwrap_or(""),
+                if operation.value.is_some() { " with a value" } else { "" }
+            ));
+        }
+        Ok(operation)
+    }
 }
 
 impl PatchOperation {
@@ -273,9 +316,38 @@ impl PatchOperation {
         PatchOperation { op: PatchOpKind::Add, path: Some(path.to_owned()), value: Some(value) }
     }
 
-    /// `{"op":"remove","path":path}`.
-    pub fn remove(path: &str) -> Self {
-        PatchOperation { op: PatchOpKind::Remove, path: Some(path.to_owned()), value: None }
+    /// `{"op":"remove","path":"members[value eq \"ID\"]"}`: removes this one member.
+    pub fn remove_member(id: &str) -> Self {
+        PatchOperation {
+            op: PatchOpKind::Remove,
+            path: Some(format!("members[value eq {}]", crate::filter::quote_value(id))),
+            value: None,
+        }
+    }
+
+    /// What it does.
+    pub fn op(&self) -> PatchOpKind {
+        self.op
+    }
+
+    /// Its path.
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
+    /// Its value.
+    pub fn value(&self) -> Option<&Value> {
+        self.value.as_ref()
+    }
+
+    /// True for a `remove` of one member by value path, without a value: the only
+    /// `remove` roster sends.
+    pub fn is_single_member_removal(&self) -> bool {
+        self.op == PatchOpKind::Remove
+            && self.value.is_none()
+            && self.path.as_deref().is_some_and(|p| {
+                p.strip_prefix("members[value eq \"").is_some_and(|rest| rest.ends_with("\"]"))
+            })
     }
 }
 
@@ -488,11 +560,27 @@ mod tests {
                "Operations":[{"op":"Replace","path":"active","value":false}]}"#,
         )
         .unwrap();
-        assert_eq!(op.operations[0].op, PatchOpKind::Replace);
+        assert_eq!(op.operations[0].op(), PatchOpKind::Replace);
         assert_eq!(
-            serde_json::to_value(PatchOp::new(vec![PatchOperation::remove("title")])).unwrap(),
-            json!({"schemas":[PATCH_OP_SCHEMA],"Operations":[{"op":"remove","path":"title"}]})
+            serde_json::to_value(PatchOp::new(vec![PatchOperation::remove_member("u\"1")])).unwrap(),
+            json!({"schemas":[PATCH_OP_SCHEMA],"Operations":[{"op":"remove","path":"members[value eq \"u\\\"1\"]"}]})
         );
+    }
+
+    #[test]
+    fn a_remove_of_all_members_cannot_be_read_or_built() {
+        for forbidden in [
+            json!({"op": "remove", "path": "members", "value": [{"value": "u1"}]}),
+            json!({"op": "Remove", "path": "members"}),
+            json!({"op": "remove", "value": {"members": [{"value": "u1"}]}}),
+            json!({"op": "remove", "path": "members[value eq \"u1\"]", "value": [{"value": "u2"}]}),
+        ] {
+            let read = serde_json::from_value::<PatchOperation>(forbidden.clone());
+            assert!(read.is_err(), "{forbidden} must not be readable");
+        }
+        let one: PatchOperation =
+            serde_json::from_value(json!({"op": "remove", "path": "members[value eq \"u1\"]"})).unwrap();
+        assert_eq!(one, PatchOperation::remove_member("u1"));
     }
 
     #[test]

@@ -69,7 +69,7 @@ fn main() {
     let elapsed = start.elapsed();
     match result {
         Ok(state) => {
-            let n_members: usize = state.groups.iter().map(|g| g.members.len()).sum();
+            let n_members: usize = state.groups.iter().map(|g| g.members.as_ref().map_or(0, Vec::len)).sum();
             println!(
                 "loaded {} users, {} groups, {} memberships from {:.1} MB in {:.3} s",
                 state.users.len(),

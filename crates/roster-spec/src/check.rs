@@ -1,7 +1,7 @@
 //! Structure and types: walks one file's tree, reports every key, type and value
 //! problem, and keeps what is usable for the checks across files.
 
-use roster_model::{DeactivationLimit, Provider, UnmanagedGroups, UnmanagedUsers};
+use roster_model::{Provider, RailLimit, UnmanagedGroups, UnmanagedUsers};
 
 use crate::diagnostics::{At, Check, Sink, quote};
 use crate::file::keys;
@@ -34,7 +34,8 @@ pub(crate) struct PolicyDoc {
     pub at: At,
     pub unmanaged_users: Option<UnmanagedUsers>,
     pub unmanaged_groups: Option<UnmanagedGroups>,
-    pub max_deactivations: Option<DeactivationLimit>,
+    pub max_deactivations: Option<RailLimit>,
+    pub max_removals: Option<RailLimit>,
     pub protected: Vec<Str>,
 }
 
@@ -61,7 +62,8 @@ pub(crate) struct GroupDoc {
     pub at: At,
     pub display_name: Option<Str>,
     pub external_id: Option<Str>,
-    pub members: Vec<Str>,
+    /// `None` when the group has no `members` key: its membership is unmanaged.
+    pub members: Option<Vec<Str>>,
 }
 
 /// The versions of the format this roster reads.
@@ -172,9 +174,7 @@ impl Walker<'_, '_> {
         let mut problem =
             self.sink.problem(Check::WrongType, at, message).label(format!("{found}, not {expected}"));
         match (&node.value, expected) {
-            (Value::Null, _) => {
-                problem = problem.help(format!("give a value, or remove {key} to leave it unmanaged"));
-            }
+            (Value::Null, _) => problem = problem.help(without_a_value(key)),
             (Value::Int(_) | Value::Float(_) | Value::Bool(_), "a string") => {
                 problem = problem.help(format!("quote it to make it a string: \"{written}\""));
             }
@@ -298,7 +298,7 @@ impl Walker<'_, '_> {
             self.sink
                 .problem(Check::InvalidValue, at, format!("`{key}` is empty"))
                 .label("empty string")
-                .help(format!("give a value, or remove `{key}` to leave it unmanaged"))
+                .help(without_a_value(key))
                 .emit();
             return None;
         }
@@ -348,6 +348,7 @@ impl Walker<'_, '_> {
             unmanaged_users: None,
             unmanaged_groups: None,
             max_deactivations: None,
+            max_removals: None,
             protected: Vec::new(),
         };
         for (key, _, value) in self.fields(entries, keys::POLICY, "in `policy`") {
@@ -366,7 +367,10 @@ impl Walker<'_, '_> {
                             .map(|i| if i == 0 { UnmanagedGroups::Keep } else { UnmanagedGroups::Delete });
                     }
                 }
-                "max_deactivations" => policy.max_deactivations = self.max_deactivations(value),
+                "max_deactivations" => {
+                    policy.max_deactivations = self.rail_limit(key, Check::MaxDeactivations, value)
+                }
+                "max_removals" => policy.max_removals = self.rail_limit(key, Check::MaxRemovals, value),
                 "protected" => policy.protected = self.string_list(key, value),
                 _ => unreachable!("fields() yields only known keys"),
             }
@@ -374,10 +378,11 @@ impl Walker<'_, '_> {
         Some(policy)
     }
 
-    fn max_deactivations(&mut self, node: &Node<'_>) -> Option<DeactivationLimit> {
+    /// A rail's limit (`max_deactivations`, `max_removals`): a count or a percentage.
+    fn rail_limit(&mut self, key: &str, check: Check, node: &Node<'_>) -> Option<RailLimit> {
         let parsed = match &node.value {
-            Value::Int(n) => u64::try_from(*n).ok().map(DeactivationLimit::Count),
-            Value::Str(s) => parse_percentage(s).map(DeactivationLimit::PercentHundredths),
+            Value::Int(n) => u64::try_from(*n).ok().map(RailLimit::Count),
+            Value::Str(s) => parse_percentage(s).map(RailLimit::PercentHundredths),
             _ => None,
         };
         if parsed.is_none() {
@@ -386,14 +391,16 @@ impl Walker<'_, '_> {
             let shown = if written.is_empty() { node.value.kind().to_owned() } else { quote(&written) };
             self.sink
                 .problem(
-                    Check::MaxDeactivations,
+                    check,
                     at,
                     format!(
-                        "malformed `max_deactivations` {shown}: expected a count like `10` or a percentage like `\"20%\"`"
+                        "malformed `{key}` {shown}: expected a count like `10` or a percentage like `\"20%\"`"
                     ),
                 )
                 .label("not a count or a percentage")
-                .help("a count is a whole number from 0; a percentage is 0% to 100% with at most two decimals")
+                .help(
+                    "a count is a whole number from 0; a percentage is 0% to 100% with at most two decimals",
+                )
                 .emit();
         }
         parsed
@@ -483,7 +490,7 @@ impl Walker<'_, '_> {
     fn group(&mut self, node: &Node<'_>) -> Option<GroupDoc> {
         let entries = self.mapping(node, "a group", "a mapping with at least `displayName`")?;
         let mut group =
-            GroupDoc { at: self.at(node.pos), display_name: None, external_id: None, members: Vec::new() };
+            GroupDoc { at: self.at(node.pos), display_name: None, external_id: None, members: None };
         let mut has_display_name = false;
         for (key, _, value) in self.fields(entries, keys::GROUP, "in a group") {
             match key {
@@ -492,7 +499,7 @@ impl Walker<'_, '_> {
                     group.display_name = self.string(key, value);
                 }
                 "externalId" => group.external_id = self.string(key, value),
-                "members" => group.members = self.raw_string_list(key, value),
+                "members" => group.members = self.members(value),
                 _ => unreachable!("fields() yields only known keys"),
             }
         }
@@ -503,6 +510,67 @@ impl Walker<'_, '_> {
                 .emit();
         }
         Some(group)
+    }
+}
+
+impl Walker<'_, '_> {
+    /// A group's `members`: the one place where a file's memberships are read. `null` is
+    /// an error (absent and empty mean different things, and `members:` with nothing
+    /// after it says neither), so that it is never taken as "no members".
+    fn members(&mut self, node: &Node<'_>) -> Option<Vec<Str>> {
+        match &node.value {
+            Value::Seq(_) => Some(self.raw_string_list("members", node)),
+            _ => {
+                self.wrong_type("`members`", "a sequence", node);
+                None
+            }
+        }
+    }
+}
+
+/// What to do instead of a null or empty value of `key`, saying exactly what leaving the
+/// key out does: for most keys nothing changes, but an empty or missing `users` lets
+/// `unmanaged_users: deactivate` deactivate everyone, so the advice differs per key.
+fn without_a_value(key: &str) -> String {
+    match key.trim_matches('`') {
+        "the file" => "a desired-state file is a mapping that starts with `version: 1`".into(),
+        "users" => "list the users under `users:`. Leaving `users` out or writing `users: []` is not \
+            \"unmanaged\": with `policy.unmanaged_users: deactivate` (the default) every active live user \
+            that no file lists is then deactivated (within the max_deactivations rail). To leave users \
+            alone, set `policy.unmanaged_users: keep`"
+            .into(),
+        "groups" => {
+            "list the groups under `groups:`. Leaving `groups` out or writing `groups: []` manages no \
+            team: with `policy.unmanaged_groups: keep` (the default) every team is left alone, with \
+            `delete` every team is deleted"
+                .into()
+        }
+        "members" => "list the members, write `members: []` to empty the team, or remove `members` to leave \
+            the team's membership unmanaged (nobody added or removed)"
+            .into(),
+        "policy" => "give a mapping, or remove `policy` to use the defaults (unmanaged_users: deactivate, \
+            unmanaged_groups: keep, max_deactivations: 10, max_removals: 10, no protected users)"
+            .into(),
+        "protected" => "list the userNames to protect; without `protected` no user is protected".into(),
+        "previously" => "list the earlier userNames, or remove `previously` if there are none".into(),
+        "custom_roles" => "list the roles, or remove `custom_roles` if there are none".into(),
+        "active" => {
+            "write `true` or `false`, or remove `active`: a user is active unless marked `false`".into()
+        }
+        "provider" => "give a value, or remove `provider` to use the default, `productboard`".into(),
+        "unmanaged_users" => {
+            "give a value, or remove `unmanaged_users` to use the default, `deactivate`".into()
+        }
+        "unmanaged_groups" => "give a value, or remove `unmanaged_groups` to use the default, `keep`".into(),
+        "userName" => "give the user's email address: `userName` is required".into(),
+        "a user" => "give a mapping with at least `userName`, or remove the entry".into(),
+        "a group" => "give a mapping with at least `displayName`, or remove the entry".into(),
+        "displayName" => "give a value; on a user, remove `displayName` to leave it unmanaged (roster then \
+            never changes it), while a group's `displayName` is required"
+            .into(),
+        other => {
+            format!("give a value, or remove `{other}` to leave it unmanaged (roster then never changes it)")
+        }
     }
 }
 

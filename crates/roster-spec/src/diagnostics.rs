@@ -50,6 +50,8 @@ pub enum Check {
     UnknownRole,
     /// A malformed `max_deactivations`.
     MaxDeactivations,
+    /// A malformed `max_removals`.
+    MaxRemovals,
     /// A `protected` user that the files do not define.
     ProtectedUndefined,
     /// A `protected` user that the files mark `active: false`.
@@ -80,6 +82,7 @@ impl Check {
             Check::PreviouslyClash => "previously-clash",
             Check::UnknownRole => "unknown-role",
             Check::MaxDeactivations => "max-deactivations",
+            Check::MaxRemovals => "max-removals",
             Check::ProtectedUndefined => "protected-undefined",
             Check::ProtectedInactive => "protected-inactive",
             Check::ConflictingFiles => "conflicting-files",

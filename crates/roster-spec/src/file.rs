@@ -42,9 +42,27 @@ use serde::{Deserialize, Serialize};
 
 /// A roster desired-state file (format version 1): the users and groups a SCIM service
 /// should have. Several files may be given together; they merge into one desired state.
+///
+/// For `provider: productboard` (the default) a user's `role` must be one of the built-in
+/// roles, unless the file declares `custom_roles`: then any role is accepted here and
+/// `roster validate` checks it against the declared ones. JSON Schema cannot compare one
+/// value of a document with a list in the same document (`$data` is no standard), so
+/// the custom roles cannot be part of the enum; and several files may share one list of
+/// custom roles, which no single file's schema can see.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "roster desired state")]
+#[schemars(extend("if" = {
+    "anyOf": [
+        {"required": ["provider"], "properties": {"provider": {"const": "generic"}}},
+        {"required": ["custom_roles"], "properties": {"custom_roles": {"minItems": 1}}}
+    ]
+}))]
+#[schemars(extend("else" = {
+    "properties": {
+        "users": {"items": {"properties": {"role": {"enum": ["admin", "maker", "contributor", "viewer"]}}}}
+    }
+}))]
 pub struct SpecFile {
     /// The format version. Only `1` exists; every file must say so.
     #[schemars(extend("const" = 1))]
@@ -64,8 +82,10 @@ pub struct SpecFile {
     /// files add up.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub custom_roles: Vec<String>,
-    /// The users the service should have. A user absent from every file is unmanaged
-    /// (see `policy.unmanaged_users`).
+    /// The users the service should have. A live user absent from every file is
+    /// unmanaged: under `policy.unmanaged_users: deactivate` (the default) it is
+    /// deactivated, so an empty or missing `users` deactivates every active user that no
+    /// other file lists (within `max_deactivations`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<UserEntry>,
     /// The groups the service should have (Productboard: teams).
@@ -102,24 +122,39 @@ impl From<ProviderName> for roster_model::Provider {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyFile {
-    /// What happens to live users that no file mentions: `deactivate` them (the
-    /// default: the files are the whole truth about who may log in) or `keep` them.
+    /// What happens to live users that no file mentions. Default `deactivate`: the files
+    /// are the whole truth about who may log in, and every active live user they leave out
+    /// is deactivated (never deleted), within `max_deactivations`. `keep`: such users are
+    /// left alone and listed in the plan as kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "UnmanagedUsersPolicy")]
     pub unmanaged_users: Option<UnmanagedUsersPolicy>,
-    /// What happens to live groups that no file mentions: `keep` them (the default) or
-    /// `delete` them.
+    /// What happens to live groups (teams) that no file mentions. Default `keep`: they
+    /// are left alone and listed in the plan as kept. `delete`: they are deleted (their
+    /// users are not touched); nothing is deleted from an incomplete view of the service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "UnmanagedGroupsPolicy")]
     pub unmanaged_groups: Option<UnmanagedGroupsPolicy>,
-    /// The most deactivations one plan may hold before it is blocked: a count (default
-    /// 10) or a percentage of the active live users as a string, like "20%" or "12.5%"
-    /// (at most two decimals).
+    /// The most deactivations one plan may hold. Default 10. Forms: a count (`10`), or a
+    /// percentage of the currently active live users as a string (`"20%"`, `"12.5%"`, at
+    /// most two decimals), rounded down. Tombstones (`active: false`) count too. When a
+    /// plan exceeds it, the plan is blocked: `roster plan` and `roster apply` exit 3 and
+    /// nothing is sent; `--allow-deactivations N` lets it through only when it deactivates
+    /// exactly N users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "MaxDeactivations")]
     pub max_deactivations: Option<MaxDeactivations>,
-    /// userNames that are never deactivated, whatever the files say. Each must be a
-    /// user defined in the files and not marked `active: false`.
+    /// The most member removals and group deletions one plan may hold before it is
+    /// blocked: a count (default 10) or a percentage, like "5%", of the live memberships
+    /// plus the live groups. Over it, the plan exits 3 unless `--allow-removals N` names
+    /// the exact number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "MaxDeactivations")]
+    pub max_removals: Option<MaxDeactivations>,
+    /// userNames that are never deactivated, whatever the files say (default: none). A
+    /// list of userNames, matched case-insensitively; each must be a user defined in the
+    /// files and not marked `active: false`, else validation fails. A protected user the
+    /// plan would have deactivated stays active and is listed in the plan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protected: Vec<String>,
 }
@@ -156,13 +191,14 @@ impl UnmanagedGroupsPolicy {
     pub const ALL: [&'static str; 2] = ["keep", "delete"];
 }
 
-/// A limit on deactivations per plan.
+/// A safety rail's limit per plan (`max_deactivations`, `max_removals`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum MaxDeactivations {
-    /// At most this many users.
+    /// At most this many.
     Count(u64),
-    /// At most this share of the active live users, like "20%" or "12.5%".
+    /// At most this share of the rail's base (active live users; live memberships plus
+    /// groups), like "20%" or "12.5%".
     Percentage(#[schemars(regex(pattern = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)%$"))] String),
 }
 
@@ -196,11 +232,13 @@ pub struct UserEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String", length(min = 1))]
     pub title: Option<String>,
-    /// The primary role. Productboard: admin, maker, contributor or viewer, or a role
-    /// listed under `custom_roles`. Left out, the service's default applies to new users
+    /// The primary role. Productboard: admin, maker, contributor or viewer (admin and
+    /// maker take a paid seat, contributor and viewer are free), or a role listed under
+    /// `custom_roles` (paid). Left out, the service's default applies to new users
     /// (Productboard: contributor) and existing users keep theirs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String", length(min = 1))]
+    #[schemars(extend("examples" = ["admin", "maker", "contributor", "viewer"]))]
     pub role: Option<String>,
     /// Whether the user may log in (default true). `false` keeps the entry as a
     /// tombstone: the user is deactivated, never deleted.
@@ -241,16 +279,20 @@ pub struct GroupEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String", length(min = 1))]
     pub external_id: Option<String>,
-    /// The members, by userName; each must be a user defined in the files.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub members: Vec<String>,
+    /// The members, by userName; each must be a user defined in the files. Absent means
+    /// unmanaged: without `members` roster neither adds nor removes anyone, while
+    /// `members: []` empties the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<String>")]
+    pub members: Option<Vec<String>>,
 }
 
 /// The keys of each mapping of the format, in the order files are written. The loader
 /// checks keys against these lists; a test holds them equal to the schema's properties.
 pub(crate) mod keys {
     pub const TOP: &[&str] = &["version", "provider", "custom_roles", "policy", "users", "groups"];
-    pub const POLICY: &[&str] = &["unmanaged_users", "unmanaged_groups", "max_deactivations", "protected"];
+    pub const POLICY: &[&str] =
+        &["unmanaged_users", "unmanaged_groups", "max_deactivations", "max_removals", "protected"];
     pub const USER: &[&str] =
         &["userName", "externalId", "previously", "displayName", "name", "title", "role", "active"];
     pub const NAME: &[&str] = &["givenName", "familyName"];

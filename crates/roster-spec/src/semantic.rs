@@ -53,7 +53,7 @@ pub(crate) fn merge(sink: &mut Sink<'_>, docs: Vec<FileDoc>, complete: bool) -> 
             state.groups.push(DesiredGroup {
                 display_name: display_name.value,
                 external_id: group.external_id.map(|s| s.value),
-                members: group.members.into_iter().map(|s| s.value).collect(),
+                members: group.members.map(|members| members.into_iter().map(|s| s.value).collect()),
                 source: Some(sink.location(group.at)),
             });
         }
@@ -129,6 +129,9 @@ fn merge_policy(sink: &mut Sink<'_>, docs: &[FileDoc], policy: &mut Policy) {
         }
         if let Some(v) = p.max_deactivations {
             policy.max_deactivations = v;
+        }
+        if let Some(v) = p.max_removals {
+            policy.max_removals = v;
         }
         policy.protected = p.protected.iter().map(|s| s.value.clone()).collect();
     }
@@ -374,8 +377,9 @@ fn check_groups(
             .display_name
             .as_ref()
             .map_or_else(|| "a group".to_owned(), |n| format!("group {}", quote(&n.value)));
-        let mut members: HashMap<Key<'_>, At> = HashMap::with_capacity(group.members.len());
-        for member in &group.members {
+        let listed = group.members.as_deref().unwrap_or_default();
+        let mut members: HashMap<Key<'_>, At> = HashMap::with_capacity(listed.len());
+        for member in listed {
             if !email(sink, "`members`", member) {
                 continue;
             }

@@ -93,6 +93,7 @@ groups:
             unmanaged_users: UnmanagedUsers::Keep,
             unmanaged_groups: UnmanagedGroups::Delete,
             max_deactivations: DeactivationLimit::PercentHundredths(1250),
+            max_removals: DeactivationLimit::DEFAULT_REMOVALS,
             protected: vec!["admin@example.com".into()],
         },
         custom_roles: vec!["billing-admin".into()],
@@ -125,13 +126,13 @@ groups:
             DesiredGroup {
                 display_name: "Product Team".into(),
                 external_id: Some("grp-product".into()),
-                members: vec!["ADA@example.com".into(), "admin@example.com".into()],
+                members: Some(vec!["ADA@example.com".into(), "admin@example.com".into()]),
                 source: Some(SourceLocation { file: "users.yaml".into(), line: 21, column: 5 }),
             },
             DesiredGroup {
                 display_name: "Empty".into(),
                 external_id: None,
-                members: vec![],
+                members: None,
                 source: Some(SourceLocation { file: "users.yaml".into(), line: 24, column: 5 }),
             },
         ],
@@ -492,6 +493,66 @@ fn max_deactivations_forms() {
 }
 
 #[test]
+fn max_removals_forms_and_default() {
+    let limit = |value: &str| {
+        load_one(&format!("version: 1\npolicy:\n  max_removals: {value}\n")).map(|s| s.policy.max_removals)
+    };
+    assert_eq!(load_one("version: 1\n").unwrap().policy.max_removals, DeactivationLimit::DEFAULT_REMOVALS);
+    assert_eq!(limit("0"), Ok(DeactivationLimit::Count(0)));
+    assert_eq!(limit("\"5%\""), Ok(DeactivationLimit::PercentHundredths(500)));
+    for bad in ["-1", "\"101%\"", "ten", "~"] {
+        let problems = found(&format!("version: 1\npolicy:\n  max_removals: {bad}\n"));
+        assert_eq!(problems, [("max-removals", 3, 17)], "{bad}");
+    }
+    assert_eq!(
+        messages("version: 1\npolicy:\n  max_removals: ten\n"),
+        ["malformed `max_removals` `ten`: expected a count like `10` or a percentage like `\"20%\"`"]
+    );
+}
+
+#[test]
+fn members_absent_empty_and_null_differ() {
+    let members = |group: &str| {
+        load_one(&format!(
+            "version: 1\nusers:\n  - userName: ada@example.com\ngroups:\n  - displayName: G\n{group}"
+        ))
+        .map(|s| s.groups[0].members.clone())
+    };
+    assert_eq!(members(""), Ok(None), "no `members` key: unmanaged");
+    assert_eq!(members("    members: []\n"), Ok(Some(vec![])), "`members: []`: empty");
+    assert_eq!(members("    members: [ada@example.com]\n"), Ok(Some(vec!["ada@example.com".to_string()])));
+    // `members:` with nothing after it is neither: an error that says what each means.
+    let diagnostics = load_one(
+        "version: 1\nusers:\n  - userName: ada@example.com\ngroups:\n  - displayName: G\n    members:\n",
+    )
+    .unwrap_err();
+    assert_eq!(diagnostics.problems()[0].check(), Check::WrongType);
+    let help = diagnostics.problems()[0].help().unwrap();
+    assert!(help.contains("`members: []` to empty the team"), "{help}");
+    assert!(help.contains("remove `members` to leave the team's membership unmanaged"), "{help}");
+}
+
+#[test]
+fn a_null_users_or_groups_never_advises_removing_it_as_harmless() {
+    for (text, key, must_say) in [
+        ("version: 1\nusers:\n", "users", "every active live user that no file lists is then deactivated"),
+        ("version: 1\nusers: ~\n", "users", "set `policy.unmanaged_users: keep`"),
+        ("version: 1\ngroups:\n", "groups", "with `delete` every team is deleted"),
+        ("version: 1\npolicy:\n", "policy", "to use the defaults"),
+        ("version: 1\npolicy:\n  protected:\n", "protected", "without `protected` no user is protected"),
+    ] {
+        let diagnostics = load_one(text).unwrap_err();
+        let help = diagnostics.problems()[0].help().unwrap_or_default().to_owned();
+        assert!(help.contains(must_say), "{key}: {help}");
+        assert!(!help.contains("to leave it unmanaged"), "{key}: {help}");
+    }
+    // An attribute left out is unmanaged, and the advice says so.
+    let diagnostics = load_one(&user_file("  - userName: ada@example.com\n    title:\n")).unwrap_err();
+    let help = diagnostics.problems()[0].help().unwrap();
+    assert!(help.starts_with("give a value, or remove `title` to leave it unmanaged"), "{help}");
+}
+
+#[test]
 fn protected_users_must_be_defined_and_active() {
     let text = "version: 1\npolicy:\n  protected: [root@example.com, ada@example.com, Grace@example.com]\nusers:\n  - userName: ada@example.com\n  - userName: grace@example.com\n    active: false\n";
     assert_eq!(found(text), [("protected-undefined", 3, 15), ("protected-inactive", 3, 50)]);
@@ -678,7 +739,9 @@ fn canonical(state: &DesiredState) -> DesiredState {
     state.users.sort_by_cached_key(|u| (u.attributes.key(), u.attributes.user_name.clone()));
     state.groups.sort_by_cached_key(|g| (g.display_name.to_lowercase(), g.display_name.clone()));
     for group in &mut state.groups {
-        group.members.sort_by_cached_key(|m| (roster_model::UserKey::new(m), m.clone()));
+        if let Some(members) = &mut group.members {
+            members.sort_by_cached_key(|m| (roster_model::UserKey::new(m), m.clone()));
+        }
     }
     state
 }
@@ -762,7 +825,7 @@ fn to_yaml_round_trips_hostile_strings() {
         state.groups.push(DesiredGroup {
             display_name: format!("{value} {i}"),
             external_id: Some(format!("{i}{value}")),
-            members: vec![format!("user{i}@example.com")],
+            members: Some(vec![format!("user{i}@example.com")]),
             source: None,
         });
     }
@@ -788,6 +851,7 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
             unmanaged_users: UnmanagedUsers::Keep,
             unmanaged_groups: UnmanagedGroups::Delete,
             max_deactivations: DeactivationLimit::PercentHundredths(1250),
+            max_removals: DeactivationLimit::Count(0),
             protected: vec![addresses[0].to_owned()],
         },
         custom_roles: vec!["yes".into()],
@@ -802,13 +866,19 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
     state.groups.push(DesiredGroup {
         display_name: "Everyone".into(),
         external_id: None,
-        members: addresses.iter().rev().map(|a| a.to_uppercase()).collect(),
+        members: Some(addresses.iter().rev().map(|a| a.to_uppercase()).collect()),
         source: None,
     });
     state.groups.push(DesiredGroup {
         display_name: "empty".into(),
         external_id: None,
-        members: vec![],
+        members: Some(vec![]),
+        source: None,
+    });
+    state.groups.push(DesiredGroup {
+        display_name: "unmanaged members".into(),
+        external_id: None,
+        members: None,
         source: None,
     });
     let text = to_yaml(&state);
@@ -837,7 +907,7 @@ fn to_yaml_of_an_empty_state() {
     let text = to_yaml(&DesiredState::default());
     assert_eq!(
         text,
-        "# yaml-language-server: $schema=schemas/roster.schema.json\nversion: 1\nprovider: productboard\npolicy:\n  unmanaged_users: deactivate\n  unmanaged_groups: keep\n  max_deactivations: 10\nusers: []\ngroups: []\n"
+        "# yaml-language-server: $schema=schemas/roster.schema.json\nversion: 1\nprovider: productboard\npolicy:\n  unmanaged_users: deactivate\n  unmanaged_groups: keep\n  max_deactivations: 10\n  max_removals: 10\nusers: []\ngroups: []\n"
     );
     assert_eq!(load_one(&text).unwrap(), DesiredState::default());
     let with_url =
@@ -904,6 +974,13 @@ fn the_schema_has_enums_for_editors() {
 /// What the serde file types read, converted the way `load` converts, for comparison.
 fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
     use crate::file::{MaxDeactivations, UnmanagedGroupsPolicy, UnmanagedUsersPolicy};
+    let limit = |given: Option<MaxDeactivations>, default| match given {
+        None => default,
+        Some(MaxDeactivations::Count(n)) => DeactivationLimit::Count(n),
+        Some(MaxDeactivations::Percentage(p)) => {
+            DeactivationLimit::PercentHundredths(crate::check::parse_percentage(&p).unwrap())
+        }
+    };
     let policy = spec.policy.unwrap_or_default();
     DesiredState {
         provider: spec.provider.unwrap_or_default().into(),
@@ -916,13 +993,8 @@ fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
                 UnmanagedGroupsPolicy::Keep => UnmanagedGroups::Keep,
                 UnmanagedGroupsPolicy::Delete => UnmanagedGroups::Delete,
             },
-            max_deactivations: match policy.max_deactivations {
-                None => DeactivationLimit::default(),
-                Some(MaxDeactivations::Count(n)) => DeactivationLimit::Count(n),
-                Some(MaxDeactivations::Percentage(p)) => {
-                    DeactivationLimit::PercentHundredths(crate::check::parse_percentage(&p).unwrap())
-                }
-            },
+            max_deactivations: limit(policy.max_deactivations, DeactivationLimit::DEFAULT_DEACTIVATIONS),
+            max_removals: limit(policy.max_removals, DeactivationLimit::DEFAULT_REMOVALS),
             protected: policy.protected,
         },
         custom_roles: spec.custom_roles,

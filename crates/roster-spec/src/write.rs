@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use roster_model::{DeactivationLimit, DesiredGroup, DesiredState, DesiredUser, UserKey};
+use roster_model::{DesiredGroup, DesiredState, DesiredUser, RailLimit, UserKey};
 
 /// The schema reference [`crate::to_yaml`] writes on the first line: a path relative to
 /// the file, as in DESIGN.md. It works when the file sits next to a `schemas/` folder
@@ -26,11 +26,12 @@ pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
     out.push_str("policy:\n");
     let _ = writeln!(out, "  unmanaged_users: {}", enum_name(&policy.unmanaged_users));
     let _ = writeln!(out, "  unmanaged_groups: {}", enum_name(&policy.unmanaged_groups));
-    let limit = match policy.max_deactivations {
-        DeactivationLimit::Count(n) => n.to_string(),
-        percentage @ DeactivationLimit::PercentHundredths(_) => format!("\"{percentage}\""),
+    let limit = |limit: RailLimit| match limit {
+        RailLimit::Count(n) => n.to_string(),
+        percentage @ RailLimit::PercentHundredths(_) => format!("\"{percentage}\""),
     };
-    let _ = writeln!(out, "  max_deactivations: {limit}");
+    let _ = writeln!(out, "  max_deactivations: {}", limit(policy.max_deactivations));
+    let _ = writeln!(out, "  max_removals: {}", limit(policy.max_removals));
     if !policy.protected.is_empty() {
         out.push_str("  protected:\n");
         for name in &policy.protected {
@@ -61,11 +62,13 @@ pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
         if let Some(external_id) = &group.external_id {
             let _ = writeln!(out, "    externalId: {}", scalar(external_id));
         }
-        if group.members.is_empty() {
+        // Absent means unmanaged: a group without `members` is written without the key.
+        let Some(members) = &group.members else { continue };
+        if members.is_empty() {
             out.push_str("    members: []\n");
         } else {
             out.push_str("    members:\n");
-            let mut members: Vec<&String> = group.members.iter().collect();
+            let mut members: Vec<&String> = members.iter().collect();
             members.sort_by_cached_key(|m| (UserKey::new(m), (*m).clone()));
             for member in members {
                 let _ = writeln!(out, "      - {}", scalar(member));

@@ -5,19 +5,25 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use roster_apply::{ApplyOptions, ApplyReport, OperationReport, Outcome};
+use roster_apply::{ApplyOptions, ApplyReport, OperationReport, Outcome, Verified};
 use roster_client::WriteClient;
-use roster_plan::{PlanOptions, SavedPlan};
+use roster_plan::{PlanOptions, Refusal, SavedPlan};
 
 use crate::cli::{ApplyArgs, PlanFormat};
-use crate::commands::plan::{fetch, print_plan, verdict, write_atomically};
+use crate::commands::plan::{ci_commit, fetch, print_plan, render_context, verdict, write_atomically};
 use crate::commands::{Ui, validate};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
+use crate::output::count;
 
 /// Applies the desired state, or a saved plan.
 pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     let saved = args.plan.as_deref().map(read_saved_plan).transpose()?;
+    // The edit and blocked checks need no service: refuse before connecting.
+    if let Some(saved) = &saved {
+        saved.verify().map_err(refusal)?;
+        ui.status(&format!("the saved plan is as it was saved (digest {})", saved.digest));
+    }
     let desired = match &saved {
         Some(saved) => saved.desired.clone(),
         None => validate::load(&args.files.files, ui)?,
@@ -26,39 +32,33 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     let concurrency = config.concurrency;
     let client =
         WriteClient::new(config).map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
+    let capabilities = client.reader().capabilities().await.clone();
     let live = fetch(client.reader(), ui).await?;
-    let allow_deactivations = match &saved {
-        Some(saved) => saved.plan.deactivation_rail.allow_deactivations,
-        None => args.allow_deactivations,
+    // The rails' overrides come from this command line only, never from a saved plan:
+    // a plan file is a reviewed artefact, not a permission.
+    let options = PlanOptions {
+        allow_deactivations: args.allow_deactivations,
+        allow_removals: args.allow_removals,
+        capabilities,
+        ..PlanOptions::default()
     };
-    let options = PlanOptions { allow_deactivations, ..PlanOptions::default() };
     let plan = roster_plan::plan(&desired, &live, &options);
 
     if let Some(saved) = &saved {
-        let differences = roster_plan::compare(&saved.plan, &plan);
-        if !differences.is_empty() {
-            let mut message = String::from(
-                "the saved plan is stale: the live state changed since it was made, and applying it now \
-                 would do something else than what was reviewed",
-            );
-            for difference in &differences {
-                message.push_str("\n  - ");
-                message.push_str(difference);
-            }
-            return Err(
-                Failure::error(message).with_hint("run `roster plan --out` again and review the new plan")
-            );
-        }
+        saved.check_against(&plan).map_err(refusal)?;
     }
 
-    print_plan(&plan, PlanFormat::Text, ui)?;
+    let context = render_context(desired.provider, client.reader(), None);
+    print_plan(&plan, PlanFormat::Text, &context, ui)?;
     if plan.is_blocked() {
         return verdict(&plan, false, ui);
     }
     if plan.is_empty() {
         if let Some(path) = &args.report {
-            let report =
-                roster_apply::apply(&plan, &client, &ApplyOptions::default(), commit(), |_| {}).await;
+            let started_at = jiff::Timestamp::now();
+            let mut report =
+                roster_apply::apply(&plan, &client, &ApplyOptions::default(), ci_commit(), |_| {}).await;
+            stamp(&mut report, started_at, &context);
             write_report(path, &report)?;
         }
         return Ok(Exit::Success);
@@ -76,29 +76,95 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         }
     });
     let progress = Progress::new(plan.operations.len() as u64, ui);
-    let report = roster_apply::apply(&plan, &client, &apply_options, commit(), |op| progress.done(op)).await;
+    let started_at = jiff::Timestamp::now();
+    let mut report =
+        roster_apply::apply(&plan, &client, &apply_options, ci_commit(), |op| progress.done(op)).await;
+    stamp(&mut report, started_at, &context);
     interrupt_watch.abort();
     progress.finish();
+
+    // What the service holds now, planned again: whatever is still different was not
+    // taken by the service, whatever its answers said. An interrupted run stops here.
+    let interrupted = apply_options.interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    let replan_problem = if interrupted {
+        None
+    } else {
+        match client.reader().fetch_live().await {
+            Ok(after) => {
+                let again = roster_plan::plan(&desired, &after, &options);
+                if again.incomplete() {
+                    Some(
+                        "the live state fetched after apply was incomplete, so the changes could not be confirmed"
+                            .to_owned(),
+                    )
+                } else {
+                    report.record_replan(&again);
+                    None
+                }
+            }
+            Err(err) => {
+                Some(format!("cannot fetch the live state after apply to confirm the changes: {err}"))
+            }
+        }
+    };
 
     if let Some(path) = &args.report {
         write_report(path, &report)?;
         ui.status(&format!("wrote the report to {}", path.display()));
     }
     let summary = &report.summary;
+    let not_taken = report.not_taken.as_deref().unwrap_or_default();
+    let unconfirmed = report
+        .operations
+        .iter()
+        .filter(|op| matches!(op.outcome, Outcome::Done | Outcome::Adopted) && op.verified == Verified::No)
+        .count();
     let line = format!(
-        "applied: {} done, {} adopted, {} failed, {} skipped{}; {} requests",
+        "applied: {} done, {} adopted, {} failed, {} skipped, {} confirmed by the service{}{}; {}",
         summary.done,
         summary.adopted,
         summary.failed,
         summary.skipped,
+        summary.verified,
+        if not_taken.is_empty() {
+            String::new()
+        } else {
+            format!(", {} not taken by the service", not_taken.len())
+        },
         if summary.skipped_members > 0 {
-            format!(", {} members left out", summary.skipped_members)
+            format!(", {} left out", count(summary.skipped_members as usize, "member"))
         } else {
             String::new()
         },
-        summary.requests
+        count(summary.requests as usize, "request")
     );
-    if summary.is_complete() {
+    if let Some(problem) = &replan_problem {
+        if unconfirmed == 0 {
+            // Every operation was already confirmed by its answer or a read-back.
+            ui.status(&format!("warning: {problem}"));
+        } else {
+            eprintln!(
+                "{}",
+                ui.paint_error(&format!("error: {problem}; {unconfirmed} operations stay unconfirmed"))
+            );
+        }
+    }
+    if !not_taken.is_empty() {
+        eprintln!(
+            "{}",
+            ui.paint_error(&format!(
+                "error: after apply, a fresh plan still has {} {}: the service did not take {}",
+                not_taken.len(),
+                if not_taken.len() == 1 { "operation" } else { "operations" },
+                if not_taken.len() == 1 { "it" } else { "them" }
+            ))
+        );
+        for line in not_taken {
+            eprintln!("  - {line}");
+        }
+    }
+    let confirmed = not_taken.is_empty() && (replan_problem.is_none() || unconfirmed == 0);
+    if summary.is_complete() && confirmed {
         ui.status(&line);
         Ok(Exit::Success)
     } else {
@@ -112,18 +178,24 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     }
 }
 
-/// The commit the desired state came from, where CI says.
-fn commit() -> Option<String> {
-    ["GITHUB_SHA", "CI_COMMIT_SHA"].iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+/// A refused saved plan as a failure (exit 1), with what to do about it.
+fn refusal(refusal: Refusal) -> Failure {
+    Failure::error(refusal.message()).with_hint(refusal.hint())
 }
 
 fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| Failure::from_error(&format!("cannot read the plan {}", path.display()), &err))?;
     let saved: SavedPlan = serde_json::from_str(&text).map_err(|err| {
-        Failure::error(format!("{} is not a plan saved by `roster plan --out`: {err}", path.display()))
+        Failure::error(format!(
+            "{} cannot be read as a plan saved by `roster plan --out` (it was edited, or written by another \
+             roster version): {err}",
+            path.display()
+        ))
     })?;
-    if saved.plan.format_version != roster_plan::FORMAT_VERSION {
+    // A version this roster does not know is said so, unless the content was edited: a
+    // changed version number is tampering like any other edit, which `verify` names.
+    if saved.plan.format_version != roster_plan::FORMAT_VERSION && saved.digest == saved.content_digest() {
         return Err(Failure::error(format!(
             "{} has plan format version {}, this roster reads version {}",
             path.display(),
@@ -142,7 +214,12 @@ fn confirm(n_operations: usize) -> Result<(), Failure> {
                 "review the plan, then pass --auto-approve, or apply a reviewed plan with --plan FILE",
             ));
     }
-    eprint!("\nApply these {n_operations} operations? Only 'yes' is accepted: ");
+    let these = if n_operations == 1 {
+        "this operation".to_owned()
+    } else {
+        format!("these {n_operations} operations")
+    };
+    eprint!("\nApply {these}? Only 'yes' is accepted: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin()
@@ -150,6 +227,15 @@ fn confirm(n_operations: usize) -> Result<(), Failure> {
         .read_line(&mut answer)
         .map_err(|err| Failure::from_error("cannot read the answer", &err))?;
     if answer.trim() == "yes" { Ok(()) } else { Err(Failure::error("apply cancelled; nothing was changed")) }
+}
+
+/// Adds what only the command line knows to a report: roster's version, the start and
+/// end of the run, and the service's host.
+fn stamp(report: &mut ApplyReport, started_at: jiff::Timestamp, context: &roster_render::Context) {
+    report.roster_version = Some(env!("CARGO_PKG_VERSION").to_owned());
+    report.started_at = Some(started_at.to_string());
+    report.finished_at = Some(jiff::Timestamp::now().to_string());
+    report.target_host.clone_from(&context.target_host);
 }
 
 fn write_report(path: &std::path::Path, report: &ApplyReport) -> Result<(), Failure> {
@@ -181,19 +267,28 @@ impl Progress {
 
     fn done(&self, op: &OperationReport) {
         self.finished.set(self.finished.get() + 1);
-        let outcome = match op.outcome {
-            Outcome::Done => "done",
-            Outcome::Adopted => "adopted",
-            Outcome::Failed => "FAILED",
-            Outcome::Skipped => "skipped",
+        let outcome = match (op.outcome, op.verified) {
+            (Outcome::Done, Verified::Answer) => "done, the answer shows it",
+            (Outcome::Done, Verified::ReadBack) => "done, a read-back shows it",
+            (Outcome::Done, _) => "accepted, to be confirmed by the re-plan",
+            (Outcome::Adopted, _) => "adopted",
+            (Outcome::Failed, _) => "FAILED",
+            (Outcome::Skipped, _) => "skipped",
         };
         match &self.bar {
             Some(bar) => {
+                // Printed above the bar, so that the list of what was done stays on
+                // screen when the bar clears.
+                bar.println(format!("  {outcome}: {}", op.description));
                 bar.set_message(format!("{outcome}: {}", op.description));
                 bar.inc(1);
             }
             None if !self.quiet => {
-                eprintln!("[{}/{}] {outcome}: {}", self.finished.get(), self.total, op.description)
+                let note = match (op.outcome, &op.message) {
+                    (Outcome::Done | Outcome::Adopted, Some(message)) => format!(" ({message})"),
+                    _ => String::new(),
+                };
+                eprintln!("[{}/{}] {outcome}: {}{note}", self.finished.get(), self.total, op.description)
             }
             None => {}
         }

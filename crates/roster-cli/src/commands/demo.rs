@@ -11,9 +11,10 @@ use roster_model::LiveState;
 use roster_plan::PlanOptions;
 
 use crate::cli::{DemoArgs, PlanFormat};
-use crate::commands::plan::{client_failure, fetch, print_plan};
+use crate::commands::plan::{client_failure, fetch, print_plan, render_context};
 use crate::commands::{Ui, validate};
 use crate::failure::{CommandResult, Exit, Failure};
+use crate::output::count;
 
 /// The workspace the demo starts from: Lumen Labs before roster, a little out of date.
 const SEED: &str = include_str!("../demo/live.json");
@@ -23,8 +24,11 @@ const EXAMPLE: &str = include_str!("../../../../examples/users.yaml");
 /// Runs the demo; exits 0 when the second plan is empty.
 pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
     heading(ui, "1. validate the desired state");
+    // The demo names the example file itself: read as a directory, `examples/` would warn
+    // about its own subfolders of CI files and invalid examples, which are no users.
+    let example_file = args.examples.join("users.yaml");
     let (desired, files) = if args.examples.is_dir() {
-        let files = vec![args.examples.clone()];
+        let files = vec![if example_file.is_file() { example_file } else { args.examples.clone() }];
         (validate::load(&files, ui)?, files)
     } else {
         tracing::info!("{} not found; using the example file built into roster", args.examples.display());
@@ -35,10 +39,10 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
         (desired, vec![PathBuf::from("examples/users.yaml")])
     };
     eprintln!(
-        "{}: valid: {} users, {} groups",
+        "{}: valid: {}, {}",
         files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "),
-        desired.users.len(),
-        desired.groups.len()
+        count(desired.users.len(), "user"),
+        count(desired.groups.len(), "group")
     );
 
     heading(ui, "2. start the emulator, seeded with the workspace as it is today");
@@ -53,7 +57,12 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
         .state()
         .load_live_state(&seed)
         .map_err(|err| Failure::from_error("cannot seed the emulator", &err))?;
-    eprintln!("{} serves {} users and {} groups", emulator.base_url(), seed.users.len(), seed.groups.len());
+    eprintln!(
+        "{} serves {} and {}",
+        emulator.base_url(),
+        count(seed.users.len(), "user"),
+        count(seed.groups.len(), "group")
+    );
 
     let mut client_config = ClientConfig::new(emulator.base_url(), desired.provider);
     client_config.token = Some(Token::new(token));
@@ -62,8 +71,10 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
 
     heading(ui, "3. plan: what applying the file would change");
     let live = fetch(client.reader(), ui).await?;
-    let plan = roster_plan::plan(&desired, &live, &PlanOptions::default());
-    print_plan(&plan, PlanFormat::Text, ui)?;
+    let options =
+        PlanOptions { capabilities: client.reader().capabilities().await.clone(), ..PlanOptions::default() };
+    let plan = roster_plan::plan(&desired, &live, &options);
+    print_plan(&plan, PlanFormat::Text, &render_context(desired.provider, client.reader(), None), ui)?;
     if plan.is_blocked() {
         return Err(Failure::error("the demo plan is blocked; this is a bug in the demo"));
     }
@@ -74,11 +85,11 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
     })
     .await;
     eprintln!(
-        "{} done, {} failed, {} skipped, in {} requests",
+        "{} done, {} failed, {} skipped, in {}",
         report.summary.done + report.summary.adopted,
         report.summary.failed,
         report.summary.skipped,
-        report.summary.requests
+        count(report.summary.requests as usize, "request")
     );
 
     heading(ui, "5. plan again: nothing left to do");
@@ -89,7 +100,7 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
         .shutdown()
         .await
         .map_err(|err| Failure::from_error("the emulator did not stop cleanly", &err))?;
-    eprintln!("the emulator served {} requests, {user_deletes} of them a user DELETE", log.len());
+    eprintln!("the emulator served {}, {user_deletes} of them a user DELETE", count(log.len(), "request"));
     if !report.summary.is_complete() || !replan {
         return Err(Failure::error("the demo did not converge"));
     }
@@ -103,8 +114,9 @@ async fn plan_again(
     ui: &Ui,
 ) -> Result<bool, Failure> {
     let live = fetch(client, ui).await?;
-    let plan = roster_plan::plan(desired, &live, &PlanOptions::default());
-    print_plan(&plan, PlanFormat::Text, ui)?;
+    let options = PlanOptions { capabilities: client.capabilities().await.clone(), ..PlanOptions::default() };
+    let plan = roster_plan::plan(desired, &live, &options);
+    print_plan(&plan, PlanFormat::Text, &render_context(desired.provider, client, None), ui)?;
     Ok(plan.is_empty())
 }
 

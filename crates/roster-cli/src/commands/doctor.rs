@@ -1,16 +1,17 @@
 //! `roster doctor`: check the connection step by step and say how to fix what fails.
 
 use roster_client::{ClientConfig, ReadClient, Token};
-use roster_model::Provider;
+use roster_model::{Provider, ServiceCapabilities, UserAttribute};
 
-use crate::cli::ConnectionArgs;
+use crate::cli::{ApiArgs, ConnectionArgs};
 use crate::commands::Ui;
-use crate::connection::PRODUCTBOARD_SCIM_URL;
+use crate::connection::{PRODUCTBOARD_SCIM_URL, PRODUCTBOARD_TOKEN_PLACES};
 use crate::failure::{CommandResult, Exit, Failure};
 
 /// Runs the checks in order (URL, connection and TLS, token, then what the service
-/// answers) and prints one line per check, with a fix under each failure.
-pub async fn run(args: &ConnectionArgs, ui: &Ui) -> CommandResult {
+/// answers) and prints one line per check, with a fix under each failure. With a REST
+/// token, the REST member list is checked too (see [`crate::commands::rest_check`]).
+pub async fn run(args: &ConnectionArgs, api: &ApiArgs, ui: &Ui) -> CommandResult {
     let mut report = Report { ui, failures: 0 };
     let url = args.url.clone().unwrap_or_default();
     if url.trim().is_empty() {
@@ -63,16 +64,32 @@ pub async fn run(args: &ConnectionArgs, ui: &Ui) -> CommandResult {
         ),
         (false, None) => report.fail("connection", "nothing was probed", "run with -v to see the requests"),
     }
-    match &token {
-        Ok(_) => report.pass("token", "present (not shown)"),
-        Err(err) => report.fail(
+    // A refused token fails every later request alike: it is one failure, of the token,
+    // with one hint, not one per check.
+    let refused = steps.iter().find(|step| matches!(step.status, Some(401 | 403)));
+    match (&token, refused) {
+        (Err(err), _) => report.fail(
             "token",
             err,
-            "set ROSTER_SCIM_TOKEN or pass --token-file; Productboard's SCIM token is shown once when SCIM is \
-             switched on under Settings → Security, and is not a REST API token",
+            &format!("set ROSTER_SCIM_TOKEN or pass --token-file; {PRODUCTBOARD_TOKEN_PLACES}"),
         ),
+        (Ok(_), Some(step)) => {
+            let status = step.status.unwrap_or_default();
+            report.fail(
+                "token",
+                &format!("the service refused it ({status} to {})", step.request),
+                &format!(
+                    "use a token the service accepts for SCIM, in ROSTER_SCIM_TOKEN or --token-file; \
+                     {PRODUCTBOARD_TOKEN_PLACES}"
+                ),
+            );
+            return report.finish();
+        }
+        (Ok(_), None) if connected => report.pass("token", "present (not shown), accepted"),
+        (Ok(_), None) => report.pass("token", "present (not shown)"),
     }
     if !connected {
+        rest_checks(&mut report, api, &url, token.as_ref().ok()).await;
         return report.finish();
     }
     for step in steps {
@@ -84,7 +101,59 @@ pub async fn run(args: &ConnectionArgs, ui: &Ui) -> CommandResult {
             }
         }
     }
+    rest_checks(&mut report, api, &url, token.as_ref().ok()).await;
+    print_capabilities(client.capabilities().await);
     report.finish()
+}
+
+/// The table of what the service declares (or what roster assumes where it declares
+/// nothing): what plan and apply rely on.
+fn print_capabilities(caps: &ServiceCapabilities) {
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    let known = |b: Option<bool>| b.map_or("unknown", yes);
+    let mut rows: Vec<(String, String)> = vec![
+        ("PATCH".into(), yes(caps.patch).into()),
+        (
+            "filter".into(),
+            format!(
+                "{}{}",
+                yes(caps.filter),
+                caps.filter_max_results.map(|m| format!(" (max {m})")).unwrap_or_default()
+            ),
+        ),
+        ("sort".into(), yes(caps.sort).into()),
+        ("ETag".into(), yes(caps.etag).into()),
+        ("groups".into(), known(caps.groups).into()),
+        ("enterprise extension".into(), known(caps.enterprise_extension).into()),
+    ];
+    for attribute in UserAttribute::ALL {
+        rows.push((
+            format!("user {}", attribute.scim_path()),
+            caps.user_attribute(attribute).as_str().into(),
+        ));
+    }
+    rows.push(("group externalId".into(), caps.group_external_id.as_str().into()));
+    let required = |b: bool| if b { "required, sent" } else { "not required" };
+    rows.push(("name.formatted".into(), required(caps.name_formatted_required).into()));
+    rows.push(("members.$ref".into(), required(caps.member_ref_required).into()));
+    println!("capabilities:");
+    println!("  /ServiceProviderConfig: {}", caps.service_provider_config_source);
+    println!("  /ResourceTypes: {}", caps.resource_types_source);
+    println!("  /Schemas: {}", caps.schemas_source);
+    let width = rows.iter().map(|(name, _)| name.chars().count()).max().unwrap_or(0);
+    for (name, value) in rows {
+        println!("  {name:<width$}  {value}");
+    }
+}
+
+/// The REST API's checks, when a REST token is given, after SCIM's.
+async fn rest_checks(report: &mut Report<'_>, api: &ApiArgs, scim_url: &str, scim_token: Option<&Token>) {
+    for check in crate::commands::rest_check::rest_checks(api, scim_url, scim_token).await {
+        match &check.outcome {
+            Ok(found) => report.pass(&check.name, found),
+            Err((err, fix)) => report.fail(&check.name, err, fix),
+        }
+    }
 }
 
 struct Report<'a> {
@@ -105,11 +174,13 @@ impl Report<'_> {
     }
 
     fn finish(self) -> CommandResult {
-        if self.failures == 0 {
-            println!("all checks passed");
-            Ok(Exit::Success)
-        } else {
-            Err(Failure::error(format!("{} of the checks failed", self.failures)))
+        match self.failures {
+            0 => {
+                println!("all checks passed");
+                Ok(Exit::Success)
+            }
+            1 => Err(Failure::error("1 check failed")),
+            n => Err(Failure::error(format!("{n} checks failed"))),
         }
     }
 }

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use roster_emulator::{Emulator, EmulatorConfig, Misbehaviour};
+use roster_emulator::{Emulator, EmulatorConfig, Misbehaviour, RateHeaders};
 
-use crate::cli::{EmulatorArgs, Misbehave};
+use crate::cli::{EmulatorArgs, Misbehave, RateHeadersArg};
 use crate::commands::Ui;
 use crate::failure::{CommandResult, Exit, Failure};
 
@@ -16,8 +16,16 @@ pub async fn run(args: &EmulatorArgs, ui: &Ui) -> CommandResult {
     }
     let config = EmulatorConfig {
         token: args.token.clone().filter(|t| !t.is_empty()),
+        api_token: args.api_token.clone().filter(|t| !t.is_empty()),
+        scim_token_on_rest: args.scim_token_on_rest,
         latency: Duration::from_millis(args.latency_ms),
-        rate_limit: args.rate_limit,
+        rate_limit: args.rate_limit.map(|(count, _)| count),
+        rate_limit_window: args.rate_limit.map_or(Duration::from_secs(1), |(_, window)| window),
+        rate_headers: match args.rate_headers {
+            RateHeadersArg::XRatelimit => RateHeaders::XRateLimit,
+            RateHeadersArg::Ietf => RateHeaders::Ietf,
+            RateHeadersArg::None => RateHeaders::None,
+        },
         fault_rate: args.fault_rate,
         seed: args.seed,
         state_file: args.state.clone(),
@@ -51,6 +59,16 @@ pub fn misbehaviour(switches: &[Misbehave]) -> Misbehaviour {
             Misbehave::DropPostResponses => m.drop_response_after_post = true,
             Misbehave::ThrottleAs500 => m.throttle_as_500 = true,
             Misbehave::NoRetryAfter => m.omit_retry_after = true,
+            Misbehave::IgnoreUnknownAttributes => m.ignore_unknown_attributes = true,
+            Misbehave::PutIgnoresMembers => m.put_ignores_members = true,
+            Misbehave::RequireNameFormatted => m.require_name_formatted = true,
+            Misbehave::RequireMemberRef => m.require_member_ref = true,
+            Misbehave::PatchUnsupported => m.patch_unsupported = true,
+            Misbehave::RemoveByValueWipesAll => m.remove_by_value_wipes_all = true,
+            Misbehave::NoSchemas => m.no_schemas = true,
+            Misbehave::RepeatMemberCursor => m.repeat_member_cursor = true,
+            Misbehave::EndlessMemberCursor => m.endless_member_cursor = true,
+            Misbehave::IgnoreMemberCursor => m.ignore_member_cursor = true,
         }
     }
     m

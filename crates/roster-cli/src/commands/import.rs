@@ -2,16 +2,21 @@
 //! existing workspace starts from a file whose plan is empty.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
 
 use roster_client::ReadClient;
 use roster_model::{DesiredGroup, DesiredState, DesiredUser, LiveState, Provider, UserKey};
-use roster_plan::PlanOptions;
+use roster_plan::{Operation, PlanOptions};
 
 use crate::cli::ImportArgs;
-use crate::commands::Ui;
 use crate::commands::plan::{fetch, write_atomically};
+use crate::commands::{Ui, schema};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
+use crate::output::count;
+
+/// The schema file import writes beside the file it writes, and references.
+const SCHEMA_FILE: &str = "roster.schema.json";
 
 /// Fetches, converts, checks that the file validates and plans empty, and writes it.
 pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
@@ -19,6 +24,23 @@ pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
         return Err(Failure::error(format!("{} exists; import does not replace it", out.display()))
             .with_hint("pass --force to replace it, or --out another file and compare"));
     }
+    // The schema goes beside the file, unless a published copy is referenced.
+    let schema_file = match (&args.schema_url, &args.out) {
+        (None, Some(out)) => {
+            let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let path = dir.join(SCHEMA_FILE);
+            let current = std::fs::read_to_string(&path).ok();
+            if current.as_ref().is_some_and(|text| *text != schema::text()) && !args.force {
+                return Err(Failure::error(format!(
+                    "{} exists and is not this version's schema; import does not replace it",
+                    path.display()
+                ))
+                .with_hint("pass --force to replace it, or --schema-url to reference a published schema"));
+            }
+            Some(path)
+        }
+        _ => None,
+    };
     let provider = Provider::from(args.provider);
     let client = ReadClient::new(client_config(&args.connection, provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
@@ -32,7 +54,8 @@ pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
-    let text = roster_spec::to_yaml(&desired);
+    let schema_ref = args.schema_url.as_deref().unwrap_or(SCHEMA_FILE);
+    let text = roster_spec::to_yaml_with_schema(&desired, schema_ref);
     let name = args.out.as_ref().map_or_else(|| "users.yaml".to_owned(), |p| p.display().to_string());
     // The file is checked as any other before anyone relies on it.
     let reloaded = roster_spec::load(&[roster_spec::SourceFile { name: name.clone(), text: text.clone() }])
@@ -43,22 +66,44 @@ pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
         )
     })?;
     let plan = roster_plan::plan(&reloaded, &live, &PlanOptions::default());
-    if !plan.is_empty() {
-        for operation in &plan.operations {
-            tracing::warn!("the imported file still plans: {}", operation.describe());
-        }
+    // Teams without an externalId get their live id as one, so that a rename in the
+    // file renames them; the first apply sets it on the service. Anything else still
+    // planned means the file does not describe the service.
+    let (anchors, others): (Vec<_>, Vec<_>) = plan.operations.iter().partition(|op| match op {
+        Operation::SetGroupExternalId { from, .. } => from.as_deref().is_none_or(|f| f.trim().is_empty()),
+        _ => false,
+    });
+    if !anchors.is_empty() {
+        ui.status(&format!(
+            "{} had no externalId: the file gives each its live id as externalId, so that renaming it in \
+             the file renames it; the first apply sets it (setGroupExternalId)",
+            count(anchors.len(), "group")
+        ));
+    }
+    for operation in others {
+        tracing::warn!("the imported file still plans: {}", operation.describe());
     }
     match &args.out {
         Some(path) => {
+            if let Some(schema_path) = &schema_file {
+                write_atomically(schema_path, schema::text().as_bytes())?;
+            }
             write_atomically(path, text.as_bytes())?;
             ui.status(&format!(
-                "wrote {} users and {} groups to {}",
-                desired.users.len(),
-                desired.groups.len(),
+                "wrote {} and {} to {}",
+                count(desired.users.len(), "user"),
+                count(desired.groups.len(), "group"),
                 path.display()
             ));
         }
-        None => print!("{text}"),
+        None => {
+            print!("{text}");
+            if args.schema_url.is_none() {
+                ui.status(&format!(
+                    "the file references {SCHEMA_FILE} beside it: write it with `roster schema --out {SCHEMA_FILE}`"
+                ));
+            }
+        }
     }
     Ok(Exit::Success)
 }
@@ -136,14 +181,18 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
                 )),
             }
         }
-        let external_id = group
-            .external_id
-            .clone()
-            .filter(|id| !id.trim().is_empty() && seen_group_external_ids.insert(id.clone()));
+        // The service's externalId, else (where the service has none) the live id:
+        // either anchors the team, so that renaming it in the file renames it instead of
+        // creating a second team. A duplicate externalId is left out, never replaced:
+        // the identity provider may rely on it.
+        let external_id = match group.external_id.as_deref().filter(|id| !id.trim().is_empty()) {
+            Some(id) => Some(id.to_owned()).filter(|id| seen_group_external_ids.insert(id.clone())),
+            None => Some(group.id.clone()).filter(|id| seen_group_external_ids.insert(id.clone())),
+        };
         desired_groups.push(DesiredGroup {
             display_name: group.display_name.clone(),
             external_id,
-            members: members.into_iter().map(|(_, user_name)| user_name).collect(),
+            members: Some(members.into_iter().map(|(_, user_name)| user_name).collect()),
             source: None,
         });
     }
@@ -164,4 +213,42 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
         ..DesiredState::default()
     };
     (desired, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use roster_model::{LiveGroup, LiveState, Provider};
+
+    use super::desired_from_live;
+
+    fn group(id: &str, name: &str, external_id: Option<&str>) -> LiveGroup {
+        LiveGroup {
+            id: id.into(),
+            display_name: name.into(),
+            external_id: external_id.map(str::to_owned),
+            members: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_team_is_anchored_by_its_external_id_or_else_its_live_id() {
+        let live = LiveState {
+            groups: vec![
+                group("g1", "Anchored", Some("grp-a")),
+                group("g2", "Bare", None),
+                group("g3", "Blank", Some("  ")),
+                group("g4", "Copy", Some("grp-a")),
+            ],
+            ..LiveState::default()
+        };
+        let (desired, _) = desired_from_live(&live, Provider::Productboard);
+        let anchors: Vec<(&str, Option<&str>)> =
+            desired.groups.iter().map(|g| (g.display_name.as_str(), g.external_id.as_deref())).collect();
+        // A duplicate externalId is left out rather than replaced by the id: the service's
+        // value may be what the identity provider matches on.
+        assert_eq!(
+            anchors,
+            [("Anchored", Some("grp-a")), ("Bare", Some("g2")), ("Blank", Some("g3")), ("Copy", None)]
+        );
+    }
 }

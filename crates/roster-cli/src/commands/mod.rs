@@ -2,12 +2,15 @@
 //! [`crate::failure::Failure`].
 
 pub mod apply;
+pub mod audit;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod emulator;
 pub mod import;
 pub mod plan;
+pub mod rest_check;
+pub mod schema;
 pub mod validate;
 
 use crate::cli::{Command, GlobalArgs};
@@ -54,10 +57,12 @@ pub async fn run_async(command: Command, ui: &Ui) -> CommandResult {
         Command::Plan(args) => plan::run(&args, ui).await,
         Command::Apply(args) => apply::run(&args, ui).await,
         Command::Import(args) => import::run(&args, ui).await,
-        Command::Doctor(args) => doctor::run(&args, ui).await,
+        Command::Doctor(args) => doctor::run(&args.connection, &args.api, ui).await,
+        Command::Audit(args) => audit::run(&args, ui).await,
         Command::Emulator(args) => emulator::run(&args, ui).await,
         Command::Demo(args) => demo::run(&args, ui).await,
         Command::Validate(args) => validate::run(&args, ui),
         Command::Completions(args) => completions::run(&args),
+        Command::Schema(args) => schema::run(&args, ui),
     }
 }

@@ -4,14 +4,15 @@ use std::io::Write;
 use std::path::Path;
 
 use roster_client::ReadClient;
-use roster_model::{DesiredState, LiveState};
+use roster_model::{DesiredState, LiveState, Provider};
 use roster_plan::{Plan, PlanOptions, SavedPlan};
-use roster_render::TextOptions;
+use roster_render::{Context, TextOptions};
 
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::commands::{Ui, validate};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
+use crate::output::count;
 
 /// Plans and prints; `--out` saves the plan with the desired state it was made from.
 pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
@@ -21,13 +22,28 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     let desired = validate::load(&args.files.files, ui)?;
     let client = ReadClient::new(client_config(&args.connection, desired.provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
+    let capabilities = client.capabilities().await.clone();
     let live = fetch(&client, ui).await?;
-    let options = PlanOptions { allow_deactivations: args.allow_deactivations, ..PlanOptions::default() };
+    let context = render_context(desired.provider, &client, args.for_commit.as_deref());
+    let options = PlanOptions {
+        allow_deactivations: args.allow_deactivations,
+        allow_removals: args.allow_removals,
+        capabilities,
+        ..PlanOptions::default()
+    };
     let plan = roster_plan::plan(&desired, &live, &options);
-    print_plan(&plan, args.format, ui)?;
+    print_plan(&plan, args.format, &context, ui)?;
     if let Some(out) = &args.out {
-        save(out, &plan, &desired)?;
-        ui.status(&format!("saved the plan to {}", out.display()));
+        let digest = save(out, &plan, &desired)?;
+        if plan.is_blocked() {
+            ui.status(&format!(
+                "saved the plan to {} (digest {digest}) for review only: it is blocked, so `roster apply \
+                 --plan` will refuse it",
+                out.display()
+            ));
+        } else {
+            ui.status(&format!("saved the plan to {} (digest {digest})", out.display()));
+        }
     }
     verdict(&plan, args.detailed_exitcode, ui)
 }
@@ -60,7 +76,11 @@ pub fn refuse_to_overwrite_inputs(out: &Path, inputs: &[std::path::PathBuf]) -> 
 pub async fn fetch(client: &ReadClient, ui: &Ui) -> Result<LiveState, Failure> {
     let live =
         client.fetch_live().await.map_err(|err| client_failure("cannot fetch the live state", &err))?;
-    ui.status(&format!("fetched {} users and {} groups", live.users.len(), live.groups.len()));
+    ui.status(&format!(
+        "fetched {} and {}",
+        count(live.users.len(), "user"),
+        count(live.groups.len(), "group")
+    ));
     Ok(live)
 }
 
@@ -73,14 +93,46 @@ pub fn client_failure(context: &str, err: &roster_client::ClientError) -> Failur
     }
 }
 
+/// The commit CI runs for (`GITHUB_SHA`, else `CI_COMMIT_SHA`), if any.
+pub fn ci_commit() -> Option<String> {
+    ["GITHUB_SHA", "CI_COMMIT_SHA"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+}
+
+/// The host (and port, if any) of a URL the client accepted, for plans and reports:
+/// it names the service without its path.
+pub fn url_host(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    after_scheme.split(['/', '?', '#']).next().unwrap_or_default().to_owned()
+}
+
+/// The current time in UTC to the minute, as plans show it.
+pub fn now_for_people() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// What the renderers say a plan was computed for: the provider, the commit
+/// (`--for-commit`, else CI's), the time of the live read and the service's host.
+pub fn render_context(provider: Provider, client: &ReadClient, for_commit: Option<&str>) -> Context {
+    Context {
+        provider,
+        commit: for_commit.map(str::to_owned).filter(|c| !c.trim().is_empty()).or_else(ci_commit),
+        computed_at: Some(now_for_people()),
+        target_host: Some(url_host(client.base_url())),
+    }
+}
+
 /// Prints a plan on stdout in the chosen format.
-pub fn print_plan(plan: &Plan, format: PlanFormat, ui: &Ui) -> Result<(), Failure> {
+pub fn print_plan(plan: &Plan, format: PlanFormat, context: &Context, ui: &Ui) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     let written = match format {
-        PlanFormat::Text => {
-            roster_render::render_text(plan, &mut out, &TextOptions { color: ui.stdout_color })
-        }
-        PlanFormat::Markdown => roster_render::render_markdown(plan, &mut out),
+        PlanFormat::Text => roster_render::render_text(
+            plan,
+            &mut out,
+            &TextOptions { color: ui.stdout_color, context: context.clone() },
+        ),
+        PlanFormat::Markdown => roster_render::render_markdown(plan, &mut out, context),
         PlanFormat::Json => roster_render::render_json(plan, &mut out),
     };
     written.and_then(|()| out.flush()).map_err(|err| Failure::from_error("cannot write the plan", &err))
@@ -109,13 +161,15 @@ pub fn verdict(plan: &Plan, detailed_exitcode: bool, ui: &Ui) -> CommandResult {
     Ok(Exit::Success)
 }
 
-/// Writes a saved plan atomically: a reader never sees half a file.
-pub fn save(path: &Path, plan: &Plan, desired: &DesiredState) -> Result<(), Failure> {
-    let saved = SavedPlan { plan: plan.clone(), desired: desired.clone() };
+/// Writes a saved plan, with the digest of its content, atomically: a reader never sees
+/// half a file. Returns the digest, which `apply --plan` checks the content against.
+pub fn save(path: &Path, plan: &Plan, desired: &DesiredState) -> Result<String, Failure> {
+    let saved = SavedPlan::new(plan.clone(), desired.clone());
     let mut text = serde_json::to_string_pretty(&saved)
         .map_err(|err| Failure::from_error("cannot serialise the plan", &err))?;
     text.push('\n');
-    write_atomically(path, text.as_bytes())
+    write_atomically(path, text.as_bytes())?;
+    Ok(saved.digest)
 }
 
 /// Writes a file through a temporary file in the same folder and a rename.
@@ -134,4 +188,16 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
         let _ = std::fs::remove_file(&temp);
     }
     result.map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_of_urls() {
+        assert_eq!(url_host("https://api.productboard.com/scim/v2"), "api.productboard.com");
+        assert_eq!(url_host("http://127.0.0.1:8080/scim/v2"), "127.0.0.1:8080");
+        assert_eq!(url_host("https://[::1]:9000"), "[::1]:9000");
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use roster_model::DesiredState;
+use roster_model::{DesiredState, UnmanagedUsers};
 
 use crate::cli::FilesArgs;
 use crate::commands::Ui;
@@ -13,14 +13,29 @@ use crate::output;
 pub fn run(args: &FilesArgs, ui: &Ui) -> CommandResult {
     let desired = load(&args.files, ui)?;
     let n_inactive = desired.users.iter().filter(|u| !u.attributes.active).count();
+    let n_unmanaged_members = desired.groups.iter().filter(|g| g.members.is_none()).count();
     eprintln!(
-        "{}: valid: {} users ({} inactive), {} groups, provider {}",
+        "{}: valid: {} ({} inactive), {}{}, provider {}",
         names(&args.files),
-        desired.users.len(),
+        output::count(desired.users.len(), "user"),
         n_inactive,
-        desired.groups.len(),
+        output::count(desired.groups.len(), "group"),
+        if n_unmanaged_members > 0 {
+            format!(" ({n_unmanaged_members} without `members`: their membership is left alone)")
+        } else {
+            String::new()
+        },
         desired.provider.as_str()
     );
+    // An empty `users` is valid, and under the default policy it means "nobody": say so
+    // before a plan shows every account deactivated.
+    if desired.users.is_empty() && desired.policy.unmanaged_users == UnmanagedUsers::Deactivate {
+        eprintln!(
+            "note: the files list no users; with policy.unmanaged_users: deactivate, a plan deactivates every \
+             active user of the service (within max_deactivations). Set policy.unmanaged_users: keep to leave \
+             users alone"
+        );
+    }
     Ok(Exit::Success)
 }
 
