@@ -253,6 +253,7 @@ mod tests {
                     ("INPUT_COMMAND", "plan".to_owned()),
                     ("INPUT_VERSION", String::new()),
                     ("INPUT_ALLOW_DEACTIVATIONS", String::new()),
+                    ("INPUT_ALLOW_REMOVALS", String::new()),
                 ],
             );
             let target = &outputs["target"];
@@ -286,6 +287,7 @@ mod tests {
                     ("INPUT_COMMAND", "apply".to_owned()),
                     ("INPUT_VERSION", String::new()),
                     ("INPUT_ALLOW_DEACTIVATIONS", "3".to_owned()),
+                    ("INPUT_ALLOW_REMOVALS", "2".to_owned()),
                 ],
             );
             assert_eq!(outputs["version"], env!("CARGO_PKG_VERSION"), "{action_ref}");
