@@ -247,3 +247,104 @@ fn roster_schema_prints_and_writes_the_generated_schema() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(std::fs::read_to_string(dir.path().join("roster.schema.json")).unwrap(), committed);
 }
+
+/// `roster validate` as an unprivileged user: as root (where tests and CI run),
+/// permissions would not stop any read, so the run drops to `nobody` with `setpriv`.
+fn validate_unprivileged(dir: &Path, target: &Path) -> (i32, String, String) {
+    let is_root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n");
+    let mut command = if is_root {
+        let mut command = std::process::Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_roster")]);
+        command
+    } else {
+        std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+    };
+    command.current_dir(dir).stdin(std::process::Stdio::null()).env("NO_COLOR", "1");
+    run(command.arg("validate").arg(target))
+}
+
+#[test]
+fn directory_entries_that_cannot_be_read_fail_the_run_with_their_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    std::fs::create_dir(&users).unwrap();
+    std::fs::write(users.join("a.yaml"), "version: 1\nusers:\n  - userName: ada@example.com\n").unwrap();
+    for path in [dir.path(), users.as_path()] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let valid = run(roster(None, dir.path()).args(["validate", "users"]));
+    assert_eq!(valid.0, 0, "{}", valid.2);
+
+    // A broken link, a link to itself, a FIFO and a file without read permission: each
+    // fails the run and is named; none is skipped.
+    std::os::unix::fs::symlink("gone.yaml", users.join("broken.yaml")).unwrap();
+    let (code, _, stderr) = run(roster(None, dir.path()).args(["validate", "users"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("users/broken.yaml"), "{stderr}");
+    std::fs::remove_file(users.join("broken.yaml")).unwrap();
+
+    std::os::unix::fs::symlink("loop.yaml", users.join("loop.yaml")).unwrap();
+    let (code, _, stderr) = run(roster(None, dir.path()).args(["validate", "users"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("users/loop.yaml"), "{stderr}");
+    std::fs::remove_file(users.join("loop.yaml")).unwrap();
+
+    assert!(std::process::Command::new("mkfifo").arg(users.join("pipe.yaml")).status().unwrap().success());
+    let (code, _, stderr) = run(roster(None, dir.path()).args(["validate", "users"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("users/pipe.yaml is a FIFO, not a regular file"), "{stderr}");
+    std::fs::remove_file(users.join("pipe.yaml")).unwrap();
+
+    let secret = users.join("secret.yaml");
+    std::fs::write(&secret, "version: 1\nusers:\n  - userName: grace@example.com\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let (code, _, stderr) = validate_unprivileged(dir.path(), Path::new("users"));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("users/secret.yaml") && stderr.contains("ermission denied"), "{stderr}");
+    let (code, _, stderr) = validate_unprivileged(dir.path(), Path::new("users/a.yaml"));
+    assert_eq!(code, 0, "the readable file alone is fine: {stderr}");
+}
+
+#[test]
+fn special_files_are_refused_and_content_is_never_echoed() {
+    let secret = "pb_scim_N0tForOutput_9f8e7d6c5b4a";
+    let dir = tempfile::tempdir().unwrap();
+    for special in ["/dev/null", "/proc/self/environ"] {
+        let (code, stdout, stderr) =
+            run(roster(None, dir.path()).env("ROSTER_SCIM_TOKEN", secret).args(["validate", special]));
+        assert_eq!(code, 1, "{special}: {stderr}");
+        assert!(stderr.contains("not a regular file"), "{special}: {stderr}");
+        assert!(!stdout.contains(secret) && !stderr.contains(secret), "{stderr}");
+    }
+    // Not UTF-8: the place of the first invalid byte, and nothing of the content.
+    std::fs::write(
+        dir.path().join("latin1.yaml"),
+        b"version: 1\nusers:\n  - userName: caf\xe9@example.com\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(roster(None, dir.path()).args(["validate", "latin1.yaml"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("latin1.yaml:3:18: not UTF-8 text"), "{stderr}");
+    assert!(!stderr.contains("caf"), "{stderr}");
+    // The token file named where the desired state belongs.
+    std::fs::write(dir.path().join("token"), format!("{secret}\n")).unwrap();
+    let (code, stdout, stderr) =
+        run(roster(None, dir.path()).env("ROSTER_SCIM_TOKEN", secret).args(["validate", "token"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("not a desired-state file"), "{stderr}");
+    assert!(!stdout.contains(secret) && !stderr.contains(secret), "{stderr}");
+    // The token inside a desired-state file, where messages quote it.
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        format!("version: 1\nusers:\n  - userName: {secret}\n    role: {secret}\n"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(roster(None, dir.path())
+        .env("ROSTER_SCIM_TOKEN", secret)
+        .env("GITHUB_ACTIONS", "true")
+        .args(["validate", "users.yaml"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("malformed email `***`"), "{stderr}");
+    assert!(!stdout.contains(secret) && !stderr.contains(secret), "{stdout}{stderr}");
+}

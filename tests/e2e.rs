@@ -609,6 +609,72 @@ fn an_identity_conflict_blocks_plan_and_apply_and_sends_nothing() {
     assert!(server.live().users.iter().all(|u| u.attributes.active), "no one deactivated");
 }
 
+fn live_user(id: &str, user_name: &str) -> LiveUser {
+    LiveUser {
+        id: id.into(),
+        attributes: UserAttributes { user_name: user_name.into(), active: true, ..UserAttributes::default() },
+    }
+}
+
+#[test]
+fn live_names_that_only_look_alike_block_plan_and_apply_and_name_both() {
+    // The service holds a Cyrillic "а" twin of Ada and Bob with a trailing space; the
+    // file names Ada and Bob in plain letters.
+    let live = LiveState {
+        users: vec![
+            live_user("u1", "ada@example.com"),
+            live_user("u2", "\u{430}da@example.com"),
+            live_user("u3", "bob@example.com "),
+        ],
+        ..LiveState::default()
+    };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        "version: 1\nusers:\n  - userName: ada@example.com\n  - userName: bob@example.com\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("live user `\\u{430}da@example.com` (id u2)"), "{stdout}");
+    assert!(
+        stdout.contains("desired user `bob@example.com`, live user `bob@example.com\\u{20}` (id u3)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Deactivate") && !stdout.contains("Create"), "{stdout}");
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(server.writes().is_empty(), "nothing sent: {:?}", server.writes());
+    assert!(server.live().users.iter().all(|u| u.attributes.active), "no one deactivated");
+}
+
+#[test]
+fn one_identity_key_in_the_planner_and_the_emulator() {
+    // The service holds José decomposed and Strasse in capitals with the Punycode domain;
+    // the file writes them composed, in lower case, with the Unicode domain. The planner
+    // matches each to its account (a create would meet the emulator's 409).
+    let live = LiveState {
+        users: vec![live_user("u1", "jose\u{301}@example.com"), live_user("u2", "STRASSE@xn--bcher-kva.de")],
+        ..LiveState::default()
+    };
+    let server = Server::seeded(EmulatorConfig::default(), &live);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("users.yaml"),
+        "version: 1\nusers:\n  - userName: jos\u{e9}@example.com\n    title: Analyst\n  - userName: straße@bücher.de\n    title: Engineer\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(code, 0, "{stderr}");
+    let users = server.live().users;
+    assert_eq!(users.len(), 2, "no second account: {users:?}");
+    assert!(users.iter().all(|u| u.attributes.active && u.attributes.title.is_some()), "{users:?}");
+    assert!(server.writes().iter().all(|r| r.method == "PATCH"), "{:?}", server.writes());
+    let (code, _, stderr) = run(roster(Some(&server), dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "converged: {stderr}");
+}
+
 #[test]
 fn outputs_never_replace_inputs_or_existing_files_silently() {
     let mut seed = demo_seed();

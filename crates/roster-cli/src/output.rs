@@ -29,6 +29,24 @@ fn color(choice: ColorChoice, is_terminal: bool) -> bool {
     }
 }
 
+/// The text with the SCIM token of the environment (`ROSTER_SCIM_TOKEN`) replaced by
+/// `***`. A desired-state file that holds the token (pasted by mistake, or a token file
+/// named as FILES) is quoted in messages; the token must not reach output or CI logs.
+/// Messages cut values after 80 characters, so a longer token's first 80 go too.
+pub fn redact_secrets(text: &str) -> std::borrow::Cow<'_, str> {
+    let Some(token) = std::env::var("ROSTER_SCIM_TOKEN").ok().map(|t| t.trim().to_owned()) else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    if token.chars().count() < 8 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let prefix: String = token.chars().take(80).collect();
+    if !text.contains(&prefix) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.replace(&token, "***").replace(&prefix, "***"))
+}
+
 /// True inside GitHub Actions, where errors also become workflow annotations.
 pub fn in_github_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")

@@ -169,11 +169,12 @@ impl ReadClient {
         Ok(list.resources.into_iter().find(matches))
     }
 
-    /// The user with this userName (compared case-insensitively), if there is one.
+    /// The user with this userName (compared by identity key: case, Unicode form and the
+    /// domain's IDNA form aside), if there is one.
     pub async fn find_user_by_user_name(&self, user_name: &str) -> Result<Option<User>, ClientError> {
-        let key = user_name.to_lowercase();
+        let key = roster_model::UserKey::new(user_name);
         self.find(ScimRequest::find_user_by_user_name(user_name), |u: &User| {
-            u.user_name.to_lowercase() == key
+            roster_model::UserKey::new(&u.user_name) == key
         })
         .await
     }

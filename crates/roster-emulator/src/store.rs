@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
+use roster_model::UserKey;
 use serde_json::{Map, Value, json};
 
 use crate::config::Misbehaviour;
@@ -88,7 +89,7 @@ pub(crate) struct ListPage {
 pub(crate) struct Store {
     users: Vec<Value>,
     user_pos: HashMap<String, usize>,
-    user_names: HashMap<String, String>,
+    user_names: HashMap<UserKey, String>,
     groups: Vec<Value>,
     /// What only the REST member list shows (see `crate::members`): members invited by
     /// hand, and a SCIM user's role or status as changed in the UI.
@@ -502,7 +503,7 @@ impl Store {
             }
             None => return Err(ScimError::invalid_value("userName is required")),
         };
-        if let Some(owner) = self.user_names.get(&user_name.to_lowercase())
+        if let Some(owner) = self.user_names.get(&UserKey::new(&user_name))
             && Some(owner.as_str()) != id
         {
             return Err(ScimError::uniqueness(format!(
@@ -621,12 +622,12 @@ impl Store {
     }
 }
 
-fn user_name_key(user: &Value) -> String {
-    user.as_object()
-        .and_then(|m| get_ci(m, "userName"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_lowercase()
+/// The identity key of a stored user's userName: roster's one rule for who is who
+/// (case, Unicode form and the domain's IDNA form aside), as Productboard compares them.
+fn user_name_key(user: &Value) -> UserKey {
+    UserKey::new(
+        user.as_object().and_then(|m| get_ci(m, "userName")).and_then(Value::as_str).unwrap_or_default(),
+    )
 }
 
 /// `"True"`/`"False"` strings in `primary`, as Entra ID sends them, become booleans.

@@ -34,6 +34,25 @@ async fn user_delete_is_refused_with_405_and_the_user_stays() {
 }
 
 #[tokio::test]
+async fn user_name_is_unique_by_the_identity_key() {
+    let (_emulator, scim) = open().await;
+    // Full case folding, NFC and the IDNA form of the domain: each pair is one key.
+    for (first, second) in [
+        ("straße@example.com", "STRASSE@example.com"),
+        ("jos\u{e9}@example.com", "jose\u{301}@example.com"),
+        ("ada@bücher.de", "ada@xn--bcher-kva.de"),
+    ] {
+        scim.create_user(first).await;
+        let reply = scim.post("/Users", json!({"userName": second})).await;
+        assert_scim_error(&reply, 409, Some("uniqueness"));
+    }
+    // Names that only look alike are other keys: the service holds both, and roster's
+    // planner must raise them as an identity conflict.
+    let reply = scim.post("/Users", json!({"userName": "\u{430}da@bücher.de"})).await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+}
+
+#[tokio::test]
 async fn user_name_is_unique_case_insensitively() {
     let (_emulator, scim) = open().await;
     let ada = scim.create_user("Ada@Example.com").await;

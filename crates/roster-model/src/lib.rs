@@ -13,29 +13,9 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// A userName reduced to the form used for matching: userNames are email addresses,
-/// and SCIM services (Productboard among them) compare them case-insensitively.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(transparent)]
-pub struct UserKey(String);
+pub mod identity;
 
-impl UserKey {
-    /// The matching key of a userName: its Unicode lower-case form.
-    pub fn new(user_name: &str) -> Self {
-        Self(user_name.to_lowercase())
-    }
-
-    /// The key as a string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for UserKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use identity::UserKey;
 
 /// The SCIM service a desired-state file targets; it decides roles and quirks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]

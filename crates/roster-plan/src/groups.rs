@@ -12,6 +12,8 @@ use std::collections::hash_map::Entry;
 use roster_model::{DesiredGroup, DesiredState, LiveGroup, LiveState, UnmanagedGroups};
 
 use crate::claims::{self, Claim, Verdict};
+use roster_model::identity::group_key;
+
 use crate::index::fold;
 use crate::types::{KeptGroup, KeptReason, MemberRef, Operation};
 use crate::users::{MemberTarget, UserPlan};
@@ -68,7 +70,7 @@ pub(crate) fn plan_groups(
     });
     // Desired groups in name order, each name once, ignoring case: a service keeps team
     // names unique that way, so a second "eng" next to "Eng" could never exist.
-    let d_folded: Vec<String> = d_groups.iter().map(|g| g.display_name.to_lowercase()).collect();
+    let d_folded: Vec<String> = d_groups.iter().map(|g| group_key(&g.display_name).into_owned()).collect();
     let mut d_order: Vec<usize> = (0..d_groups.len()).collect();
     d_order.sort_by(|&a, &b| {
         (&d_folded[a], &d_groups[a].display_name, a).cmp(&(&d_folded[b], &d_groups[b].display_name, b))
@@ -115,7 +117,7 @@ pub(crate) fn plan_groups(
             by_external_id.entry(external_id).or_default().push(l);
         }
         by_name.entry(group.display_name.as_str()).or_default().push(l);
-        by_folded_name.entry(group.display_name.to_lowercase()).or_default().push(l);
+        by_folded_name.entry(group_key(&group.display_name).into_owned()).or_default().push(l);
     }
 
     let mut d_match: Vec<Option<(usize, MatchedBy)>> = vec![None; d_groups.len()];
@@ -160,7 +162,7 @@ pub(crate) fn plan_groups(
     }
     for &d in &d_order {
         if d_match[d].is_none()
-            && let Some(candidates) = by_folded_name.get(&d_groups[d].display_name.to_lowercase())
+            && let Some(candidates) = by_folded_name.get(group_key(&d_groups[d].display_name).as_ref())
         {
             claim(d, candidates, MatchedBy::Name, &mut d_match, &mut l_claim);
         }
@@ -176,7 +178,7 @@ pub(crate) fn plan_groups(
             MatchedBy::Name => "by name",
         };
         let group = &d_groups[d];
-        let folded = group.display_name.to_lowercase();
+        let folded = group_key(&group.display_name).into_owned();
         let same_name = by_folded_name.get(&folded).into_iter().flatten().map(|&o| (o, "name"));
         let same_external_id = d_external_id[d]
             .and_then(|external_id| by_external_id.get(external_id))
@@ -200,7 +202,7 @@ pub(crate) fn plan_groups(
     let mut claims = Vec::new();
     for &d in &d_order {
         match d_match[d] {
-            Some((l, _)) if l_groups[l].display_name.to_lowercase() == d_folded[d] => {}
+            Some((l, _)) if group_key(&l_groups[l].display_name) == d_folded[d].as_str() => {}
             own => claims.push(Claim {
                 desired: d,
                 key: Cow::Borrowed(d_folded[d].as_str()),

@@ -4,14 +4,10 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-/// The matching form of a userName, as [`roster_model::UserKey::new`] computes it,
-/// borrowed when the name is lower-case ASCII already.
+/// The identity key of a userName ([`roster_model::UserKey`]), borrowed when the name is
+/// its own key.
 pub(crate) fn fold(name: &str) -> Cow<'_, str> {
-    if name.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-        Cow::Borrowed(name)
-    } else {
-        Cow::Owned(name.to_lowercase())
-    }
+    roster_model::identity::canonical(name)
 }
 
 /// The objects that share one key.

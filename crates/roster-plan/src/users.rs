@@ -17,6 +17,7 @@ use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
+use roster_model::identity::{self, Lookalike};
 use roster_model::{
     DesiredState, DesiredUser, LiveState, LiveUser, UnmanagedUsers, UserAttributes, UserChanges,
 };
@@ -325,6 +326,15 @@ pub(crate) fn plan_users<'a>(
             }
         }
     }
+
+    // userNames that look alike without being one key (another script's letter, an
+    // invisible character, a stray space) name two people to a reader and one to no
+    // rule: every such group is a conflict, unless it is one desired user and the one
+    // live account matched to it (a rename that sets the name right).
+    let (lookalike_kept, lookalike_held) = lookalike_conflicts(
+        d_users, &d_order, &d_keys, l_users, &l_keys, &dropped, &d_match, &l_claim, conflicts,
+    );
+
     for (d, holder) in displaced {
         let Some(other) = l_claim[holder] else { continue };
         let name = &d_users[d].attributes.user_name;
@@ -399,6 +409,14 @@ pub(crate) fn plan_users<'a>(
                 if !changes.is_empty() {
                     changes_of[d] = Some(changes);
                 }
+            }
+            None if lookalike_held.contains(&d) => {
+                plan.members.insert(
+                    d_keys[d].clone(),
+                    MemberTarget::Missing(
+                        "its userName looks like another account's (see the blockers)".into(),
+                    ),
+                );
             }
             None if want.active => {
                 claims.push(Claim { desired: d, key: d_keys[d].clone(), own: None });
@@ -519,6 +537,10 @@ pub(crate) fn plan_users<'a>(
         if l_claim[l].is_some() || !l_users[l].attributes.active {
             continue;
         }
+        if lookalike_kept.contains(&l) {
+            plan.kept.push(kept(&l_users[l], KeptReason::Ambiguous));
+            continue;
+        }
         if let Some(reason) = ambiguous.get(&l) {
             ambiguous_kept.push((l, reason));
             continue;
@@ -569,6 +591,106 @@ pub(crate) fn plan_users<'a>(
     }
     plan.kept.sort_by(|a, b| (fold(&a.user_name), &a.id).cmp(&(fold(&b.user_name), &b.id)));
     plan
+}
+
+/// Finds userNames, desired and live, that share a [`Lookalike`] form but not a key, and
+/// reports each such group as one conflict naming every member with its code points.
+/// Returns the live users of those groups that no desired user matched, which are kept,
+/// never deactivated, and the desired users of those groups that matched no live user,
+/// which are not created: nobody can tell from the names whom the file means.
+#[allow(clippy::too_many_arguments)]
+fn lookalike_conflicts(
+    d_users: &[DesiredUser],
+    d_order: &[usize],
+    d_keys: &[Cow<'_, str>],
+    l_users: &[LiveUser],
+    l_keys: &[Cow<'_, str>],
+    dropped: &[bool],
+    d_match: &[Option<(usize, MatchedBy)>],
+    l_claim: &[Option<usize>],
+    conflicts: &mut Vec<String>,
+) -> (HashSet<usize>, HashSet<usize>) {
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    enum Who {
+        Desired(usize),
+        Live(usize),
+    }
+    // Two names in plain ASCII share a lookalike form only when they share a key, so
+    // unless some name is not plain there is nothing to look for (the common case).
+    let plain = |name: &str| name.bytes().all(|b| b.is_ascii_graphic()) && !name.contains("xn--");
+    let live = (0..l_users.len()).filter(|&l| !dropped[l]);
+    let any_unusual = d_order.iter().any(|&d| !plain(&d_users[d].attributes.user_name))
+        || live.clone().any(|l| !plain(&l_users[l].attributes.user_name));
+    let mut kept = HashSet::new();
+    let mut held = HashSet::new();
+    if !any_unusual {
+        return (kept, held);
+    }
+    let mut groups: HashMap<Lookalike, Vec<Who>> = HashMap::new();
+    for &d in d_order {
+        groups.entry(Lookalike::of(&d_keys[d])).or_default().push(Who::Desired(d));
+    }
+    for l in live {
+        groups.entry(Lookalike::of(&l_keys[l])).or_default().push(Who::Live(l));
+    }
+    let key_of = |who: Who| match who {
+        Who::Desired(d) => &d_keys[d],
+        Who::Live(l) => &l_keys[l],
+    };
+    let mut found: Vec<(String, Vec<Who>)> = Vec::new();
+    for (_, mut members) in groups {
+        if members.iter().all(|&w| key_of(w) == key_of(members[0])) {
+            continue;
+        }
+        // One desired user and the live account matched to it is one person.
+        let desired: Vec<usize> =
+            members.iter().filter_map(|w| if let Who::Desired(d) = *w { Some(d) } else { None }).collect();
+        let one_person = desired.len() == 1
+            && members.iter().all(|w| match *w {
+                Who::Desired(_) => true,
+                Who::Live(l) => d_match[desired[0]].is_some_and(|(m, _)| m == l),
+            });
+        if one_person {
+            continue;
+        }
+        members.sort_by(|a, b| (key_of(*a), *a).cmp(&(key_of(*b), *b)));
+        let described: Vec<String> = members
+            .iter()
+            .map(|&w| match w {
+                Who::Desired(d) => {
+                    format!("desired user `{}`", identity::escaped(&d_users[d].attributes.user_name))
+                }
+                Who::Live(l) => format!(
+                    "live user `{}` (id {})",
+                    identity::escaped(&l_users[l].attributes.user_name),
+                    l_users[l].id
+                ),
+            })
+            .collect();
+        let message = format!(
+            "userNames that look alike but are different addresses (characters from another script, \
+             invisible characters or stray spaces, shown as code points): {}; rename the wrong one in the \
+             service or the file",
+            described.join(", ")
+        );
+        found.push((message, members));
+    }
+    found.sort();
+    for (message, members) in found {
+        for who in members {
+            match who {
+                Who::Live(l) if l_claim[l].is_none() => {
+                    kept.insert(l);
+                }
+                Who::Desired(d) if d_match[d].is_none() => {
+                    held.insert(d);
+                }
+                _ => {}
+            }
+        }
+        conflicts.push(message);
+    }
+    (kept, held)
 }
 
 /// A total order on live users' contents, to choose among entries with the same id.

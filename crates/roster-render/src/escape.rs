@@ -3,27 +3,22 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use roster_model::identity;
+
 /// True for characters that must not reach a terminal raw: control characters (ESC
-/// starts colour and cursor sequences) and the bidirectional controls that can make
-/// text read differently from what it is.
+/// starts colour and cursor sequences), the bidirectional controls that can make text
+/// read differently from what it is, and every other character a reader cannot see
+/// (zero-width spaces, non-ASCII whitespace), so that two names that differ only there
+/// show the difference.
 fn is_unsafe_on_terminal(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+    identity::is_hidden(c)
 }
 
-/// A string made safe for a terminal: unsafe characters become `\u{..}` escapes.
+/// A string made safe for a terminal: what cannot be seen (see [`identity::visible`]:
+/// control and invisible characters, surrounding spaces, decomposed accents) becomes
+/// `\u{..}` escapes.
 pub(crate) fn terminal(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe_on_terminal) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if is_unsafe_on_terminal(c) {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
+    identity::visible(s)
 }
 
 /// A string in double quotes for a terminal, with `"` and `\` escaped as well.
@@ -77,7 +72,7 @@ pub(crate) fn code(s: &str) -> String {
     }
     let mut out = String::with_capacity(s.len() + 16);
     out.push_str("<code>");
-    for c in s.chars() {
+    for c in identity::visible(s).chars() {
         push_markdown_char(&mut out, c);
     }
     out.push_str("</code>");
@@ -113,6 +108,10 @@ mod tests {
         assert_eq!(terminal("Ada\u{1b}[2J"), "Ada\\u{1b}[2J");
         assert_eq!(terminal("a\u{202e}b"), "a\\u{202e}b");
         assert!(matches!(terminal("plain"), Cow::Borrowed("plain")));
+        assert_eq!(terminal("ada@example.com "), "ada@example.com\\u{20}");
+        assert_eq!(terminal("bob\u{200b}@example.com"), "bob\\u{200b}@example.com");
+        assert_eq!(terminal("jose\u{301}@example.com"), "jose\\u{301}@example.com");
+        assert_eq!(code("a\u{200b}b"), "<code>a&#92;u{200b}b</code>");
         assert_eq!(quoted("say \"hi\"\n"), "\"say \\\"hi\\\"\\u{a}\"");
     }
 

@@ -1,12 +1,13 @@
 //! Structure and types: walks one file's tree, reports every key, type and value
 //! problem, and keeps what is usable for the checks across files.
 
+use roster_model::identity;
 use roster_model::{Provider, RailLimit, UnmanagedGroups, UnmanagedUsers};
 
 use crate::diagnostics::{At, Check, Sink, quote};
 use crate::file::keys;
 use crate::suggest::did_you_mean;
-use crate::tree::{Node, Pos, Value};
+use crate::tree::{Node, Pos, Value, limits};
 
 /// A string and where it was written.
 #[derive(Clone, Debug)]
@@ -67,7 +68,7 @@ pub(crate) struct GroupDoc {
 }
 
 /// The versions of the format this roster reads.
-pub(crate) const SUPPORTED_VERSION: i128 = 1;
+pub(crate) const SUPPORTED_VERSION: i64 = 1;
 
 /// Checks one file's tree. `root` is `None` for a file with no YAML document.
 pub(crate) fn check_file<'s>(
@@ -76,7 +77,7 @@ pub(crate) fn check_file<'s>(
     text: &'s str,
     root: Option<&Node<'_>>,
 ) -> FileDoc {
-    let mut walker = Walker { sink, file, text };
+    let mut walker = Walker { sink, file, text, n_names: 0 };
     let mut doc = FileDoc { file, ..FileDoc::default() };
     let start = At { file, pos: Pos { line: 1, col: 1, start: 0, len: 0 } };
     let Some(root) = root else {
@@ -113,12 +114,16 @@ pub(crate) fn check_file<'s>(
             "custom_roles" => doc.custom_roles = walker.string_list("custom_roles", value),
             "policy" => doc.policy = walker.policy(key_node, value),
             "users" => {
-                if let Some(items) = walker.sequence("users", value) {
+                if let Some(items) = walker.sequence("users", value)
+                    && walker.within("users", value, items.len(), limits::MAX_USERS)
+                {
                     doc.users = items.iter().filter_map(|item| walker.user(item)).collect();
                 }
             }
             "groups" => {
-                if let Some(items) = walker.sequence("groups", value) {
+                if let Some(items) = walker.sequence("groups", value)
+                    && walker.within("groups", value, items.len(), limits::MAX_GROUPS)
+                {
                     doc.groups = items.iter().filter_map(|item| walker.group(item)).collect();
                 }
             }
@@ -139,6 +144,8 @@ struct Walker<'k, 's> {
     sink: &'k mut Sink<'s>,
     file: usize,
     text: &'s str,
+    /// Names listed so far (members, previous names, protected users).
+    n_names: usize,
 }
 
 impl Walker<'_, '_> {
@@ -153,7 +160,7 @@ impl Walker<'_, '_> {
         match self.text.get(start..end) {
             Some(text) if !text.is_empty() && !text.contains('\n') && text.len() <= 80 => text.to_owned(),
             _ => match &node.value {
-                Value::Str(s) => format!("{s:?}"),
+                Value::Str(s) => format!("{:?}", crate::diagnostics::truncate(s, 80).0),
                 Value::Int(n) => n.to_string(),
                 Value::Float(x) => x.to_string(),
                 Value::Bool(b) => b.to_string(),
@@ -190,7 +197,7 @@ impl Walker<'_, '_> {
         expected: &str,
     ) -> Option<&'n [(Node<'a>, Node<'a>)]> {
         match &node.value {
-            Value::Map(entries) => Some(entries),
+            Value::Map(entries) => Some(&**entries),
             _ => {
                 self.wrong_type(what, expected, node);
                 None
@@ -200,7 +207,7 @@ impl Walker<'_, '_> {
 
     fn sequence<'n, 'a>(&mut self, key: &str, node: &'n Node<'a>) -> Option<&'n [Node<'a>]> {
         match &node.value {
-            Value::Seq(items) => Some(items),
+            Value::Seq(items) => Some(&**items),
             _ => {
                 self.wrong_type(&format!("`{key}`"), "a sequence", node);
                 None
@@ -276,15 +283,19 @@ impl Walker<'_, '_> {
         let at = self.at(value.pos);
         let written = self.written(value);
         let shown = if written.is_empty() { value.value.kind().to_owned() } else { quote(&written) };
-        self.sink
-            .problem(
-                Check::Version,
-                at,
+        // `"1"` or `!!str 1` is the right version written as a string: say so, rather
+        // than "unsupported version 1".
+        let (message, help) = match &value.value {
+            Value::Str(s) => (
+                format!("`version` must be the number {SUPPORTED_VERSION}, found the string {}", quote(s)),
+                format!("write `version: {SUPPORTED_VERSION}`, without quotes or a tag"),
+            ),
+            _ => (
                 format!("unsupported version {shown}: this roster reads version {SUPPORTED_VERSION}"),
-            )
-            .label("unsupported version")
-            .help(format!("write `version: {SUPPORTED_VERSION}`"))
-            .emit();
+                format!("write `version: {SUPPORTED_VERSION}`"),
+            ),
+        };
+        self.sink.problem(Check::Version, at, message).label("unsupported version").help(help).emit();
     }
 
     /// A non-empty string.
@@ -303,6 +314,28 @@ impl Walker<'_, '_> {
             return None;
         }
         Some(Str { value: value.to_string(), at })
+    }
+
+    /// A single-line text attribute: a string that is not blank and holds no line break
+    /// or control character (a `|` block scalar ends with a newline, which would be sent
+    /// to the service as part of the value).
+    fn text(&mut self, key: &str, node: &Node<'_>) -> Option<Str> {
+        let value = self.string(key, node)?;
+        match identity::check_single_line(&value.value) {
+            Ok(()) => Some(value),
+            Err(error) => {
+                self.sink
+                    .problem(
+                        Check::InvalidValue,
+                        value.at,
+                        format!("`{key}` {}: {error}", quote(&value.value)),
+                    )
+                    .label("not a single line of text")
+                    .help(format!("write `{key}` as one line of text, or remove it to leave it unmanaged"))
+                    .emit();
+                None
+            }
+        }
     }
 
     fn string_list(&mut self, key: &str, node: &Node<'_>) -> Vec<Str> {
@@ -371,7 +404,7 @@ impl Walker<'_, '_> {
                     policy.max_deactivations = self.rail_limit(key, Check::MaxDeactivations, value)
                 }
                 "max_removals" => policy.max_removals = self.rail_limit(key, Check::MaxRemovals, value),
-                "protected" => policy.protected = self.string_list(key, value),
+                "protected" => policy.protected = self.raw_string_list(key, value),
                 _ => unreachable!("fields() yields only known keys"),
             }
         }
@@ -428,10 +461,10 @@ impl Walker<'_, '_> {
                     has_user_name = true;
                     user.user_name = self.raw_string(key, value);
                 }
-                "externalId" => user.external_id = self.string(key, value),
+                "externalId" => user.external_id = self.text(key, value),
                 "previously" => user.previously = self.raw_string_list(key, value),
-                "displayName" => user.display_name = self.string(key, value).map(|s| s.value),
-                "title" => user.title = self.string(key, value).map(|s| s.value),
+                "displayName" => user.display_name = self.text(key, value).map(|s| s.value),
+                "title" => user.title = self.text(key, value).map(|s| s.value),
                 "role" => user.role = self.string(key, value),
                 "active" => {
                     if let Some(active) = self.boolean(key, value) {
@@ -448,7 +481,7 @@ impl Walker<'_, '_> {
                         continue;
                     };
                     for (key, _, value) in self.fields(name, keys::NAME, "in `name`") {
-                        let part = self.string(key, value).map(|s| s.value);
+                        let part = self.text(key, value).map(|s| s.value);
                         match key {
                             "givenName" => user.given_name = part,
                             "familyName" => user.family_name = part,
@@ -480,10 +513,38 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// Whether a list of `n` entries is within its limit; reports it when not.
+    fn within(&mut self, key: &str, node: &Node<'_>, n: usize, max: usize) -> bool {
+        if n <= max {
+            return true;
+        }
+        let at = self.at(node.pos);
+        self.sink
+            .problem(
+                Check::FileTooLarge,
+                at,
+                format!("`{key}` lists {n} entries, more than the {max} one file may hold; split it into several files"),
+            )
+            .label("too many entries")
+            .emit();
+        false
+    }
+
     fn raw_string_list(&mut self, key: &str, node: &Node<'_>) -> Vec<Str> {
         let Some(items) = self.sequence(key, node) else {
             return Vec::new();
         };
+        // Names are counted across the file: a million members or previous names is a
+        // flood, not a roster, and each costs memory to check.
+        if self.n_names <= limits::MAX_NAMES {
+            self.n_names += items.len();
+            let total = self.n_names;
+            if !self.within("names listed in the file", node, total, limits::MAX_NAMES) {
+                return Vec::new();
+            }
+        } else {
+            return Vec::new();
+        }
         items.iter().filter_map(|item| self.raw_string(key, item)).collect()
     }
 
@@ -496,9 +557,9 @@ impl Walker<'_, '_> {
             match key {
                 "displayName" => {
                     has_display_name = true;
-                    group.display_name = self.string(key, value);
+                    group.display_name = self.text(key, value);
                 }
-                "externalId" => group.external_id = self.string(key, value),
+                "externalId" => group.external_id = self.text(key, value),
                 "members" => group.members = self.members(value),
                 _ => unreachable!("fields() yields only known keys"),
             }

@@ -32,8 +32,12 @@ pub enum Check {
     InvalidValue,
     /// An email address (userName, `previously`, `protected`, member) that is malformed.
     MalformedEmail,
-    /// Two users with the same userName, compared case-insensitively.
+    /// Two users with the same userName, compared by identity key (case, Unicode
+    /// normalisation and the IDNA form of the domain aside).
     DuplicateUserName,
+    /// Two userNames that look the same but are different addresses (another script's
+    /// letter, an invisible character).
+    LookalikeUserName,
     /// Two users with the same externalId.
     DuplicateExternalId,
     /// Two groups with the same displayName, compared case-insensitively.
@@ -58,6 +62,9 @@ pub enum Check {
     ProtectedInactive,
     /// Files that disagree on a setting only one may give (`provider`, `policy`).
     ConflictingFiles,
+    /// A file that is not a desired-state file at all (a token, a key, a `.env` file):
+    /// reported without a single byte of its content.
+    NotRosterFile,
 }
 
 impl Check {
@@ -74,6 +81,7 @@ impl Check {
             Check::InvalidValue => "invalid-value",
             Check::MalformedEmail => "malformed-email",
             Check::DuplicateUserName => "duplicate-username",
+            Check::LookalikeUserName => "lookalike-username",
             Check::DuplicateExternalId => "duplicate-external-id",
             Check::DuplicateGroup => "duplicate-group",
             Check::DuplicateGroupExternalId => "duplicate-group-external-id",
@@ -86,6 +94,7 @@ impl Check {
             Check::ProtectedUndefined => "protected-undefined",
             Check::ProtectedInactive => "protected-inactive",
             Check::ConflictingFiles => "conflicting-files",
+            Check::NotRosterFile => "not-a-roster-file",
         }
     }
 }
@@ -166,22 +175,29 @@ impl Problem {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Diagnostics {
     problems: Vec<Problem>,
+    /// Problems found beyond the most that a run keeps, counted only.
+    n_omitted: usize,
 }
 
 impl Diagnostics {
-    /// How many problems there are.
+    /// How many problems there are, those counted but not kept included.
     pub fn len(&self) -> usize {
-        self.problems.len()
+        self.problems.len() + self.n_omitted
     }
 
     /// True when there is no problem.
     pub fn is_empty(&self) -> bool {
-        self.problems.is_empty()
+        self.len() == 0
     }
 
-    /// The problems, sorted by file, line and column.
+    /// The problems kept (at most a thousand), sorted by file, line and column.
     pub fn problems(&self) -> &[Problem] {
         &self.problems
+    }
+
+    /// How many problems were found beyond those kept, and only counted.
+    pub fn n_omitted(&self) -> usize {
+        self.n_omitted
     }
 
     /// The problems for a person: each with its `file:line:col` and the source lines it
@@ -196,9 +212,9 @@ impl Diagnostics {
                 out.push('\n');
             }
             let title = Level::ERROR.primary_title(problem.message.as_str()).id(problem.check.code());
-            let mut group = title.element(snippet(&problem.primary, AnnotationKind::Primary));
+            let mut group = title.element(element(&problem.primary, AnnotationKind::Primary));
             for label in &problem.related {
-                group = group.element(snippet(label, AnnotationKind::Context));
+                group = group.element(element(label, AnnotationKind::Context));
             }
             let mut report: Vec<Group<'_>> = vec![group];
             if let Some(help) = &problem.help {
@@ -236,13 +252,13 @@ impl Diagnostics {
     /// The first `n` problems, in order: a file with 100,000 broken entries should not
     /// print 100,000 reports.
     pub fn first(&self, n: usize) -> Diagnostics {
-        Diagnostics { problems: self.problems.iter().take(n).cloned().collect() }
+        Diagnostics { problems: self.problems.iter().take(n).cloned().collect(), n_omitted: 0 }
     }
 
     pub(crate) fn from_problems(mut problems: Vec<Problem>) -> Self {
         problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         problems.dedup();
-        Diagnostics { problems }
+        Diagnostics { problems, n_omitted: 0 }
     }
 }
 
@@ -250,7 +266,7 @@ impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut files: Vec<&str> = self.problems.iter().map(|p| p.primary.location.file.as_str()).collect();
         files.dedup();
-        let n = self.problems.len();
+        let n = self.len();
         let noun = if n == 1 { "problem" } else { "problems" };
         write!(f, "{n} {noun} in the desired state ({})", files.join(", "))
     }
@@ -261,6 +277,18 @@ impl std::error::Error for Diagnostics {}
 impl miette::Diagnostic for Diagnostics {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new("roster::invalid_desired_state"))
+    }
+}
+
+/// The source lines of a label, or only its `file:line:col` for a label without them.
+fn element(label: &Label, kind: AnnotationKind) -> annotate_snippets::Element<'_> {
+    if label.excerpt.is_empty() {
+        annotate_snippets::Origin::path(label.location.file.as_str())
+            .line(label.location.line)
+            .char_column(label.location.column)
+            .into()
+    } else {
+        snippet(label, kind).into()
     }
 }
 
@@ -283,10 +311,15 @@ fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Collects problems while the files are checked.
+/// The most problems one run keeps; the others are counted. A hostile file with a
+/// million errors must not take a million reports' worth of memory.
+pub(crate) const MAX_PROBLEMS: usize = 1_000;
+
+/// Collects problems while the files are checked, at most [`MAX_PROBLEMS`] of them.
 pub(crate) struct Sink<'s> {
     sources: &'s [crate::SourceFile],
     problems: Vec<Problem>,
+    n_omitted: usize,
 }
 
 /// A position in one of the sources of a run.
@@ -300,7 +333,7 @@ pub(crate) struct At {
 
 impl<'s> Sink<'s> {
     pub fn new(sources: &'s [crate::SourceFile]) -> Self {
-        Sink { sources, problems: Vec::new() }
+        Sink { sources, problems: Vec::new(), n_omitted: 0 }
     }
 
     pub fn has_problems(&self) -> bool {
@@ -308,7 +341,9 @@ impl<'s> Sink<'s> {
     }
 
     pub fn into_diagnostics(self) -> Diagnostics {
-        Diagnostics::from_problems(self.problems)
+        let mut diagnostics = Diagnostics::from_problems(self.problems);
+        diagnostics.n_omitted = self.n_omitted;
+        diagnostics
     }
 
     /// The `file:line:col` of a position, as messages print it.
@@ -356,6 +391,14 @@ impl ProblemBuilder<'_, '_> {
         self
     }
 
+    /// Shows no source line, only the `file:line:col`: for a file that may hold a secret
+    /// rather than a desired state, nothing of its content is echoed.
+    pub fn without_source(mut self) -> Self {
+        self.problem.primary.excerpt.clear();
+        self.problem.primary.span = 0..0;
+        self
+    }
+
     /// A hint on how to fix it.
     pub fn help(mut self, text: impl Into<String>) -> Self {
         self.problem.help = Some(text.into());
@@ -363,42 +406,114 @@ impl ProblemBuilder<'_, '_> {
     }
 
     pub fn emit(self) {
-        self.sink.problems.push(self.problem);
+        if self.sink.problems.len() < MAX_PROBLEMS {
+            self.sink.problems.push(self.problem);
+        } else {
+            self.sink.n_omitted += 1;
+        }
     }
 }
 
 /// The most lines an excerpt shows for one span.
 const MAX_EXCERPT_LINES: usize = 4;
+/// The most bytes of a line an excerpt shows before the span and after it: a file of one
+/// 30 MB line must not put 30 MB into every message.
+const MAX_EXCERPT_CONTEXT: usize = 60;
+/// The most bytes of a span an excerpt shows.
+const MAX_EXCERPT_SPAN: usize = 160;
 
-/// The whole lines of `text` that hold the span at `pos`, with control characters
-/// replaced (byte for byte, so offsets stay right), and the span within them. A span of
-/// zero length (a collection's start) grows to the word it starts.
-fn excerpt(text: &str, pos: Pos) -> (String, Range<usize>) {
-    let start = (pos.start as usize).min(text.len());
-    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let mut end = (start + pos.len as usize).min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
+/// Whether a byte ends a line: YAML breaks lines at LF, CR LF and a lone CR.
+fn is_break(b: u8) -> bool {
+    b == b'\n' || b == b'\r'
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
     }
+    i
+}
+
+fn ceil_boundary(text: &str, mut i: usize) -> usize {
+    i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The lines of `text` that hold the span at `pos` (at most [`MAX_EXCERPT_LINES`], and of
+/// a long line only [`MAX_EXCERPT_CONTEXT`] bytes either side of the span, marked `…`),
+/// with line ends made plain LF and control characters replaced (so offsets stay right),
+/// and the span within them. A span of zero length (a collection's start) grows to the
+/// word it starts. Work and size are bounded whatever the length of the line.
+fn excerpt(text: &str, pos: Pos) -> (String, Range<usize>) {
+    let bytes = text.as_bytes();
+    let start = floor_boundary(text, pos.start as usize);
+    let mut end = floor_boundary(text, start + (pos.len as usize).min(MAX_EXCERPT_SPAN));
     if end == start {
+        let limit = ceil_boundary(text, start + MAX_EXCERPT_SPAN);
         end = start
-            + text[start..]
+            + text[start..limit]
                 .find(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | ']' | '}'))
-                .unwrap_or(text.len() - start);
+                .unwrap_or(limit - start);
         if end == start {
             end = start + text[start..].chars().next().map_or(0, char::len_utf8);
         }
     }
-    let mut line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
-    if end > start && text[start..end].ends_with('\n') {
-        line_end = end - 1;
+    // A span that ends with its line break and the next line's indentation (a block
+    // scalar) stops before them.
+    while end > start && matches!(bytes[end - 1], b'\n' | b'\r' | b' ' | b'\t') {
+        end -= 1;
     }
-    let lines: Vec<&str> = text[line_start..line_end].split('\n').collect();
-    let shown = if lines.len() > MAX_EXCERPT_LINES { &lines[..MAX_EXCERPT_LINES] } else { &lines[..] };
-    let excerpt = shown.join("\n");
-    let span_end = (end - line_start).min(excerpt.len());
-    let span = (start - line_start).min(span_end)..span_end;
-    (sanitize(&excerpt), span)
+    let window_start = floor_boundary(text, start.saturating_sub(MAX_EXCERPT_CONTEXT));
+    let from = match bytes[window_start..start].iter().rposition(|&b| is_break(b)) {
+        Some(i) => window_start + i + 1,
+        None => window_start,
+    };
+    let window_end = ceil_boundary(text, end + MAX_EXCERPT_CONTEXT);
+    let mut to = match bytes[end..window_end].iter().position(|&b| is_break(b)) {
+        Some(i) => end + i,
+        None => window_end,
+    };
+    // At most a few lines of a span that covers many.
+    let mut n_lines = 1;
+    for (i, &b) in bytes[from..to].iter().enumerate() {
+        if b == b'\n' || (b == b'\r' && bytes.get(from + i + 1) != Some(&b'\n')) {
+            n_lines += 1;
+            if n_lines > MAX_EXCERPT_LINES {
+                to = from + i;
+                break;
+            }
+        }
+    }
+    let end = end.min(to);
+    let cut_before = from > 0 && !is_break(bytes[from - 1]);
+    let cut_after = to < text.len() && !is_break(bytes[to]);
+    let mut excerpt = String::with_capacity(to - from + 8);
+    if cut_before {
+        excerpt.push('…');
+    }
+    let offset = excerpt.len();
+    // CR LF becomes " \n" and a lone CR "\n", byte for byte, so that spans stay right.
+    let body = &text[from..to];
+    let mut lines = String::with_capacity(body.len());
+    let mut chars = body.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '\r' if chars.peek().is_some_and(|&(_, next)| next == '\n') => lines.push(' '),
+            '\r' => lines.push('\n'),
+            c => lines.push(c),
+        }
+    }
+    excerpt.push_str(&sanitize(&lines));
+    if cut_after {
+        excerpt.push('…');
+    }
+    let span_start = offset + (start - from).min(to - from);
+    let span_end = offset + (end - from).max(start - from).min(to - from);
+    (excerpt, span_start..span_end)
 }
 
 /// Replaces control characters (other than tab and newline) with `?` bytes, so that a
@@ -415,19 +530,32 @@ fn sanitize(text: &str) -> String {
     out
 }
 
-/// A value quoted for a message: in backticks, with control characters escaped.
+/// The most characters of a value that a message quotes; a longer value is cut, so that
+/// a hostile file of one 30 MB line gives short messages.
+pub(crate) const MAX_QUOTED_CHARS: usize = 80;
+
+/// A value quoted for a message: in backticks, what cannot be seen (control and invisible
+/// characters, surrounding spaces) escaped as code points, and cut after
+/// [`MAX_QUOTED_CHARS`] characters.
 pub(crate) fn quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
+    let (shown, cut) = truncate(value, MAX_QUOTED_CHARS);
+    let mut out = String::with_capacity(shown.len() + 2);
     out.push('`');
-    for c in value.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+    out.push_str(&roster_model::identity::visible(shown));
+    if cut > 0 {
+        out.push_str(&format!("…` ({cut} more characters)"));
+    } else {
+        out.push('`');
     }
-    out.push('`');
     out
+}
+
+/// The first `max` characters of a value, and how many characters were left out.
+pub(crate) fn truncate(value: &str, max: usize) -> (&str, usize) {
+    match value.char_indices().nth(max) {
+        None => (value, 0),
+        Some((end, _)) => (&value[..end], value[end..].chars().count()),
+    }
 }
 
 #[cfg(test)]

@@ -40,8 +40,12 @@
 //! | file size | 32 MiB, checked before reading | huge files |
 //! | nested block collections | 32 | deep nesting (the format needs 5) |
 //! | nested flow collections | 32 | `[[[[...` |
-//! | nodes per file | 4,000,000 (a tree of about 250 MB) | floods of tiny nodes |
-//! | nodes copied by aliases | 100,000 per file | alias bombs ("billion laughs") |
+//! | nodes per file | 3,400,000 (a tree of about 140 MB) | floods of tiny nodes |
+//! | mappings per file | 500,000 | floods of tiny entries |
+//! | users, groups, listed names per file | 200,000; 50,000; 1,000,000 | floods of entries, each a kilobyte to check |
+//! | problems kept per run | 1,000, the rest counted | floods of errors |
+//! | a quoted value, an excerpt | 80 characters; 60 bytes either side of the span | one line of 30 MB |
+//! | nodes copied by anchors and aliases | 100,000 per file | alias bombs ("billion laughs"), nested anchors |
 //! | documents per file | 1 | stray `---` |
 //!
 //! Aliases to a node that is not complete yet (recursion), unknown tags and YAML merge
@@ -98,17 +102,60 @@ pub fn load(sources: &[SourceFile]) -> Result<DesiredState, Diagnostics> {
             continue;
         }
         match tree::parse(&source.text) {
+            Ok(Some(root)) if !looks_like_a_desired_state(&root) => {
+                sink.problem(
+                    Check::NotRosterFile,
+                    start,
+                    format!(
+                        "not a desired-state file: {}; its content is not shown",
+                        match &root.value {
+                            tree::Value::Map(_) => "a mapping without any key of the format",
+                            _ => "not a YAML mapping",
+                        }
+                    ),
+                )
+                .without_source()
+                .help("a desired-state file is a YAML mapping that starts with `version: 1`; check the file names given")
+                .emit();
+                complete = false;
+            }
             Ok(root) => docs.push(check::check_file(&mut sink, file, &source.text, root.as_ref())),
             Err(error) => {
-                sink.problem(Check::YamlSyntax, At { file, pos: error.pos }, error.message)
-                    .label("the YAML parser stopped here")
-                    .emit();
+                let problem = sink
+                    .problem(Check::YamlSyntax, At { file, pos: error.pos }, error.message)
+                    .label("the YAML parser stopped here");
+                // A file that is not even a desired state may hold a secret: no excerpt.
+                if mentions_the_format(&source.text) {
+                    problem.emit()
+                } else {
+                    problem.without_source().emit()
+                }
                 complete = false;
             }
         }
     }
     let state = semantic::merge(&mut sink, docs, complete);
     if sink.has_problems() { Err(sink.into_diagnostics()) } else { Ok(state) }
+}
+
+/// Whether a parsed file is meant as a desired state: a mapping with at least one key of
+/// the format. Anything else (a token, a private key, a `.env` or JSON credentials file
+/// given by mistake) is refused whole, without quoting it.
+fn looks_like_a_desired_state(root: &tree::Node<'_>) -> bool {
+    match &root.value {
+        tree::Value::Map(entries) => entries.iter().any(
+            |(key, _)| matches!(&key.value, tree::Value::Str(k) if file::keys::TOP.contains(&k.as_ref())),
+        ),
+        _ => false,
+    }
+}
+
+/// Whether a text that does not parse has a line starting with a top-level key of the
+/// format: only then does a syntax error show the line it is on.
+fn mentions_the_format(text: &str) -> bool {
+    text.split(['\n', '\r']).any(|line| {
+        file::keys::TOP.iter().any(|key| line.strip_prefix(key).is_some_and(|rest| rest.starts_with(':')))
+    })
 }
 
 /// The JSON Schema (draft 7, the draft editors support best) of the desired-state file,

@@ -4,7 +4,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use roster_model::{DesiredGroup, DesiredState, DesiredUser, Policy, Provider, UserAttributes, UserKey};
+use roster_model::identity::{self, Lookalike, UserKey};
+use roster_model::{DesiredGroup, DesiredState, DesiredUser, Policy, Provider, UserAttributes};
 
 use crate::check::{FileDoc, Str};
 use crate::diagnostics::{At, Check, Sink, quote};
@@ -30,6 +31,11 @@ pub(crate) fn merge(sink: &mut Sink<'_>, docs: Vec<FileDoc>, complete: bool) -> 
     check_groups(sink, &docs, &users, complete);
     check_protected(sink, &docs, &users, complete);
 
+    // The state is not needed when there is a problem: building it would hold every
+    // user twice while the problems are reported.
+    if sink.has_problems() {
+        return state;
+    }
     for doc in docs {
         for user in doc.users {
             let Some(user_name) = user.user_name else { continue };
@@ -155,6 +161,9 @@ fn check_users<'d>(
     let n_users = docs.iter().map(|d| d.users.len()).sum();
     let mut users: HashMap<Key<'d>, UserRef<'d>> = HashMap::with_capacity(n_users);
     let mut external_ids: HashMap<&str, At> = HashMap::with_capacity(n_users);
+    // The first userName of each lookalike form among names that are not plain ASCII,
+    // to find names that only look the same.
+    let mut lookalikes: HashMap<String, &Str> = HashMap::new();
     let roles: Option<Vec<&str>> = provider
         .builtin_roles()
         .map(|builtin| builtin.iter().copied().chain(custom_roles.iter().map(String::as_str)).collect());
@@ -196,14 +205,45 @@ fn check_users<'d>(
             problem.emit();
         }
         let Some(user_name) = &user.user_name else { continue };
-        email(sink, "userName", user_name);
-        match users.entry(key(&user_name.value)) {
+        if !email(sink, "userName", user_name) {
+            continue;
+        }
+        let user_key = key(&user_name.value);
+        // A plain name's lookalike form is its key, so only names that are not plain
+        // are kept by form; a plain name meets them by its key.
+        if is_plain(&user_name.value) {
+            if let Some(twin) = lookalikes.get(user_key.as_ref()) {
+                lookalike(sink, user_name, twin);
+            }
+        } else {
+            let form = Lookalike::of(&user_key);
+            if let Some(twin) =
+                users.get(form.as_str()).map(|u| u.user_name).filter(|t| key(&t.value) != user_key)
+            {
+                lookalike(sink, user_name, twin);
+            } else {
+                match lookalikes.entry(form.as_str().to_owned()) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(user_name);
+                    }
+                    Entry::Occupied(twin) if key(&twin.get().value) != user_key => {
+                        lookalike(sink, user_name, twin.get());
+                    }
+                    Entry::Occupied(_) => {}
+                }
+            }
+        }
+        match users.entry(user_key) {
             Entry::Vacant(slot) => {
                 slot.insert(UserRef { user_name, active: user.active, inactive_at: user.inactive_at });
             }
             Entry::Occupied(first) => {
                 let first = first.get().user_name;
-                let note = if first.value == user_name.value { "" } else { " (userNames ignore case)" };
+                let note = if first.value == user_name.value {
+                    ""
+                } else {
+                    " (userNames ignore case and Unicode form)"
+                };
                 duplicate(
                     sink,
                     Check::DuplicateUserName,
@@ -217,6 +257,32 @@ fn check_users<'d>(
         }
     }
     users
+}
+
+/// Printable ASCII without Punycode: such a name's lookalike form is its key.
+fn is_plain(name: &str) -> bool {
+    name.bytes().all(|b| b.is_ascii_graphic()) && !name.contains("xn--")
+}
+
+/// Reports a userName that looks like another one of the files without being it: a
+/// reader could not tell which person an entry (or a member, or a protected name) means.
+fn lookalike(sink: &mut Sink<'_>, user_name: &Str, twin: &Str) {
+    let twin_location = sink.location(twin.at);
+    sink.problem(
+        Check::LookalikeUserName,
+        user_name.at,
+        format!(
+            "userName {} looks like userName {} at {twin_location}, yet is another address ({} and {})",
+            quote(&user_name.value),
+            quote(&twin.value),
+            quote(&identity::escaped(&user_name.value)),
+            quote(&identity::escaped(&twin.value)),
+        ),
+    )
+    .label("looks like another userName")
+    .related(twin.at, "the other userName")
+    .help("write both in plain letters of one script; if they are one person, keep one entry")
+    .emit();
 }
 
 /// Reports a value defined twice, naming both places.
@@ -235,7 +301,11 @@ fn duplicate(sink: &mut Sink<'_>, check: Check, what: &str, value: &str, at: At,
 
 /// Reports a malformed email address; true when it is well-formed.
 fn email(sink: &mut Sink<'_>, what: &str, address: &Str) -> bool {
-    match check_email(&address.value) {
+    // Address syntax is checked on the composed form: a decomposed `é` is the same letter.
+    let checked = UserKey::parse(&address.value)
+        .map_err(|e| e.to_string())
+        .and_then(|_| check_email(&identity::nfc(&address.value)));
+    match checked {
         Ok(()) => true,
         Err(reason) => {
             sink.problem(
@@ -336,12 +406,12 @@ fn check_groups(
         .collect();
     for group in docs.iter().flat_map(|d| &d.groups) {
         if let Some(name) = &group.display_name {
-            match names.entry(name.value.to_lowercase()) {
+            match names.entry(identity::group_key(&name.value).into_owned()) {
                 Entry::Vacant(slot) => {
                     slot.insert(name.at);
                 }
                 Entry::Occupied(first) => {
-                    let note = " (group names ignore case)";
+                    let note = " (group names ignore case and surrounding whitespace)";
                     duplicate(
                         sink,
                         Check::DuplicateGroup,
@@ -473,33 +543,10 @@ fn check_protected(
     }
 }
 
-/// A userName folded for matching, as [`UserKey`] does, without allocating for the
-/// common case of an address that is lower-case ASCII already.
+/// The identity key of a userName ([`roster_model::UserKey`]), borrowed when the name
+/// is its own key.
 type Key<'a> = Cow<'a, str>;
 
 fn key(user_name: &str) -> Key<'_> {
-    if user_name.is_ascii() {
-        if user_name.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(user_name.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(user_name)
-        }
-    } else {
-        Cow::Owned(UserKey::new(user_name).as_str().to_owned())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_folds_like_user_key() {
-        for name in
-            ["ada@example.com", "Ada@Example.COM", "JOSÉ@exämple.de", "straße@example.com", "ǅ@example.com"]
-        {
-            assert_eq!(key(name), UserKey::new(name).as_str(), "{name}");
-        }
-        assert!(matches!(key("ada@example.com"), Cow::Borrowed(_)));
-    }
+    identity::canonical(user_name)
 }

@@ -47,13 +47,27 @@ pub enum ReadError {
         /// The file's size in bytes.
         size: u64,
     },
-    /// The file is not UTF-8 text.
-    #[error("{path} is not UTF-8 text (invalid byte at offset {offset})")]
+    /// The file is not UTF-8 text. Nothing of its content is quoted: it may be a key or
+    /// a token given by mistake.
+    #[error("{path}:{line}:{column}: not UTF-8 text (an invalid byte here); roster reads UTF-8 YAML")]
     NotUtf8 {
         /// The path as the user wrote it.
         path: String,
         /// The offset of the first invalid byte.
         offset: usize,
+        /// One-based line of the first invalid byte.
+        line: usize,
+        /// One-based column (in characters) of the first invalid byte.
+        column: usize,
+    },
+    /// The path is not a regular file: a FIFO, a device, a socket, or a file of a special
+    /// filesystem such as `/proc`, whose content is not a stored file.
+    #[error("{path} is {what}, not a regular file; roster reads only regular files")]
+    NotRegular {
+        /// The path as the user wrote it.
+        path: String,
+        /// What it is instead.
+        what: &'static str,
     },
     /// A directory holds no desired-state file.
     #[error("directory {path} holds no .yaml or .yml file")]
@@ -76,6 +90,9 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, ReadError> {
         let written = path.display().to_string();
         let metadata =
             std::fs::metadata(path).map_err(|source| ReadError::Io { path: written.clone(), source })?;
+        if !metadata.is_dir() {
+            regular(&written, &metadata)?;
+        }
         if metadata.is_dir() {
             let mut files = Vec::new();
             let entries =
@@ -84,11 +101,22 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, ReadError> {
             for entry in entries {
                 let entry = entry.map_err(|source| ReadError::Io { path: written.clone(), source })?;
                 let file_path = entry.path();
-                if file_path.is_dir() {
+                // Follows symbolic links. An entry that cannot be looked at (a broken or
+                // looping link, no permission) fails the run when it could be a
+                // desired-state file: skipping it would plan its users for deactivation.
+                let metadata = match std::fs::metadata(&file_path) {
+                    Ok(metadata) => metadata,
+                    Err(source) if is_yaml(&file_path) => {
+                        return Err(ReadError::Io { path: file_path.display().to_string(), source });
+                    }
+                    Err(_) => continue,
+                };
+                if metadata.is_dir() {
                     if holds_yaml(&file_path) {
                         skipped_dirs.push(file_path);
                     }
-                } else if is_yaml(&file_path) && file_path.is_file() {
+                } else if is_yaml(&file_path) {
+                    regular(&file_path.display().to_string(), &metadata)?;
                     files.push(file_path);
                 }
             }
@@ -112,6 +140,31 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, ReadError> {
         }
     }
     Ok(sources)
+}
+
+/// Refuses anything but a regular file, and the files of special filesystems
+/// (`/proc`, `/sys`, `/dev`), whose "files" are generated (`/proc/self/environ` holds the
+/// process's tokens) or are devices.
+fn regular(written: &str, metadata: &std::fs::Metadata) -> Result<(), ReadError> {
+    use std::os::unix::fs::FileTypeExt;
+    let file_type = metadata.file_type();
+    let what = if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_block_device() || file_type.is_char_device() {
+        "a device"
+    } else if !file_type.is_file() {
+        "not a file"
+    } else {
+        let canonical = std::fs::canonicalize(written).unwrap_or_else(|_| PathBuf::from(written));
+        if ["/proc", "/sys", "/dev"].iter().any(|special| canonical.starts_with(special)) {
+            "a file of a special filesystem"
+        } else {
+            return Ok(());
+        }
+    };
+    Err(ReadError::NotRegular { path: written.to_owned(), what })
 }
 
 /// A `*.yaml` or `*.yml` name, in any letter case.
@@ -149,8 +202,19 @@ fn read_one(
     if bytes.len() as u64 > cap {
         return Err(ReadError::TooLarge { path: written, size: bytes.len() as u64 });
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|e| ReadError::NotUtf8 { path: written.clone(), offset: e.utf8_error().valid_up_to() })?;
+    // A file that yields more than its size said is generated, not stored.
+    if bytes.len() as u64 > size && size == 0 {
+        return Err(ReadError::NotRegular { path: written, what: "a file of a special filesystem" });
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or_default();
+        let line_start = valid.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        let line =
+            1 + valid.matches('\n').count() + valid.matches('\r').count() - valid.matches("\r\n").count();
+        let column = valid[line_start..].chars().count() + 1;
+        ReadError::NotUtf8 { path: written.clone(), offset, line, column }
+    })?;
     sources.push(SourceFile { name: written, text });
     Ok(())
 }
@@ -211,7 +275,56 @@ mod tests {
         let file = dir.path().join("latin1.yaml");
         std::fs::write(&file, b"version: 1\n# caf\xe9\n").unwrap();
         let error = read_sources(&[file]).unwrap_err();
-        assert!(matches!(error, ReadError::NotUtf8 { offset: 16, .. }), "{error}");
+        assert!(matches!(error, ReadError::NotUtf8 { offset: 16, line: 2, column: 6, .. }), "{error}");
+        assert!(
+            error
+                .to_string()
+                .ends_with("latin1.yaml:2:6: not UTF-8 text (an invalid byte here); roster reads UTF-8 YAML"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn unreadable_directory_entries_fail_the_run_with_their_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.yaml"), "version: 1\n").unwrap();
+        // A broken link and a looping one, each named like a desired-state file.
+        std::os::unix::fs::symlink(dir.path().join("missing.yaml"), dir.path().join("broken.yaml")).unwrap();
+        let error = read_sources(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(matches!(&error, ReadError::Io { path, .. } if path.ends_with("broken.yaml")), "{error}");
+        std::fs::remove_file(dir.path().join("broken.yaml")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("loop.yaml"), dir.path().join("loop.yaml")).unwrap();
+        let error = read_sources(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(matches!(&error, ReadError::Io { path, .. } if path.ends_with("loop.yaml")), "{error}");
+        // Named directly, too.
+        let error = read_sources(&[dir.path().join("loop.yaml")]).unwrap_err();
+        assert!(error.to_string().contains("loop.yaml"), "{error}");
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.yaml");
+        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(status.success());
+        // In a directory and named directly; neither blocks on the FIFO.
+        let error = read_sources(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(matches!(&error, ReadError::NotRegular { what: "a FIFO", .. }), "{error}");
+        let error = read_sources(&[fifo]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .ends_with("pipe.yaml is a FIFO, not a regular file; roster reads only regular files"),
+            "{error}"
+        );
+        for special in ["/dev/null", "/proc/self/environ", "/proc/self/status"] {
+            let error = read_sources(&[PathBuf::from(special)]).unwrap_err();
+            assert!(matches!(&error, ReadError::NotRegular { .. }), "{special}: {error}");
+        }
+        // A link to a special file is refused like the file.
+        let link = dir.path().join("env.yaml");
+        std::os::unix::fs::symlink("/proc/self/environ", &link).unwrap();
+        assert!(matches!(read_sources(&[link]).unwrap_err(), ReadError::NotRegular { .. }));
     }
 
     #[test]

@@ -3,6 +3,13 @@
 /// The candidate closest to `word`, if it is close enough to be a likely typo. Case and
 /// the difference between `user_name` and `userName` do not count.
 pub(crate) fn did_you_mean<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
+    // Work on a bounded prefix: the distance is quadratic, and no key or value of the
+    // format is anywhere near this long, so a longer word has no suggestion anyway.
+    const MAX_CHARS: usize = 64;
+    let (word, cut) = crate::diagnostics::truncate(word, MAX_CHARS);
+    if cut > 0 {
+        return None;
+    }
     let normalize = |s: &str| {
         s.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect::<String>()
     };

@@ -284,7 +284,7 @@ fn wrong_types_are_reported_with_the_value_as_written() {
 
 #[test]
 fn wrong_types_of_sections() {
-    assert_eq!(found("- version: 1\n"), [("wrong-type", 1, 1)]);
+    assert_eq!(found("- version: 1\n"), [("not-a-roster-file", 1, 1)]);
     assert_eq!(found("version: 1\nusers: ada@example.com\n"), [("wrong-type", 2, 8)]);
     assert_eq!(found("version: 1\nusers:\n  - ada@example.com\n"), [("wrong-type", 3, 5)]);
     assert_eq!(found("version: 1\ngroups:\n  - [a]\n"), [("wrong-type", 3, 5)]);
@@ -336,7 +336,7 @@ fn malformed_emails_everywhere() {
     );
     assert_eq!(
         messages(text)[1],
-        "malformed email `ada lovelace@example.com` in userName: it contains whitespace"
+        "malformed email `ada lovelace@example.com` in userName: it contains whitespace (U+0020)"
     );
 }
 
@@ -359,9 +359,194 @@ fn duplicate_user_names_ignore_case_and_name_both_places() {
     let problem = &diagnostics.problems()[0];
     assert_eq!(
         problem.message(),
-        "duplicate userName `ADA@example.COM` (userNames ignore case): first defined at users.yaml:3:15"
+        "duplicate userName `ADA@example.COM` (userNames ignore case and Unicode form): first defined at users.yaml:3:15"
     );
     assert_eq!(problem.related()[0].location().to_string(), "users.yaml:3:15");
+}
+
+/// A string as the inside of a double-quoted YAML scalar, with everything outside
+/// printable ASCII escaped.
+fn yaml_escaped(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' | '\\' => format!("\\{c}"),
+            ' '..='~' => c.to_string(),
+            c => format!("\\U{:08x}", c as u32),
+        })
+        .collect()
+}
+
+#[test]
+fn user_names_with_one_identity_key_are_duplicates() {
+    // Full case folding, NFC and the IDNA form of the domain make each pair one key.
+    for (first, second) in [
+        ("strasse@example.com", "STRAẞE@example.com"),
+        ("josé@example.com", "jose\u{301}@example.com"),
+        ("ada@bücher.de", "ada@xn--bcher-kva.de"),
+        ("ada@BÜCHER.de", "ada@bücher.de"),
+    ] {
+        let text = user_file(&format!("  - userName: \"{first}\"\n  - userName: \"{second}\"\n"));
+        assert_eq!(found(&text), [("duplicate-username", 4, 15)], "{first} {second}");
+        let message = &messages(&text)[0];
+        assert!(message.contains("users.yaml:3:15"), "{message}");
+    }
+}
+
+#[test]
+fn user_names_that_could_be_mistaken_are_refused_with_their_line() {
+    for (name, reason) in [
+        (" ada@example.com", "it starts or ends with whitespace (U+0020)"),
+        ("ada@example.com ", "it starts or ends with whitespace (U+0020)"),
+        ("ada@example.com\u{a0}", "it starts or ends with whitespace (U+00A0)"),
+        ("a da@example.com", "it contains whitespace (U+0020)"),
+        ("ada@example.com\n", "it starts or ends with whitespace (U+000A)"),
+        ("a\u{1b}da@example.com", "it contains a control character (U+001B)"),
+        ("a\u{200b}da@example.com", "it contains an invisible character (U+200B)"),
+        ("\u{feff}ada@example.com", "it contains an invisible character (U+FEFF)"),
+        ("ada@example.com.", "the domain ends with a dot"),
+        ("ada@ex\u{430}mple.com", "the domain label `ex\u{430}mple` mixes scripts"),
+    ] {
+        let yaml_name = yaml_escaped(name);
+        let text = user_file(&format!("  - userName: ada.real@example.com\n  - userName: \"{yaml_name}\"\n"));
+        assert_eq!(found(&text), [("malformed-email", 4, 15)], "{name:?}");
+        let message = &messages(&text)[0];
+        assert!(message.contains(reason), "{name:?}: {message}");
+    }
+    // The same checks hold for previous names, members and protected users.
+    let text = "version: 1\npolicy:\n  protected: [\"ada@example.com \"]\nusers:\n  - userName: ada@example.com\n    previously: [\"old@example.com.\"]\ngroups:\n  - displayName: G\n    members: [\"a\\u200bda@example.com\"]\n";
+    assert_eq!(
+        found(text),
+        [("malformed-email", 3, 15), ("malformed-email", 6, 18), ("malformed-email", 9, 15)]
+    );
+}
+
+#[test]
+fn confusable_twins_are_refused_naming_both_lines() {
+    for twin in ["\u{430}da@example.com", "ＡＤＡ@example.com", "ada@ex\u{430}mple.com"] {
+        let yaml_twin = yaml_escaped(twin);
+        let text = user_file(&format!("  - userName: ada@example.com\n  - userName: \"{yaml_twin}\"\n"));
+        let found = found(&text);
+        assert!(
+            found.contains(&("lookalike-username", 4, 15)) || found.contains(&("malformed-email", 4, 15)),
+            "{twin}: {found:?}"
+        );
+    }
+    let text = user_file("  - userName: ada@example.com\n  - userName: \"\\u0430da@example.com\"\n");
+    assert_eq!(found(&text), [("lookalike-username", 4, 15)]);
+    let diagnostics = load_one(&text).unwrap_err();
+    let problem = &diagnostics.problems()[0];
+    assert_eq!(problem.related()[0].location().line, 3);
+    assert!(problem.message().contains("\\u{430}da@example.com"), "{}", problem.message());
+    // Real, different people stay valid, also where UTS #39 would call ASCII confusable.
+    let text = user_file(
+        "  - userName: clara@example.com\n  - userName: dara@example.com\n  - userName: ivan@пример.рф\n  - userName: o'brien+pm@eu.example.com\n  - userName: taro@例え.jp\n",
+    );
+    assert_eq!(found(&text), []);
+}
+
+#[test]
+fn text_attributes_are_single_lines() {
+    let text = user_file(
+        "  - userName: ada@example.com\n    displayName: |\n      Ada Lovelace\n    title: \"  \"\n    externalId: \"x\\ty\"\n    name: { givenName: \"A\\u001bda\", familyName: \"\\n\" }\n",
+    );
+    assert_eq!(
+        found(&text),
+        [
+            ("invalid-value", 5, 7),
+            ("invalid-value", 6, 12),
+            ("invalid-value", 7, 17),
+            ("invalid-value", 8, 24),
+            ("invalid-value", 8, 49),
+        ]
+    );
+    let messages = messages(&text);
+    assert!(messages[0].contains("line break"), "{}", messages[0]);
+    assert!(messages[1].contains("blank"), "{}", messages[1]);
+    let groups = "version: 1\ngroups:\n  - displayName: Product\n  - displayName: \" product \"\n  - displayName: PRODUCT\n  - displayName: \"Ops\\n\"\n";
+    assert_eq!(
+        found(groups),
+        [("duplicate-group", 4, 18), ("duplicate-group", 5, 18), ("invalid-value", 6, 18)]
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_desired_state_is_never_echoed() {
+    let secret = "s3cr3t-T0KEN-value";
+    for text in [
+        format!("{secret}\n"),
+        format!("ROSTER_SCIM_TOKEN={secret}\n"),
+        format!("{{\"token\": \"{secret}\", \"user\": \"x\"}}\n"),
+        format!("-----BEGIN PRIVATE KEY-----\n{secret}\n-----END PRIVATE KEY-----\n"),
+        format!("- {secret}\n- two\n"),
+        format!("tokn: {secret}\nuserz: [x]\n"),
+        // Not YAML at all: the syntax error shows no line either.
+        format!("key: [{secret}\n"),
+        format!("{secret}: \"unterminated\n"),
+    ] {
+        let diagnostics = load_one(&text).unwrap_err();
+        let everything =
+            format!("{}{}{diagnostics}", diagnostics.render(false), diagnostics.github_annotations());
+        assert!(!everything.contains(secret), "{text:?} echoed:\n{everything}");
+        assert!(!everything.contains("did you mean"), "{everything}");
+        assert!(everything.contains("users.yaml:"), "the file and place are named: {everything}");
+    }
+    let diagnostics = load_one(&format!("{secret}\n")).unwrap_err();
+    assert_eq!(diagnostics.problems()[0].check().code(), "not-a-roster-file");
+    // A desired-state file with a syntax error still shows its line.
+    let diagnostics = load_one("version: 1\nusers: [\n").unwrap_err();
+    assert!(diagnostics.render(false).contains("users: ["), "{}", diagnostics.render(false));
+}
+
+#[test]
+fn locations_are_exact_for_aliases_tabs_and_line_ends() {
+    // An alias that repeats a user is reported where the alias is.
+    let text = "version: 1\nusers:\n  - &ada\n    userName: ada@example.com\n  - userName: grace@example.com\n  - *ada\n";
+    assert_eq!(found(text), [("duplicate-username", 6, 5)]);
+    let message = &messages(text)[0];
+    assert!(message.contains("first defined at users.yaml:4:15"), "{message}");
+    // A tab names its own line.
+    let text = "version: 1\nusers:\n  - userName: ada@example.com\n\t- userName: grace@example.com\n";
+    let found_tab = found(text);
+    assert_eq!(found_tab.len(), 1, "{found_tab:?}");
+    assert_eq!(found_tab[0].1, 4, "{found_tab:?}");
+    // The same problems at the same lines whatever the line ends; CR LF shows no `?`.
+    let lf =
+        "version: 1\nusers:\n  - userName: ada@example.com\n    titel: x\n  - userName: Ada@example.com\n";
+    for text in [lf.to_owned(), lf.replace('\n', "\r\n"), lf.replace('\n', "\r")] {
+        assert_eq!(found(&text), [("unknown-key", 4, 5), ("duplicate-username", 5, 15)], "{text:?}");
+        let rendered = load_one(&text).unwrap_err().render(false);
+        assert!(!rendered.contains("x?") && !rendered.contains("com?"), "{rendered}");
+        assert!(rendered.contains("4 |     titel: x\n"), "{rendered}");
+    }
+}
+
+#[test]
+fn parallel_parsing_gives_the_lines_of_a_sequential_parse_whatever_the_line_ends() {
+    // Over 2 MiB, so that the file is cut in pieces where it can be.
+    let mut lf = String::from("version: 1\nusers:\n");
+    for i in 0..40_000 {
+        lf.push_str(&format!("  - userName: user{i}@example.com\n    displayName: User {i}\n"));
+    }
+    lf.push_str("  - userName: user7@example.com\n    titel: x\n");
+    let n_lines = lf.lines().count();
+    // Mixed line ends too: a lone CR in a file of CR LF lines.
+    let mixed = lf.replacen('\n', "\r", 1).replacen('\n', "\r\n", 20_000);
+    for text in [lf.clone(), lf.replace('\n', "\r\n"), lf.replace('\n', "\r"), mixed] {
+        assert!(text.len() > 2 * 1024 * 1024);
+        assert_eq!(
+            found(&text),
+            [("duplicate-username", n_lines - 1, 15), ("unknown-key", n_lines, 5)],
+            "line ends {:?}",
+            &text[10..12]
+        );
+    }
+}
+
+#[test]
+fn a_version_written_as_a_string_says_so() {
+    for text in ["version: !!str 1\n", "version: \"1\"\n", "version: '1'\n"] {
+        assert_eq!(messages(text), ["`version` must be the number 1, found the string `1`"], "{text}");
+    }
 }
 
 #[test]
@@ -630,7 +815,10 @@ fn alias_bomb_ends_with_a_clear_error() {
     assert_eq!(diagnostics.len(), 1);
     let problem = &diagnostics.problems()[0];
     assert_eq!(problem.check(), Check::YamlSyntax);
-    assert_eq!(problem.message(), "aliases expand to more than 100000 nodes; refusing a possible alias bomb");
+    assert_eq!(
+        problem.message(),
+        "aliases expand to more than 100000 nodes in total; refusing a possible alias bomb"
+    );
 }
 
 #[test]
@@ -812,7 +1000,10 @@ const HOSTILE: &[&str] = &[
 fn to_yaml_round_trips_hostile_strings() {
     let mut state = DesiredState { provider: Provider::Generic, ..Default::default() };
     state.custom_roles = HOSTILE.iter().map(|s| (*s).to_owned()).collect();
-    for (i, value) in HOSTILE.iter().enumerate() {
+    // Text attributes are single lines (multi-line values are refused, see
+    // `text_attributes_are_single_lines`); roles take any string.
+    let single_line = |value: &str| roster_model::identity::check_single_line(value).is_ok();
+    for (i, value) in HOSTILE.iter().enumerate().filter(|(_, v)| single_line(v)) {
         let mut u = user(&format!("user{i}@example.com"));
         u.attributes.external_id = Some((*value).to_owned());
         u.attributes.display_name = Some((*value).to_owned());

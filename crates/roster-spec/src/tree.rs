@@ -26,12 +26,26 @@ pub(crate) mod limits {
     /// without being read.
     pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
     /// Nodes (scalars and collections) per file, counting the copies aliases make. A
-    /// 100,000-user file with every attribute set has about 2.7 million; the tree of
-    /// 4 million nodes takes about 250 MB.
-    pub const MAX_NODES: usize = 4_000_000;
-    /// Nodes that aliases may copy, in total per file: what stops an alias bomb
-    /// ("billion laughs") before it allocates anything large.
+    /// 100,000-user file with every attribute set has about 2.7 million, and a 30 MB file
+    /// of userNames only about 2.6 million; a node takes 40 bytes, so the tree of 3.4
+    /// million takes about 140 MB, which keeps a hostile file under 200 MB in all.
+    pub const MAX_NODES: usize = 3_400_000;
+    /// Nodes that anchors and aliases may copy, in total per file: what stops an alias
+    /// bomb ("billion laughs") and nested anchors before they allocate anything large.
+    /// An anchor keeps a copy of its node for later aliases, so it counts here whether
+    /// or not any alias uses it.
     pub const MAX_ALIAS_NODES: usize = 100_000;
+    /// Mappings per file: a user is one or two (its `name`), so a file of 200,000 users
+    /// fits; a flood of tiny mappings, each an allocation, stops here.
+    pub const MAX_MAPPINGS: usize = 500_000;
+    /// Users in one file: a legitimate file of 100,000 users is 23 MB. Each user entry
+    /// costs about a kilobyte to check, so this bounds the memory of a file of many tiny
+    /// entries.
+    pub const MAX_USERS: usize = 200_000;
+    /// Groups in one file.
+    pub const MAX_GROUPS: usize = 50_000;
+    /// Names listed in one file (members, previous names, protected users), in total.
+    pub const MAX_NAMES: usize = 1_000_000;
     /// Nested block collections: the format needs five levels.
     pub const MAX_BLOCK_NESTING: usize = 32;
     /// Nested flow collections (`[..]`, `{..}`).
@@ -93,16 +107,19 @@ pub(crate) enum Value<'a> {
     Null,
     /// `true` or `false`.
     Bool(bool),
-    /// An integer; `i128` holds every integer a YAML file may plausibly carry.
-    Int(i128),
+    /// An integer. Integers beyond `i64` are kept as [`Value::Float`]: no key of the
+    /// format takes one, and an `i64` keeps every node of the tree at 40 bytes (an
+    /// `i128` would align it to 48), which matters when a file holds millions of them.
+    Int(i64),
     /// A floating-point number.
     Float(f64),
     /// A string.
     Str(Cow<'a, str>),
-    /// A sequence.
-    Seq(Vec<Node<'a>>),
+    /// A sequence. Collections are boxed slices rather than vectors: one word less, so
+    /// that a node takes 40 bytes, not 48.
+    Seq(Box<[Node<'a>]>),
     /// A mapping, in file order, keys included (they may repeat: the checks report it).
-    Map(Vec<(Node<'a>, Node<'a>)>),
+    Map(Box<[(Node<'a>, Node<'a>)]>),
 }
 
 impl Value<'_> {
@@ -166,7 +183,30 @@ fn parse_with_max_nodes(text: &str, max_nodes: usize) -> Result<Option<Node<'_>>
     {
         return Ok(Some(root));
     }
-    parse_piece(text, Offset::default(), &Budget::new(max_nodes))
+    parse_piece(text, Offset::default(), &Budget::new(max_nodes)).map_err(|error| at_the_tab(text, error))
+}
+
+/// A parser error about a tab points at the scalar or indentation it was reading, which
+/// may start lines earlier (a plain scalar goes on over lines): move it to the tab.
+fn at_the_tab(text: &str, mut error: ParseError) -> ParseError {
+    if !error.message.contains("tab") {
+        return error;
+    }
+    let start = (error.pos.start as usize).min(text.len());
+    let Some(found) = text[start..].find('\t') else { return error };
+    let before = &text[start..start + found];
+    let n_breaks =
+        before.matches('\n').count() + before.matches('\r').count() - before.matches("\r\n").count();
+    if n_breaks > 0 {
+        let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        error.pos.line = error.pos.line.saturating_add(clamp(n_breaks));
+        error.pos.col = clamp(before[line_start..].chars().count() + 1);
+    } else {
+        error.pos.col = error.pos.col.saturating_add(clamp(before.chars().count()));
+    }
+    error.pos.start = clamp(start + found);
+    error.pos.len = 1;
+    error
 }
 
 /// Files smaller than this are parsed on one thread: splitting would not pay.
@@ -186,11 +226,17 @@ struct Budget {
     max_nodes: usize,
     n_nodes: AtomicUsize,
     n_alias_nodes: AtomicUsize,
+    n_mappings: AtomicUsize,
 }
 
 impl Budget {
     fn new(max_nodes: usize) -> Self {
-        Budget { max_nodes, n_nodes: AtomicUsize::new(0), n_alias_nodes: AtomicUsize::new(0) }
+        Budget {
+            max_nodes,
+            n_nodes: AtomicUsize::new(0),
+            n_alias_nodes: AtomicUsize::new(0),
+            n_mappings: AtomicUsize::new(0),
+        }
     }
 }
 
@@ -219,6 +265,11 @@ fn split_plan(text: &str, n_pieces: usize) -> Option<SplitPlan> {
         let here = (offset, Offset { lines: clamp(line_index), bytes: clamp(offset) });
         offset += line.len();
         let content = line.trim_end_matches(['\n', '\r']);
+        // A lone CR is a line break to YAML but not to this count of lines: parse
+        // such a file in one piece, so that its line numbers are the parser's.
+        if content.contains('\r') || line.ends_with('\r') {
+            return None;
+        }
         if content.starts_with('%') || content.starts_with("---") || content.starts_with("...") {
             return None;
         }
@@ -316,16 +367,20 @@ fn parse_in_pieces<'a>(text: &'a str, plan: &SplitPlan, max_nodes: usize) -> Opt
             return None;
         }
         let Value::Seq(items) = &mut users.value else { return None };
+        let mut all = std::mem::take(items).into_vec();
         for piece in results {
             let Value::Seq(more) = piece.ok()??.value else { return None };
-            items.extend(more);
+            all.extend(more);
         }
+        *items = all.into_boxed_slice();
     }
     match rest {
         None => {}
         Some(Node { value: Value::Map(more), .. }) => {
             let Value::Map(entries) = &mut root.value else { return None };
-            entries.extend(more);
+            let mut all = std::mem::take(entries).into_vec();
+            all.extend(more);
+            *entries = all.into_boxed_slice();
         }
         Some(_) => return None,
     }
@@ -442,15 +497,24 @@ impl<'a, 'b> Builder<'a, 'b> {
                 Event::MappingStart(_, anchor, tag) => {
                     check_collection_tag(tag.as_deref(), "map", pos)?;
                     self.count(pos, 1)?;
+                    if self.budget.n_mappings.fetch_add(1, Ordering::Relaxed) >= limits::MAX_MAPPINGS {
+                        return Err(ParseError::at(
+                            pos,
+                            format!(
+                                "file has more than {} mappings; split the users across several files",
+                                limits::MAX_MAPPINGS
+                            ),
+                        ));
+                    }
                     self.stack.push(Frame::Map { pos, anchor, base: self.entries.len(), key: None });
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
                     let (node, anchor) = match self.stack.pop() {
                         Some(Frame::Seq { pos, anchor, base }) => {
-                            (Node { pos, value: Value::Seq(self.items.split_off(base)) }, anchor)
+                            (Node { pos, value: Value::Seq(take_from(&mut self.items, base)) }, anchor)
                         }
                         Some(Frame::Map { pos, anchor, base, .. }) => {
-                            (Node { pos, value: Value::Map(self.entries.split_off(base)) }, anchor)
+                            (Node { pos, value: Value::Map(take_from(&mut self.entries, base)) }, anchor)
                         }
                         None => return Err(ParseError::at(pos, "invalid YAML: unbalanced collection end")),
                     };
@@ -465,19 +529,10 @@ impl<'a, 'b> Builder<'a, 'b> {
                         ));
                     };
                     let (anchored, size) = (anchored.clone(), *size);
-                    let n_alias_nodes = self.budget.n_alias_nodes.fetch_add(size, Ordering::Relaxed) + size;
-                    if n_alias_nodes > limits::MAX_ALIAS_NODES {
-                        return Err(ParseError::at(
-                            pos,
-                            format!(
-                                "aliases expand to more than {} nodes; refusing a possible alias bomb",
-                                limits::MAX_ALIAS_NODES
-                            ),
-                        ));
-                    }
+                    self.copied(pos, size, "aliases expand to")?;
                     self.count(pos, size)?;
                     let mut node = anchored;
-                    node.pos = pos;
+                    relocate(&mut node, pos);
                     self.finish(node, 0, size)?;
                 }
                 // Anchor metadata and unresolved aliases are off by default, and comments
@@ -486,6 +541,21 @@ impl<'a, 'b> Builder<'a, 'b> {
             }
         }
         Ok(self.root)
+    }
+
+    /// Counts nodes copied by anchors and aliases against the file's copy budget.
+    fn copied(&mut self, pos: Pos, size: usize, what: &str) -> Result<(), ParseError> {
+        let n_copied = self.budget.n_alias_nodes.fetch_add(size, Ordering::Relaxed) + size;
+        if n_copied > limits::MAX_ALIAS_NODES {
+            return Err(ParseError::at(
+                pos,
+                format!(
+                    "{what} more than {} nodes in total; refusing a possible alias bomb",
+                    limits::MAX_ALIAS_NODES
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Counts nodes against the file's budget; the shared counter is updated in batches
@@ -513,20 +583,64 @@ impl<'a, 'b> Builder<'a, 'b> {
     /// it carries an anchor.
     fn finish(&mut self, node: Node<'a>, anchor: usize, size: usize) -> Result<(), ParseError> {
         if anchor != 0 {
+            // The anchored node is kept as a copy for later aliases: the copy counts
+            // against the same budget as the copies aliases make, whether or not an alias
+            // ever uses it, so that anchors on nested collections cannot multiply memory.
+            let size = size.max(1);
+            self.copied(node.pos, size, "anchors keep copies of")?;
+            self.count(node.pos, size)?;
             if self.anchors.len() <= anchor {
                 self.anchors.resize(anchor + 1, None);
             }
-            self.anchors[anchor] = Some((node.clone(), size.max(1)));
+            self.anchors[anchor] = Some((node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
-            Some(Frame::Seq { .. }) => self.items.push(node),
+            Some(Frame::Seq { .. }) => push(&mut self.items, node),
             Some(Frame::Map { key, .. }) => match key.take() {
                 None => *key = Some(node),
-                Some(k) => self.entries.push((k, node)),
+                Some(k) => push(&mut self.entries, (k, node)),
             },
         }
         Ok(())
+    }
+}
+
+/// Pushes onto a scratch stack. Past a million entries it grows by an eighth rather
+/// than doubling, so that a flood of nodes stopped by the node limit has not reserved
+/// twice the memory it uses.
+fn push<T>(stack: &mut Vec<T>, item: T) {
+    if stack.len() == stack.capacity() && stack.capacity() >= 1 << 20 {
+        stack.reserve_exact(stack.capacity() / 8);
+    }
+    stack.push(item);
+}
+
+/// The entries of a stack from `base` on, as a collection's exact-size slice. A large
+/// tail stays in its allocation (the few entries before it are moved out instead), so
+/// that a collection of millions of nodes is never held twice; a small one is copied
+/// out, and the stack keeps its capacity for the next.
+fn take_from<T>(stack: &mut Vec<T>, base: usize) -> Box<[T]> {
+    if stack.len() - base >= 1 << 16 && base <= stack.len() / 2 {
+        let mut tail = std::mem::take(stack);
+        *stack = tail.drain(..base).collect();
+        tail.into_boxed_slice()
+    } else {
+        stack.split_off(base).into_boxed_slice()
+    }
+}
+
+/// Puts every node of an alias's copy where the alias is: a problem inside it (a user
+/// repeated through `*ada`) is the alias's doing, and points there.
+fn relocate(node: &mut Node<'_>, pos: Pos) {
+    node.pos = pos;
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|item| relocate(item, pos)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(key, value)| {
+            relocate(key, pos);
+            relocate(value, pos);
+        }),
+        _ => {}
     }
 }
 
@@ -610,7 +724,7 @@ pub(crate) fn resolve_plain(text: Cow<'_, str>) -> Value<'_> {
         return Value::Str(text);
     }
     if let Some(n) = parse_core_int(&text) {
-        return Value::Int(n);
+        return i64::try_from(n).map_or(Value::Float(n as f64), Value::Int);
     }
     if is_core_float(&text)
         && let Ok(x) = text.parse::<f64>()
@@ -744,6 +858,25 @@ mod tests {
     fn unknown_tag_is_refused() {
         let error = parse("a: !secret x\n").unwrap_err();
         assert!(error.message.contains("unsupported YAML tag"), "{}", error.message);
+    }
+
+    #[test]
+    fn anchors_count_even_without_aliases() {
+        // Anchors on nested collections, never used: each keeps a copy of its subtree.
+        let mut text = String::new();
+        let inner = format!("[{}]", "1,".repeat(20_000));
+        for depth in 0..10 {
+            text.push_str(&format!("{}&a{depth} ", "["));
+        }
+        text = format!("x: {text}{inner}{}\n", "]".repeat(10));
+        let error = parse(&text).unwrap_err();
+        assert!(
+            error.message.starts_with("anchors keep copies of more than 100000 nodes"),
+            "{}",
+            error.message
+        );
+        // A few anchored values are fine.
+        assert!(parse("a: &r maker\nb: *r\nc: &l [1, 2]\n").is_ok());
     }
 
     #[test]

@@ -58,12 +58,12 @@ pub fn load(files: &[PathBuf], ui: &Ui) -> Result<DesiredState, Failure> {
         Err(all) => {
             let n = all.len();
             let shown = all.first(MAX_SHOWN);
-            eprintln!("{}", shown.render(ui.stderr_color));
+            eprintln!("{}", output::redact_secrets(&shown.render(ui.stderr_color)));
             if n > MAX_SHOWN {
                 eprintln!("… and {} more problems, not shown\n", n - MAX_SHOWN);
             }
             if output::in_github_actions() {
-                print!("{}", shown.github_annotations());
+                print!("{}", output::redact_secrets(&shown.github_annotations()));
             }
             let message = format!(
                 "{} in {}; nothing was sent anywhere",
