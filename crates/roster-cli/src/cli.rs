@@ -192,17 +192,9 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Allow exactly this many deactivations past the `max_deactivations` rail.
-    #[arg(long, value_name = "N")]
-    pub allow_deactivations: Option<u64>,
-    /// Allow exactly this many member removals and group deletions past the
-    /// `max_removals` rail.
-    #[arg(long, value_name = "N")]
-    pub allow_removals: Option<u64>,
-    /// Allow a plan past the `max_paid_seats` rail when it leaves exactly this many
-    /// paid seats.
-    #[arg(long, value_name = "N")]
-    pub allow_paid_seats: Option<u64>,
+    /// The safety rails' overrides.
+    #[command(flatten)]
+    pub overrides: RailOverrides,
     /// The commit the plan is for, named in the Markdown comment (default: `GITHUB_SHA`,
     /// else `CI_COMMIT_SHA`).
     #[arg(long, value_name = "SHA")]
@@ -218,6 +210,23 @@ pub enum PlanFormat {
     Markdown,
     /// Versioned JSON (schemas/plan.schema.json).
     Json,
+}
+
+/// The overrides of the safety rails, the same for `plan` and `apply`: each lets a plan
+/// over its rail through only when the number given is exactly the planned one.
+#[derive(Debug, Args)]
+pub struct RailOverrides {
+    /// Allow exactly this many deactivations past the `max_deactivations` rail.
+    #[arg(long, value_name = "N")]
+    pub allow_deactivations: Option<u64>,
+    /// Allow exactly this many member removals and group deletions past the
+    /// `max_removals` rail.
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<u64>,
+    /// Allow a plan past the `max_paid_seats` rail when it leaves exactly this many
+    /// paid seats.
+    #[arg(long, value_name = "N")]
+    pub allow_paid_seats: Option<u64>,
 }
 
 /// `roster apply`.
@@ -241,17 +250,9 @@ pub struct ApplyArgs {
     /// Write every operation with its request, status, attempts and outcome as JSON.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Allow exactly this many deactivations past the `max_deactivations` rail.
-    #[arg(long, value_name = "N")]
-    pub allow_deactivations: Option<u64>,
-    /// Allow exactly this many member removals and group deletions past the
-    /// `max_removals` rail.
-    #[arg(long, value_name = "N")]
-    pub allow_removals: Option<u64>,
-    /// Allow a plan past the `max_paid_seats` rail when it leaves exactly this many
-    /// paid seats.
-    #[arg(long, value_name = "N")]
-    pub allow_paid_seats: Option<u64>,
+    /// The safety rails' overrides.
+    #[command(flatten)]
+    pub overrides: RailOverrides,
 }
 
 /// `roster import`.

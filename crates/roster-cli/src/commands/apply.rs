@@ -7,10 +7,12 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 use roster_apply::{ApplyOptions, ApplyReport, OperationReport, Outcome, Verified};
 use roster_client::WriteClient;
-use roster_plan::{PlanOptions, Refusal, SavedPlan};
+use roster_plan::{Refusal, SavedPlan};
 
 use crate::cli::{ApplyArgs, PlanFormat};
-use crate::commands::plan::{ci_commit, fetch, now, print_plan, render_context, verdict, write_atomically};
+use crate::commands::plan::{
+    ci_commit, fetch, plan_options, print_plan, render_context, verdict, write_atomically,
+};
 use crate::commands::{Ui, validate};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
@@ -51,18 +53,10 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     let live = fetch(client.reader(), ui).await?;
     // The rails' overrides come from this command line only, never from a saved plan:
     // a plan file is a reviewed artefact, not a permission.
-    let options = PlanOptions {
-        allow_deactivations: args.allow_deactivations,
-        allow_removals: args.allow_removals,
-        allow_paid_seats: args.allow_paid_seats,
-        capabilities,
-        as_of: Some(as_of),
-        // Arrivals are news for the reviewer, not operations: a saved plan has no
-        // files to ask git about, and its check compares operations only.
-        files_changed_at: if saved.is_none() { crate::git::last_change(&args.files.files) } else { None },
-        now: now(),
-        ..PlanOptions::default()
-    };
+    // Arrivals are news for the reviewer, not operations: a saved plan has no files to
+    // ask git about, and its check compares operations only.
+    let files_changed_at = if saved.is_none() { crate::git::last_change(&args.files.files) } else { None };
+    let options = plan_options(&args.overrides, capabilities, as_of, files_changed_at);
     let plan = roster_plan::plan(&desired, &live, &options);
 
     if let Some(saved) = &saved {

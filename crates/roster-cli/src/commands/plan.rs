@@ -4,11 +4,11 @@ use std::io::Write;
 use std::path::Path;
 
 use roster_client::ReadClient;
-use roster_model::{DesiredState, LiveState, Provider};
+use roster_model::{DesiredState, LiveState, Provider, ServiceCapabilities};
 use roster_plan::{Plan, PlanOptions, SavedPlan};
 use roster_render::{Context, TextOptions};
 
-use crate::cli::{PlanArgs, PlanFormat};
+use crate::cli::{PlanArgs, PlanFormat, RailOverrides};
 use crate::commands::{Ui, validate};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
@@ -26,16 +26,8 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     let capabilities = client.capabilities().await.clone();
     let live = fetch(&client, ui).await?;
     let context = render_context(desired.provider, &client, args.for_commit.as_deref());
-    let options = PlanOptions {
-        allow_deactivations: args.allow_deactivations,
-        allow_removals: args.allow_removals,
-        allow_paid_seats: args.allow_paid_seats,
-        capabilities,
-        as_of: Some(as_of),
-        files_changed_at: crate::git::last_change(&args.files.files),
-        now: now(),
-        ..PlanOptions::default()
-    };
+    let options =
+        plan_options(&args.overrides, capabilities, as_of, crate::git::last_change(&args.files.files));
     let plan = roster_plan::plan(&desired, &live, &options);
     print_plan(&plan, args.format, &context, ui)?;
     if let Some(out) = &args.out {
@@ -55,6 +47,28 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
 
 /// The time a plan is made at, read here since the planner reads no clock: an empty
 /// duplicate team created within the hour before it may be deleted.
+/// The planner's options for a run: the rails' overrides from this command line (never
+/// from a saved plan), what the service keeps, the day dates are judged on, when the
+/// desired files last changed, and the moment of planning.
+pub fn plan_options(
+    overrides: &RailOverrides,
+    capabilities: ServiceCapabilities,
+    as_of: roster_model::Date,
+    files_changed_at: Option<String>,
+) -> PlanOptions {
+    PlanOptions {
+        allow_deactivations: overrides.allow_deactivations,
+        allow_removals: overrides.allow_removals,
+        allow_paid_seats: overrides.allow_paid_seats,
+        capabilities,
+        as_of: Some(as_of),
+        files_changed_at,
+        now: now(),
+        ..PlanOptions::default()
+    }
+}
+
+/// The moment of planning, from this machine's clock.
 pub fn now() -> Option<roster_model::Timestamp> {
     roster_model::Timestamp::from_system_time(std::time::SystemTime::now())
 }
