@@ -75,6 +75,19 @@ pub struct Written<T> {
     pub verified: Verified,
 }
 
+impl<T> Written<T> {
+    /// The same write with its value dropped, once the caller has taken what it needs.
+    fn without_value(self) -> Written<()> {
+        Written {
+            value: (),
+            requests: self.requests,
+            adopted: self.adopted,
+            adoption: self.adoption,
+            verified: self.verified,
+        }
+    }
+}
+
 /// A write that failed after the client's retries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WriteFailure {
@@ -285,7 +298,7 @@ impl ApplyReport {
 /// operation creates or names the object (a group created by this run has no id in the
 /// plan).
 fn objects_of(operation: &Operation) -> Vec<String> {
-    let group_name = |name: &str| format!("group name {}", name.to_lowercase());
+    let group_name = |name: &str| format!("group name {}", roster_model::identity::group_key(name));
     match operation {
         Operation::DeactivateUser { id, .. }
         | Operation::UpdateUser { id, .. }
@@ -507,13 +520,7 @@ async fn run_one<W: Writer>(
         Operation::CreateUser { attributes } => writer.create_user(attributes).await.map(|written| {
             resolved_ids.created = Some(written.value.clone());
             new_id = Some(CreatedId::User(attributes.key(), written.value.clone()));
-            Written {
-                value: (),
-                requests: written.requests,
-                adopted: written.adopted,
-                adoption: written.adoption,
-                verified: written.verified,
-            }
+            written.without_value()
         }),
         Operation::UpdateUser { id, changes, .. } | Operation::ReactivateUser { id, changes, .. } => {
             writer.update_user(id, changes).await
@@ -524,13 +531,7 @@ async fn run_one<W: Writer>(
             writer.create_group(display_name, external_id.as_deref(), &ids).await.map(|written| {
                 resolved_ids.created = Some(written.value.clone());
                 new_id = Some(CreatedId::Group(display_name.clone(), written.value.clone()));
-                Written {
-                    value: (),
-                    requests: written.requests,
-                    adopted: written.adopted,
-                    adoption: written.adoption,
-                    verified: written.verified,
-                }
+                written.without_value()
             })
         }
         Operation::RenameGroup { id, to, .. } => writer.rename_group(id, to).await,
