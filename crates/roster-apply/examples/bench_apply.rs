@@ -33,7 +33,14 @@ fn attributes(n: usize, title: &str) -> UserAttributes {
 }
 
 fn desired_user(attributes: UserAttributes) -> DesiredUser {
-    DesiredUser { expires: None, review_after: None, attributes, previously: Vec::new(), source: None }
+    DesiredUser {
+        expires: None,
+        review_after: None,
+        grant: Default::default(),
+        attributes,
+        previously: Vec::new(),
+        source: None,
+    }
 }
 
 #[tokio::main]
@@ -114,6 +121,7 @@ async fn main() {
         groups: (0..5)
             .map(|t| DesiredGroup {
                 expiring_members: Vec::new(),
+                member_grants: Vec::new(),
                 display_name: format!("Team {t}"),
                 external_id: None,
                 members: Some(

@@ -114,6 +114,7 @@ async fn apply_from_empty(
             .map(|n| DesiredUser {
                 expires: None,
                 review_after: None,
+                grant: Default::default(),
                 attributes: attributes(n),
                 previously: Vec::new(),
                 source: None,
@@ -123,6 +124,7 @@ async fn apply_from_empty(
         groups: (0..memberships.div_ceil(TEAM_SIZE))
             .map(|t| DesiredGroup {
                 expiring_members: Vec::new(),
+                member_grants: Vec::new(),
                 display_name: format!("Team {t:03}"),
                 external_id: None,
                 members: Some(

@@ -50,6 +50,7 @@ fn desired() -> DesiredState {
         .map(|n| DesiredUser {
             expires: None,
             review_after: None,
+            grant: Default::default(),
             attributes: attributes(n, if n < UPDATES { "Senior Analyst" } else { "Analyst" }),
             previously: Vec::new(),
             source: None,

@@ -142,6 +142,7 @@ fn user(user_name: &str, active: bool) -> DesiredUser {
     DesiredUser {
         expires: None,
         review_after: None,
+        grant: Default::default(),
         attributes: UserAttributes {
             user_name: user_name.into(),
             display_name: Some(user_name.split('@').next().unwrap().to_owned()),
@@ -164,6 +165,7 @@ fn live_user(id: &str, user_name: &str) -> LiveUser {
 fn group(name: &str, members: &[&str]) -> DesiredGroup {
     DesiredGroup {
         expiring_members: Vec::new(),
+        member_grants: Vec::new(),
         display_name: name.into(),
         external_id: None,
         members: Some(members.iter().map(|m| (*m).to_owned()).collect()),
@@ -262,6 +264,7 @@ fn a_failed_group_create_skips_its_later_member_additions() {
     desired.users.extend(many.iter().map(|n| user(n, true)));
     desired.groups.push(DesiredGroup {
         expiring_members: Vec::new(),
+        member_grants: Vec::new(),
         display_name: "Everyone".into(),
         external_id: None,
         members: Some(many.clone()),
@@ -341,6 +344,7 @@ fn a_create_whose_name_a_failed_rename_did_not_free_is_skipped() {
                 external_id: Some("grp-old".into()),
                 members: Some(vec![]),
                 expiring_members: Vec::new(),
+                member_grants: Vec::new(),
                 source: None,
             },
             group("Product", &[]),

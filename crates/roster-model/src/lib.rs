@@ -364,6 +364,9 @@ pub struct DesiredUser {
     /// The day from which the user's access is listed as due for review; changes nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_after: Option<Date>,
+    /// Why the user has access and who approved it; never sent to the service.
+    #[serde(default, flatten)]
+    pub grant: Grant,
     /// Where the entry was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
@@ -373,7 +376,14 @@ impl DesiredUser {
     /// A user entry with these attributes and nothing else (no earlier names, dates or
     /// source).
     pub fn new(attributes: UserAttributes) -> Self {
-        DesiredUser { attributes, previously: Vec::new(), expires: None, review_after: None, source: None }
+        DesiredUser {
+            attributes,
+            previously: Vec::new(),
+            expires: None,
+            review_after: None,
+            grant: Grant::default(),
+            source: None,
+        }
     }
 
     /// The day its access ended, when it has ended on `as_of`: `expires` is `as_of` or
@@ -381,6 +391,42 @@ impl DesiredUser {
     pub fn expired_on(&self, as_of: Option<Date>) -> Option<Date> {
         self.expires.filter(|expires| as_of.is_some_and(|as_of| *expires <= as_of))
     }
+}
+
+/// The evidence written beside a grant of access (a user, or a membership written as a
+/// mapping): why, who approved it, and under which ticket. Evidence for access reviews
+/// only: it is never sent to the service and never changes a plan's operations.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    /// Why the access is granted, in the file's words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Who approved it: a userName or free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// The ticket or request that granted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+}
+
+impl Grant {
+    /// True when no field is given.
+    pub fn is_empty(&self) -> bool {
+        self.reason.is_none() && self.approved_by.is_none() && self.ticket.is_none()
+    }
+}
+
+/// The evidence written on one membership (`{ userName: ..., reason: ... }` in a group's
+/// `members`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberGrant {
+    /// The member, as the file writes it (also listed in the group's `members`).
+    pub user_name: String,
+    /// Why, who approved it and the ticket.
+    #[serde(flatten)]
+    pub grant: Grant,
 }
 
 /// A group membership that ends: `{ userName: ..., expires: ... }` in a group's `members`.
@@ -411,6 +457,9 @@ pub struct DesiredGroup {
     /// The memberships among `members` that end on a date.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expiring_members: Vec<MembershipExpiry>,
+    /// The memberships among `members` written with a reason, approver or ticket.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_grants: Vec<MemberGrant>,
     /// Where the entry was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,

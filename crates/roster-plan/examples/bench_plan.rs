@@ -79,6 +79,7 @@ fn states() -> (DesiredState, LiveState) {
         desired_users.push(DesiredUser {
             expires: None,
             review_after: None,
+            grant: Default::default(),
             attributes: wanted,
             previously: Vec::new(),
             source: None,
@@ -89,6 +90,7 @@ fn states() -> (DesiredState, LiveState) {
         desired_users.push(DesiredUser {
             expires: None,
             review_after: None,
+            grant: Default::default(),
             attributes: user(i),
             previously: Vec::new(),
             source: None,
@@ -118,6 +120,7 @@ fn states() -> (DesiredState, LiveState) {
             if rng.one_percent() { format!("Team {g} (renamed)") } else { format!("Team {g}") };
         desired_groups.push(DesiredGroup {
             expiring_members: Vec::new(),
+            member_grants: Vec::new(),
             display_name,
             external_id: Some(format!("ext-{g:04}")),
             members: Some(wanted),

@@ -290,6 +290,7 @@ mod tests {
                 .map(|(name, external_id, previously)| DesiredUser {
                     expires: None,
                     review_after: None,
+                    grant: Default::default(),
                     attributes: UserAttributes {
                         user_name: (*name).to_owned(),
                         external_id: external_id.map(str::to_owned),

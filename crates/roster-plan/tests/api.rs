@@ -27,6 +27,7 @@ fn desired(users: Vec<UserAttributes>, groups: Vec<DesiredGroup>, policy: Policy
             .map(|attributes| DesiredUser {
                 expires: None,
                 review_after: None,
+                grant: Default::default(),
                 attributes,
                 previously: vec![],
                 source: None,
@@ -51,6 +52,7 @@ fn live(users: Vec<(&str, UserAttributes)>, groups: Vec<LiveGroup>) -> LiveState
 fn group(name: &str, members: &[&str]) -> DesiredGroup {
     DesiredGroup {
         expiring_members: Vec::new(),
+        member_grants: Vec::new(),
         display_name: name.into(),
         external_id: None,
         members: Some(members.iter().map(|m| m.to_string()).collect()),

@@ -124,6 +124,7 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
                 .map(|(attributes, previously)| DesiredUser {
                     expires: None,
                     review_after: None,
+                    grant: Default::default(),
                     attributes,
                     previously,
                     source: None,
@@ -135,6 +136,7 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
                 .filter(|(name, _, _)| names.insert(*name))
                 .map(|(name, external_id, members)| DesiredGroup {
                     expiring_members: Vec::new(),
+                    member_grants: Vec::new(),
                     display_name: name.to_string(),
                     external_id,
                     members: members.map(|members| {

@@ -10,6 +10,7 @@ fn report() -> AuditReport {
             .map(|name| DesiredUser {
                 expires: None,
                 review_after: None,
+                grant: Default::default(),
                 attributes: UserAttributes {
                     user_name: format!("{name}@lumen.example"),
                     active: true,

@@ -69,6 +69,31 @@ pub(crate) struct UserDoc {
     pub inactive_at: Option<At>,
     pub expires: Option<DateAt>,
     pub review_after: Option<DateAt>,
+    pub grant: GrantDoc,
+}
+
+/// The evidence written on a user or a membership: `reason`, `approved_by`, `ticket`.
+#[derive(Debug, Default)]
+pub(crate) struct GrantDoc {
+    pub reason: Option<Str>,
+    pub approved_by: Option<Str>,
+    pub ticket: Option<Str>,
+}
+
+impl GrantDoc {
+    /// The evidence as the model holds it.
+    pub fn to_grant(&self) -> roster_model::Grant {
+        let value = |s: &Option<Str>| s.as_ref().map(|s| s.value.clone());
+        roster_model::Grant {
+            reason: value(&self.reason),
+            approved_by: value(&self.approved_by),
+            ticket: value(&self.ticket),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.reason.is_none() && self.approved_by.is_none() && self.ticket.is_none()
+    }
 }
 
 /// A group entry.
@@ -81,6 +106,15 @@ pub(crate) struct GroupDoc {
     pub members: Option<Vec<Str>>,
     /// The memberships among `members` written with an `expires`.
     pub expiring: Vec<(Str, DateAt)>,
+    /// The memberships among `members` written with a reason, approver or ticket.
+    pub grants: Vec<(Str, GrantDoc)>,
+}
+
+/// A group's `members` as written.
+struct MembersDoc {
+    names: Vec<Str>,
+    expiring: Vec<(Str, DateAt)>,
+    grants: Vec<(Str, GrantDoc)>,
 }
 
 /// The versions of the format this roster reads.
@@ -486,6 +520,7 @@ impl Walker<'_, '_> {
             inactive_at: None,
             expires: None,
             review_after: None,
+            grant: GrantDoc::default(),
         };
         let mut has_user_name = false;
         for (key, _, value) in self.fields(entries, keys::USER, "in a user") {
@@ -501,6 +536,7 @@ impl Walker<'_, '_> {
                 "role" => user.role = self.string(key, value),
                 "expires" => user.expires = self.date(key, value),
                 "review_after" => user.review_after = self.date(key, value),
+                "reason" | "approved_by" | "ticket" => self.grant_field(&mut user.grant, key, value),
                 "active" => {
                     if let Some(active) = self.boolean(key, value) {
                         user.active = active;
@@ -591,6 +627,7 @@ impl Walker<'_, '_> {
             external_id: None,
             members: None,
             expiring: Vec::new(),
+            grants: Vec::new(),
         };
         let mut has_display_name = false;
         for (key, _, value) in self.fields(entries, keys::GROUP, "in a group") {
@@ -601,9 +638,10 @@ impl Walker<'_, '_> {
                 }
                 "externalId" => group.external_id = self.text(key, value),
                 "members" => {
-                    if let Some((members, expiring)) = self.members(value) {
-                        group.members = Some(members);
-                        group.expiring = expiring;
+                    if let Some(members) = self.members(value) {
+                        group.members = Some(members.names);
+                        group.expiring = members.expiring;
+                        group.grants = members.grants;
                     }
                 }
                 _ => unreachable!("fields() yields only known keys"),
@@ -624,16 +662,17 @@ impl Walker<'_, '_> {
     /// an error (absent and empty mean different things, and `members:` with nothing
     /// after it says neither), so that it is never taken as "no members".
     ///
-    /// An item is a userName, or `{ userName: ..., expires: YYYY-MM-DD }` for a membership
-    /// that ends; such memberships are also returned with their dates.
-    #[allow(clippy::type_complexity)]
-    fn members(&mut self, node: &Node<'_>) -> Option<(Vec<Str>, Vec<(Str, DateAt)>)> {
+    /// An item is a userName, or a mapping `{ userName: ..., expires: YYYY-MM-DD, reason:
+    /// ..., approved_by: ..., ticket: ... }` for a membership that ends or carries
+    /// evidence; such memberships are also returned with their dates and evidence.
+    fn members(&mut self, node: &Node<'_>) -> Option<MembersDoc> {
         let Value::Seq(items) = &node.value else {
             self.wrong_type("`members`", "a sequence", node);
             return None;
         };
         let mut members = Vec::with_capacity(items.len());
         let mut expiring = Vec::new();
+        let mut grants = Vec::new();
         for item in items {
             let Value::Map(entries) = &item.value else {
                 members.extend(self.raw_string("members", item));
@@ -641,6 +680,7 @@ impl Walker<'_, '_> {
             };
             let mut user_name = None;
             let mut expires = None;
+            let mut grant = GrantDoc::default();
             let mut has_user_name = false;
             for (key, _, value) in self.fields(entries, keys::MEMBER, "in a member") {
                 match key {
@@ -649,6 +689,7 @@ impl Walker<'_, '_> {
                         user_name = self.raw_string(key, value);
                     }
                     "expires" => expires = self.date(key, value),
+                    "reason" | "approved_by" | "ticket" => self.grant_field(&mut grant, key, value),
                     _ => unreachable!("fields() yields only known keys"),
                 }
             }
@@ -663,10 +704,24 @@ impl Walker<'_, '_> {
                 if let Some(expires) = expires {
                     expiring.push((user_name.clone(), expires));
                 }
+                if !grant.is_empty() {
+                    grants.push((user_name.clone(), grant));
+                }
                 members.push(user_name);
             }
         }
-        Some((members, expiring))
+        Some(MembersDoc { names: members, expiring, grants })
+    }
+
+    /// One of `reason`, `approved_by` and `ticket`: a non-empty string.
+    fn grant_field(&mut self, grant: &mut GrantDoc, key: &str, value: &Node<'_>) {
+        let text = self.text(key, value);
+        match key {
+            "reason" => grant.reason = text,
+            "approved_by" => grant.approved_by = text,
+            "ticket" => grant.ticket = text,
+            _ => unreachable!("only the evidence keys are given"),
+        }
     }
 
     /// A day written `YYYY-MM-DD`. The value is read from the text as written, so that

@@ -282,6 +282,20 @@ pub struct UserEntry {
     #[serde(default, rename = "review_after", skip_serializing_if = "Option::is_none")]
     #[schemars(with = "roster_model::Date")]
     pub review_after: Option<roster_model::Date>,
+    /// Why this access is granted, for access reviews (`roster export`, the plan). Never
+    /// sent to the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub reason: Option<String>,
+    /// Who approved this access: a userName or free text. Never sent to the service.
+    #[serde(default, rename = "approved_by", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub approved_by: Option<String>,
+    /// The ticket or request that granted this access, like `IT-1234`. Never sent to the
+    /// service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub ticket: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -333,11 +347,12 @@ pub struct GroupEntry {
 pub enum MemberEntry {
     /// The member's userName.
     Name(String),
-    /// A membership with an end.
+    /// A membership with an end or with evidence.
     Expiring(ExpiringMember),
 }
 
-/// A membership that ends on a date.
+/// A membership written as a mapping: one that ends on a date, or carries why it was
+/// granted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExpiringMember {
@@ -348,6 +363,20 @@ pub struct ExpiringMember {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "roster_model::Date")]
     pub expires: Option<roster_model::Date>,
+    /// Why this access is granted, for access reviews (`roster export`, the plan). Never
+    /// sent to the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub reason: Option<String>,
+    /// Who approved this access: a userName or free text. Never sent to the service.
+    #[serde(default, rename = "approved_by", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub approved_by: Option<String>,
+    /// The ticket or request that granted this access, like `IT-1234`. Never sent to the
+    /// service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub ticket: Option<String>,
 }
 
 /// The keys of each mapping of the format, in the order files are written. The loader
@@ -376,8 +405,11 @@ pub(crate) mod keys {
         "active",
         "expires",
         "review_after",
+        "reason",
+        "approved_by",
+        "ticket",
     ];
-    pub const MEMBER: &[&str] = &["userName", "expires"];
+    pub const MEMBER: &[&str] = &["userName", "expires", "reason", "approved_by", "ticket"];
     pub const NAME: &[&str] = &["givenName", "familyName"];
     pub const GROUP: &[&str] = &["displayName", "externalId", "members"];
 }

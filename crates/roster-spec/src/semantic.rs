@@ -6,7 +6,8 @@ use std::collections::hash_map::Entry;
 
 use roster_model::identity::{self, Lookalike, UserKey};
 use roster_model::{
-    Date, DesiredGroup, DesiredState, DesiredUser, MembershipExpiry, Policy, Provider, UserAttributes,
+    Date, DesiredGroup, DesiredState, DesiredUser, MemberGrant, MembershipExpiry, Policy, Provider,
+    UserAttributes,
 };
 
 use crate::check::{FileDoc, Str};
@@ -67,6 +68,7 @@ pub(crate) fn merge(
                 previously: user.previously.into_iter().map(|s| s.value).collect(),
                 expires: user.expires.map(|d| d.date),
                 review_after: user.review_after.map(|d| d.date),
+                grant: user.grant.to_grant(),
                 source: Some(sink.location(user.at)),
             });
         }
@@ -82,6 +84,14 @@ pub(crate) fn merge(
                     .map(|(user_name, expires)| MembershipExpiry {
                         user_name: user_name.value,
                         expires: expires.date,
+                    })
+                    .collect(),
+                member_grants: group
+                    .grants
+                    .iter()
+                    .map(|(user_name, grant)| MemberGrant {
+                        user_name: user_name.value.clone(),
+                        grant: grant.to_grant(),
                     })
                     .collect(),
                 source: Some(sink.location(group.at)),

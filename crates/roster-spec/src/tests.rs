@@ -105,6 +105,7 @@ groups:
             DesiredUser {
                 expires: None,
                 review_after: None,
+                grant: Default::default(),
                 attributes: UserAttributes {
                     user_name: "admin@example.com".into(),
                     active: true,
@@ -116,6 +117,7 @@ groups:
             DesiredUser {
                 expires: None,
                 review_after: None,
+                grant: Default::default(),
                 attributes: UserAttributes {
                     user_name: "Ada@Example.com".into(),
                     external_id: Some("00u1ada".into()),
@@ -133,6 +135,7 @@ groups:
         groups: vec![
             DesiredGroup {
                 expiring_members: Vec::new(),
+                member_grants: Vec::new(),
                 display_name: "Product Team".into(),
                 external_id: Some("grp-product".into()),
                 members: Some(vec!["ADA@example.com".into(), "admin@example.com".into()]),
@@ -140,6 +143,7 @@ groups:
             },
             DesiredGroup {
                 expiring_members: Vec::new(),
+                member_grants: Vec::new(),
                 display_name: "Empty".into(),
                 external_id: None,
                 members: None,
@@ -948,6 +952,7 @@ fn user(user_name: &str) -> DesiredUser {
     DesiredUser {
         expires: None,
         review_after: None,
+        grant: Default::default(),
         attributes: UserAttributes { user_name: user_name.into(), active: true, ..Default::default() },
         previously: vec![],
         source: None,
@@ -1027,6 +1032,7 @@ fn to_yaml_round_trips_hostile_strings() {
         state.users.push(u);
         state.groups.push(DesiredGroup {
             expiring_members: Vec::new(),
+            member_grants: Vec::new(),
             display_name: format!("{value} {i}"),
             external_id: Some(format!("{i}{value}")),
             members: Some(vec![format!("user{i}@example.com")]),
@@ -1072,6 +1078,7 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
     }
     state.groups.push(DesiredGroup {
         expiring_members: Vec::new(),
+        member_grants: Vec::new(),
         display_name: "Everyone".into(),
         external_id: None,
         members: Some(addresses.iter().rev().map(|a| a.to_uppercase()).collect()),
@@ -1079,6 +1086,7 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
     });
     state.groups.push(DesiredGroup {
         expiring_members: Vec::new(),
+        member_grants: Vec::new(),
         display_name: "empty".into(),
         external_id: None,
         members: Some(vec![]),
@@ -1086,6 +1094,7 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
     });
     state.groups.push(DesiredGroup {
         expiring_members: Vec::new(),
+        member_grants: Vec::new(),
         display_name: "unmanaged members".into(),
         external_id: None,
         members: None,
@@ -1229,6 +1238,7 @@ fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
                 previously: u.previously,
                 expires: u.expires,
                 review_after: u.review_after,
+                grant: roster_model::Grant { reason: u.reason, approved_by: u.approved_by, ticket: u.ticket },
                 source: None,
             })
             .collect(),
@@ -1255,6 +1265,23 @@ fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
                         crate::file::MemberEntry::Expiring(m) => m.expires.map(|expires| {
                             roster_model::MembershipExpiry { user_name: m.user_name.clone(), expires }
                         }),
+                        crate::file::MemberEntry::Name(_) => None,
+                    })
+                    .collect(),
+                member_grants: g
+                    .members
+                    .iter()
+                    .flatten()
+                    .filter_map(|m| match m {
+                        crate::file::MemberEntry::Expiring(m) => {
+                            let grant = roster_model::Grant {
+                                reason: m.reason.clone(),
+                                approved_by: m.approved_by.clone(),
+                                ticket: m.ticket.clone(),
+                            };
+                            (!grant.is_empty())
+                                .then(|| roster_model::MemberGrant { user_name: m.user_name.clone(), grant })
+                        }
                         crate::file::MemberEntry::Name(_) => None,
                     })
                     .collect(),
@@ -1334,4 +1361,48 @@ fn members_as_mappings_are_checked_like_strings() {
         .replace("members:\n- ", "members:\n      - ");
     let codes: Vec<_> = found(&file).into_iter().map(|(code, line, _)| (code, line)).collect();
     assert_eq!(codes, [("missing-key", 7), ("unknown-key", 8), ("undefined-member", 9)]);
+}
+
+#[test]
+fn evidence_is_read_on_users_and_memberships_and_written_back() {
+    let file = concat!(
+        "version: 1\nusers:\n",
+        "  - userName: a@example.com\n    reason: \"Q1 research: contract\"\n",
+        "    approved_by: maya@example.com\n    ticket: IT-1234\n",
+        "  - userName: b@example.com\n",
+        "groups:\n  - displayName: G\n    members:\n",
+        "      - { userName: a@example.com, reason: on call, ticket: IT-9 }\n      - b@example.com\n",
+    );
+    let state = load_one(file).unwrap_or_else(|d| panic!("{}", d.render(false)));
+    let a = &state.users[0].grant;
+    assert_eq!(a.reason.as_deref(), Some("Q1 research: contract"));
+    assert_eq!(a.approved_by.as_deref(), Some("maya@example.com"));
+    assert_eq!(a.ticket.as_deref(), Some("IT-1234"));
+    assert!(state.users[1].grant.is_empty());
+    let grants = &state.groups[0].member_grants;
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0].user_name, "a@example.com");
+    assert_eq!(grants[0].grant.reason.as_deref(), Some("on call"));
+    assert_eq!(grants[0].grant.approved_by, None);
+    assert_eq!(grants[0].grant.ticket.as_deref(), Some("IT-9"));
+
+    // Written back, the file reads as the same state.
+    let written = crate::to_yaml(&state);
+    let again = load_one(&written).unwrap_or_else(|d| panic!("{}\n{written}", d.render(false)));
+    let strip = |s: &DesiredState| {
+        let mut s = s.clone();
+        s.users.iter_mut().for_each(|u| u.source = None);
+        s.groups.iter_mut().for_each(|g| g.source = None);
+        s
+    };
+    assert_eq!(strip(&again), strip(&state));
+
+    // Evidence is text: a number, an empty value or two lines are errors at their place.
+    let bad = "version: 1\nusers:\n  - userName: a@example.com\n    ticket: 1234\n    reason: \"\"\n    approved_by: \"a\\nb\"\n";
+    let codes: Vec<_> = match load_one(bad) {
+        Ok(_) => panic!("accepted"),
+        Err(d) => d.problems().iter().map(|p| (p.check().code(), p.location().line)).collect(),
+    };
+    assert_eq!(codes.len(), 3, "{codes:?}");
+    assert_eq!(codes.iter().map(|c| c.1).collect::<Vec<_>>(), [4, 5, 6]);
 }

@@ -91,19 +91,19 @@ pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
             members.sort_by_cached_key(|m| (UserKey::new(m), (*m).clone()));
             for member in members {
                 let expires = group.expiring_members.iter().find(|m| m.user_name == *member);
-                match expires {
-                    Some(m) => {
-                        let _ = writeln!(
-                            out,
-                            "      - {{ userName: {}, expires: {} }}",
-                            scalar(member),
-                            m.expires
-                        );
-                    }
-                    None => {
-                        let _ = writeln!(out, "      - {}", scalar(member));
-                    }
+                let grant = group.member_grants.iter().find(|m| m.user_name == *member);
+                if expires.is_none() && grant.is_none() {
+                    let _ = writeln!(out, "      - {}", scalar(member));
+                    continue;
                 }
+                let _ = write!(out, "      - {{ userName: {}", scalar(member));
+                if let Some(m) = expires {
+                    let _ = write!(out, ", expires: {}", m.expires);
+                }
+                for (key, value) in grant.map(|m| grant_fields(&m.grant)).unwrap_or_default() {
+                    let _ = write!(out, ", {key}: {}", scalar(value));
+                }
+                out.push_str(" }\n");
             }
         }
     }
@@ -149,6 +149,17 @@ pub(crate) fn write_user(out: &mut String, user: &DesiredUser) {
     if let Some(review_after) = user.review_after {
         let _ = writeln!(out, "    review_after: {review_after}");
     }
+    for (key, value) in grant_fields(&user.grant) {
+        let _ = writeln!(out, "    {key}: {}", scalar(value));
+    }
+}
+
+/// The evidence fields that are given, with their keys, in the order files write them.
+fn grant_fields(grant: &roster_model::Grant) -> Vec<(&'static str, &str)> {
+    [("reason", &grant.reason), ("approved_by", &grant.approved_by), ("ticket", &grant.ticket)]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_deref().map(|value| (key, value)))
+        .collect()
 }
 
 fn enum_name<T: serde::Serialize>(value: &T) -> String {

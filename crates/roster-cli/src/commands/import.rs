@@ -235,6 +235,7 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
         desired_users.push(DesiredUser {
             expires: None,
             review_after: None,
+            grant: Default::default(),
             attributes,
             previously: Vec::new(),
             source: None,
@@ -278,6 +279,7 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
         };
         desired_groups.push(DesiredGroup {
             expiring_members: Vec::new(),
+            member_grants: Vec::new(),
             display_name: group.display_name.clone(),
             external_id,
             members: Some(members.into_iter().map(|(_, user_name)| user_name).collect()),
