@@ -370,6 +370,49 @@ fn the_emulator_command_prints_its_url_first_and_serves_scim() {
     assert!(saved.to_string().contains("maya.okafor@lumenlabs.example"), "state saved: {saved}");
 }
 
+#[test]
+fn the_emulator_serves_several_targets_each_with_its_own_token_and_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let states = dir.path().join("states");
+    let mut child = roster(None, dir.path())
+        .args(["emulator", "--listen", "127.0.0.1:0", "--token", "shared", "--target", "board"])
+        .args(["--target", "my-app", "--state"])
+        .arg(&states)
+        .env("ROSTER_EMULATOR_TOKEN_MY_APP", "app-token")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        urls.push(line.trim().to_owned());
+    }
+    assert!(urls[0].starts_with("http://127.0.0.1:") && urls[0].ends_with("/board/scim/v2"), "{urls:?}");
+    assert!(urls[1].ends_with("/my-app/scim/v2"), "{urls:?}");
+
+    // Each target is a service of its own: apply the example to one, with its own token.
+    let work = workdir_with_example();
+    let apply = |url: &str, token: &str| {
+        run(roster(None, work.path())
+            .env("ROSTER_SCIM_URL", url)
+            .env("ROSTER_SCIM_TOKEN", token)
+            .args(["apply", "--auto-approve"]))
+    };
+    let (code, _, stderr) = apply(&urls[1], "shared");
+    assert_eq!(code, 1, "the shared token does not open a target with its own: {stderr}");
+    let (code, _, stderr) = apply(&urls[1], "app-token");
+    assert_eq!(code, 0, "{stderr}");
+    let pid = child.id().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+    let read = |name: &str| std::fs::read_to_string(states.join(name)).unwrap();
+    assert!(read("my-app.json").contains("maya.okafor@lumenlabs.example"));
+    assert!(!read("board.json").contains("maya.okafor@lumenlabs.example"));
+}
+
 /// Every `roster` command in the README's shell blocks, run as written against an
 /// emulator (the connection is the test's; `roster emulator` gets a free port).
 #[test]

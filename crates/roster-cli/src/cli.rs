@@ -312,9 +312,15 @@ pub struct EmulatorArgs {
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
-    /// Load the state from this JSON file and write it back on every change.
+    /// Load the state from this JSON file and write it back on every change. With
+    /// `--target`, a directory holding one `NAME.json` per target.
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// Serve several SCIM services (targets) at once, each at `/NAME/scim/v2` with its own
+    /// users, teams and state (repeatable). A target's token is
+    /// `ROSTER_EMULATOR_TOKEN_NAME` (upper case, `-` as `_`) where set, else `--token`.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
     /// Require this bearer token (otherwise `ROSTER_EMULATOR_TOKEN`, else none).
     #[arg(long, env = "ROSTER_EMULATOR_TOKEN", hide_env_values = true)]
     pub token: Option<String>,

@@ -47,6 +47,13 @@ pub enum EmulatorError {
         #[source]
         source: std::io::Error,
     },
+    /// The targets asked for cannot be served: a name that is not a path segment, a name
+    /// given twice, or none at all.
+    #[error("cannot serve the targets: {detail}")]
+    InvalidTargets {
+        /// What is wrong, naming the target.
+        detail: String,
+    },
     /// A resource given to a seeding method was refused, as the server would refuse it.
     #[error("cannot seed the resource: {detail}")]
     InvalidResource {

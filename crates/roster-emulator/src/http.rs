@@ -762,6 +762,16 @@ async fn not_found(method: Method, uri: Uri) -> ScimError {
     ScimError::not_found(format!("no endpoint for {method} {}", uri.path()))
 }
 
+/// A path outside every target of an emulator serving several: a SCIM 404 whose detail
+/// says the target's name is the first segment.
+pub(crate) async fn no_such_target(method: Method, uri: Uri) -> Response {
+    let error = ScimError::not_found(format!(
+        "no endpoint for {method} {}: no target of that name (targets are served at /NAME/scim/v2)",
+        uri.path()
+    ));
+    scim_response(StatusCode::NOT_FOUND, &error.body(&crate::config::Misbehaviour::default()))
+}
+
 async fn method_not_allowed(method: Method, uri: Uri) -> ScimError {
     ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, format!("{method} is not allowed on {}", uri.path()))
 }

@@ -32,15 +32,50 @@ pub async fn run(args: &EmulatorArgs, ui: &Ui) -> CommandResult {
         misbehaviour: misbehaviour(&args.misbehave),
         ..EmulatorConfig::default()
     };
-    let running = Emulator::start(args.listen, config)
-        .await
-        .map_err(|err| Failure::from_error(&format!("cannot start the emulator on {}", args.listen), &err))?;
-    println!("{}", running.base_url());
+    let what = format!("cannot start the emulator on {}", args.listen);
+    let running = if args.targets.is_empty() {
+        Emulator::start(args.listen, config).await
+    } else {
+        Emulator::start_targets(args.listen, target_configs(args, &config)?).await
+    }
+    .map_err(|err| Failure::from_error(&what, &err))?;
+    // The first lines on stdout are the base URLs, one per target in the order given,
+    // once connections are accepted: what scripts wait for.
+    for target in running.targets() {
+        println!("{}", target.base_url());
+    }
     ui.status("emulator ready; Ctrl-C stops it");
     shutdown_signal().await;
     running.shutdown().await.map_err(|err| Failure::from_error("the emulator did not stop cleanly", &err))?;
     ui.status("emulator stopped");
     Ok(Exit::Success)
+}
+
+/// One configuration per `--target`: the shared knobs, the target's own token
+/// (`ROSTER_EMULATOR_TOKEN_NAME`, else `--token`) and state file (`DIR/NAME.json`).
+fn target_configs(
+    args: &EmulatorArgs,
+    shared: &EmulatorConfig,
+) -> Result<Vec<(String, EmulatorConfig)>, Failure> {
+    if let Some(dir) = &args.state {
+        std::fs::create_dir_all(dir).map_err(|err| {
+            Failure::from_error(
+                &format!("cannot use {} as the directory of the targets' states", dir.display()),
+                &err,
+            )
+        })?;
+    }
+    Ok(args
+        .targets
+        .iter()
+        .map(|name| {
+            let variable = format!("ROSTER_EMULATOR_TOKEN_{}", name.to_ascii_uppercase().replace('-', "_"));
+            let token =
+                std::env::var(&variable).ok().filter(|t| !t.is_empty()).or_else(|| shared.token.clone());
+            let state_file = args.state.as_ref().map(|dir| dir.join(format!("{name}.json")));
+            (name.clone(), EmulatorConfig { token, state_file, ..shared.clone() })
+        })
+        .collect())
 }
 
 /// The emulator's misbehaviour switches from the command line.
