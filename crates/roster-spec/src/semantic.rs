@@ -303,21 +303,21 @@ fn check_users<'d>(
         // are kept by form; a plain name meets them by its key.
         if is_plain(&user_name.value) {
             if let Some(twin) = lookalikes.get(user_key.as_ref()) {
-                lookalike(sink, user_name, twin);
+                lookalike(sink, "userName", user_name, twin);
             }
         } else {
             let form = Lookalike::of(&user_key);
             if let Some(twin) =
                 users.get(form.as_str()).map(|u| u.user_name).filter(|t| key(&t.value) != user_key)
             {
-                lookalike(sink, user_name, twin);
+                lookalike(sink, "userName", user_name, twin);
             } else {
                 match lookalikes.entry(form.as_str().to_owned()) {
                     Entry::Vacant(slot) => {
                         slot.insert(user_name);
                     }
                     Entry::Occupied(twin) if key(&twin.get().value) != user_key => {
-                        lookalike(sink, user_name, twin.get());
+                        lookalike(sink, "userName", user_name, twin.get());
                     }
                     Entry::Occupied(_) => {}
                 }
@@ -354,15 +354,16 @@ fn is_plain(name: &str) -> bool {
     name.bytes().all(|b| b.is_ascii_graphic()) && !name.contains("xn--")
 }
 
-/// Reports a userName that looks like another one of the files without being it: a
-/// reader could not tell which person an entry (or a member, or a protected name) means.
-fn lookalike(sink: &mut Sink<'_>, user_name: &Str, twin: &Str) {
+/// Reports a userName (or an earlier name in `previously`) that looks like another
+/// userName of the files without being it: a reader could not tell which person an entry
+/// (or a member, or a protected name, or a rename) means.
+fn lookalike(sink: &mut Sink<'_>, what: &str, user_name: &Str, twin: &Str) {
     let twin_location = sink.location(twin.at);
     sink.problem(
         Check::LookalikeUserName,
         user_name.at,
         format!(
-            "userName {} looks like userName {} at {twin_location}, yet is another address ({} and {})",
+            "{what} {} looks like userName {} at {twin_location}, yet is another address ({} and {})",
             quote(&user_name.value),
             quote(&twin.value),
             quote(&identity::escaped(&user_name.value)),
@@ -421,6 +422,17 @@ fn check_previously<'d>(sink: &mut Sink<'_>, docs: &'d [FileDoc], users: &HashMa
                 continue;
             }
             let name_key = key(&name.value);
+            // An earlier name that only looks like another user's userName would let a
+            // reader believe this entry renames that person.
+            if !is_plain(&name.value)
+                && let Some(twin) = users
+                    .get(Lookalike::of(&name_key).as_str())
+                    .map(|u| u.user_name)
+                    .filter(|t| key(&t.value) != name_key)
+            {
+                lookalike(sink, "earlier name", name, twin);
+                continue;
+            }
             if name_key == owner_key {
                 sink.problem(
                     Check::PreviouslyClash,

@@ -451,6 +451,12 @@ fn confusable_twins_are_refused_naming_both_lines() {
     let problem = &diagnostics.problems()[0];
     assert_eq!(problem.related()[0].location().line, 3);
     assert!(problem.message().contains("\\u{430}da@example.com"), "{}", problem.message());
+    // An earlier name that looks like another user's userName is refused too: the entry
+    // would seem to rename that person.
+    let text = user_file(
+        "  - userName: ada@example.com\n  - userName: mallory@example.com\n    previously: [\"\\u0430da@example.com\"]\n",
+    );
+    assert_eq!(found(&text), [("lookalike-username", 5, 18)]);
     // Real, different people stay valid, also where UTS #39 would call ASCII confusable.
     let text = user_file(
         "  - userName: clara@example.com\n  - userName: dara@example.com\n  - userName: ivan@пример.рф\n  - userName: o'brien+pm@eu.example.com\n  - userName: taro@例え.jp\n",
