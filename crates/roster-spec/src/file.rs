@@ -85,8 +85,9 @@ pub struct SpecFile {
     /// The roles that take a paid seat, for the plan's seat count and
     /// `policy.max_paid_seats`. Productboard has its own model (admin, maker and custom
     /// roles are paid; contributor and viewer are free; no role means contributor), which
-    /// this list replaces; `provider: generic` has no seat model without it. At most one
-    /// file of a run may give it.
+    /// this list replaces (each entry then one of its roles or a custom role);
+    /// `provider: generic` has no seat model without it. At most one file of a run may
+    /// give it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Vec<String>")]
     pub paid_roles: Option<Vec<String>>,

@@ -182,7 +182,8 @@ fn merge_policy(sink: &mut Sink<'_>, docs: &[FileDoc], policy: &mut Policy) {
     }
 }
 
-/// `paid_roles`: one file of a run may give it, like `policy`.
+/// `paid_roles`: one file of a run may give it, like `policy`; for a provider with a set of
+/// roles, each must be one of them or a custom role.
 fn merge_paid_roles(sink: &mut Sink<'_>, docs: &[FileDoc], state: &mut DesiredState) {
     let mut first: Option<At> = None;
     for doc in docs {
@@ -201,6 +202,12 @@ fn merge_paid_roles(sink: &mut Sink<'_>, docs: &[FileDoc], state: &mut DesiredSt
             continue;
         }
         first = Some(*at);
+        // A paid role the provider does not have would count no seat, silently.
+        if let Some(known) = known_roles(state.provider, &state.custom_roles) {
+            for role in roles {
+                check_role(sink, role, &known, state.provider);
+            }
+        }
         state.paid_roles = Some(roles.iter().map(|r| r.value.clone()).collect());
     }
 }
@@ -254,9 +261,7 @@ fn check_users<'d>(
     // The first userName of each lookalike form among names that are not plain ASCII,
     // to find names that only look the same.
     let mut lookalikes: HashMap<String, &Str> = HashMap::new();
-    let roles: Option<Vec<&str>> = provider
-        .builtin_roles()
-        .map(|builtin| builtin.iter().copied().chain(custom_roles.iter().map(String::as_str)).collect());
+    let roles = known_roles(provider, custom_roles);
     for user in docs.iter().flat_map(|d| &d.users) {
         if let Some(external_id) = &user.external_id {
             match external_ids.entry(external_id.value.as_str()) {
@@ -277,22 +282,8 @@ fn check_users<'d>(
                 }
             }
         }
-        if let (Some(role), Some(roles)) = (&user.role, &roles)
-            && !roles.contains(&role.value.as_str())
-        {
-            let list = roles.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
-            let mut problem = sink
-                .problem(
-                    Check::UnknownRole,
-                    role.at,
-                    format!("unknown role {} for provider `{}`", quote(&role.value), provider.as_str()),
-                )
-                .help(format!("the roles are {list}; declare others under `custom_roles`"));
-            problem = match did_you_mean(&role.value, roles) {
-                Some(suggestion) => problem.label(format!("did you mean `{suggestion}`?")),
-                None => problem.label("unknown role"),
-            };
-            problem.emit();
+        if let (Some(role), Some(roles)) = (&user.role, &roles) {
+            check_role(sink, role, roles, provider);
         }
         let Some(user_name) = &user.user_name else { continue };
         if !email(sink, "userName", user_name) {
@@ -347,6 +338,34 @@ fn check_users<'d>(
         }
     }
     users
+}
+
+/// The roles a file may name: the provider's built-in ones and the file's custom roles;
+/// `None` when the provider has no fixed set (`generic`).
+fn known_roles(provider: Provider, custom_roles: &[String]) -> Option<Vec<&str>> {
+    provider
+        .builtin_roles()
+        .map(|builtin| builtin.iter().copied().chain(custom_roles.iter().map(String::as_str)).collect())
+}
+
+/// Reports a role that is not one of `roles`, with the closest one where there is one.
+fn check_role(sink: &mut Sink<'_>, role: &Str, roles: &[&str], provider: Provider) {
+    if roles.contains(&role.value.as_str()) {
+        return;
+    }
+    let list = roles.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
+    let mut problem = sink
+        .problem(
+            Check::UnknownRole,
+            role.at,
+            format!("unknown role {} for provider `{}`", quote(&role.value), provider.as_str()),
+        )
+        .help(format!("the roles are {list}; declare others under `custom_roles`"));
+    problem = match did_you_mean(&role.value, roles) {
+        Some(suggestion) => problem.label(format!("did you mean `{suggestion}`?")),
+        None => problem.label("unknown role"),
+    };
+    problem.emit();
 }
 
 /// Printable ASCII without Punycode: such a name's lookalike form is its key.

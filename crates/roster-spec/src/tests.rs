@@ -1412,3 +1412,18 @@ fn evidence_is_read_on_users_and_memberships_and_written_back() {
     assert_eq!(codes.len(), 3, "{codes:?}");
     assert_eq!(codes.iter().map(|c| c.1).collect::<Vec<_>>(), [4, 5, 6]);
 }
+
+#[test]
+fn paid_roles_are_roles_the_provider_has() {
+    let file = |provider: &str, paid: &str| {
+        format!(
+            "version: 1\nprovider: {provider}\ncustom_roles: [analyst]\npaid_roles: [{paid}]\nusers:\n  - userName: a@example.com\n"
+        )
+    };
+    assert_eq!(found(&file("productboard", "admin, maker, analyst")), []);
+    assert_eq!(found(&file("productboard", "admin, makr")), [("unknown-role", 4, 21)]);
+    let rendered = load_one(&file("productboard", "admin, makr")).unwrap_err().render(false);
+    assert!(rendered.contains("did you mean `maker`?"), "{rendered}");
+    // A generic service has no fixed set of roles: any name may take a seat.
+    assert_eq!(found(&file("generic", "admin, makr")), []);
+}
