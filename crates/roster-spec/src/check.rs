@@ -852,6 +852,7 @@ impl Walker<'_, '_> {
             return Vec::new();
         };
         let mut roles: Vec<(Str, &'n Node<'a>)> = Vec::with_capacity(entries.len());
+        let mut seen: std::collections::HashMap<String, At> = std::collections::HashMap::new();
         for (role_node, value) in entries {
             let role = match &role_node.value {
                 Value::Str(role) if !role.is_empty() => {
@@ -862,8 +863,7 @@ impl Walker<'_, '_> {
                     continue;
                 }
             };
-            if let Some((first, _)) = roles.iter().find(|(r, _)| r.value == role.value) {
-                let first_at = first.at;
+            if let Some(&first_at) = seen.get(&role.value) {
                 let first_location = self.sink.location(first_at);
                 self.sink
                     .problem(
@@ -879,6 +879,7 @@ impl Walker<'_, '_> {
                     .emit();
                 continue;
             }
+            seen.insert(role.value.clone(), role.at);
             roles.push((role, value));
         }
         roles

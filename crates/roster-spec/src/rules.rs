@@ -5,6 +5,9 @@
 //! reported there, at the rule); [`check`] judges the users against it once the files
 //! are merged, since a rule in one file governs the users of all of them.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use roster_model::identity::{self, Lookalike, UserKey};
 use roster_model::{Date, Provider};
 
@@ -81,15 +84,6 @@ impl AllowedDomain {
         let ascii = domain_of(&address).to_owned();
         Ok(AllowedDomain { written, ascii, subdomains })
     }
-
-    /// Whether a userName's domain (IDNA ASCII) is this domain.
-    fn allows(&self, domain: &str) -> bool {
-        if self.subdomains {
-            domain.strip_suffix(self.ascii.as_str()).is_some_and(|head| head.len() > 1 && head.ends_with('.'))
-        } else {
-            domain == self.ascii
-        }
-    }
 }
 
 /// The domain part of an identity key (IDNA ASCII), after the last `@`.
@@ -132,7 +126,8 @@ pub(crate) struct Context<'a> {
     pub as_of: Option<Date>,
 }
 
-/// Checks every rule of `rules` against the users and groups of every file.
+/// Checks every rule of `rules` against the users and groups of every file. The work is
+/// linear in the users and the rules (a hostile file may list a million domains or roles).
 pub(crate) fn check(sink: &mut Sink<'_>, docs: &[FileDoc], rules: &RulesDoc, context: &Context<'_>) {
     check_roles(sink, rules, context);
     let active: Vec<&UserDoc> = docs
@@ -144,21 +139,25 @@ pub(crate) fn check(sink: &mut Sink<'_>, docs: &[FileDoc], rules: &RulesDoc, con
     if let Some((domains, at)) = &rules.email_domains {
         check_email_domains(sink, &active, domains, *at);
     }
-    let admin = admin_role(context.provider);
+    // The active users by role, compared as the provider compares roles (ASCII case aside).
+    let mut by_role: HashMap<String, Vec<&UserDoc>> = HashMap::new();
+    for user in &active {
+        if let Some(role) = role_of(user, context) {
+            by_role.entry(role.to_ascii_lowercase()).or_default().push(user);
+        }
+    }
+    let with_role = |role: &str| by_role.get(&role.to_ascii_lowercase()).map_or(&[][..], Vec::as_slice);
+    let admins = with_role(admin_role(context.provider));
     if let Some((max, at)) = rules.max_admins {
-        let admins: Vec<&UserDoc> = active.iter().copied().filter(|u| has_role(u, admin, context)).collect();
-        check_count(sink, Check::RuleMaxAdmins, &admins, max, at, "admins", "rules.max_admins");
+        check_count(sink, Check::RuleMaxAdmins, admins, max, at, "admins", "rules.max_admins");
     }
     for (role, max) in &rules.max_per_role {
-        let users: Vec<&UserDoc> =
-            active.iter().copied().filter(|u| has_role(u, &role.value, context)).collect();
         let what = format!("users with role {}", quote(&role.value));
         let rule = format!("rules.max_per_role.{}", role.value);
-        check_count(sink, Check::RuleMaxPerRole, &users, *max, role.at, &what, &rule);
+        check_count(sink, Check::RuleMaxPerRole, with_role(&role.value), *max, role.at, &what, &rule);
     }
     if let Some(group) = &rules.admins_in_group {
-        let admins: Vec<&UserDoc> = active.iter().copied().filter(|u| has_role(u, admin, context)).collect();
-        check_admins_in_group(sink, docs, &admins, group, context);
+        check_admins_in_group(sink, docs, admins, group, context);
     }
     if let Some((fields, at)) = &rules.require {
         for user in &active {
@@ -168,7 +167,7 @@ pub(crate) fn check(sink: &mut Sink<'_>, docs: &[FileDoc], rules: &RulesDoc, con
     for (role, fields) in &rules.require_for {
         let whom = format!("every active user with role {}", quote(&role.value));
         let rule = format!("rules.require_for.{}", role.value);
-        for user in active.iter().filter(|u| has_role(u, &role.value, context)) {
+        for user in with_role(&role.value) {
             missing_fields(sink, Check::RuleRequireFor, user, fields, role.at, &whom, &rule);
         }
     }
@@ -188,11 +187,6 @@ fn admin_role(provider: Provider) -> &'static str {
 /// The user's role, or the provider's default for a user without one.
 fn role_of<'u>(user: &'u UserDoc, context: &Context<'_>) -> Option<&'u str> {
     user.role.as_ref().map(|r| r.value.as_str()).or(context.provider.default_role())
-}
-
-/// Whether the user has this role, compared as the provider compares roles.
-fn has_role(user: &UserDoc, role: &str, context: &Context<'_>) -> bool {
-    role_of(user, context).is_some_and(|r| r.eq_ignore_ascii_case(role))
 }
 
 /// Where a user's role is written, or the userName for a user with the default role.
@@ -245,19 +239,29 @@ fn check_email_domains(sink: &mut Sink<'_>, active: &[&UserDoc], domains: &[Allo
         // Every domain was malformed, and reported so.
         return;
     }
-    let list = domains.iter().map(|d| quote(&d.written.value)).collect::<Vec<_>>().join(", ");
+    let exact: HashMap<&str, &AllowedDomain> =
+        domains.iter().filter(|d| !d.subdomains).map(|d| (d.ascii.as_str(), d)).collect();
+    let parents: HashMap<&str, &AllowedDomain> =
+        domains.iter().filter(|d| d.subdomains).map(|d| (d.ascii.as_str(), d)).collect();
+    // The allowed domains by the form lookalikes share, to name a domain that imitates one.
+    let mut lookalikes: HashMap<Lookalike, &AllowedDomain> = HashMap::new();
+    const SHOWN: usize = 5;
+    let mut list = domains.iter().take(SHOWN).map(|d| quote(&d.written.value)).collect::<Vec<_>>().join(", ");
+    if domains.len() > SHOWN {
+        list.push_str(&format!(" and {} more", domains.len() - SHOWN));
+    }
     for user in active {
         let Some(name) = &user.user_name else { continue };
         let domain = domain_of(&name.value);
-        if domains.iter().any(|allowed| allowed.allows(&domain)) {
+        let allowed = exact.contains_key(domain.as_str())
+            || domain.match_indices('.').any(|(i, _)| parents.contains_key(&domain[i + 1..]));
+        if allowed {
             continue;
         }
-        // A domain that looks like an allowed one is named as such: it is the likeliest
-        // way to slip an outsider past the rule.
-        let form = Lookalike::of(&format!("user@{domain}"));
-        let twin = domains.iter().find(|d| {
-            !d.subdomains && Lookalike::of(&format!("user@{}", d.ascii)) == form && d.ascii != domain
-        });
+        if lookalikes.is_empty() {
+            lookalikes = exact.values().map(|d| (Lookalike::of(&format!("user@{}", d.ascii)), *d)).collect();
+        }
+        let twin = lookalikes.get(&Lookalike::of(&format!("user@{domain}")));
         let (label, note) = match twin {
             Some(twin) => (
                 "looks like an allowed domain, yet is another",
@@ -359,25 +363,22 @@ fn check_admins_in_group(
         .emit();
         return;
     };
-    let ended = |member: &Str| -> Option<Date> {
-        let as_of = context.as_of?;
-        let key = identity::canonical(&member.value);
-        group
-            .expiring
-            .iter()
-            .find(|(name, expires)| identity::canonical(&name.value) == key && expires.date <= as_of)
-            .map(|(_, expires)| expires.date)
-    };
+    // The members by identity key, each with the day its membership ended, if it has.
+    let mut listed: HashMap<Cow<'_, str>, Option<Date>> =
+        members.iter().map(|m| (identity::canonical(&m.value), None)).collect();
+    if let Some(as_of) = context.as_of {
+        for (name, expires) in group.expiring.iter().filter(|(_, expires)| expires.date <= as_of) {
+            if let Some(ended) = listed.get_mut(&identity::canonical(&name.value)) {
+                *ended = Some(expires.date);
+            }
+        }
+    }
     for admin in admins {
         let Some(name) = &admin.user_name else { continue };
-        let key = identity::canonical(&name.value);
-        let membership = members.iter().find(|m| identity::canonical(&m.value) == key);
-        let detail = match membership {
+        let detail = match listed.get(&identity::canonical(&name.value)) {
             None => String::new(),
-            Some(member) => match ended(member) {
-                Some(date) => format!(": the membership ended on {date}"),
-                None => continue,
-            },
+            Some(Some(date)) => format!(": the membership ended on {date}"),
+            Some(None) => continue,
         };
         sink.problem(
             Check::RuleAdminsInGroup,

@@ -430,3 +430,31 @@ users:
         [("rule-require", 7, 15), ("rule-email-domain", 7, 15), ("rule-max-admins", 8, 11)]
     );
 }
+
+#[test]
+fn many_rules_over_many_users_stay_linear() {
+    // Every user is an admin in the team, has a role of its own with a limit of one, and
+    // a domain of its own: a quadratic check would compare 10,000 × 10,000 pairs.
+    const N: usize = 10_000;
+    let mut text =
+        String::from("version: 1\nprovider: generic\nrules:\n  admins_in_group: Team\n  email_domains:\n");
+    for i in 0..N {
+        text.push_str(&format!("    - d{i}.example\n"));
+    }
+    text.push_str("  max_per_role:\n");
+    for i in 0..N {
+        text.push_str(&format!("    r{i}: 1\n"));
+    }
+    text.push_str("users:\n");
+    for i in 0..N {
+        text.push_str(&format!("  - userName: u{i}@d{i}.example\n    role: r{i}\n"));
+    }
+    text.push_str(
+        "  - userName: boss@d0.example\n    role: admin\ngroups:\n  - displayName: Team\n    members:\n",
+    );
+    for i in 0..N {
+        text.push_str(&format!("      - u{i}@d{i}.example\n"));
+    }
+    // The one admin outside the team is the one problem.
+    assert_eq!(found_one(&text), [("rule-admins-in-group", 4 * N + 9, 11)]);
+}
