@@ -458,3 +458,21 @@ fn many_rules_over_many_users_stay_linear() {
     // The one admin outside the team is the one problem.
     assert_eq!(found_one(&text), [("rule-admins-in-group", 4 * N + 9, 11)]);
 }
+
+#[test]
+fn a_long_list_of_domains_is_shortened_in_messages() {
+    let text = "\
+version: 1
+rules:
+  email_domains: [a.example, b.example, c.example, d.example, e.example, f.example, g.example]
+users:
+  - userName: eve@h.example
+";
+    let messages: Vec<String> =
+        run(&[("users.yaml", text)]).unwrap_err().problems().iter().map(|p| p.message().to_owned()).collect();
+    assert_eq!(
+        messages,
+        ["userName `eve@h.example` is outside rules.email_domains (`a.example`, `b.example`, `c.example`, \
+          `d.example`, `e.example` and 2 more)"]
+    );
+}
