@@ -932,6 +932,13 @@ fn without_a_value(key: &str) -> String {
             "write `true` or `false`, or remove `active`: a user is active unless marked `false`".into()
         }
         "provider" => "give a value, or remove `provider` to use the default, `productboard`".into(),
+        "rules" => "give the rules as a mapping, or remove `rules`: without it no rule is checked".into(),
+        "email_domains" | "max_admins" | "max_per_role" | "admins_in_group" | "require" | "require_for" => {
+            format!(
+                "give a value, or remove `{}`: without it this rule is not checked",
+                key.trim_matches('`')
+            )
+        }
         "unmanaged_users" => {
             "give a value, or remove `unmanaged_users` to use the default, `deactivate`".into()
         }

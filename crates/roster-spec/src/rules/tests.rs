@@ -476,3 +476,26 @@ users:
           `d.example`, `e.example` and 2 more)"]
     );
 }
+
+#[test]
+fn a_rule_without_a_value_says_that_removing_it_drops_the_rule() {
+    let text = "version: 1\nrules:\n  email_domains:\n  require:\nusers:\n  - userName: a@example.com\n";
+    let helps: Vec<String> = run(&[("users.yaml", text)])
+        .unwrap_err()
+        .problems()
+        .iter()
+        .map(|p| p.help().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        helps,
+        [
+            "give a value, or remove `email_domains`: without it this rule is not checked",
+            "give a value, or remove `require`: without it this rule is not checked",
+        ]
+    );
+    let null = run(&[("users.yaml", "version: 1\nrules:\nusers: []\n")]).unwrap_err();
+    assert_eq!(
+        null.problems()[0].help(),
+        Some("give the rules as a mapping, or remove `rules`: without it no rule is checked")
+    );
+}
