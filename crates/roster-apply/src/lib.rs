@@ -303,7 +303,7 @@ fn objects_of(operation: &Operation) -> Vec<String> {
         Operation::DeactivateUser { id, .. }
         | Operation::UpdateUser { id, .. }
         | Operation::ReactivateUser { id, .. } => vec![format!("user {id}")],
-        Operation::CreateUser { attributes } => vec![format!("user name {}", attributes.key())],
+        Operation::CreateUser { attributes, .. } => vec![format!("user name {}", attributes.key())],
         Operation::CreateGroup { display_name, .. } => vec![group_name(display_name)],
         Operation::RenameGroup { id, from, to } => {
             vec![format!("group {id}"), group_name(from), group_name(to)]
@@ -493,7 +493,7 @@ fn freed_name(operation: &Operation) -> Option<String> {
 /// The name (by the identity key) a create takes.
 fn taken_name(operation: &Operation) -> Option<String> {
     match operation {
-        Operation::CreateUser { attributes } => Some(format!("user {}", attributes.key())),
+        Operation::CreateUser { attributes, .. } => Some(format!("user {}", attributes.key())),
         Operation::CreateGroup { display_name, .. } => Some(format!("group {}", group_key(display_name))),
         _ => None,
     }
@@ -517,7 +517,7 @@ async fn run_one<W: Writer>(
         Operation::DeactivateUser { id, .. } => {
             writer.update_user(id, &UserChanges { active: Some(false), ..UserChanges::default() }).await
         }
-        Operation::CreateUser { attributes } => writer.create_user(attributes).await.map(|written| {
+        Operation::CreateUser { attributes, .. } => writer.create_user(attributes).await.map(|written| {
             resolved_ids.created = Some(written.value.clone());
             new_id = Some(CreatedId::User(attributes.key(), written.value.clone()));
             written.without_value()

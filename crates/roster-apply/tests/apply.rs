@@ -438,7 +438,7 @@ fn the_report_names_the_ids_learned_in_the_run() {
     let mut seen_group = false;
     for op in &report.operations {
         match &op.operation {
-            roster_plan::Operation::CreateUser { attributes } => {
+            roster_plan::Operation::CreateUser { attributes, .. } => {
                 assert_eq!(op.resolved_ids.created, Some(id_of(&attributes.user_name)), "{op:#?}");
             }
             roster_plan::Operation::CreateGroup { .. } => {

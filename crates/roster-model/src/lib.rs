@@ -395,8 +395,10 @@ impl DesiredUser {
 
 /// The evidence written beside a grant of access (a user, or a membership written as a
 /// mapping): why, who approved it, and under which ticket. Evidence for access reviews
-/// only: it is never sent to the service and never changes a plan's operations.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+/// only: it is never sent to the service and never causes an operation; a plan shows it
+/// beside the operations that grant access (a created user, a role change, a
+/// reactivation, a new membership).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Grant {
     /// Why the access is granted, in the file's words.

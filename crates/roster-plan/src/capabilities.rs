@@ -65,7 +65,7 @@ pub(crate) fn fit_to_service(
         .into_iter()
         .filter_map(|mut operation| {
             match &mut operation {
-                Operation::CreateUser { attributes } => {
+                Operation::CreateUser { attributes, .. } => {
                     capabilities.creatable(attributes);
                 }
                 Operation::UpdateUser { user_name, changes, .. }
@@ -78,6 +78,12 @@ pub(crate) fn fit_to_service(
                     }
                     if changes.is_empty() {
                         return None;
+                    }
+                    // Evidence shown beside a role change goes when the role change does.
+                    if let Operation::UpdateUser { changes, grant, .. } = &mut operation
+                        && changes.role.is_none()
+                    {
+                        *grant = roster_model::Grant::default();
                     }
                     // What a reactivated account comes back with is what the service
                     // will hold: its attributes with only the changes it can keep.

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use roster_model::{Date, DesiredGroup, DesiredState, LiveGroup, LiveState, UnmanagedGroups};
+use roster_model::{Date, DesiredGroup, DesiredState, Grant, LiveGroup, LiveState, UnmanagedGroups};
 
 use crate::claims::{self, Claim, Verdict};
 use crate::duplicates;
@@ -506,6 +506,8 @@ struct Wanted<'u> {
     user_name: &'u str,
     /// The live id and index; `None` for a user created by this plan.
     live: Option<(&'u str, usize)>,
+    /// The file's evidence for the membership, if it gives any.
+    grant: Option<&'u Grant>,
 }
 
 impl Wanted<'_> {
@@ -514,6 +516,7 @@ impl Wanted<'_> {
             user_name: self.user_name.to_string(),
             id: self.live.map(|(id, _)| id.to_string()),
             expired: None,
+            grant: self.grant.cloned().unwrap_or_default(),
         }
     }
 }
@@ -522,12 +525,15 @@ impl Wanted<'_> {
 /// when the file leaves the group's membership unmanaged (no `members` key). This is the
 /// one place where the planner reads a group's members.
 fn desired_members<'u>(
-    group: &DesiredGroup,
+    group: &'u DesiredGroup,
     users: &'u UserPlan<'_>,
     warnings: &mut Vec<String>,
 ) -> Option<Vec<Wanted<'u>>> {
     let names = group.members.as_ref()?;
     let expired = expired_memberships(group, users.as_of);
+    // The evidence written on memberships, by folded userName (few groups carry any).
+    let grants: HashMap<Cow<'_, str>, &Grant> =
+        group.member_grants.iter().map(|m| (fold(&m.user_name), &m.grant)).collect();
     let mut members = Vec::with_capacity(names.len());
     for name in names {
         // A membership past its `expires` day is no longer wanted: the diff removes it.
@@ -555,7 +561,8 @@ fn desired_members<'u>(
             Some(MemberTarget::Created { desired }) => (desired, None),
         };
         let user_name = desired.attributes.user_name.as_str();
-        members.push(Wanted { key: fold(user_name), user_name, live });
+        let grant = if grants.is_empty() { None } else { grants.get(&fold(name)).copied() };
+        members.push(Wanted { key: fold(user_name), user_name, live, grant });
     }
     members.sort_by(|a, b| (&a.key, a.live).cmp(&(&b.key, b.live)));
     members.dedup_by(|later, first| later.key == first.key);
@@ -631,7 +638,12 @@ fn member_changes(
                 if marks.wanted[index] != generation {
                     let user_name = users.live_users[index].attributes.user_name.clone();
                     let expired = expired.iter().find(|(live, _)| *live == index).map(|(_, day)| *day);
-                    removals.push(MemberRef { user_name, id: Some(id.clone()), expired });
+                    removals.push(MemberRef {
+                        user_name,
+                        id: Some(id.clone()),
+                        expired,
+                        grant: Grant::default(),
+                    });
                 }
             }
         }

@@ -69,7 +69,7 @@ impl Seats {
         for operation in operations {
             match operation {
                 Operation::DeactivateUser { role, .. } => change(role.as_deref(), -1),
-                Operation::CreateUser { attributes } if attributes.active => {
+                Operation::CreateUser { attributes, .. } if attributes.active => {
                     change(attributes.role.as_deref(), 1)
                 }
                 Operation::UpdateUser { before, changes, .. } => {

@@ -86,7 +86,7 @@ impl<'a> Simulator<'a> {
                     user.attributes.active = false;
                 }
             }
-            Operation::CreateUser { attributes } => {
+            Operation::CreateUser { attributes, .. } => {
                 let id = self.fresh_id("new-user");
                 self.created_users.insert(attributes.key(), id.clone());
                 self.user_at.insert(id.clone(), self.live.users.len());

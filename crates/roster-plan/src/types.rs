@@ -1,6 +1,6 @@
 //! The plan as a value: what `roster plan --format json` prints and `--out` saves.
 
-use roster_model::{Date, RailLimit, ServiceCapabilities, Timestamp, UserAttributes, UserChanges};
+use roster_model::{Date, Grant, RailLimit, ServiceCapabilities, Timestamp, UserAttributes, UserChanges};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -129,6 +129,10 @@ pub enum Operation {
     CreateUser {
         /// The attributes to create the user with; unset ones are left to the service.
         attributes: UserAttributes,
+        /// The file's evidence for the grant (reason, approver, ticket), for reviewers;
+        /// never sent. Absent when the file gives none.
+        #[serde(default, skip_serializing_if = "Grant::is_empty")]
+        grant: Grant,
     },
     /// A minimal `PATCH` of an active user's attributes.
     UpdateUser {
@@ -140,6 +144,10 @@ pub enum Operation {
         before: UserAttributes,
         /// Only what differs; unset attributes stay as they are.
         changes: UserChanges,
+        /// The file's evidence for the user (reason, approver, ticket) when the update
+        /// changes the role, for reviewers; never sent. Absent otherwise.
+        #[serde(default, skip_serializing_if = "Grant::is_empty")]
+        grant: Grant,
     },
     /// A `PATCH` of an inactive user with `active=true` and any other changes.
     ReactivateUser {
@@ -154,6 +162,10 @@ pub enum Operation {
         /// Everything the account comes back with once the plan is applied, so that a
         /// reviewer sees a former account revived, with its role and teams.
         comes_back_with: Box<Revival>,
+        /// The file's evidence for the user (reason, approver, ticket), since access
+        /// comes back; for reviewers, never sent. Absent when the file gives none.
+        #[serde(default, skip_serializing_if = "Grant::is_empty")]
+        grant: Grant,
     },
     /// `POST /Groups`, with the first members.
     CreateGroup {
@@ -249,6 +261,10 @@ pub struct MemberRef {
     /// that is why it is removed. Not sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expired: Option<Date>,
+    /// For an addition: the file's evidence for the membership (reason, approver,
+    /// ticket, from a member written as a mapping). Not sent; absent when there is none.
+    #[serde(default, skip_serializing_if = "Grant::is_empty")]
+    pub grant: Grant,
 }
 
 /// Why a user is deactivated.
@@ -680,7 +696,7 @@ impl Operation {
             Operation::DeactivateUser { user_name, id, .. } => {
                 format!("deactivate user {user_name} (id {id})")
             }
-            Operation::CreateUser { attributes } => format!("create user {}", attributes.user_name),
+            Operation::CreateUser { attributes, .. } => format!("create user {}", attributes.user_name),
             Operation::UpdateUser { user_name, id, .. } => format!("update user {user_name} (id {id})"),
             Operation::ReactivateUser { user_name, id, .. } => {
                 format!("reactivate user {user_name} (id {id})")

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 
 use roster_model::identity::{self, Lookalike};
 use roster_model::{
-    Date, DesiredState, DesiredUser, LiveState, LiveUser, UnmanagedUsers, UserAttributes, UserChanges,
+    Date, DesiredState, DesiredUser, Grant, LiveState, LiveUser, UnmanagedUsers, UserAttributes, UserChanges,
 };
 
 use crate::claims::{self, Claim, Verdict};
@@ -501,11 +501,14 @@ pub(crate) fn plan_users<'a>(
             let live_user = &l_users[l];
             let depth = depth_of.get(&d).copied().unwrap_or(0);
             let operation = if live_user.attributes.active {
+                // The evidence goes with a change of role: that is a grant of access.
+                let grant = if changes.role.is_some() { d_users[d].grant.clone() } else { Grant::default() };
                 Operation::UpdateUser {
                     id: live_user.id.clone(),
                     user_name: live_user.attributes.user_name.clone(),
                     before: live_user.attributes.clone(),
                     changes,
+                    grant,
                 }
             } else {
                 let mut after = live_user.attributes.clone();
@@ -533,6 +536,7 @@ pub(crate) fn plan_users<'a>(
                         groups: Vec::new(),
                         kept_external_id,
                     }),
+                    grant: d_users[d].grant.clone(),
                 }
             };
             updates.push((depth, &l_keys[l], &live_user.id, operation));
@@ -542,7 +546,7 @@ pub(crate) fn plan_users<'a>(
             let mut attributes = d_users[d].attributes.clone();
             attributes.active = true;
             attributes.external_id = d_external_id[d].map(str::to_string);
-            plan.creates.push(Operation::CreateUser { attributes });
+            plan.creates.push(Operation::CreateUser { attributes, grant: d_users[d].grant.clone() });
         }
     }
     updates.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use roster_model::{Provider, RoleChange, UserAttributes, UserChanges};
+use roster_model::{Grant, Provider, RoleChange, UserAttributes, UserChanges};
 use roster_plan::{DeactivationReason, KeptReason, MemberRef, Operation, Revival};
 
 /// One attribute's value as shown to people.
@@ -162,6 +162,23 @@ pub(crate) struct UserItem<'a> {
     pub deactivation: Option<(Option<&'a str>, DeactivationReason)>,
     /// For a reactivation: everything the account comes back with.
     pub revival: Option<&'a Revival>,
+    /// The file's evidence for the grant (a new user, a role change, a reactivation),
+    /// when it gives any.
+    pub grant: Option<&'a Grant>,
+}
+
+/// The evidence of a grant as labelled parts (`reason`, `approved by`, `ticket`), in that
+/// order, for every format; empty when the file gives none. Shown, never sent.
+pub(crate) fn grant_parts(grant: &Grant) -> Vec<(&'static str, &str)> {
+    [("reason", &grant.reason), ("approved by", &grant.approved_by), ("ticket", &grant.ticket)]
+        .into_iter()
+        .filter_map(|(label, value)| value.as_deref().map(|value| (label, value)))
+        .collect()
+}
+
+/// The evidence of a grant, if there is any.
+fn evidence(grant: &Grant) -> Option<&Grant> {
+    (!grant.is_empty()).then_some(grant)
 }
 
 /// The user operations of one section, in plan order.
@@ -185,9 +202,10 @@ pub(crate) fn user_items<'a>(
                         fields: Vec::new(),
                         deactivation: Some((role.as_deref(), *reason)),
                         revival: None,
+                        grant: None,
                     })?
                 }
-                Operation::ReactivateUser { id, before, changes, comes_back_with, .. }
+                Operation::ReactivateUser { id, before, changes, comes_back_with, grant, .. }
                     if section == UserSection::Reactivate =>
                 {
                     UserItem {
@@ -195,9 +213,10 @@ pub(crate) fn user_items<'a>(
                         fields: changed_fields(before, changes, roles),
                         deactivation: None,
                         revival: Some(comes_back_with.as_ref()),
+                        grant: evidence(grant),
                     }
                 }
-                Operation::UpdateUser { id, before, changes, .. } => {
+                Operation::UpdateUser { id, before, changes, grant, .. } => {
                     let wanted =
                         if changes.role.is_some() { UserSection::RoleChange } else { UserSection::Update };
                     if section != wanted {
@@ -208,9 +227,10 @@ pub(crate) fn user_items<'a>(
                         fields: changed_fields(before, changes, roles),
                         deactivation: None,
                         revival: None,
+                        grant: evidence(grant),
                     }
                 }
-                Operation::CreateUser { attributes, .. } if section == UserSection::Create => UserItem {
+                Operation::CreateUser { attributes, grant } if section == UserSection::Create => UserItem {
                     person: Person::of(None, attributes),
                     fields: set_fields(attributes)
                         .into_iter()
@@ -223,6 +243,7 @@ pub(crate) fn user_items<'a>(
                         .collect(),
                     deactivation: None,
                     revival: None,
+                    grant: evidence(grant),
                 },
                 _ => return None,
             };

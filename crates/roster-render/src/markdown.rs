@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use roster_model::Grant;
 use roster_plan::{MemberRef, Operation, Plan};
 
 use crate::escape::{code, prose};
@@ -73,13 +74,32 @@ fn truncate(message: &str) -> String {
 fn member_list(members: &[&MemberRef]) -> String {
     members
         .iter()
-        .map(|m| match (&m.id, m.expired) {
-            (None, _) => format!("{} (new)", code(&m.user_name)),
-            (Some(_), Some(day)) => format!("{} (expired {day})", code(&m.user_name)),
-            (Some(_), None) => code(&m.user_name),
+        .map(|m| {
+            let mut shown = match (&m.id, m.expired) {
+                (None, _) => format!("{} (new)", code(&m.user_name)),
+                (Some(_), Some(day)) => format!("{} (expired {day})", code(&m.user_name)),
+                (Some(_), None) => code(&m.user_name),
+            };
+            if let Some(evidence) = evidence(&m.grant) {
+                let _ = write!(shown, " ({evidence})");
+            }
+            shown
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The evidence of a grant, `reason …; approved by …; ticket …`, escaped (an approver's
+/// email must not mention anyone); `None` when there is none.
+fn evidence(grant: &Grant) -> Option<String> {
+    let parts = fields::grant_parts(grant);
+    (!parts.is_empty()).then(|| {
+        parts
+            .iter()
+            .map(|(label, value)| format!("{label} {}", code(&truncate(value))))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }
 
 /// The userName in code, the displayName and title beside it, and the id.
@@ -260,6 +280,9 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
             let created = section == UserSection::Create;
             for field in &item.fields {
                 let _ = writeln!(line, "  - {}", field_change(field, created));
+            }
+            if let Some(evidence) = item.grant.and_then(evidence) {
+                let _ = writeln!(line, "  - evidence: {evidence}");
             }
             if let Some(revival) = item.revival {
                 line.push_str("  - comes back with:\n");

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use roster_model::Grant;
 use roster_plan::{MemberRef, Operation, Plan};
 use similar::{ChangeTag, TextDiff};
 
@@ -138,8 +139,25 @@ impl Text {
             (Some(_), Some(day)) => format!(": expired {day} (expires: {day})"),
             (Some(_), None) => String::new(),
         };
-        let line = format!("      {} {}{new}", self.paint(style, sign), terminal(&member.user_name));
+        let evidence = match self.evidence(&member.grant) {
+            Some(evidence) => format!("  {evidence}"),
+            None => String::new(),
+        };
+        let line =
+            format!("      {} {}{new}{evidence}", self.paint(style, sign), terminal(&member.user_name));
         self.line(&line);
+    }
+
+    /// The evidence of a grant on one line, `reason "…"; approved by "…"; ticket "…"`,
+    /// dimmed; `None` when there is none.
+    fn evidence(&self, grant: &Grant) -> Option<String> {
+        let parts = fields::grant_parts(grant);
+        if parts.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> =
+            parts.iter().map(|(label, value)| format!("{label} {}", quoted(value))).collect();
+        Some(self.paint(Style::Dim, &parts.join("; ")))
     }
 }
 
@@ -216,6 +234,9 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
                         } else {
                             t.field_change(field);
                         }
+                    }
+                    if let Some(evidence) = item.grant.and_then(|grant| t.evidence(grant)) {
+                        t.line(&format!("      evidence: {evidence}"));
                     }
                     if let Some(revival) = item.revival {
                         t.line("      comes back with:");

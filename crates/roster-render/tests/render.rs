@@ -497,3 +497,73 @@ fn a_revived_account_in_many_teams_lists_the_first_fifty() {
     assert!(!teams.contains("Team 50"), "{teams}");
     assert!(markdown(&plan).contains("and 10 more"));
 }
+
+/// A plan that grants access with evidence: a created user, a role change, a title-only
+/// update (no grant, so no evidence), a reactivation and new memberships.
+fn evidence_plan() -> Plan {
+    plan_of(
+        json!({
+            "provider": "productboard",
+            "policy": policy("keep", 10),
+            "users": [
+                {"userName": "new@example.com", "role": "maker", "reason": "Q1 research <contract>",
+                 "approvedBy": "@maya", "ticket": "IT-1234"},
+                {"userName": "promoted@example.com", "role": "admin", "reason": "workspace owner",
+                 "approvedBy": "cto@example.com"},
+                {"userName": "retitled@example.com", "title": "Staff Designer", "reason": "designer"},
+                {"userName": "returning@example.com", "reason": "back from leave", "ticket": "HR-77"},
+            ],
+            "groups": [
+                {"displayName": "Research", "members": ["new@example.com", "promoted@example.com"],
+                 "memberGrants": [{"userName": "new@example.com", "reason": "joins research", "ticket": "IT-1234"}]},
+            ],
+        }),
+        json!({
+            "users": [
+                {"id": "u1", "userName": "promoted@example.com", "role": "maker"},
+                {"id": "u2", "userName": "retitled@example.com", "title": "Designer"},
+                {"id": "u3", "userName": "returning@example.com", "active": false},
+            ],
+            "groups": [{"id": "g1", "displayName": "Research", "members": []}],
+        }),
+        &PlanOptions::default(),
+    )
+}
+
+#[test]
+fn evidence_shows_beside_what_grants_access_in_every_format() {
+    let plan = evidence_plan();
+    let text = text(&plan, false);
+    let markdown = markdown(&plan);
+    let mut json = Vec::new();
+    render_json(&plan, &mut json).unwrap();
+    let json = String::from_utf8(json).unwrap();
+    // Beside a create, a role change, a reactivation and a new membership; not beside a
+    // title change.
+    assert_eq!(text.matches("evidence: ").count(), 3, "{text}");
+    assert!(text.contains("+ new@example.com (created by this plan)  reason \"joins research\""), "{text}");
+    assert!(!text.contains("\"designer\""), "{text}");
+    assert_eq!(markdown.matches("evidence: ").count(), 3, "{markdown}");
+    assert!(!markdown.contains("<contract>") && !markdown.contains("@maya"), "escaped: {markdown}");
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let grants: Vec<&serde_json::Value> =
+        value["operations"].as_array().unwrap().iter().filter_map(|op| op.get("grant")).collect();
+    assert_eq!(grants.len(), 3, "{json}");
+    assert!(!json.contains("\"designer\""), "{json}");
+    insta::assert_snapshot!("text_evidence", text);
+    insta::assert_snapshot!("markdown_evidence", markdown);
+    insta::assert_snapshot!("json_evidence", json);
+}
+
+#[test]
+fn a_plan_without_evidence_renders_as_before() {
+    // New optional fields stay out of the JSON when empty, so plans without evidence are
+    // byte for byte what they were.
+    let plan = rich_plan();
+    let mut json = Vec::new();
+    render_json(&plan, &mut json).unwrap();
+    let json = String::from_utf8(json).unwrap();
+    assert!(!json.contains("\"grant\""), "{json}");
+    assert!(!text(&plan, false).contains("evidence"));
+    assert!(!markdown(&plan).contains("evidence"));
+}

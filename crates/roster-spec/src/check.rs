@@ -6,6 +6,7 @@ use roster_model::{Date, Provider, RailLimit, UnmanagedGroups, UnmanagedUsers};
 
 use crate::diagnostics::{At, Check, Sink, quote};
 use crate::file::keys;
+use crate::rules::{AllowedDomain, RulesDoc};
 use crate::suggest::did_you_mean;
 use crate::tree::{Node, Pos, Value, limits};
 
@@ -26,6 +27,7 @@ pub(crate) struct FileDoc {
     pub custom_roles: Vec<Str>,
     /// `paid_roles`, and where the key is.
     pub paid_roles: Option<(Vec<Str>, At)>,
+    pub rules: Option<RulesDoc>,
     pub users: Vec<UserDoc>,
     pub groups: Vec<GroupDoc>,
 }
@@ -168,6 +170,7 @@ pub(crate) fn check_file<'s>(
                 }
             }
             "policy" => doc.policy = walker.policy(key_node, value),
+            "rules" => doc.rules = walker.rules(key_node, value),
             "users" => {
                 if let Some(items) = walker.sequence("users", value)
                     && walker.within("users", value, items.len(), limits::MAX_USERS)
@@ -780,6 +783,125 @@ impl Walker<'_, '_> {
     }
 }
 
+impl Walker<'_, '_> {
+    /// The `rules` section. Malformed rules are reported here, at the rule; whether the
+    /// users keep them is judged once the files are merged (`rules::check`).
+    fn rules(&mut self, key_node: &Node<'_>, value: &Node<'_>) -> Option<RulesDoc> {
+        let entries = self.mapping(value, "`rules`", "a mapping")?;
+        let mut rules = RulesDoc::new(self.at(key_node.pos));
+        for (key, key_node, value) in self.fields(entries, keys::RULES, "in `rules`") {
+            let at = self.at(key_node.pos);
+            match key {
+                "email_domains" => {
+                    let Some(items) = self.sequence(key, value) else { continue };
+                    if items.is_empty() {
+                        self.sink
+                            .problem(Check::InvalidValue, self.at(value.pos), "`email_domains` is empty")
+                            .label("no domain allowed")
+                            .help("list the allowed domains, or remove `email_domains` to allow any domain")
+                            .emit();
+                        continue;
+                    }
+                    let mut domains = Vec::with_capacity(items.len());
+                    for written in self.string_list(key, value) {
+                        match AllowedDomain::parse(written.clone()) {
+                            Ok(domain) => domains.push(domain),
+                            Err(reason) => self
+                                .sink
+                                .problem(
+                                    Check::InvalidValue,
+                                    written.at,
+                                    format!("malformed domain {} in `email_domains`: {reason}", quote(&written.value)),
+                                )
+                                .label("not a domain")
+                                .help("write a domain like `example.com`, or `*.example.com` for its subdomains")
+                                .emit(),
+                        }
+                    }
+                    rules.email_domains = Some((domains, at));
+                }
+                "max_admins" => rules.max_admins = self.count(key, value).map(|n| (n, at)),
+                "max_per_role" => {
+                    for (role, value) in self.roles(key, value) {
+                        let limit = format!("max_per_role.{}", role.value);
+                        if let Some(n) = self.count(&limit, value) {
+                            rules.max_per_role.push((role, n));
+                        }
+                    }
+                }
+                "admins_in_group" => rules.admins_in_group = self.text(key, value),
+                "require" => rules.require = self.required_fields(key, value).map(|fields| (fields, at)),
+                "require_for" => {
+                    for (role, value) in self.roles(key, value) {
+                        let list = format!("require_for.{}", role.value);
+                        if let Some(fields) = self.required_fields(&list, value) {
+                            rules.require_for.push((role, fields));
+                        }
+                    }
+                }
+                _ => unreachable!("fields() yields only known keys"),
+            }
+        }
+        Some(rules)
+    }
+
+    /// A mapping from roles to values (`max_per_role`, `require_for`): each role a
+    /// non-empty string, once.
+    fn roles<'n, 'a>(&mut self, key: &str, node: &'n Node<'a>) -> Vec<(Str, &'n Node<'a>)> {
+        let Some(entries) = self.mapping(node, &format!("`{key}`"), "a mapping from roles") else {
+            return Vec::new();
+        };
+        let mut roles: Vec<(Str, &'n Node<'a>)> = Vec::with_capacity(entries.len());
+        let mut seen: std::collections::HashMap<String, At> = std::collections::HashMap::new();
+        for (role_node, value) in entries {
+            let role = match &role_node.value {
+                Value::Str(role) if !role.is_empty() => {
+                    Str { value: role.to_string(), at: self.at(role_node.pos) }
+                }
+                _ => {
+                    self.wrong_type(&format!("a role in `{key}`"), "a role name", role_node);
+                    continue;
+                }
+            };
+            if let Some(&first_at) = seen.get(&role.value) {
+                let first_location = self.sink.location(first_at);
+                self.sink
+                    .problem(
+                        Check::DuplicateKey,
+                        role.at,
+                        format!(
+                            "role {} appears twice in `{key}`, first at {first_location}",
+                            quote(&role.value)
+                        ),
+                    )
+                    .label("repeated here")
+                    .related(first_at, "first here")
+                    .emit();
+                continue;
+            }
+            seen.insert(role.value.clone(), role.at);
+            roles.push((role, value));
+        }
+        roles
+    }
+
+    /// A list of fields a rule requires: `reason`, `approved_by`, `ticket`, `expires`,
+    /// `review_after`.
+    fn required_fields(&mut self, key: &str, node: &Node<'_>) -> Option<Vec<crate::file::RequiredField>> {
+        use crate::file::RequiredField;
+        self.sequence(key, node)?;
+        let mut fields = Vec::new();
+        for written in self.string_list(key, node) {
+            if let Some(i) = self.choice(key, &written, &RequiredField::ALL)
+                && !fields.contains(&RequiredField::VALUES[i])
+            {
+                fields.push(RequiredField::VALUES[i]);
+            }
+        }
+        Some(fields)
+    }
+}
+
 /// What to do instead of a null or empty value of `key`, saying exactly what leaving the
 /// key out does: for most keys nothing changes, but an empty or missing `users` lets
 /// `unmanaged_users: deactivate` deactivate everyone, so the advice differs per key.
@@ -810,6 +932,13 @@ fn without_a_value(key: &str) -> String {
             "write `true` or `false`, or remove `active`: a user is active unless marked `false`".into()
         }
         "provider" => "give a value, or remove `provider` to use the default, `productboard`".into(),
+        "rules" => "give the rules as a mapping, or remove `rules`: without it no rule is checked".into(),
+        "email_domains" | "max_admins" | "max_per_role" | "admins_in_group" | "require" | "require_for" => {
+            format!(
+                "give a value, or remove `{}`: without it this rule is not checked",
+                key.trim_matches('`')
+            )
+        }
         "unmanaged_users" => {
             "give a value, or remove `unmanaged_users` to use the default, `deactivate`".into()
         }

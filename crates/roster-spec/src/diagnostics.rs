@@ -69,6 +69,19 @@ pub enum Check {
     InvalidDate,
     /// An `expires` further ahead of the as-of day than `policy.max_access_days` allows.
     AccessTooLong,
+    /// An active user whose userName is outside `rules.email_domains`.
+    RuleEmailDomain,
+    /// More active admins than `rules.max_admins`.
+    RuleMaxAdmins,
+    /// More active users with a role than `rules.max_per_role` gives it.
+    RuleMaxPerRole,
+    /// An active admin missing from the group `rules.admins_in_group` names, or a group
+    /// that cannot show it (undefined, or without `members`).
+    RuleAdminsInGroup,
+    /// An active user without a field that `rules.require` asks of everyone.
+    RuleRequire,
+    /// An active user without a field that `rules.require_for` asks of the user's role.
+    RuleRequireFor,
 }
 
 impl Check {
@@ -101,6 +114,12 @@ impl Check {
             Check::NotRosterFile => "not-a-roster-file",
             Check::InvalidDate => "invalid-date",
             Check::AccessTooLong => "max-access-days",
+            Check::RuleEmailDomain => "rule-email-domain",
+            Check::RuleMaxAdmins => "rule-max-admins",
+            Check::RuleMaxPerRole => "rule-max-per-role",
+            Check::RuleAdminsInGroup => "rule-admins-in-group",
+            Check::RuleRequire => "rule-require",
+            Check::RuleRequireFor => "rule-require-for",
         }
     }
 }

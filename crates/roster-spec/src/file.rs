@@ -37,6 +37,8 @@
 //! is an error with a hint to quote the value, never a silent conversion (`0012` would
 //! otherwise lose its zeros).
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +93,12 @@ pub struct SpecFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Vec<String>")]
     pub paid_roles: Option<Vec<String>>,
+    /// The team's own rules about who may have access, checked offline by `roster
+    /// validate` (and so by `plan` and `apply`) over the users of every file of the run.
+    /// At most one file of a run may carry `rules`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "RulesFile")]
+    pub rules: Option<RulesFile>,
     /// The users the service should have. A live user absent from every file is
     /// unmanaged: under `policy.unmanaged_users: deactivate` (the default) it is
     /// deactivated, so an empty or missing `users` deactivates every active user that no
@@ -184,6 +192,83 @@ pub struct PolicyFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "u64")]
     pub max_paid_seats: Option<u64>,
+}
+
+/// Rules a team states about its own access, each checked by `roster validate` with the
+/// place of the offending entry and of the rule. "Active" users are those not marked
+/// `active: false` and not expired (`expires`) on the as-of day; tombstones and expired
+/// users grant no access and are exempt from every rule. A user without `role` has the
+/// provider's default role (Productboard: contributor). An admin is a user whose role is
+/// `admin` (roles compared ignoring ASCII case, as the provider does).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RulesFile {
+    /// The email domains every active user's userName must be in, like `example.com`.
+    /// Compared by the IDNA ASCII form (`bücher.example` and `xn--bcher-kva.example` are
+    /// one domain), so a lookalike domain never passes. Subdomains are not included:
+    /// `*.example.com` allows every subdomain of `example.com` (and not `example.com`
+    /// itself, which is written separately). Earlier names under `previously` are not
+    /// checked: they are the names being moved away from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(min = 1))]
+    pub email_domains: Vec<String>,
+    /// The most active users with the role `admin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u64")]
+    pub max_admins: Option<u64>,
+    /// The most active users per role, like `{ maker: 10 }`. Each role must be one the
+    /// provider knows or `custom_roles` declares.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub max_per_role: BTreeMap<String, u64>,
+    /// A group (team) of the files in whose `members` every active admin must be listed
+    /// (a membership expired on the as-of day does not count). The group must be defined
+    /// in the files with a `members` key: a group whose membership is unmanaged cannot
+    /// show who is in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub admins_in_group: Option<String>,
+    /// Fields every active user must carry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require: Vec<RequiredField>,
+    /// Fields every active user with the given role must carry, like
+    /// `{ admin: [approved_by, ticket] }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub require_for: BTreeMap<String, Vec<RequiredField>>,
+}
+
+/// A field that `rules.require` and `rules.require_for` can demand of a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequiredField {
+    /// Why the user has access.
+    Reason,
+    /// Who approved the access.
+    ApprovedBy,
+    /// The ticket that granted the access.
+    Ticket,
+    /// The day the access ends.
+    Expires,
+    /// The day the access is due for review.
+    ReviewAfter,
+}
+
+impl RequiredField {
+    /// Every field, in the order of this enum, as written in files.
+    pub const ALL: [&'static str; 5] = ["reason", "approved_by", "ticket", "expires", "review_after"];
+
+    /// Every field, in the order of [`RequiredField::ALL`].
+    pub const VALUES: [RequiredField; 5] = [
+        RequiredField::Reason,
+        RequiredField::ApprovedBy,
+        RequiredField::Ticket,
+        RequiredField::Expires,
+        RequiredField::ReviewAfter,
+    ];
+
+    /// The key as written in files.
+    pub fn as_str(self) -> &'static str {
+        Self::ALL[self as usize]
+    }
 }
 
 /// What happens to live users that no file mentions.
@@ -384,7 +469,9 @@ pub struct ExpiringMember {
 /// checks keys against these lists; a test holds them equal to the schema's properties.
 pub(crate) mod keys {
     pub const TOP: &[&str] =
-        &["version", "provider", "custom_roles", "paid_roles", "policy", "users", "groups"];
+        &["version", "provider", "custom_roles", "paid_roles", "policy", "rules", "users", "groups"];
+    pub const RULES: &[&str] =
+        &["email_domains", "max_admins", "max_per_role", "admins_in_group", "require", "require_for"];
     pub const POLICY: &[&str] = &[
         "unmanaged_users",
         "unmanaged_groups",

@@ -64,6 +64,7 @@ mod check;
 mod diagnostics;
 mod email;
 pub mod file;
+mod rules;
 mod semantic;
 mod sources;
 mod suggest;

@@ -45,6 +45,10 @@ pub(crate) fn merge(
     check_previously(sink, &docs, &users);
     check_groups(sink, &docs, &users, complete);
     check_protected(sink, &docs, &users, complete);
+    if let Some(rules) = crate::rules::the_rules(sink, &docs) {
+        let context = crate::rules::Context { provider, custom_roles: &state.custom_roles, complete, as_of };
+        crate::rules::check(sink, &docs, rules, &context);
+    }
 
     // The state is not needed when there is a problem: building it would hold every
     // user twice while the problems are reported.

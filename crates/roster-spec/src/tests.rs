@@ -1174,6 +1174,7 @@ fn the_schema_and_the_loader_know_the_same_keys() {
     check(&schema, keys::TOP);
     let props = &schema["properties"];
     check(&props["policy"], keys::POLICY);
+    check(&props["rules"], keys::RULES);
     let user = &props["users"]["items"];
     check(user, keys::USER);
     check(&resolve(&schema, user)["properties"]["name"], keys::NAME);
@@ -1302,7 +1303,10 @@ fn the_file_types_read_the_examples_as_load_does() {
     let example =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/users.yaml")).unwrap();
     let canonical_text = to_yaml(&load_one(&example).unwrap());
-    for text in [&example, &canonical_text] {
+    let governed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/governed/users.yaml"))
+            .unwrap();
+    for text in [&example, &canonical_text, &governed] {
         let spec: crate::file::SpecFile = serde_saphyr::from_str(text).unwrap();
         assert_eq!(from_file_types(spec), without_sources(load_one(text).unwrap()));
     }

@@ -26,12 +26,23 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Folders under `examples/` that hold no valid desired-state files.
+const NOT_VALID_EXAMPLES: &[&str] = &["github", "gitlab", "invalid"];
+
 #[test]
 fn every_valid_example_loads() {
-    let files = yaml_files(&root().join("examples"));
-    assert!(!files.is_empty());
+    let mut files = yaml_files(&root().join("examples"));
+    // A folder of its own holds an example that is not meant to merge with the others.
+    for entry in std::fs::read_dir(root().join("examples")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        if path.is_dir() && !NOT_VALID_EXAMPLES.contains(&name) {
+            files.extend(yaml_files(&path));
+        }
+    }
+    assert!(files.iter().any(|f| f.ends_with("examples/governed/users.yaml")), "{files:?}");
     for file in files {
-        let name = format!("examples/{}", file.file_name().unwrap().to_str().unwrap());
+        let name = file.strip_prefix(root()).unwrap().to_str().unwrap().to_owned();
         let state = load(&sources(&[&name])).unwrap_or_else(|d| panic!("{name}:\n{}", d.render(false)));
         assert!(!state.users.is_empty(), "{name} has no users");
     }
@@ -47,6 +58,28 @@ fn the_company_example_is_what_it_says() {
     let first = &state.users[0];
     let source = first.source.as_ref().unwrap();
     assert_eq!((source.file.as_str(), source.line, source.column), ("examples/users.yaml", 18, 5));
+}
+
+#[test]
+fn the_governed_example_keeps_its_rules_and_carries_evidence() {
+    let state = load(&sources(&["examples/governed/users.yaml"])).unwrap();
+    assert_eq!(state.users.len(), 7);
+    assert!(state.users.iter().filter(|u| u.attributes.active).all(|u| u.grant.reason.is_some()));
+    let product = state.groups.iter().find(|g| g.display_name == "Product").unwrap();
+    assert_eq!(product.member_grants.len(), 1);
+    // The same users without their evidence break the rules, each at its line.
+    let text = std::fs::read_to_string(root().join("examples/governed/users.yaml")).unwrap();
+    let stripped: String = text
+        .lines()
+        .filter(|line| {
+            !line.trim_start().starts_with("reason:") && !line.trim_start().starts_with("approved_by:")
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let diagnostics = load(&[SourceFile::new("governed.yaml", stripped)]).unwrap_err();
+    let codes: Vec<_> = diagnostics.problems().iter().map(|p| p.check().code()).collect();
+    assert!(codes.contains(&"rule-require") && codes.contains(&"rule-require-for"), "{codes:?}");
+    assert!(codes.iter().all(|c| c.starts_with("rule-require")), "{codes:?}");
 }
 
 #[test]
