@@ -205,32 +205,11 @@ fn user_name(user: &UserDoc) -> &str {
 /// The roles the rules name must be roles of the provider or of `custom_roles`, as a
 /// user's role must.
 fn check_roles(sink: &mut Sink<'_>, rules: &RulesDoc, context: &Context<'_>) {
-    let Some(builtin) = context.provider.builtin_roles() else { return };
-    let roles: Vec<&str> =
-        builtin.iter().copied().chain(context.custom_roles.iter().map(String::as_str)).collect();
-    let named = rules.max_per_role.iter().map(|(role, _)| (role, "max_per_role"));
-    let named = named.chain(rules.require_for.iter().map(|(role, _)| (role, "require_for")));
-    for (role, rule) in named {
-        if roles.contains(&role.value.as_str()) {
-            continue;
-        }
-        let list = roles.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
-        let mut problem = sink
-            .problem(
-                Check::UnknownRole,
-                role.at,
-                format!(
-                    "unknown role {} in rules.{rule} for provider `{}`",
-                    quote(&role.value),
-                    context.provider.as_str()
-                ),
-            )
-            .help(format!("the roles are {list}; declare others under `custom_roles`"));
-        problem = match crate::suggest::did_you_mean(&role.value, &roles) {
-            Some(suggestion) => problem.label(format!("did you mean `{suggestion}`?")),
-            None => problem.label("unknown role"),
-        };
-        problem.emit();
+    let Some(roles) = crate::semantic::known_roles(context.provider, context.custom_roles) else { return };
+    let named = rules.max_per_role.iter().map(|(role, _)| (role, "rules.max_per_role"));
+    let named = named.chain(rules.require_for.iter().map(|(role, _)| (role, "rules.require_for")));
+    for (role, place) in named {
+        crate::semantic::check_role(sink, role, Some(place), &roles, context.provider);
     }
 }
 

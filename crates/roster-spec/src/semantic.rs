@@ -209,7 +209,7 @@ fn merge_paid_roles(sink: &mut Sink<'_>, docs: &[FileDoc], state: &mut DesiredSt
         // A paid role the provider does not have would count no seat, silently.
         if let Some(known) = known_roles(state.provider, &state.custom_roles) {
             for role in roles {
-                check_role(sink, role, &known, state.provider);
+                check_role(sink, role, Some("paid_roles"), &known, state.provider);
             }
         }
         state.paid_roles = Some(roles.iter().map(|r| r.value.clone()).collect());
@@ -287,7 +287,7 @@ fn check_users<'d>(
             }
         }
         if let (Some(role), Some(roles)) = (&user.role, &roles) {
-            check_role(sink, role, roles, provider);
+            check_role(sink, role, None, roles, provider);
         }
         let Some(user_name) = &user.user_name else { continue };
         if !email(sink, "userName", user_name) {
@@ -346,14 +346,21 @@ fn check_users<'d>(
 
 /// The roles a file may name: the provider's built-in ones and the file's custom roles;
 /// `None` when the provider has no fixed set (`generic`).
-fn known_roles(provider: Provider, custom_roles: &[String]) -> Option<Vec<&str>> {
+pub(crate) fn known_roles(provider: Provider, custom_roles: &[String]) -> Option<Vec<&str>> {
     provider
         .builtin_roles()
         .map(|builtin| builtin.iter().copied().chain(custom_roles.iter().map(String::as_str)).collect())
 }
 
-/// Reports a role that is not one of `roles`, with the closest one where there is one.
-fn check_role(sink: &mut Sink<'_>, role: &Str, roles: &[&str], provider: Provider) {
+/// Reports a role that is not one of `roles`, with the closest one where there is one;
+/// `place` says where the role is named besides a user's `role` (like `rules.max_per_role`).
+pub(crate) fn check_role(
+    sink: &mut Sink<'_>,
+    role: &Str,
+    place: Option<&str>,
+    roles: &[&str],
+    provider: Provider,
+) {
     if roles.contains(&role.value.as_str()) {
         return;
     }
@@ -362,7 +369,12 @@ fn check_role(sink: &mut Sink<'_>, role: &Str, roles: &[&str], provider: Provide
         .problem(
             Check::UnknownRole,
             role.at,
-            format!("unknown role {} for provider `{}`", quote(&role.value), provider.as_str()),
+            format!(
+                "unknown role {}{} for provider `{}`",
+                quote(&role.value),
+                place.map(|p| format!(" in {p}")).unwrap_or_default(),
+                provider.as_str()
+            ),
         )
         .help(format!("the roles are {list}; declare others under `custom_roles`"));
     problem = match did_you_mean(&role.value, roles) {
