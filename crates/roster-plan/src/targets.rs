@@ -25,6 +25,9 @@ use roster_model::{DesiredState, LiveState, Policy, TargetName, UserKey};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use sha2::{Digest, Sha256};
+
+use crate::saved::{Refusal, SavedPlan};
 use crate::types::{Operation, Plan, PlanOptions, Rail, RailCheck, RailExceeded, RailStatus, Summary};
 
 /// The version of the multi-target plan format.
@@ -143,6 +146,12 @@ pub enum MultiBlocker {
         /// The name asked for.
         target: String,
     },
+    /// A target of a saved plan that this run did not plan (its live state was not
+    /// given).
+    NotPlanned {
+        /// The target.
+        target: String,
+    },
 }
 
 impl MultiBlocker {
@@ -169,6 +178,9 @@ impl MultiBlocker {
             }
             MultiBlocker::UnknownTarget { target } => {
                 format!("the file names no target {target:?}, so nothing is planned for it")
+            }
+            MultiBlocker::NotPlanned { target } => {
+                format!("target {target} is in the saved plan but was not planned again in this run")
             }
         }
     }
@@ -509,6 +521,261 @@ fn split_override<'v>(flag: &str, value: &'v str) -> Result<(Option<&'v str>, u6
     Ok((target, count))
 }
 
+/// The file `roster plan --out F` writes for a multi-target file: every target's saved
+/// plan (its plan, its projected desired state and its own digest, exactly the
+/// single-target [`SavedPlan`]), what holds across them, and one digest over the whole.
+/// `apply --plan F` checks the whole digest, each target's digest and that nothing was
+/// blocked ([`SavedMultiPlan::verify`]), re-plans every target from its saved desired
+/// state ([`SavedMultiPlan::replan`]) and compares per target
+/// ([`SavedMultiPlan::check_against`]), naming the target that is stale or tampered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedMultiPlan {
+    /// Always `multiTarget`: tells this file from a single-target saved plan.
+    pub kind: SavedMultiKind,
+    /// The version of the multi-target format, always 1 here.
+    #[schemars(extend("const" = 1))]
+    pub format_version: u32,
+    /// Every planned target's saved plan, sorted by target name.
+    pub targets: Vec<SavedTargetPlan>,
+    /// The file's top-level policy: the cross-target rail's setting.
+    pub policy: Policy,
+    /// Who gains and loses which app, as planned.
+    pub summary: CrossTargetSummary,
+    /// The cross-target rail, as planned.
+    pub cross_target_rail: RailCheck,
+    /// The blockers, as planned.
+    pub blockers: Vec<MultiBlocker>,
+    /// The cross-target warnings, as planned.
+    pub warnings: Vec<String>,
+    /// The sha256 (lower-case hex) of everything in this file but the digest itself.
+    #[serde(default)]
+    pub digest: String,
+}
+
+/// The marker of a saved multi-target plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SavedMultiKind {
+    /// A saved multi-target plan.
+    MultiTarget,
+}
+
+/// One target's saved plan within a saved multi-target plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedTargetPlan {
+    /// The target.
+    pub target: TargetName,
+    /// Its saved plan, with the desired state projected for it and its own digest.
+    #[serde(flatten)]
+    pub saved: SavedPlan,
+}
+
+/// Why `apply --plan` refuses a saved multi-target plan: the whole file, or named
+/// targets. Each is an error (exit 1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MultiRefusal {
+    /// The whole file: no or a wrong digest, or blocked when saved.
+    Whole(Refusal),
+    /// These targets' saved plans are refused, each for its reason.
+    Targets(Vec<(TargetName, Refusal)>),
+    /// The targets planned now are not those of the saved plan.
+    TargetsDiffer {
+        /// The saved plan's targets.
+        saved: Vec<String>,
+        /// The targets planned now.
+        fresh: Vec<String>,
+    },
+}
+
+impl MultiRefusal {
+    /// The message, naming the targets.
+    pub fn message(&self) -> String {
+        match self {
+            MultiRefusal::Whole(refusal) => refusal.message(),
+            MultiRefusal::Targets(refusals) => refusals
+                .iter()
+                .map(|(target, refusal)| format!("target {target}: {}", refusal.message()))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            MultiRefusal::TargetsDiffer { saved, fresh } => format!(
+                "the saved plan covers the targets {}, but this run plans {}: run `roster plan --out` with the \
+                 same --target selection as apply",
+                saved.join(", "),
+                fresh.join(", ")
+            ),
+        }
+    }
+
+    /// What to do about it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            MultiRefusal::Whole(refusal) => refusal.hint(),
+            MultiRefusal::Targets(refusals) => refusals.first().map_or("", |(_, r)| r.hint()),
+            MultiRefusal::TargetsDiffer { .. } => "run `roster plan --out` again and review the new plan",
+        }
+    }
+}
+
+impl fmt::Display for MultiRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for MultiRefusal {}
+
+/// The content the whole digest covers, in a fixed shape.
+#[derive(Serialize)]
+struct MultiContent<'a> {
+    domain: &'static str,
+    kind: SavedMultiKind,
+    format_version: u32,
+    targets: &'a [SavedTargetPlan],
+    policy: &'a Policy,
+    summary: &'a CrossTargetSummary,
+    cross_target_rail: &'a RailCheck,
+    blockers: &'a [MultiBlocker],
+    warnings: &'a [String],
+}
+
+impl SavedMultiPlan {
+    /// A saved multi-target plan of `multi`, made from the multi-target file `desired`,
+    /// with every digest.
+    pub fn new(multi: MultiPlan, desired: &DesiredState) -> SavedMultiPlan {
+        let targets = multi
+            .targets
+            .into_iter()
+            .map(|t| {
+                let projected = desired.for_target(t.target.as_str()).unwrap_or_default();
+                SavedTargetPlan { target: t.target, saved: SavedPlan::new(t.plan, projected) }
+            })
+            .collect();
+        let mut saved = SavedMultiPlan {
+            kind: SavedMultiKind::MultiTarget,
+            format_version: multi.format_version,
+            targets,
+            policy: desired.policy.clone(),
+            summary: multi.summary,
+            cross_target_rail: multi.cross_target_rail,
+            blockers: multi.blockers,
+            warnings: multi.warnings,
+            digest: String::new(),
+        };
+        saved.digest = saved.content_digest();
+        saved
+    }
+
+    /// The digest of the content as it is now (sha256 over a canonical JSON encoding,
+    /// so that reformatting is no edit while any change of a value is).
+    pub fn content_digest(&self) -> String {
+        let content = MultiContent {
+            domain: "roster saved multi-target plan v1",
+            kind: self.kind,
+            format_version: self.format_version,
+            targets: &self.targets,
+            policy: &self.policy,
+            summary: &self.summary,
+            cross_target_rail: &self.cross_target_rail,
+            blockers: &self.blockers,
+            warnings: &self.warnings,
+        };
+        let bytes = serde_json::to_vec(&content).unwrap_or_default();
+        Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// Checks what can be checked without the services: the whole digest, each
+    /// target's digest and that it was not blocked, and that the whole was not blocked.
+    pub fn verify(&self) -> Result<(), MultiRefusal> {
+        if self.digest.is_empty() {
+            return Err(MultiRefusal::Whole(Refusal::NoDigest));
+        }
+        let actual = self.content_digest();
+        if !self.digest.eq_ignore_ascii_case(&actual) {
+            return Err(MultiRefusal::Whole(Refusal::Tampered { recorded: self.digest.clone(), actual }));
+        }
+        let refused: Vec<(TargetName, Refusal)> = self
+            .targets
+            .iter()
+            .filter_map(|t| t.saved.verify().err().map(|refusal| (t.target.clone(), refusal)))
+            .collect();
+        if !refused.is_empty() {
+            return Err(MultiRefusal::Targets(refused));
+        }
+        if !self.blockers.is_empty() {
+            return Err(MultiRefusal::Whole(Refusal::BlockedWhenSaved {
+                headlines: self.blockers.iter().map(MultiBlocker::headline).collect(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// The saved plan as a multi-target plan, for rendering.
+    pub fn to_multi_plan(&self) -> MultiPlan {
+        MultiPlan {
+            format_version: self.format_version,
+            targets: self
+                .targets
+                .iter()
+                .map(|t| TargetPlan { target: t.target.clone(), plan: t.saved.plan.clone() })
+                .collect(),
+            summary: self.summary.clone(),
+            cross_target_rail: self.cross_target_rail.clone(),
+            blockers: self.blockers.clone(),
+            warnings: self.warnings.clone(),
+        }
+    }
+
+    /// The target names, in order.
+    pub fn target_names(&self) -> Vec<&str> {
+        self.targets.iter().map(|t| t.target.as_str()).collect()
+    }
+
+    /// Plans every saved target afresh from its saved desired state against its live
+    /// state now, with this run's overrides (never the saved ones), and aggregates with
+    /// the saved top-level policy. A saved target without an input is a blocker; an
+    /// input for a target the saved plan does not hold is ignored (see
+    /// [`SavedMultiPlan::check_against`], which refuses differing target sets).
+    pub fn replan(&self, inputs: &[TargetInput<'_>], overrides: &MultiOverrides) -> MultiPlan {
+        let mut planned = Vec::with_capacity(self.targets.len());
+        let mut missing = Vec::new();
+        for saved in &self.targets {
+            match inputs.iter().find(|i| i.target == saved.target.as_str()) {
+                Some(input) => {
+                    let options = overrides.options_for(input.target, input.options.clone());
+                    let plan = crate::plan(&saved.saved.desired, input.live, &options);
+                    planned.push(PlannedTarget { target: saved.target.clone(), plan, live: input.live });
+                }
+                None => missing.push(saved.target.to_string()),
+            }
+        }
+        let mut multi = aggregate(&self.policy, planned, overrides.deactivations);
+        multi.blockers.extend(missing.into_iter().map(|target| MultiBlocker::NotPlanned { target }));
+        multi
+    }
+
+    /// Compares with a fresh multi-plan (from [`SavedMultiPlan::replan`]): the same
+    /// targets, and for each the same operations, or a refusal naming each target that
+    /// differs and why (a changed service, or a plan its inputs no longer reproduce).
+    pub fn check_against(&self, fresh: &MultiPlan) -> Result<(), MultiRefusal> {
+        let saved_names: Vec<String> = self.targets.iter().map(|t| t.target.to_string()).collect();
+        let fresh_names: Vec<String> = fresh.targets.iter().map(|t| t.target.to_string()).collect();
+        if saved_names != fresh_names {
+            return Err(MultiRefusal::TargetsDiffer { saved: saved_names, fresh: fresh_names });
+        }
+        let refused: Vec<(TargetName, Refusal)> = self
+            .targets
+            .iter()
+            .zip(&fresh.targets)
+            .filter_map(|(saved, fresh)| {
+                saved.saved.check_against(&fresh.plan).err().map(|r| (saved.target.clone(), r))
+            })
+            .collect();
+        if refused.is_empty() { Ok(()) } else { Err(MultiRefusal::Targets(refused)) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use roster_model::{LiveState, LiveUser, UserAttributes};
@@ -662,5 +929,74 @@ users:
         assert!(error(&["1", "2"], &[]).contains("given twice for the cross-target rail"));
         assert!(error(&["miro=1", "miro=2"], &[]).contains("given twice for target miro"));
         assert!(error(&["miro=x"], &[]).contains("expected a whole number"));
+    }
+
+    #[test]
+    fn a_saved_multi_plan_pins_every_target_and_names_the_one_that_moved() {
+        let state = desired(FILE);
+        let lives = [
+            ("miro", live(&[("m1", "ada@example.com"), ("m2", "bob@example.com")])),
+            ("productboard", live(&[("p1", "ada@example.com")])),
+        ];
+        let multi = plan_targets(&state, &inputs(&lives), &MultiOverrides::default());
+        assert!(!multi.is_blocked(), "{:?}", multi.blockers);
+        let saved = SavedMultiPlan::new(multi.clone(), &state);
+        assert_eq!(saved.to_multi_plan(), multi);
+        let json = serde_json::to_string_pretty(&saved).unwrap();
+        assert!(json.contains("\"kind\": \"multiTarget\""));
+        let read: SavedMultiPlan = serde_json::from_str(&json).unwrap();
+        assert_eq!(read, saved);
+        read.verify().unwrap();
+        // A single-target saved plan is not read as a multi-target one.
+        let single = serde_json::to_string(&saved.targets[0].saved).unwrap();
+        assert!(serde_json::from_str::<SavedMultiPlan>(&single).is_err());
+
+        // Re-planning against the same services reproduces it.
+        let fresh = saved.replan(&inputs(&lives), &MultiOverrides::default());
+        saved.check_against(&fresh).unwrap();
+
+        // One service moved on: that target is named, as a changed service.
+        let moved = [
+            lives[0].clone(),
+            ("productboard", live(&[("p1", "ada@example.com"), ("p9", "eve@example.com")])),
+        ];
+        let fresh = saved.replan(&inputs(&moved), &MultiOverrides::default());
+        match saved.check_against(&fresh) {
+            Err(MultiRefusal::Targets(refused)) => {
+                assert_eq!(refused.len(), 1);
+                assert_eq!(refused[0].0.as_str(), "productboard");
+                assert!(matches!(refused[0].1, Refusal::ServiceChanged { .. }), "{:?}", refused[0].1);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Fewer targets now than saved: refused, and the missing one blocks.
+        let fresh = saved.replan(&inputs(&lives[..1]), &MultiOverrides::default());
+        assert!(matches!(&fresh.blockers[..], [MultiBlocker::NotPlanned { .. }]));
+        assert!(matches!(saved.check_against(&fresh), Err(MultiRefusal::TargetsDiffer { .. })));
+
+        // Tampering with the whole, or with one target, is named as tampering.
+        let mut edited = saved.clone();
+        edited.policy.max_deactivations = roster_model::RailLimit::Count(99);
+        assert!(matches!(edited.verify(), Err(MultiRefusal::Whole(Refusal::Tampered { .. }))));
+        let mut edited = saved.clone();
+        edited.targets[0].saved.plan.operations.clear();
+        edited.digest = edited.content_digest();
+        match edited.verify() {
+            Err(MultiRefusal::Targets(refused)) => {
+                assert_eq!(refused[0].0.as_str(), "miro");
+                assert!(matches!(refused[0].1, Refusal::Tampered { .. }));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_saved_multi_plan_that_was_blocked_is_refused() {
+        let state = desired(FILE);
+        let lives = [("miro", live(&[("m1", "x@example.com"), ("m2", "y@example.com")]))];
+        let multi = plan_targets(&state, &inputs(&lives), &MultiOverrides::default());
+        assert!(multi.is_blocked());
+        let saved = SavedMultiPlan::new(multi, &state);
+        assert!(matches!(saved.verify(), Err(MultiRefusal::Whole(Refusal::BlockedWhenSaved { .. }))));
     }
 }
