@@ -83,8 +83,8 @@ pub use arrivals::Arrival;
 pub use saved::{Refusal, SavedPlan};
 pub use seats::{RoleSeats, Seats};
 pub use targets::{
-    MultiBlocker, MultiOverrides, MultiPlan, MultiRefusal, PlannedTarget, SavedMultiPlan, TargetInput,
-    TargetPlan, aggregate, plan_targets, worst_exit_code,
+    MultiBlocker, MultiOverrides, MultiPlan, MultiRefusal, PersonAccess, PlannedTarget, SavedMultiPlan,
+    TargetInput, TargetPlan, aggregate, plan_targets, worst_exit_code,
 };
 pub use types::{
     Blocker, DeactivationReason, FORMAT_VERSION, KeptGroup, KeptReason, KeptUser, MemberRef, Operation,

@@ -351,7 +351,7 @@ pub fn aggregate(
     for p in planned.iter().filter(|p| p.plan.is_blocked()) {
         blockers.push(MultiBlocker::Target {
             target: p.target.clone(),
-            headlines: p.plan.blockers.iter().map(|b| b.headline()).collect(),
+            headlines: p.plan.blockers.iter().map(|b| for_target(&b.headline(), p.target.as_str())).collect(),
         });
     }
     let per_target = planned
@@ -375,6 +375,17 @@ pub fn aggregate(
         blockers,
         warnings,
     }
+}
+
+/// A single-target message as it holds for one target of a multi-target run: the
+/// rails' flags take the target's name (`--allow-deactivations miro=3`), since a bare
+/// number means the cross-target rail there.
+pub fn for_target(message: &str, target: &str) -> String {
+    let mut message = message.to_owned();
+    for flag in ["--allow-deactivations ", "--allow-removals ", "--allow-paid-seats "] {
+        message = message.replace(flag, &format!("{flag}{target}="));
+    }
+    message
 }
 
 /// The exit code of a run over several targets: the worst wins, in the order
@@ -774,6 +785,26 @@ impl SavedMultiPlan {
             .collect();
         if refused.is_empty() { Ok(()) } else { Err(MultiRefusal::Targets(refused)) }
     }
+}
+
+/// What `schemas/multi-plan.schema.json` describes: the JSON of a multi-target plan
+/// (`roster plan --format json` of a multi-target file) or a saved one (`--out`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum MultiPlanDocument {
+    /// A saved multi-target plan.
+    Saved(SavedMultiPlan),
+    /// A multi-target plan.
+    Plan(MultiPlan),
+}
+
+/// The JSON Schema of a multi-target plan and of a saved multi-target plan file (draft 7).
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let mut schema = generator.into_root_schema_for::<MultiPlanDocument>().to_value();
+    crate::unwrap_descriptions(&mut schema);
+    schema
 }
 
 #[cfg(test)]
