@@ -408,6 +408,34 @@ groups:
         assert!(!pb.users[2].attributes.active, "apps: [] gives bob nothing");
     }
 
+    /// The state without where things were written, users and groups sorted as
+    /// `to_yaml` writes them.
+    fn canonical(mut state: roster_model::DesiredState) -> roster_model::DesiredState {
+        for user in &mut state.users {
+            user.source = None;
+            user.apps.source = None;
+        }
+        for group in &mut state.groups {
+            group.source = None;
+        }
+        for target in &mut state.targets {
+            target.source = None;
+        }
+        state.users.sort_by_key(|u| u.attributes.key());
+        state.groups.sort_by_key(|g| g.display_name.to_lowercase());
+        state
+    }
+
+    #[test]
+    fn a_multi_target_file_writes_back_as_it_reads() {
+        let state = load(&[SourceFile::new("users.yaml", FILE)]).unwrap();
+        let text = crate::to_yaml(&state);
+        assert!(!text.contains("\nprovider:") && text.contains("\ntargets:\n  miro:\n"), "{text}");
+        let again = load(&[SourceFile::new("again.yaml", &text)])
+            .unwrap_or_else(|d| panic!("{}\n{text}", d.render(false)));
+        assert_eq!(canonical(again), canonical(state), "{text}");
+    }
+
     #[test]
     fn a_single_target_file_is_unchanged() {
         let text = "version: 1\nusers:\n  - userName: ada@example.com\n";
