@@ -509,8 +509,9 @@ fn check_groups(
     users: &HashMap<Key<'_>, UserRef<'_>>,
     complete: bool,
 ) {
-    let mut names: HashMap<String, At> = HashMap::new();
-    let mut external_ids: HashMap<&str, At> = HashMap::new();
+    // Names and externalIds are unique per service: in a multi-target file, per target.
+    let mut names: HashMap<(&str, String), At> = HashMap::new();
+    let mut external_ids: HashMap<(&str, &str), At> = HashMap::new();
     // Earlier names, to point a member at the user's current userName.
     let earlier: HashMap<Key<'_>, &Str> = docs
         .iter()
@@ -519,8 +520,9 @@ fn check_groups(
         .flat_map(|(u, n)| u.previously.iter().map(move |p| (key(&p.value), n)))
         .collect();
     for group in docs.iter().flat_map(|d| &d.groups) {
+        let target = group.target.as_ref().map_or("", |t| t.value.as_str());
         if let Some(name) = &group.display_name {
-            match names.entry(identity::group_key(&name.value).into_owned()) {
+            match names.entry((target, identity::group_key(&name.value).into_owned())) {
                 Entry::Vacant(slot) => {
                     slot.insert(name.at);
                 }
@@ -539,7 +541,7 @@ fn check_groups(
             }
         }
         if let Some(external_id) = &group.external_id {
-            match external_ids.entry(external_id.value.as_str()) {
+            match external_ids.entry((target, external_id.value.as_str())) {
                 Entry::Vacant(slot) => {
                     slot.insert(external_id.at);
                 }

@@ -116,10 +116,15 @@ pub(crate) fn check_apps(sink: &mut Sink<'_>, docs: &[FileDoc], targets: &[Targe
     // While `targets` has problems, references to it are not judged: the target may be
     // the one that failed.
     let declared = docs.iter().any(|d| d.targets.is_some());
+    if !declared && !complete {
+        // The file that declares the targets may be the one that could not be read.
+        return;
+    }
     let judged =
         !declared || docs.iter().flat_map(|d| &d.targets).flat_map(|(t, _)| t).count() == targets.len();
     let everyone: Vec<&Target> = targets.iter().filter(|t| t.everyone).collect();
     let mut apps_of: HashMap<String, (Vec<&str>, &Str)> = HashMap::new();
+    let mut external_ids: HashMap<(&str, &str), (At, bool)> = HashMap::new();
     for user in docs.iter().flat_map(|d| &d.users) {
         let has = user_targets(sink, user, &names, &everyone, declared, judged);
         if let Some(user_name) = &user.user_name {
@@ -132,6 +137,30 @@ pub(crate) fn check_apps(sink: &mut Sink<'_>, docs: &[FileDoc], targets: &[Targe
         // Roles, per target the user has: its own role there, else the user's.
         for target in targets.iter().filter(|t| apps_of_user(user, t, &everyone)) {
             let own = user.per_target.iter().find(|a| a.key.value == target.name.as_str());
+            // A per-target externalId is unique within its target, like a user's own.
+            // Two users' own externalIds are reported once, across the file, already.
+            let per_target = own.and_then(|a| a.external_id.as_ref());
+            if let Some(external_id) = per_target.or(user.external_id.as_ref())
+                && let Some((first, first_per_target)) = external_ids.insert(
+                    (target.name.as_str(), external_id.value.as_str()),
+                    (external_id.at, per_target.is_some()),
+                )
+                && (per_target.is_some() || first_per_target)
+            {
+                let first_location = sink.location(first);
+                sink.problem(
+                    Check::DuplicateExternalId,
+                    external_id.at,
+                    format!(
+                        "duplicate externalId {} in target `{}`: first at {first_location}",
+                        quote(&external_id.value),
+                        target.name
+                    ),
+                )
+                .label("defined again here")
+                .related(first, "first defined here")
+                .emit();
+            }
             let Some(role) = own.and_then(|a| a.role.as_ref()).or(user.role.as_ref()) else { continue };
             if let Some(roles) = role_list(target.provider, &target.custom_roles) {
                 let whose = format!("target `{}` (provider `{}`)", target.name, target.provider.as_str());
@@ -537,6 +566,37 @@ users: []
         let found = problems_in(&[SourceFile::new("a.yaml", targets), SourceFile::new("b.yaml", targets)]);
         assert_eq!(found.len(), 1);
         assert!(found[0].1.starts_with("a second `targets`"), "{found:?}");
+    }
+
+    #[test]
+    fn groups_and_external_ids_are_unique_per_target() {
+        let text = FILE
+            .replace("displayName: Design", "displayName: Product")
+            .replace("miro: { role: editor, title: Designer }", "miro: { role: editor, externalId: x1 }")
+            .replace(
+                "  - userName: bob@example.com\n    apps: []\n",
+                "  - userName: bob@example.com\n    externalId: x1\n    apps: [miro]\n",
+            );
+        let found = problems(&text);
+        // The same team name in two apps is fine; the same externalId in one app is not.
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1.starts_with("duplicate externalId `x1` in target `miro`"), "{found:?}");
+        let text = FILE
+            .replace("    target: miro\n", "    target: productboard\n")
+            .replace("displayName: Design", "displayName: product");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found.iter().any(|(_, m)| m.starts_with("duplicate group displayName")), "{found:?}");
+    }
+
+    #[test]
+    fn an_unreadable_targets_file_does_not_make_apps_errors() {
+        let users = "version: 1\nusers:\n  - userName: b@example.com\n    apps: [miro]\n";
+        let found = problems_in(&[
+            SourceFile::new("targets.yaml", "version: 1\ntargets: [\n"),
+            SourceFile::new("users.yaml", users),
+        ]);
+        assert_eq!(found.len(), 1, "{found:?}");
     }
 }
 
