@@ -1030,4 +1030,17 @@ users:
         let saved = SavedMultiPlan::new(multi, &state);
         assert!(matches!(saved.verify(), Err(MultiRefusal::Whole(Refusal::BlockedWhenSaved { .. }))));
     }
+
+    #[test]
+    fn the_whole_file_is_never_planned_against_one_service() {
+        let state = desired(FILE);
+        let live = live(&[("p1", "ada@example.com")]);
+        let plan = crate::plan(&state, &live, &PlanOptions::default());
+        assert!(plan.is_blocked());
+        assert!(
+            plan.blockers.iter().any(|b| b.message().contains("DesiredState::for_target")),
+            "{:?}",
+            plan.blockers
+        );
+    }
 }
