@@ -101,6 +101,16 @@ impl<'de> Deserialize<'de> for TargetName {
     }
 }
 
+/// Whether a URL's host is this machine (a loopback address, or `localhost`): the one
+/// place plain `http://` is allowed, for the client and for a target's `url` alike.
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 /// Where a target's token is read from: the name of an environment variable, or a file.
 /// Never the token itself.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]

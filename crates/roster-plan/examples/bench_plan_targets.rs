@@ -19,6 +19,11 @@ use roster_model::{
 };
 use roster_plan::{MultiOverrides, PlanOptions, TargetInput};
 
+#[path = "support/split_mix.rs"]
+mod split_mix;
+
+use split_mix::SplitMix;
+
 const TARGETS: usize = 10;
 const USERS_PER_TARGET: usize = 10_000;
 /// Target `t` holds people `t * STRIDE .. t * STRIDE + USERS_PER_TARGET`.
@@ -26,27 +31,6 @@ const STRIDE: usize = 1_000;
 const PEOPLE: usize = (TARGETS - 1) * STRIDE + USERS_PER_TARGET;
 const GROUPS_PER_TARGET: usize = 100;
 const ROLES: [&str; 4] = ["admin", "maker", "contributor", "viewer"];
-
-/// A small deterministic generator, so that every run plans the same states.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn one_percent(&mut self) -> bool {
-        self.below(100) == 0
-    }
-}
 
 fn name(t: usize) -> TargetName {
     TargetName::new(&format!("app{t:02}")).expect("a valid name")

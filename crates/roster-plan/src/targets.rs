@@ -96,19 +96,30 @@ impl PersonAccess {
     /// "ada@example.com loses access to 3 apps: miro, productboard, zoom", and what the
     /// person gains, in one line.
     pub fn sentence(&self) -> String {
+        self.sentence_with(str::to_owned, str::to_owned, "loses")
+    }
+
+    /// [`PersonAccess::sentence`] with the userName and the app names formatted by
+    /// `name` and `app`, and "loses" written as `loses` (Markdown escapes and emphasis).
+    pub fn sentence_with(
+        &self,
+        name: impl Fn(&str) -> String,
+        app: impl Fn(&str) -> String,
+        loses: &str,
+    ) -> String {
         let apps = |list: &[TargetName]| {
-            let names = list.iter().map(TargetName::as_str).collect::<Vec<_>>().join(", ");
+            let names = list.iter().map(|t| app(t.as_str())).collect::<Vec<_>>().join(", ");
             let n = list.len();
             format!("{n} {}: {names}", if n == 1 { "app" } else { "apps" })
         };
         let mut parts = Vec::new();
         if !self.loses.is_empty() {
-            parts.push(format!("loses access to {}", apps(&self.loses)));
+            parts.push(format!("{loses} access to {}", apps(&self.loses)));
         }
         if !self.gains.is_empty() {
             parts.push(format!("gains access to {}", apps(&self.gains)));
         }
-        format!("{} {}", self.user_name, parts.join(" and "))
+        format!("{} {}", name(&self.user_name), parts.join(" and "))
     }
 }
 

@@ -221,22 +221,10 @@ pub(crate) fn markdown(multi: &MultiPlan, contexts: &MultiContext) -> String {
     out
 }
 
-/// A person's access change with the userName as code: "`ada@example.com` loses access
-/// to 2 apps: `miro`, `zoom`".
+/// A person's access change with the userName and apps as code: "`ada@example.com`
+/// **loses** access to 2 apps: `miro`, `zoom`".
 fn person_markdown(person: &PersonAccess) -> String {
-    let apps = |list: &[roster_model::TargetName]| {
-        let n = list.len();
-        let names = list.iter().map(|t| code(t.as_str())).collect::<Vec<_>>().join(", ");
-        format!("{n} {}: {names}", if n == 1 { "app" } else { "apps" })
-    };
-    let mut parts = Vec::new();
-    if !person.loses.is_empty() {
-        parts.push(format!("**loses** access to {}", apps(&person.loses)));
-    }
-    if !person.gains.is_empty() {
-        parts.push(format!("gains access to {}", apps(&person.gains)));
-    }
-    format!("{} {}", code(&person.user_name), parts.join(" and "))
+    person.sentence_with(code, code, "**loses**")
 }
 
 #[cfg(test)]

@@ -1041,7 +1041,7 @@ impl Walker<'_, '_> {
             }
             Ok(url) => match url.scheme() {
                 "https" => None,
-                "http" if is_loopback(url.host_str().unwrap_or_default()) => None,
+                "http" if roster_model::targets::is_loopback_host(url.host_str().unwrap_or_default()) => None,
                 "http" => Some((
                     format!("`url` {} is plain http:// to a host that is not loopback", quote(&text.value)),
                     "plain http",
@@ -1110,14 +1110,6 @@ impl Walker<'_, '_> {
             }
         }
         attrs
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    match bare.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => bare.eq_ignore_ascii_case("localhost"),
     }
 }
 
