@@ -52,6 +52,9 @@ pub(crate) fn merge(
         docs.iter().filter_map(|d| d.targets.as_ref()).flat_map(|(t, _)| t).filter_map(|t| t.policy.as_ref());
     check_protected(sink, policies.chain(target_policies), &users, complete);
     crate::targets::check_apps(sink, &docs, &state.targets, complete);
+    if let Some(as_of) = as_of {
+        crate::targets::check_access_days(sink, &docs, &state.targets, state.policy.max_access_days, as_of);
+    }
 
     // The state is not needed when there is a problem: building it would hold every
     // user twice while the problems are reported.
@@ -225,7 +228,19 @@ fn check_access_days(sink: &mut Sink<'_>, docs: &[FileDoc], max_access_days: Opt
     let Some(max) = max_access_days else { return };
     let users = docs.iter().flat_map(|d| &d.users).filter_map(|u| u.expires);
     let memberships = docs.iter().flat_map(|d| &d.groups).flat_map(|g| g.expiring.iter().map(|(_, e)| *e));
-    for expires in users.chain(memberships) {
+    access_days(sink, users.chain(memberships), max, as_of, "policy.max_access_days");
+}
+
+/// Reports every `expires` more than `max` days after `as_of`; `setting` names the policy
+/// that sets `max`.
+pub(crate) fn access_days(
+    sink: &mut Sink<'_>,
+    expiries: impl Iterator<Item = crate::check::DateAt>,
+    max: u32,
+    as_of: Date,
+    setting: &str,
+) {
+    for expires in expiries {
         let days = as_of.days_until(expires.date);
         if days > i64::from(max) {
             let latest =
@@ -233,15 +248,12 @@ fn check_access_days(sink: &mut Sink<'_>, docs: &[FileDoc], max_access_days: Opt
             sink.problem(
                 Check::AccessTooLong,
                 expires.at,
-                format!(
-                    "`expires` {} is {days} days after {as_of}, more than policy.max_access_days ({max})",
-                    expires.date
-                ),
+                format!("`expires` {} is {days} days after {as_of}, more than {setting} ({max})", expires.date),
             )
             .label("too far ahead")
             .help(format!(
                 "access may be granted for at most {max} days: write an `expires` on or before {latest}, or raise \
-                 policy.max_access_days"
+                 {setting}"
             ))
             .emit();
         }

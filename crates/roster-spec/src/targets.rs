@@ -234,6 +234,36 @@ pub(crate) fn check_apps(sink: &mut Sink<'_>, docs: &[FileDoc], targets: &[Targe
     }
 }
 
+/// A target's own `max_access_days` (when it differs from the top-level one) holds for
+/// the `expires` of the users who have the app and of the memberships of its groups.
+pub(crate) fn check_access_days(
+    sink: &mut Sink<'_>,
+    docs: &[FileDoc],
+    targets: &[Target],
+    top: Option<u32>,
+    as_of: roster_model::Date,
+) {
+    let everyone: Vec<&Target> = targets.iter().filter(|t| t.everyone).collect();
+    for target in targets {
+        let Some(max) = target.policy.max_access_days.filter(|max| Some(*max) != top) else { continue };
+        let users = docs
+            .iter()
+            .flat_map(|d| &d.users)
+            .filter(|u| apps_of_user(u, target, &everyone))
+            .filter_map(|u| u.expires);
+        let memberships = docs
+            .iter()
+            .flat_map(|d| &d.groups)
+            .filter(|g| match &g.target {
+                Some(t) => t.value == target.name.as_str(),
+                None => targets.len() == 1,
+            })
+            .flat_map(|g| g.expiring.iter().map(|(_, e)| *e));
+        let setting = format!("target `{}`'s policy.max_access_days", target.name);
+        crate::semantic::access_days(sink, users.chain(memberships), max, as_of, &setting);
+    }
+}
+
 /// Whether a user (as read) has a target's app.
 fn apps_of_user(user: &UserDoc, target: &Target, everyone: &[&Target]) -> bool {
     match &user.apps {
@@ -597,6 +627,28 @@ users: []
             SourceFile::new("users.yaml", users),
         ]);
         assert_eq!(found.len(), 1, "{found:?}");
+    }
+
+    #[test]
+    fn a_target_s_max_access_days_holds_for_its_users() {
+        let text = FILE
+            .replace(
+                "policy: { max_deactivations: 5, unmanaged_users: keep }",
+                "policy: { max_access_days: 30 }",
+            )
+            .replace(
+                "    apps: [productboard, miro]\n",
+                "    apps: [productboard, miro]\n    expires: 2027-06-01\n",
+            );
+        let as_of = roster_model::Date::parse("2027-01-01").unwrap();
+        let found = match crate::load_as_of(&[SourceFile::new("users.yaml", &text)], Some(as_of)) {
+            Ok(_) => Vec::new(),
+            Err(d) => messages(&d),
+        };
+        assert_eq!(
+            found,
+            [(15, "`expires` 2027-06-01 is 151 days after 2027-01-01, more than target `miro`'s policy.max_access_days (30)".to_owned())]
+        );
     }
 }
 
