@@ -853,6 +853,9 @@ impl Walker<'_, '_> {
     /// `targets`: a mapping from target names to targets.
     fn targets(&mut self, node: &Node<'_>) -> Option<Vec<TargetDoc>> {
         let entries = self.mapping(node, "`targets`", "a mapping from target names to targets")?;
+        if !self.within("targets", node, entries.len(), limits::MAX_TARGETS) {
+            return None;
+        }
         let mut targets: Vec<TargetDoc> = Vec::with_capacity(entries.len());
         for (key_node, value) in entries {
             let at = self.at(key_node.pos);

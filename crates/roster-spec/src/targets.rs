@@ -127,15 +127,8 @@ pub(crate) fn check_apps(sink: &mut Sink<'_>, docs: &[FileDoc], targets: &[Targe
     let mut external_ids: HashMap<(&str, &str), (At, bool)> = HashMap::new();
     for user in docs.iter().flat_map(|d| &d.users) {
         let has = user_targets(sink, user, &names, &everyone, declared, judged);
-        if let Some(user_name) = &user.user_name {
-            apps_of
-                .insert(roster_model::identity::canonical(&user_name.value).into_owned(), (has, user_name));
-        }
-        if !judged {
-            continue;
-        }
         // Roles, per target the user has: its own role there, else the user's.
-        for target in targets.iter().filter(|t| apps_of_user(user, t, &everyone)) {
+        for target in targets.iter().filter(|t| judged && has.contains(&t.name.as_str())) {
             let own = user.per_target.iter().find(|a| a.key.value == target.name.as_str());
             // A per-target externalId is unique within its target, like a user's own.
             // Two users' own externalIds are reported once, across the file, already.
@@ -166,6 +159,10 @@ pub(crate) fn check_apps(sink: &mut Sink<'_>, docs: &[FileDoc], targets: &[Targe
                 let whose = format!("target `{}` (provider `{}`)", target.name, target.provider.as_str());
                 check_role(sink, role, &roles, &whose, "the target's `custom_roles`");
             }
+        }
+        if let Some(user_name) = &user.user_name {
+            apps_of
+                .insert(roster_model::identity::canonical(&user_name.value).into_owned(), (has, user_name));
         }
     }
     for group in docs.iter().flat_map(|d| &d.groups) {
@@ -321,13 +318,15 @@ fn user_targets<'t>(
             everyone.iter().filter_map(|t| names.iter().copied().find(|n| *n == t.name.as_str())).collect()
         }
         Some((apps, _)) => {
-            let mut has: Vec<&'t str> = Vec::with_capacity(apps.len());
-            for (i, app) in apps.iter().enumerate() {
+            let mut has: Vec<&'t str> = Vec::with_capacity(names.len());
+            // Where each app was first listed: a long hostile list stays linear.
+            let mut first_at: HashMap<&str, At> = HashMap::with_capacity(names.len());
+            for app in apps {
                 let Some(name) = names.iter().copied().find(|n| *n == app.value) else {
                     unknown_target(sink, app, names, "`apps` names");
                     continue;
                 };
-                if let Some(first) = apps[..i].iter().find(|a| a.value == app.value) {
+                if let Some(first) = first_at.get(name).map(|at| Str { value: String::new(), at: *at }) {
                     let first_location = sink.location(first.at);
                     sink.problem(
                         Check::Targets,
@@ -339,6 +338,7 @@ fn user_targets<'t>(
                     .emit();
                     continue;
                 }
+                first_at.insert(name, app.at);
                 has.push(name);
             }
             has
@@ -649,6 +649,30 @@ users: []
             found,
             [(15, "`expires` 2027-06-01 is 151 days after 2027-01-01, more than target `miro`'s policy.max_access_days (30)".to_owned())]
         );
+    }
+
+    #[test]
+    fn hostile_lists_of_targets_and_apps_stay_bounded() {
+        let mut text = String::from("version: 1\ntargets:\n");
+        for t in 0..101 {
+            text.push_str(&format!(
+                "  t{t}: {{ provider: generic, url: https://x.example/scim, token_env: T }}\n"
+            ));
+        }
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1.contains("more than the 100 one file may hold"), "{found:?}");
+        // 20,000 repetitions of one app: each is a problem (the first 1,000 kept), found
+        // in linear time (a quadratic check would compare 200 million pairs).
+        let apps = vec!["miro"; 20_000].join(", ");
+        let text = FILE.replace("apps: [productboard, miro]", &format!("apps: [productboard, {apps}]"));
+        let diagnostics = load(&[SourceFile::new("users.yaml", &text)]).unwrap_err();
+        assert_eq!(
+            diagnostics.problems().len() + diagnostics.n_omitted(),
+            19_999,
+            "every repetition but the first"
+        );
+        assert!(diagnostics.problems().iter().all(|p| p.message().starts_with("app `miro` is listed twice")));
     }
 }
 
