@@ -26,7 +26,7 @@ commands:
   size [--check]   build the distributed binary (--profile dist) and write its size into
                    BENCHMARKS.md, or only check it is under the limit
   interop          run roster against third-party SCIM software from PyPI
-  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, plan-targets, fetch, apply, pacing, verify, hostile)";
+  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, apply, pacing, verify, hostile)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
