@@ -145,6 +145,7 @@ fn run_tests(args: &[&str], tally: &mut Tally) -> Result<()> {
 const BENCHMARKS: &[(&str, &str, &str)] = &[
     ("validate", "roster-spec", "bench_validate"),
     ("plan", "roster-plan", "bench_plan"),
+    ("plan-targets", "roster-plan", "bench_plan_targets"),
     ("fetch", "roster-client", "bench_fetch"),
     ("apply", "roster-apply", "bench_apply"),
     ("pacing", "roster-apply", "bench_pacing"),

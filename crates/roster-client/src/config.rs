@@ -1,6 +1,5 @@
 //! How the client connects and how hard it tries.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -161,17 +160,9 @@ pub(crate) fn checked_base_url(text: &str) -> Result<Url, ClientError> {
     let host = url.host_str().ok_or_else(|| invalid("the URL has no host"))?.to_owned();
     match url.scheme() {
         "https" => Ok(url),
-        "http" if is_loopback(&host) => Ok(url),
+        "http" if roster_model::targets::is_loopback_host(&host) => Ok(url),
         "http" => Err(ClientError::InsecureUrl { host }),
         other => Err(invalid(&format!("unsupported scheme {other:?}; use https://"))),
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    match bare.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => bare.eq_ignore_ascii_case("localhost"),
     }
 }
 

@@ -15,31 +15,14 @@ use roster_model::{
 };
 use roster_plan::PlanOptions;
 
+#[path = "support/split_mix.rs"]
+mod split_mix;
+
+use split_mix::SplitMix;
+
 const USERS: usize = 100_000;
 const GROUPS: usize = 2_000;
 const ROLES: [&str; 4] = ["admin", "maker", "contributor", "viewer"];
-
-/// A small deterministic generator, so that every run plans the same states.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// True once in a hundred.
-    fn one_percent(&mut self) -> bool {
-        self.below(100) == 0
-    }
-}
 
 fn user(i: usize) -> UserAttributes {
     UserAttributes {
@@ -77,6 +60,7 @@ fn states() -> (DesiredState, LiveState) {
         }
         desired_name[i] = Some(wanted.user_name.clone());
         desired_users.push(DesiredUser {
+            apps: Default::default(),
             expires: None,
             review_after: None,
             grant: Default::default(),
@@ -88,6 +72,7 @@ fn states() -> (DesiredState, LiveState) {
     // 1% more users are new.
     for i in USERS..USERS + USERS / 100 {
         desired_users.push(DesiredUser {
+            apps: Default::default(),
             expires: None,
             review_after: None,
             grant: Default::default(),
@@ -119,6 +104,7 @@ fn states() -> (DesiredState, LiveState) {
         let display_name =
             if rng.one_percent() { format!("Team {g} (renamed)") } else { format!("Team {g}") };
         desired_groups.push(DesiredGroup {
+            target: Default::default(),
             expiring_members: Vec::new(),
             member_grants: Vec::new(),
             display_name,
@@ -128,6 +114,7 @@ fn states() -> (DesiredState, LiveState) {
         });
     }
     let desired = DesiredState {
+        targets: Default::default(),
         paid_roles: None,
         provider: Provider::Productboard,
         policy: Policy {

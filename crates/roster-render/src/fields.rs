@@ -159,7 +159,7 @@ pub(crate) struct UserItem<'a> {
     /// What changes: the attributes replaced (for a create, the ones set, from unset).
     pub fields: Vec<FieldChange<'a>>,
     /// For a deactivation: the role the user holds now, and why.
-    pub deactivation: Option<(Option<&'a str>, DeactivationReason)>,
+    pub deactivation: Option<(Option<&'a str>, &'a DeactivationReason)>,
     /// For a reactivation: everything the account comes back with.
     pub revival: Option<&'a Revival>,
     /// The file's evidence for the grant (a new user, a role change, a reactivation),
@@ -200,7 +200,7 @@ pub(crate) fn user_items<'a>(
                             id: Some(id),
                         },
                         fields: Vec::new(),
-                        deactivation: Some((role.as_deref(), *reason)),
+                        deactivation: Some((role.as_deref(), reason)),
                         revival: None,
                         grant: None,
                     })?
@@ -307,7 +307,7 @@ pub(crate) struct Reason {
 }
 
 /// Why a user is deactivated.
-pub(crate) fn deactivation_reason(reason: DeactivationReason) -> Reason {
+pub(crate) fn deactivation_reason(reason: &DeactivationReason) -> Reason {
     match reason {
         DeactivationReason::Tombstone => Reason {
             words: Cow::Borrowed("the file marks the account as no longer active"),
@@ -320,11 +320,25 @@ pub(crate) fn deactivation_reason(reason: DeactivationReason) -> Reason {
         DeactivationReason::Expired(day) => {
             Reason { words: Cow::Owned(format!("expired {day}")), key: Cow::Owned(format!("expires: {day}")) }
         }
+        DeactivationReason::NotInApps(revoked) => Reason {
+            words: Cow::Owned(format!("apps no longer lists {}", revoked.app)),
+            key: Cow::Owned(apps_location(revoked)),
+        },
     }
 }
 
+/// Where the `apps` that drops a user's app is written (`users.yaml:12`), or `apps` when
+/// the plan does not say.
+fn apps_location(revoked: &roster_model::AppRevocation) -> String {
+    // The file name is the user's, so only plain characters of it are shown.
+    let plain = |file: &str| -> String {
+        file.chars().map(|c| if c.is_ascii_alphanumeric() || "._-/".contains(c) { c } else { '_' }).collect()
+    };
+    revoked.source.as_ref().map_or_else(|| "apps".to_owned(), |at| format!("{}:{}", plain(&at.file), at.line))
+}
+
 /// Why a protected user is listed.
-pub(crate) fn protected_reason(reason: DeactivationReason) -> Reason {
+pub(crate) fn protected_reason(reason: &DeactivationReason) -> Reason {
     match reason {
         DeactivationReason::Tombstone => Reason {
             words: Cow::Borrowed(
@@ -338,6 +352,14 @@ pub(crate) fn protected_reason(reason: DeactivationReason) -> Reason {
         },
         DeactivationReason::Expired(day) => Reason {
             words: Cow::Owned(format!("expired {day}, but it is protected and stays active")),
+            key: Cow::Borrowed("policy.protected"),
+        },
+        DeactivationReason::NotInApps(revoked) => Reason {
+            words: Cow::Owned(format!(
+                "apps no longer lists {} ({}), but it is protected and stays active",
+                revoked.app,
+                apps_location(revoked)
+            )),
             key: Cow::Borrowed("policy.protected"),
         },
     }

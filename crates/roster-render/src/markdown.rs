@@ -31,6 +31,8 @@ struct Markdown {
     full: bool,
     /// Whether a `<details>` block is open.
     open: bool,
+    /// The most bytes of the whole.
+    limit: usize,
 }
 
 impl Markdown {
@@ -40,7 +42,7 @@ impl Markdown {
 
     /// Appends one operation's item if it fits in the budget; returns whether it did.
     fn item(&mut self, s: &str, n_operations: usize) -> bool {
-        if self.full || self.out.len() + s.len() + RESERVE > MARKDOWN_LIMIT {
+        if self.full || self.out.len() + s.len() + RESERVE > self.limit {
             self.full = true;
             return false;
         }
@@ -165,7 +167,12 @@ fn value(value: Value<'_>) -> String {
 }
 
 pub(crate) fn render(plan: &Plan, context: &Context) -> String {
-    let mut md = Markdown { out: String::new(), shown: 0, full: false, open: false };
+    render_within(plan, context, MARKDOWN_LIMIT)
+}
+
+/// [`render`] within `limit` bytes (one target's share of a multi-target comment).
+pub(crate) fn render_within(plan: &Plan, context: &Context, limit: usize) -> String {
+    let mut md = Markdown { out: String::new(), shown: 0, full: false, open: false, limit };
     let ops = &plan.operations;
     let s = &plan.summary;
 
@@ -410,7 +417,7 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
                 "- {} (id {}): {}",
                 code(&user.user_name),
                 code(&user.id),
-                reason(&fields::protected_reason(user.reason))
+                reason(&fields::protected_reason(&user.reason))
             );
         }
         if plan.protected.len() > MAX_LISTED {

@@ -82,6 +82,9 @@ pub enum Check {
     RuleRequire,
     /// An active user without a field that `rules.require_for` asks of the user's role.
     RuleRequireFor,
+    /// A multi-target problem: a malformed target, an app, per-target attribute or group
+    /// `target` that names no target, a member without the group's app.
+    Targets,
 }
 
 impl Check {
@@ -120,6 +123,7 @@ impl Check {
             Check::RuleAdminsInGroup => "rule-admins-in-group",
             Check::RuleRequire => "rule-require",
             Check::RuleRequireFor => "rule-require-for",
+            Check::Targets => "targets",
         }
     }
 }

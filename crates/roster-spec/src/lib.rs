@@ -43,6 +43,7 @@
 //! | nodes per file | 3,400,000 (a tree of about 140 MB) | floods of tiny nodes |
 //! | mappings per file | 500,000 | floods of tiny entries |
 //! | users, groups, listed names per file | 200,000; 50,000; 1,000,000 | floods of entries, each a kilobyte to check |
+//! | targets per run | 100 | checks and plans that scale with the number of apps |
 //! | problems kept per run | 1,000, the rest counted | floods of errors |
 //! | a quoted value, an excerpt | 80 characters; 60 bytes either side of the span | one line of 30 MB |
 //! | nodes copied by anchors and aliases | 100,000 per file | alias bombs ("billion laughs"), nested anchors |
@@ -68,6 +69,7 @@ mod rules;
 mod semantic;
 mod sources;
 mod suggest;
+mod targets;
 #[cfg(test)]
 mod tests;
 mod tree;

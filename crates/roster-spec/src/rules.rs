@@ -205,11 +205,12 @@ fn user_name(user: &UserDoc) -> &str {
 /// The roles the rules name must be roles of the provider or of `custom_roles`, as a
 /// user's role must.
 fn check_roles(sink: &mut Sink<'_>, rules: &RulesDoc, context: &Context<'_>) {
-    let Some(roles) = crate::semantic::known_roles(context.provider, context.custom_roles) else { return };
+    let Some(roles) = crate::semantic::role_list(context.provider, context.custom_roles) else { return };
     let named = rules.max_per_role.iter().map(|(role, _)| (role, "rules.max_per_role"));
     let named = named.chain(rules.require_for.iter().map(|(role, _)| (role, "rules.require_for")));
     for (role, place) in named {
-        crate::semantic::check_role(sink, role, Some(place), &roles, context.provider);
+        let whose = format!("{place} of provider `{}`", context.provider.as_str());
+        crate::semantic::check_role(sink, role, &roles, &whose, "`custom_roles`");
     }
 }
 

@@ -10,7 +10,7 @@ use roster_model::{
     UserAttributes,
 };
 
-use crate::check::{FileDoc, Str};
+use crate::check::{FileDoc, PolicyDoc, Str};
 use crate::diagnostics::{At, Check, Sink, quote};
 use crate::email::check_email;
 use crate::suggest::did_you_mean;
@@ -41,10 +41,20 @@ pub(crate) fn merge(
     if let Some(as_of) = as_of {
         check_access_days(sink, &docs, state.policy.max_access_days, as_of);
     }
-    let users = check_users(sink, &docs, provider, &state.custom_roles);
+    state.targets = crate::targets::merge_targets(sink, &docs, &state.policy);
+    // With targets, roles are checked per target, against each target's provider.
+    let top_roles = if state.targets.is_empty() { Some((provider, &state.custom_roles[..])) } else { None };
+    let users = check_users(sink, &docs, top_roles);
     check_previously(sink, &docs, &users);
     check_groups(sink, &docs, &users, complete);
-    check_protected(sink, &docs, &users, complete);
+    let policies = docs.iter().filter_map(|d| d.policy.as_ref());
+    let target_policies =
+        docs.iter().filter_map(|d| d.targets.as_ref()).flat_map(|(t, _)| t).filter_map(|t| t.policy.as_ref());
+    check_protected(sink, policies.chain(target_policies), &users, complete);
+    crate::targets::check_apps(sink, &docs, &state.targets, complete);
+    if let Some(as_of) = as_of {
+        crate::targets::check_access_days(sink, &docs, &state.targets, state.policy.max_access_days, as_of);
+    }
     if let Some(rules) = crate::rules::the_rules(sink, &docs) {
         let context = crate::rules::Context { provider, custom_roles: &state.custom_roles, complete, as_of };
         crate::rules::check(sink, &docs, rules, &context);
@@ -57,6 +67,7 @@ pub(crate) fn merge(
     }
     for doc in docs {
         for user in doc.users {
+            let apps = crate::targets::user_apps(sink, &user);
             let Some(user_name) = user.user_name else { continue };
             state.users.push(DesiredUser {
                 attributes: UserAttributes {
@@ -73,6 +84,7 @@ pub(crate) fn merge(
                 expires: user.expires.map(|d| d.date),
                 review_after: user.review_after.map(|d| d.date),
                 grant: user.grant.to_grant(),
+                apps,
                 source: Some(sink.location(user.at)),
             });
         }
@@ -98,6 +110,7 @@ pub(crate) fn merge(
                         grant: grant.to_grant(),
                     })
                     .collect(),
+                target: group.target.and_then(|t| roster_model::TargetName::new(&t.value).ok()),
                 source: Some(sink.location(group.at)),
             });
         }
@@ -165,25 +178,30 @@ fn merge_policy(sink: &mut Sink<'_>, docs: &[FileDoc], policy: &mut Policy) {
             continue;
         }
         first = Some(p.at);
-        if let Some(v) = p.unmanaged_users {
-            policy.unmanaged_users = v;
-        }
-        if let Some(v) = p.unmanaged_groups {
-            policy.unmanaged_groups = v;
-        }
-        if let Some(v) = p.max_deactivations {
-            policy.max_deactivations = v;
-        }
-        if let Some(v) = p.max_removals {
-            policy.max_removals = v;
-        }
-        policy.protected = p.protected.iter().map(|s| s.value.clone()).collect();
-        if let Some(v) = p.expiry_notice_days {
-            policy.expiry_notice_days = v;
-        }
-        policy.max_access_days = p.max_access_days;
-        policy.max_paid_seats = p.max_paid_seats;
+        apply_policy(p, policy);
     }
+}
+
+/// Sets the keys a `policy` mapping gives.
+pub(crate) fn apply_policy(p: &PolicyDoc, policy: &mut Policy) {
+    if let Some(v) = p.unmanaged_users {
+        policy.unmanaged_users = v;
+    }
+    if let Some(v) = p.unmanaged_groups {
+        policy.unmanaged_groups = v;
+    }
+    if let Some(v) = p.max_deactivations {
+        policy.max_deactivations = v;
+    }
+    if let Some(v) = p.max_removals {
+        policy.max_removals = v;
+    }
+    policy.protected = p.protected.iter().map(|s| s.value.clone()).collect();
+    if let Some(v) = p.expiry_notice_days {
+        policy.expiry_notice_days = v;
+    }
+    policy.max_access_days = p.max_access_days;
+    policy.max_paid_seats = p.max_paid_seats;
 }
 
 /// `paid_roles`: one file of a run may give it, like `policy`; for a provider with a set of
@@ -207,9 +225,10 @@ fn merge_paid_roles(sink: &mut Sink<'_>, docs: &[FileDoc], state: &mut DesiredSt
         }
         first = Some(*at);
         // A paid role the provider does not have would count no seat, silently.
-        if let Some(known) = known_roles(state.provider, &state.custom_roles) {
+        if let Some(known) = role_list(state.provider, &state.custom_roles) {
             for role in roles {
-                check_role(sink, role, Some("paid_roles"), &known, state.provider);
+                let whose = format!("`paid_roles` of provider `{}`", state.provider.as_str());
+                check_role(sink, role, &known, &whose, "`custom_roles`");
             }
         }
         state.paid_roles = Some(roles.iter().map(|r| r.value.clone()).collect());
@@ -221,7 +240,19 @@ fn check_access_days(sink: &mut Sink<'_>, docs: &[FileDoc], max_access_days: Opt
     let Some(max) = max_access_days else { return };
     let users = docs.iter().flat_map(|d| &d.users).filter_map(|u| u.expires);
     let memberships = docs.iter().flat_map(|d| &d.groups).flat_map(|g| g.expiring.iter().map(|(_, e)| *e));
-    for expires in users.chain(memberships) {
+    access_days(sink, users.chain(memberships), max, as_of, "policy.max_access_days");
+}
+
+/// Reports every `expires` more than `max` days after `as_of`; `setting` names the policy
+/// that sets `max`.
+pub(crate) fn access_days(
+    sink: &mut Sink<'_>,
+    expiries: impl Iterator<Item = crate::check::DateAt>,
+    max: u32,
+    as_of: Date,
+    setting: &str,
+) {
+    for expires in expiries {
         let days = as_of.days_until(expires.date);
         if days > i64::from(max) {
             let latest =
@@ -229,15 +260,12 @@ fn check_access_days(sink: &mut Sink<'_>, docs: &[FileDoc], max_access_days: Opt
             sink.problem(
                 Check::AccessTooLong,
                 expires.at,
-                format!(
-                    "`expires` {} is {days} days after {as_of}, more than policy.max_access_days ({max})",
-                    expires.date
-                ),
+                format!("`expires` {} is {days} days after {as_of}, more than {setting} ({max})", expires.date),
             )
             .label("too far ahead")
             .help(format!(
                 "access may be granted for at most {max} days: write an `expires` on or before {latest}, or raise \
-                 policy.max_access_days"
+                 {setting}"
             ))
             .emit();
         }
@@ -256,8 +284,7 @@ struct UserRef<'d> {
 fn check_users<'d>(
     sink: &mut Sink<'_>,
     docs: &'d [FileDoc],
-    provider: Provider,
-    custom_roles: &[String],
+    top_roles: Option<(Provider, &[String])>,
 ) -> HashMap<Key<'d>, UserRef<'d>> {
     let n_users = docs.iter().map(|d| d.users.len()).sum();
     let mut users: HashMap<Key<'d>, UserRef<'d>> = HashMap::with_capacity(n_users);
@@ -265,7 +292,9 @@ fn check_users<'d>(
     // The first userName of each lookalike form among names that are not plain ASCII,
     // to find names that only look the same.
     let mut lookalikes: HashMap<String, &Str> = HashMap::new();
-    let roles = known_roles(provider, custom_roles);
+    let roles: Option<Vec<&str>> =
+        top_roles.and_then(|(provider, custom_roles)| role_list(provider, custom_roles));
+    let provider = top_roles.map_or(Provider::default(), |(provider, _)| provider);
     for user in docs.iter().flat_map(|d| &d.users) {
         if let Some(external_id) = &user.external_id {
             match external_ids.entry(external_id.value.as_str()) {
@@ -287,7 +316,7 @@ fn check_users<'d>(
             }
         }
         if let (Some(role), Some(roles)) = (&user.role, &roles) {
-            check_role(sink, role, None, roles, provider);
+            check_role(sink, role, roles, &format!("provider `{}`", provider.as_str()), "`custom_roles`");
         }
         let Some(user_name) = &user.user_name else { continue };
         if !email(sink, "userName", user_name) {
@@ -344,39 +373,23 @@ fn check_users<'d>(
     users
 }
 
-/// The roles a file may name: the provider's built-in ones and the file's custom roles;
-/// `None` when the provider has no fixed set (`generic`).
-pub(crate) fn known_roles(provider: Provider, custom_roles: &[String]) -> Option<Vec<&str>> {
+/// The roles a provider knows plus the declared ones; `None` when any role goes.
+pub(crate) fn role_list(provider: Provider, custom_roles: &[String]) -> Option<Vec<&str>> {
     provider
         .builtin_roles()
         .map(|builtin| builtin.iter().copied().chain(custom_roles.iter().map(String::as_str)).collect())
 }
 
-/// Reports a role that is not one of `roles`, with the closest one where there is one;
-/// `place` says where the role is named besides a user's `role` (like `rules.max_per_role`).
-pub(crate) fn check_role(
-    sink: &mut Sink<'_>,
-    role: &Str,
-    place: Option<&str>,
-    roles: &[&str],
-    provider: Provider,
-) {
+/// Reports a role that is not among `roles`; `whose` names the provider (or target),
+/// `declare` where to declare more roles.
+pub(crate) fn check_role(sink: &mut Sink<'_>, role: &Str, roles: &[&str], whose: &str, declare: &str) {
     if roles.contains(&role.value.as_str()) {
         return;
     }
     let list = roles.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
     let mut problem = sink
-        .problem(
-            Check::UnknownRole,
-            role.at,
-            format!(
-                "unknown role {}{} for provider `{}`",
-                quote(&role.value),
-                place.map(|p| format!(" in {p}")).unwrap_or_default(),
-                provider.as_str()
-            ),
-        )
-        .help(format!("the roles are {list}; declare others under `custom_roles`"));
+        .problem(Check::UnknownRole, role.at, format!("unknown role {} for {whose}", quote(&role.value)))
+        .help(format!("the roles are {list}; declare others under {declare}"));
     problem = match did_you_mean(&role.value, roles) {
         Some(suggestion) => problem.label(format!("did you mean `{suggestion}`?")),
         None => problem.label("unknown role"),
@@ -532,8 +545,9 @@ fn check_groups(
     users: &HashMap<Key<'_>, UserRef<'_>>,
     complete: bool,
 ) {
-    let mut names: HashMap<String, At> = HashMap::new();
-    let mut external_ids: HashMap<&str, At> = HashMap::new();
+    // Names and externalIds are unique per service: in a multi-target file, per target.
+    let mut names: HashMap<(&str, String), At> = HashMap::new();
+    let mut external_ids: HashMap<(&str, &str), At> = HashMap::new();
     // Earlier names, to point a member at the user's current userName.
     let earlier: HashMap<Key<'_>, &Str> = docs
         .iter()
@@ -542,8 +556,9 @@ fn check_groups(
         .flat_map(|(u, n)| u.previously.iter().map(move |p| (key(&p.value), n)))
         .collect();
     for group in docs.iter().flat_map(|d| &d.groups) {
+        let target = group.target.as_ref().map_or("", |t| t.value.as_str());
         if let Some(name) = &group.display_name {
-            match names.entry(identity::group_key(&name.value).into_owned()) {
+            match names.entry((target, identity::group_key(&name.value).into_owned())) {
                 Entry::Vacant(slot) => {
                     slot.insert(name.at);
                 }
@@ -562,7 +577,7 @@ fn check_groups(
             }
         }
         if let Some(external_id) = &group.external_id {
-            match external_ids.entry(external_id.value.as_str()) {
+            match external_ids.entry((target, external_id.value.as_str())) {
                 Entry::Vacant(slot) => {
                     slot.insert(external_id.at);
                 }
@@ -636,13 +651,13 @@ fn check_groups(
     }
 }
 
-fn check_protected(
+fn check_protected<'p>(
     sink: &mut Sink<'_>,
-    docs: &[FileDoc],
+    policies: impl Iterator<Item = &'p PolicyDoc>,
     users: &HashMap<Key<'_>, UserRef<'_>>,
     complete: bool,
 ) {
-    for policy in docs.iter().filter_map(|d| d.policy.as_ref()) {
+    for policy in policies {
         for name in &policy.protected {
             if !email(sink, "`protected`", name) {
                 continue;

@@ -88,6 +88,7 @@ groups:
 "#;
     let state = load_one(text).unwrap();
     let expected = DesiredState {
+        targets: Default::default(),
         paid_roles: None,
         provider: Provider::Productboard,
         policy: Policy {
@@ -103,6 +104,7 @@ groups:
         custom_roles: vec!["billing-admin".into()],
         users: vec![
             DesiredUser {
+                apps: Default::default(),
                 expires: None,
                 review_after: None,
                 grant: Default::default(),
@@ -115,6 +117,7 @@ groups:
                 source: Some(SourceLocation { file: "users.yaml".into(), line: 11, column: 5 }),
             },
             DesiredUser {
+                apps: Default::default(),
                 expires: None,
                 review_after: None,
                 grant: Default::default(),
@@ -134,6 +137,7 @@ groups:
         ],
         groups: vec![
             DesiredGroup {
+                target: Default::default(),
                 expiring_members: Vec::new(),
                 member_grants: Vec::new(),
                 display_name: "Product Team".into(),
@@ -142,6 +146,7 @@ groups:
                 source: Some(SourceLocation { file: "users.yaml".into(), line: 21, column: 5 }),
             },
             DesiredGroup {
+                target: Default::default(),
                 expiring_members: Vec::new(),
                 member_grants: Vec::new(),
                 display_name: "Empty".into(),
@@ -956,6 +961,7 @@ fn canonical(state: &DesiredState) -> DesiredState {
 
 fn user(user_name: &str) -> DesiredUser {
     DesiredUser {
+        apps: Default::default(),
         expires: None,
         review_after: None,
         grant: Default::default(),
@@ -1037,6 +1043,7 @@ fn to_yaml_round_trips_hostile_strings() {
         u.attributes.active = i % 2 == 0;
         state.users.push(u);
         state.groups.push(DesiredGroup {
+            target: Default::default(),
             expiring_members: Vec::new(),
             member_grants: Vec::new(),
             display_name: format!("{value} {i}"),
@@ -1083,6 +1090,7 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
         state.users.push(u);
     }
     state.groups.push(DesiredGroup {
+        target: Default::default(),
         expiring_members: Vec::new(),
         member_grants: Vec::new(),
         display_name: "Everyone".into(),
@@ -1091,6 +1099,7 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
         source: None,
     });
     state.groups.push(DesiredGroup {
+        target: Default::default(),
         expiring_members: Vec::new(),
         member_grants: Vec::new(),
         display_name: "empty".into(),
@@ -1099,6 +1108,7 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
         source: None,
     });
     state.groups.push(DesiredGroup {
+        target: Default::default(),
         expiring_members: Vec::new(),
         member_grants: Vec::new(),
         display_name: "unmanaged members".into(),
@@ -1145,7 +1155,12 @@ fn to_yaml_of_an_empty_state() {
 /// The property names of an object schema, following a `$ref` or `allOf: [$ref]`.
 fn properties(schema: &serde_json::Value, at: &serde_json::Value) -> Vec<String> {
     let resolved = resolve(schema, at);
-    assert_eq!(resolved["additionalProperties"], serde_json::Value::Bool(false), "{resolved}");
+    // A user's other keys are per-target attributes; every other mapping is closed.
+    let per_target = serde_json::json!({"$ref": "#/definitions/TargetAttributesEntry"});
+    assert!(
+        [serde_json::Value::Bool(false), per_target].contains(&resolved["additionalProperties"]),
+        "{resolved}"
+    );
     resolved["properties"].as_object().unwrap().keys().cloned().collect()
 }
 
@@ -1179,6 +1194,9 @@ fn the_schema_and_the_loader_know_the_same_keys() {
     check(user, keys::USER);
     check(&resolve(&schema, user)["properties"]["name"], keys::NAME);
     check(&props["groups"]["items"], keys::GROUP);
+    let target = &props["targets"]["additionalProperties"];
+    check(target, keys::TARGET);
+    check(&resolve(&schema, user)["additionalProperties"], keys::TARGET_ATTRIBUTES);
 }
 
 #[test]
@@ -1209,6 +1227,7 @@ fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
     };
     let policy = spec.policy.unwrap_or_default();
     DesiredState {
+        targets: Default::default(),
         provider: spec.provider.unwrap_or_default().into(),
         policy: Policy {
             unmanaged_users: match policy.unmanaged_users.unwrap_or_default() {
@@ -1232,6 +1251,7 @@ fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
             .users
             .into_iter()
             .map(|u| DesiredUser {
+                apps: Default::default(),
                 attributes: UserAttributes {
                     user_name: u.user_name,
                     external_id: u.external_id,
@@ -1253,6 +1273,7 @@ fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
             .groups
             .into_iter()
             .map(|g| DesiredGroup {
+                target: Default::default(),
                 display_name: g.display_name,
                 external_id: g.external_id,
                 members: g.members.as_ref().map(|members| {

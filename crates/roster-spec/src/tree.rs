@@ -44,6 +44,8 @@ pub(crate) mod limits {
     pub const MAX_USERS: usize = 200_000;
     /// Groups in one file.
     pub const MAX_GROUPS: usize = 50_000;
+    /// Targets (apps) of a multi-target file: the checks and planning scale with them.
+    pub const MAX_TARGETS: usize = 100;
     /// Names listed in one file (members, previous names, protected users), in total.
     pub const MAX_NAMES: usize = 1_000_000;
     /// Nested block collections: the format needs five levels.

@@ -15,47 +15,16 @@ pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
     let schema_ref: String = schema_ref.chars().filter(|c| !c.is_control()).collect();
     let _ = writeln!(out, "# yaml-language-server: $schema={schema_ref}");
     out.push_str("version: 1\n");
-    let _ = writeln!(out, "provider: {}", state.provider.as_str());
-    if !state.custom_roles.is_empty() {
-        out.push_str("custom_roles:\n");
-        for role in &state.custom_roles {
-            let _ = writeln!(out, "  - {}", scalar(role));
+    // With targets, each target names its provider and roles; the top level does not.
+    if !state.is_multi_target() {
+        write_service(&mut out, "", state.provider, &state.custom_roles, &state.paid_roles);
+    }
+    write_policy(&mut out, "", &state.policy);
+    if state.is_multi_target() {
+        out.push_str("targets:\n");
+        for target in &state.targets {
+            write_target(&mut out, target);
         }
-    }
-    if let Some(paid_roles) = &state.paid_roles {
-        if paid_roles.is_empty() {
-            out.push_str("paid_roles: []\n");
-        } else {
-            out.push_str("paid_roles:\n");
-            for role in paid_roles {
-                let _ = writeln!(out, "  - {}", scalar(role));
-            }
-        }
-    }
-    let policy = &state.policy;
-    out.push_str("policy:\n");
-    let _ = writeln!(out, "  unmanaged_users: {}", enum_name(&policy.unmanaged_users));
-    let _ = writeln!(out, "  unmanaged_groups: {}", enum_name(&policy.unmanaged_groups));
-    let limit = |limit: RailLimit| match limit {
-        RailLimit::Count(n) => n.to_string(),
-        percentage @ RailLimit::PercentHundredths(_) => format!("\"{percentage}\""),
-    };
-    let _ = writeln!(out, "  max_deactivations: {}", limit(policy.max_deactivations));
-    let _ = writeln!(out, "  max_removals: {}", limit(policy.max_removals));
-    if !policy.protected.is_empty() {
-        out.push_str("  protected:\n");
-        for name in &policy.protected {
-            let _ = writeln!(out, "    - {}", scalar(name));
-        }
-    }
-    if policy.expiry_notice_days != roster_model::DEFAULT_EXPIRY_NOTICE_DAYS {
-        let _ = writeln!(out, "  expiry_notice_days: {}", policy.expiry_notice_days);
-    }
-    if let Some(days) = policy.max_access_days {
-        let _ = writeln!(out, "  max_access_days: {days}");
-    }
-    if let Some(seats) = policy.max_paid_seats {
-        let _ = writeln!(out, "  max_paid_seats: {seats}");
     }
 
     let mut users: Vec<&DesiredUser> = state.users.iter().collect();
@@ -80,6 +49,9 @@ pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
         let _ = writeln!(out, "  - displayName: {}", scalar(&group.display_name));
         if let Some(external_id) = &group.external_id {
             let _ = writeln!(out, "    externalId: {}", scalar(external_id));
+        }
+        if let Some(target) = &group.target {
+            let _ = writeln!(out, "    target: {target}");
         }
         // Absent means unmanaged: a group without `members` is written without the key.
         let Some(members) = &group.members else { continue };
@@ -152,6 +124,98 @@ pub(crate) fn write_user(out: &mut String, user: &DesiredUser) {
     for (key, value) in grant_fields(&user.grant) {
         let _ = writeln!(out, "    {key}: {}", scalar(value));
     }
+    if let Some(apps) = &user.apps.listed {
+        let names: Vec<&str> = apps.iter().map(|a| a.as_str()).collect();
+        let _ = writeln!(out, "    apps: [{}]", names.join(", "));
+    }
+    for (target, attrs) in &user.apps.attributes {
+        let fields = [
+            ("role", &attrs.role),
+            ("title", &attrs.title),
+            ("displayName", &attrs.display_name),
+            ("externalId", &attrs.external_id),
+        ];
+        let given: Vec<String> = fields
+            .iter()
+            .filter_map(|(key, value)| value.as_deref().map(|value| format!("{key}: {}", scalar(value))))
+            .collect();
+        let _ = writeln!(out, "    {target}: {{ {} }}", given.join(", "));
+    }
+}
+
+/// `provider`, `custom_roles` and `paid_roles`, at the top level or in a target.
+fn write_service(
+    out: &mut String,
+    indent: &str,
+    provider: roster_model::Provider,
+    custom_roles: &[String],
+    paid_roles: &Option<Vec<String>>,
+) {
+    let _ = writeln!(out, "{indent}provider: {}", provider.as_str());
+    if !custom_roles.is_empty() {
+        let _ = writeln!(out, "{indent}custom_roles:");
+        for role in custom_roles {
+            let _ = writeln!(out, "{indent}  - {}", scalar(role));
+        }
+    }
+    if let Some(paid_roles) = paid_roles {
+        if paid_roles.is_empty() {
+            let _ = writeln!(out, "{indent}paid_roles: []");
+        } else {
+            let _ = writeln!(out, "{indent}paid_roles:");
+            for role in paid_roles {
+                let _ = writeln!(out, "{indent}  - {}", scalar(role));
+            }
+        }
+    }
+}
+
+/// A whole `policy`, at the top level or in a target (where every key is written, so
+/// that the target's merged policy reads back as it is).
+fn write_policy(out: &mut String, indent: &str, policy: &roster_model::Policy) {
+    let _ = writeln!(out, "{indent}policy:");
+    let _ = writeln!(out, "{indent}  unmanaged_users: {}", enum_name(&policy.unmanaged_users));
+    let _ = writeln!(out, "{indent}  unmanaged_groups: {}", enum_name(&policy.unmanaged_groups));
+    let limit = |limit: RailLimit| match limit {
+        RailLimit::Count(n) => n.to_string(),
+        percentage @ RailLimit::PercentHundredths(_) => format!("\"{percentage}\""),
+    };
+    let _ = writeln!(out, "{indent}  max_deactivations: {}", limit(policy.max_deactivations));
+    let _ = writeln!(out, "{indent}  max_removals: {}", limit(policy.max_removals));
+    if !policy.protected.is_empty() {
+        let _ = writeln!(out, "{indent}  protected:");
+        for name in &policy.protected {
+            let _ = writeln!(out, "{indent}    - {}", scalar(name));
+        }
+    }
+    if policy.expiry_notice_days != roster_model::DEFAULT_EXPIRY_NOTICE_DAYS {
+        let _ = writeln!(out, "{indent}  expiry_notice_days: {}", policy.expiry_notice_days);
+    }
+    if let Some(days) = policy.max_access_days {
+        let _ = writeln!(out, "{indent}  max_access_days: {days}");
+    }
+    if let Some(seats) = policy.max_paid_seats {
+        let _ = writeln!(out, "{indent}  max_paid_seats: {seats}");
+    }
+}
+
+/// One entry of `targets`.
+fn write_target(out: &mut String, target: &roster_model::Target) {
+    let _ = writeln!(out, "  {}:", target.name);
+    write_service(out, "    ", target.provider, &target.custom_roles, &target.paid_roles);
+    let _ = writeln!(out, "    url: {}", scalar(&target.url));
+    let token = |key: &str, source: &roster_model::TokenSource| match source {
+        roster_model::TokenSource::Env(name) => format!("    {key}_env: {}\n", scalar(name)),
+        roster_model::TokenSource::File(path) => format!("    {key}_file: {}\n", scalar(path)),
+    };
+    out.push_str(&token("token", &target.token));
+    if let Some(api_token) = &target.api_token {
+        out.push_str(&token("api_token", api_token));
+    }
+    if target.everyone {
+        out.push_str("    everyone: true\n");
+    }
+    write_policy(out, "    ", &target.policy);
 }
 
 /// The evidence fields that are given, with their keys, in the order files write them.
