@@ -11,6 +11,7 @@ pub mod import;
 pub mod plan;
 pub mod rest_check;
 pub mod schema;
+pub mod target;
 pub mod validate;
 
 use crate::cli::{Command, GlobalArgs};
