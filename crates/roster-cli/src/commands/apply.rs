@@ -76,14 +76,14 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     let apply_options = Arc::new(ApplyOptions { concurrency, ..ApplyOptions::default() });
     let interrupt_watch = watch_interrupt(vec![Arc::clone(&apply_options)]);
     let executed =
-        target::execute(&plan, &client, &desired, &options, &apply_options, &context, None, ui).await;
+        target::execute(&plan, &client, &desired, &options, &apply_options, &context, ui).await;
     interrupt_watch.abort();
 
     if let Some(path) = &args.report {
         write_report(path, &executed.report)?;
         ui.status(&format!("wrote the report to {}", path.display()));
     }
-    target::conclude(&executed, None, ui)
+    target::conclude(&executed, ui)
 }
 
 /// Sets every run's `interrupted` on Ctrl-C: the runs finish the operations in flight

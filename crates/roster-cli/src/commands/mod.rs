@@ -8,6 +8,7 @@ pub mod demo;
 pub mod doctor;
 pub mod emulator;
 pub mod import;
+pub mod multi;
 pub mod plan;
 pub mod rest_check;
 pub mod schema;
@@ -27,6 +28,8 @@ pub struct Ui {
     pub stderr_color: bool,
     /// `-q`: only errors on stderr.
     pub quiet: bool,
+    /// The target a line is about, when a file names several: status lines start with it.
+    pub label: Option<String>,
 }
 
 impl Ui {
@@ -36,7 +39,18 @@ impl Ui {
             stdout_color: output::stdout_color(global.color),
             stderr_color: output::stderr_color(global.color),
             quiet: global.quiet,
+            label: None,
         }
+    }
+
+    /// The same, for lines about one target of a multi-target file.
+    pub fn for_target(&self, name: &str) -> Ui {
+        Ui { label: Some(name.to_owned()), ..self.clone() }
+    }
+
+    /// `NAME: ` for a target's lines, empty otherwise.
+    pub fn prefix(&self) -> String {
+        self.label.as_deref().map(|name| format!("{name}: ")).unwrap_or_default()
     }
 
     /// An error line, red where colour is on.
@@ -47,7 +61,7 @@ impl Ui {
     /// Prints a status line on stderr unless `-q` was given.
     pub fn status(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{text}");
+            eprintln!("{}{text}", self.prefix());
         }
     }
 }

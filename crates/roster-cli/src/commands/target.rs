@@ -66,10 +66,9 @@ pub struct Executed {
 }
 
 /// Applies a plan that is not blocked and not empty, then re-reads the service and plans
-/// again: whatever is still different was not taken by the service. `label` names the
-/// target in progress lines when several run at once. `apply_options.interrupted`, set
-/// from a signal handler, stops it starting operations.
-#[allow(clippy::too_many_arguments, reason = "one target's run: each argument is one of its inputs")]
+/// again: whatever is still different was not taken by the service. The `ui`'s label
+/// names the target in progress lines when several run at once.
+/// `apply_options.interrupted`, set from a signal handler, stops it starting operations.
 pub async fn execute(
     plan: &Plan,
     client: &WriteClient,
@@ -77,10 +76,9 @@ pub async fn execute(
     options: &PlanOptions,
     apply_options: &ApplyOptions,
     context: &Context,
-    label: Option<&str>,
     ui: &Ui,
 ) -> Executed {
-    let progress = Progress::new(plan.operations.len() as u64, label, ui);
+    let progress = Progress::new(plan.operations.len() as u64, ui);
     let started_at = jiff::Timestamp::now();
     let mut report =
         roster_apply::apply(plan, client, apply_options, ci_commit(), |op| progress.done(op)).await;
@@ -115,8 +113,8 @@ pub async fn execute(
 
 /// Prints how an apply went (prefixed by `label` where several targets ran) and gives
 /// its exit: success only when everything was done and confirmed, else partial (exit 4).
-pub fn conclude(executed: &Executed, label: Option<&str>, ui: &Ui) -> CommandResult {
-    let prefix = label.map(|name| format!("{name}: ")).unwrap_or_default();
+pub fn conclude(executed: &Executed, ui: &Ui) -> CommandResult {
+    let prefix = ui.prefix();
     let report = &executed.report;
     let summary = &report.summary;
     let not_taken = report.not_taken.as_deref().unwrap_or_default();
@@ -147,7 +145,7 @@ pub fn conclude(executed: &Executed, label: Option<&str>, ui: &Ui) -> CommandRes
     if let Some(problem) = &executed.replan_problem {
         if unconfirmed == 0 {
             // Every operation was already confirmed by its answer or a read-back.
-            ui.status(&format!("{prefix}warning: {problem}"));
+            ui.status(&format!("warning: {problem}"));
         } else {
             eprintln!(
                 "{}",
@@ -173,7 +171,7 @@ pub fn conclude(executed: &Executed, label: Option<&str>, ui: &Ui) -> CommandRes
     }
     let confirmed = not_taken.is_empty() && (executed.replan_problem.is_none() || unconfirmed == 0);
     if summary.is_complete() && confirmed {
-        ui.status(&line);
+        ui.status(line.strip_prefix(&prefix).unwrap_or(&line));
         Ok(Exit::Success)
     } else {
         for op in report.operations.iter().filter(|op| op.outcome == Outcome::Failed) {
@@ -218,8 +216,8 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: u64, label: Option<&str>, ui: &Ui) -> Self {
-        let bar = (std::io::stderr().is_terminal() && !ui.quiet && label.is_none()).then(|| {
+    fn new(total: u64, ui: &Ui) -> Self {
+        let bar = (std::io::stderr().is_terminal() && !ui.quiet && ui.label.is_none()).then(|| {
             let bar = ProgressBar::new(total);
             if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} {wide_msg}") {
                 bar.set_style(style);
@@ -231,7 +229,7 @@ impl Progress {
             total,
             finished: std::sync::atomic::AtomicU64::new(0),
             quiet: ui.quiet,
-            prefix: label.map(|name| format!("{name}: ")).unwrap_or_default(),
+            prefix: ui.prefix(),
         }
     }
 
