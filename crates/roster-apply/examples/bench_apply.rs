@@ -34,6 +34,7 @@ fn attributes(n: usize, title: &str) -> UserAttributes {
 
 fn desired_user(attributes: UserAttributes) -> DesiredUser {
     DesiredUser {
+        apps: Default::default(),
         expires: None,
         review_after: None,
         grant: Default::default(),
@@ -120,6 +121,7 @@ async fn main() {
         users: users.iter().map(|u| desired_user(u.attributes.clone())).collect(),
         groups: (0..5)
             .map(|t| DesiredGroup {
+                target: Default::default(),
                 expiring_members: Vec::new(),
                 member_grants: Vec::new(),
                 display_name: format!("Team {t}"),

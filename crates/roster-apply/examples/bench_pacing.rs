@@ -112,6 +112,7 @@ async fn apply_from_empty(
         policy: Policy::default(),
         users: (0..users)
             .map(|n| DesiredUser {
+                apps: Default::default(),
                 expires: None,
                 review_after: None,
                 grant: Default::default(),
@@ -123,6 +124,7 @@ async fn apply_from_empty(
         // Memberships in teams of 100, going round the users.
         groups: (0..memberships.div_ceil(TEAM_SIZE))
             .map(|t| DesiredGroup {
+                target: Default::default(),
                 expiring_members: Vec::new(),
                 member_grants: Vec::new(),
                 display_name: format!("Team {t:03}"),

@@ -48,6 +48,7 @@ fn live() -> LiveState {
 fn desired() -> DesiredState {
     let users = (0..USERS - DEACTIVATIONS)
         .map(|n| DesiredUser {
+            apps: Default::default(),
             expires: None,
             review_after: None,
             grant: Default::default(),

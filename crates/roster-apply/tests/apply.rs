@@ -140,6 +140,7 @@ impl Writer for FakeService {
 
 fn user(user_name: &str, active: bool) -> DesiredUser {
     DesiredUser {
+        apps: Default::default(),
         expires: None,
         review_after: None,
         grant: Default::default(),
@@ -164,6 +165,7 @@ fn live_user(id: &str, user_name: &str) -> LiveUser {
 
 fn group(name: &str, members: &[&str]) -> DesiredGroup {
     DesiredGroup {
+        target: Default::default(),
         expiring_members: Vec::new(),
         member_grants: Vec::new(),
         display_name: name.into(),
@@ -263,6 +265,7 @@ fn a_failed_group_create_skips_its_later_member_additions() {
     let many: Vec<String> = (0..150).map(|n| format!("user{n:03}@example.com")).collect();
     desired.users.extend(many.iter().map(|n| user(n, true)));
     desired.groups.push(DesiredGroup {
+        target: Default::default(),
         expiring_members: Vec::new(),
         member_grants: Vec::new(),
         display_name: "Everyone".into(),
@@ -340,6 +343,7 @@ fn a_create_whose_name_a_failed_rename_did_not_free_is_skipped() {
         users: vec![ada, user("ada@example.com", true)],
         groups: vec![
             DesiredGroup {
+                target: Default::default(),
                 display_name: "Product Old".into(),
                 external_id: Some("grp-old".into()),
                 members: Some(vec![]),

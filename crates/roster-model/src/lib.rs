@@ -18,8 +18,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub mod identity;
+pub mod targets;
 
 pub use identity::UserKey;
+pub use targets::{
+    AppRevocation, Target, TargetAttributes, TargetName, TargetNameError, TokenSource, UserApps,
+};
 
 /// A point in time, in UTC, as services give it in `meta.created` (RFC 3339).
 ///
@@ -367,6 +371,10 @@ pub struct DesiredUser {
     /// Why the user has access and who approved it; never sent to the service.
     #[serde(default, flatten)]
     pub grant: Grant,
+    /// In a multi-target file: the user's apps and per-target attributes; in a target's
+    /// projection, whether the user is carried only to lose the app. Empty otherwise.
+    #[serde(default, skip_serializing_if = "UserApps::is_empty")]
+    pub apps: UserApps,
     /// Where the entry was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
@@ -382,6 +390,7 @@ impl DesiredUser {
             expires: None,
             review_after: None,
             grant: Grant::default(),
+            apps: UserApps::default(),
             source: None,
         }
     }
@@ -460,6 +469,10 @@ pub struct DesiredGroup {
     /// The memberships among `members` written with a reason, approver or ticket.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub member_grants: Vec<MemberGrant>,
+    /// In a multi-target file: the target the group belongs to (`None` when the file has
+    /// one target, or none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetName>,
     /// Where the entry was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLocation>,
@@ -616,6 +629,10 @@ pub struct DesiredState {
     pub users: Vec<DesiredUser>,
     /// Groups, in file order.
     pub groups: Vec<DesiredGroup>,
+    /// The targets of a multi-target file (`targets:`), sorted by name; empty for a
+    /// single-target file. See [`DesiredState::for_target`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Target>,
 }
 
 impl DesiredState {

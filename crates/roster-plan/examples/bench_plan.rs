@@ -77,6 +77,7 @@ fn states() -> (DesiredState, LiveState) {
         }
         desired_name[i] = Some(wanted.user_name.clone());
         desired_users.push(DesiredUser {
+            apps: Default::default(),
             expires: None,
             review_after: None,
             grant: Default::default(),
@@ -88,6 +89,7 @@ fn states() -> (DesiredState, LiveState) {
     // 1% more users are new.
     for i in USERS..USERS + USERS / 100 {
         desired_users.push(DesiredUser {
+            apps: Default::default(),
             expires: None,
             review_after: None,
             grant: Default::default(),
@@ -119,6 +121,7 @@ fn states() -> (DesiredState, LiveState) {
         let display_name =
             if rng.one_percent() { format!("Team {g} (renamed)") } else { format!("Team {g}") };
         desired_groups.push(DesiredGroup {
+            target: Default::default(),
             expiring_members: Vec::new(),
             member_grants: Vec::new(),
             display_name,
@@ -128,6 +131,7 @@ fn states() -> (DesiredState, LiveState) {
         });
     }
     let desired = DesiredState {
+        targets: Default::default(),
         paid_roles: None,
         provider: Provider::Productboard,
         policy: Policy {

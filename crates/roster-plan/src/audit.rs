@@ -288,6 +288,7 @@ mod tests {
             users: users
                 .iter()
                 .map(|(name, external_id, previously)| DesiredUser {
+                    apps: Default::default(),
                     expires: None,
                     review_after: None,
                     grant: Default::default(),

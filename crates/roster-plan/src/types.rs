@@ -252,7 +252,7 @@ pub struct MemberRef {
 }
 
 /// Why a user is deactivated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum DeactivationReason {
     /// The file lists the user with `active: false`.
@@ -261,6 +261,9 @@ pub enum DeactivationReason {
     Unmanaged,
     /// The user's `expires` day in the file has come (on or before the as-of day).
     Expired(Date),
+    /// A multi-target file lists the user, but the user's `apps` does not give this
+    /// target's app (see [`roster_model::DesiredState::for_target`]).
+    NotInApps(roster_model::AppRevocation),
 }
 
 /// Live objects the plan leaves alone although the file does not describe them.

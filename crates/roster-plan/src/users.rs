@@ -401,8 +401,9 @@ pub(crate) fn plan_users<'a>(
                 let expired = d_users[d].expired_on(as_of);
                 if !want.active || expired.is_some() {
                     if have.active {
-                        let reason = match expired {
-                            Some(day) if want.active => DeactivationReason::Expired(day),
+                        let reason = match (expired, &d_users[d].apps.revoked) {
+                            (_, Some(revoked)) => DeactivationReason::NotInApps(revoked.clone()),
+                            (Some(day), None) if want.active => DeactivationReason::Expired(day),
                             _ => DeactivationReason::Tombstone,
                         };
                         deactivate.push((l, Some(d), reason));
@@ -587,6 +588,12 @@ pub(crate) fn plan_users<'a>(
                 warnings.push(format!(
                     "user {} expired {day} but policy.protected lists it; it is not deactivated",
                     live_user.attributes.user_name
+                ));
+            }
+            if let DeactivationReason::NotInApps(revoked) = &reason {
+                warnings.push(format!(
+                    "user {}: apps no longer lists {}, but policy.protected lists it; it is not deactivated",
+                    live_user.attributes.user_name, revoked.app
                 ));
             }
             if reason == DeactivationReason::Tombstone {

@@ -25,6 +25,7 @@ fn desired(users: Vec<UserAttributes>, groups: Vec<DesiredGroup>, policy: Policy
         users: users
             .into_iter()
             .map(|attributes| DesiredUser {
+                apps: Default::default(),
                 expires: None,
                 review_after: None,
                 grant: Default::default(),
@@ -51,6 +52,7 @@ fn live(users: Vec<(&str, UserAttributes)>, groups: Vec<LiveGroup>) -> LiveState
 
 fn group(name: &str, members: &[&str]) -> DesiredGroup {
     DesiredGroup {
+        target: Default::default(),
         expiring_members: Vec::new(),
         member_grants: Vec::new(),
         display_name: name.into(),

@@ -122,6 +122,7 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
                 .into_iter()
                 .filter(|(attributes, _)| keys.insert(attributes.key()))
                 .map(|(attributes, previously)| DesiredUser {
+                    apps: Default::default(),
                     expires: None,
                     review_after: None,
                     grant: Default::default(),
@@ -135,6 +136,7 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
                 .into_iter()
                 .filter(|(name, _, _)| names.insert(*name))
                 .map(|(name, external_id, members)| DesiredGroup {
+                    target: Default::default(),
                     expiring_members: Vec::new(),
                     member_grants: Vec::new(),
                     display_name: name.to_string(),
@@ -149,6 +151,7 @@ fn desired_state() -> impl Strategy<Value = DesiredState> {
                 })
                 .collect();
             DesiredState {
+                targets: Default::default(),
                 paid_roles: None,
                 provider: Provider::Productboard,
                 policy: Policy {

@@ -159,7 +159,7 @@ pub(crate) struct UserItem<'a> {
     /// What changes: the attributes replaced (for a create, the ones set, from unset).
     pub fields: Vec<FieldChange<'a>>,
     /// For a deactivation: the role the user holds now, and why.
-    pub deactivation: Option<(Option<&'a str>, DeactivationReason)>,
+    pub deactivation: Option<(Option<&'a str>, &'a DeactivationReason)>,
     /// For a reactivation: everything the account comes back with.
     pub revival: Option<&'a Revival>,
 }
@@ -183,7 +183,7 @@ pub(crate) fn user_items<'a>(
                             id: Some(id),
                         },
                         fields: Vec::new(),
-                        deactivation: Some((role.as_deref(), *reason)),
+                        deactivation: Some((role.as_deref(), reason)),
                         revival: None,
                     })?
                 }
@@ -286,7 +286,7 @@ pub(crate) struct Reason {
 }
 
 /// Why a user is deactivated.
-pub(crate) fn deactivation_reason(reason: DeactivationReason) -> Reason {
+pub(crate) fn deactivation_reason(reason: &DeactivationReason) -> Reason {
     match reason {
         DeactivationReason::Tombstone => Reason {
             words: Cow::Borrowed("the file marks the account as no longer active"),
@@ -299,11 +299,21 @@ pub(crate) fn deactivation_reason(reason: DeactivationReason) -> Reason {
         DeactivationReason::Expired(day) => {
             Reason { words: Cow::Owned(format!("expired {day}")), key: Cow::Owned(format!("expires: {day}")) }
         }
+        DeactivationReason::NotInApps(revoked) => Reason {
+            words: Cow::Owned(format!("apps no longer lists {}", revoked.app)),
+            key: Cow::Owned(apps_location(revoked)),
+        },
     }
 }
 
+/// Where the `apps` that drops a user's app is written (`users.yaml:12`), or `apps` when
+/// the plan does not say.
+fn apps_location(revoked: &roster_model::AppRevocation) -> String {
+    revoked.source.as_ref().map_or_else(|| "apps".to_owned(), |at| format!("{}:{}", at.file, at.line))
+}
+
 /// Why a protected user is listed.
-pub(crate) fn protected_reason(reason: DeactivationReason) -> Reason {
+pub(crate) fn protected_reason(reason: &DeactivationReason) -> Reason {
     match reason {
         DeactivationReason::Tombstone => Reason {
             words: Cow::Borrowed(
@@ -317,6 +327,14 @@ pub(crate) fn protected_reason(reason: DeactivationReason) -> Reason {
         },
         DeactivationReason::Expired(day) => Reason {
             words: Cow::Owned(format!("expired {day}, but it is protected and stays active")),
+            key: Cow::Borrowed("policy.protected"),
+        },
+        DeactivationReason::NotInApps(revoked) => Reason {
+            words: Cow::Owned(format!(
+                "apps no longer lists {} ({}), but it is protected and stays active",
+                revoked.app,
+                apps_location(revoked)
+            )),
             key: Cow::Borrowed("policy.protected"),
         },
     }

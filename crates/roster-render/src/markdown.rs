@@ -387,7 +387,7 @@ pub(crate) fn render(plan: &Plan, context: &Context) -> String {
                 "- {} (id {}): {}",
                 code(&user.user_name),
                 code(&user.id),
-                reason(&fields::protected_reason(user.reason))
+                reason(&fields::protected_reason(&user.reason))
             );
         }
         if plan.protected.len() > MAX_LISTED {

@@ -346,7 +346,7 @@ pub(crate) fn render(plan: &Plan, options: &TextOptions) -> String {
         t.heading(Style::Heading, "Protected, not deactivated", plan.protected.len());
         for user in &plan.protected {
             let id = t.paint(Style::Dim, &format!("(id {})", terminal(&user.id)));
-            let reason = fields::protected_reason(user.reason);
+            let reason = fields::protected_reason(&user.reason);
             t.line(&format!("    {} {id}: {} ({})", terminal(&user.user_name), reason.words, reason.key));
         }
     }

@@ -8,6 +8,7 @@ fn report() -> AuditReport {
         users: ["ada", "bob", "cy", "eve"]
             .iter()
             .map(|name| DesiredUser {
+                apps: Default::default(),
                 expires: None,
                 review_after: None,
                 grant: Default::default(),

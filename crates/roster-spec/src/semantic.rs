@@ -69,6 +69,7 @@ pub(crate) fn merge(
                 expires: user.expires.map(|d| d.date),
                 review_after: user.review_after.map(|d| d.date),
                 grant: user.grant.to_grant(),
+                apps: roster_model::UserApps::default(),
                 source: Some(sink.location(user.at)),
             });
         }
@@ -94,6 +95,7 @@ pub(crate) fn merge(
                         grant: grant.to_grant(),
                     })
                     .collect(),
+                target: None,
                 source: Some(sink.location(group.at)),
             });
         }

@@ -88,6 +88,7 @@ groups:
 "#;
     let state = load_one(text).unwrap();
     let expected = DesiredState {
+        targets: Default::default(),
         paid_roles: None,
         provider: Provider::Productboard,
         policy: Policy {
@@ -103,6 +104,7 @@ groups:
         custom_roles: vec!["billing-admin".into()],
         users: vec![
             DesiredUser {
+                apps: Default::default(),
                 expires: None,
                 review_after: None,
                 grant: Default::default(),
@@ -115,6 +117,7 @@ groups:
                 source: Some(SourceLocation { file: "users.yaml".into(), line: 11, column: 5 }),
             },
             DesiredUser {
+                apps: Default::default(),
                 expires: None,
                 review_after: None,
                 grant: Default::default(),
@@ -134,6 +137,7 @@ groups:
         ],
         groups: vec![
             DesiredGroup {
+                target: Default::default(),
                 expiring_members: Vec::new(),
                 member_grants: Vec::new(),
                 display_name: "Product Team".into(),
@@ -142,6 +146,7 @@ groups:
                 source: Some(SourceLocation { file: "users.yaml".into(), line: 21, column: 5 }),
             },
             DesiredGroup {
+                target: Default::default(),
                 expiring_members: Vec::new(),
                 member_grants: Vec::new(),
                 display_name: "Empty".into(),
@@ -950,6 +955,7 @@ fn canonical(state: &DesiredState) -> DesiredState {
 
 fn user(user_name: &str) -> DesiredUser {
     DesiredUser {
+        apps: Default::default(),
         expires: None,
         review_after: None,
         grant: Default::default(),
@@ -1031,6 +1037,7 @@ fn to_yaml_round_trips_hostile_strings() {
         u.attributes.active = i % 2 == 0;
         state.users.push(u);
         state.groups.push(DesiredGroup {
+            target: Default::default(),
             expiring_members: Vec::new(),
             member_grants: Vec::new(),
             display_name: format!("{value} {i}"),
@@ -1077,6 +1084,7 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
         state.users.push(u);
     }
     state.groups.push(DesiredGroup {
+        target: Default::default(),
         expiring_members: Vec::new(),
         member_grants: Vec::new(),
         display_name: "Everyone".into(),
@@ -1085,6 +1093,7 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
         source: None,
     });
     state.groups.push(DesiredGroup {
+        target: Default::default(),
         expiring_members: Vec::new(),
         member_grants: Vec::new(),
         display_name: "empty".into(),
@@ -1093,6 +1102,7 @@ fn to_yaml_round_trips_hostile_addresses_and_policy() {
         source: None,
     });
     state.groups.push(DesiredGroup {
+        target: Default::default(),
         expiring_members: Vec::new(),
         member_grants: Vec::new(),
         display_name: "unmanaged members".into(),
@@ -1202,6 +1212,7 @@ fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
     };
     let policy = spec.policy.unwrap_or_default();
     DesiredState {
+        targets: Default::default(),
         provider: spec.provider.unwrap_or_default().into(),
         policy: Policy {
             unmanaged_users: match policy.unmanaged_users.unwrap_or_default() {
@@ -1225,6 +1236,7 @@ fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
             .users
             .into_iter()
             .map(|u| DesiredUser {
+                apps: Default::default(),
                 attributes: UserAttributes {
                     user_name: u.user_name,
                     external_id: u.external_id,
@@ -1246,6 +1258,7 @@ fn from_file_types(spec: crate::file::SpecFile) -> DesiredState {
             .groups
             .into_iter()
             .map(|g| DesiredGroup {
+                target: Default::default(),
                 display_name: g.display_name,
                 external_id: g.external_id,
                 members: g.members.as_ref().map(|members| {

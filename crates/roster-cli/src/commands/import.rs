@@ -233,6 +233,7 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
         }
         user_names_by_id.insert(user.id.as_str(), attributes.user_name.clone());
         desired_users.push(DesiredUser {
+            apps: Default::default(),
             expires: None,
             review_after: None,
             grant: Default::default(),
@@ -278,6 +279,7 @@ pub fn desired_from_live(live: &LiveState, provider: Provider) -> (DesiredState,
             None => Some(group.id.clone()).filter(|id| seen_group_external_ids.insert(id.clone())),
         };
         desired_groups.push(DesiredGroup {
+            target: Default::default(),
             expiring_members: Vec::new(),
             member_grants: Vec::new(),
             display_name: group.display_name.clone(),
