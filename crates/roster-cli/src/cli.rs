@@ -199,6 +199,9 @@ pub struct PlanArgs {
     /// else `CI_COMMIT_SHA`).
     #[arg(long, value_name = "SHA")]
     pub for_commit: Option<String>,
+    /// With `targets:` in the file: run for this target only (repeatable); default all.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
 }
 
 /// How to print a plan.
@@ -253,6 +256,9 @@ pub struct ApplyArgs {
     /// The safety rails' overrides.
     #[command(flatten)]
     pub overrides: RailOverrides,
+    /// With `targets:` in the file: run for this target only (repeatable); default all.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
 }
 
 /// `roster import`.

@@ -84,7 +84,10 @@ pub fn api_config(args: &ApiArgs, scim: &ClientConfig) -> Result<ClientConfig, F
 /// own URL and token, and warns that `ROSTER_SCIM_URL`/`ROSTER_SCIM_TOKEN` are ignored:
 /// a flag given on purpose that would silently do nothing is an error; an environment
 /// variable set for the whole CI job is only noise.
-pub fn refuse_single_target_connection(args: &ConnectionArgs, ui: &crate::commands::Ui) -> Result<(), Failure> {
+pub fn refuse_single_target_connection(
+    args: &ConnectionArgs,
+    ui: &crate::commands::Ui,
+) -> Result<(), Failure> {
     let url_from_env = std::env::var("ROSTER_SCIM_URL").ok();
     let url_flag = args.url.as_ref().is_some_and(|url| url_from_env.as_ref() != Some(url));
     if url_flag || args.token_file.is_some() {
@@ -113,10 +116,12 @@ pub fn target_config(target: &roster_model::Target, args: &ConnectionArgs) -> Re
         roster_model::TokenSource::Env(var) => Token::from_env_named(var)
             .map_err(|err| Failure::from_error(&format!("target {name}: cannot read the token"), &err))?
             .ok_or_else(|| {
-                Failure::error(format!("target {name}: no SCIM token: the environment variable {var} is not set"))
-                    .with_hint(format!(
-                        "set {var} to the target's SCIM token (the file's targets.{name}.token_env names it)"
-                    ))
+                Failure::error(format!(
+                    "target {name}: no SCIM token: the environment variable {var} is not set"
+                ))
+                .with_hint(format!(
+                    "set {var} to the target's SCIM token (the file's targets.{name}.token_env names it)"
+                ))
             })?,
         roster_model::TokenSource::File(path) => Token::from_file(std::path::Path::new(path))
             .map_err(|err| Failure::from_error(&format!("target {name}: cannot read the token"), &err))?,

@@ -42,6 +42,10 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         Some(saved) => saved.desired.clone(),
         None => validate::load(&args.files.files, as_of, ui)?,
     };
+    if desired.is_multi_target() {
+        return crate::commands::multi::apply(args, &desired, as_of, None, ui).await;
+    }
+    crate::commands::multi::refuse_target_flag(&args.targets)?;
     let config = client_config(&args.connection, desired.provider)?;
     let concurrency = config.concurrency;
     let client =
@@ -75,8 +79,7 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
 
     let apply_options = Arc::new(ApplyOptions { concurrency, ..ApplyOptions::default() });
     let interrupt_watch = watch_interrupt(vec![Arc::clone(&apply_options)]);
-    let executed =
-        target::execute(&plan, &client, &desired, &options, &apply_options, &context, ui).await;
+    let executed = target::execute(&plan, &client, &desired, &options, &apply_options, &context, ui).await;
     interrupt_watch.abort();
 
     if let Some(path) = &args.report {

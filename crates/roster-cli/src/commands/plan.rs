@@ -22,6 +22,10 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     }
     let as_of = args.files.as_of_day();
     let desired = validate::load(&args.files.files, as_of, ui)?;
+    if desired.is_multi_target() {
+        return crate::commands::multi::plan(args, &desired, as_of, ui).await;
+    }
+    crate::commands::multi::refuse_target_flag(&args.targets)?;
     let client = ReadClient::new(client_config(&args.connection, desired.provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
     let settings = plan_settings(&args.overrides, as_of, crate::git::last_change(&args.files.files));
