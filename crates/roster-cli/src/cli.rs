@@ -152,6 +152,10 @@ pub struct DoctorArgs {
     /// The REST API, checked when a REST token is given.
     #[command(flatten)]
     pub api: ApiArgs,
+    /// A desired-state file that names `targets`: check every target it names (default:
+    /// `users.yaml` here, when it names targets and no --url is given).
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
 }
 
 /// `roster audit`.

@@ -72,7 +72,7 @@ pub async fn run_async(command: Command, ui: &Ui) -> CommandResult {
         Command::Plan(args) => plan::run(&args, ui).await,
         Command::Apply(args) => apply::run(&args, ui).await,
         Command::Import(args) => import::run(&args, ui).await,
-        Command::Doctor(args) => doctor::run(&args.connection, &args.api, ui).await,
+        Command::Doctor(args) => doctor::run(&args, ui).await,
         Command::Audit(args) => audit::run(&args, ui).await,
         Command::Emulator(args) => emulator::run(&args, ui).await,
         Command::Demo(args) => demo::run(&args, ui).await,
