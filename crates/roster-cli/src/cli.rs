@@ -289,9 +289,15 @@ pub struct ImportArgs {
     /// entries to paste under `users:`; with `--out F --append`, append them to F.
     #[arg(long)]
     pub unmanaged: bool,
-    /// The desired-state files whose absent users `--unmanaged` lists.
-    #[arg(requires = "unmanaged", value_name = "FILES")]
+    /// The desired-state files whose absent users `--unmanaged` lists, or that
+    /// `--target` merges into.
+    #[arg(value_name = "FILES")]
     pub files: Vec<PathBuf>,
+    /// Import this target's live users into FILES (a file that names `targets`): users
+    /// already there get the app in `apps`, new ones are added with `apps: [NAME]`; the
+    /// merged file goes to --out, or stdout.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["unmanaged", "append"])]
+    pub target: Option<String>,
     /// With `--unmanaged --out F`: append the entries to F (which must end with its
     /// `users` list, or not exist yet) instead of refusing an existing file.
     #[arg(long, requires_all = ["unmanaged", "out"])]

@@ -15,47 +15,38 @@ pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
     let schema_ref: String = schema_ref.chars().filter(|c| !c.is_control()).collect();
     let _ = writeln!(out, "# yaml-language-server: $schema={schema_ref}");
     out.push_str("version: 1\n");
-    let _ = writeln!(out, "provider: {}", state.provider.as_str());
-    if !state.custom_roles.is_empty() {
-        out.push_str("custom_roles:\n");
-        for role in &state.custom_roles {
-            let _ = writeln!(out, "  - {}", scalar(role));
-        }
+    // A multi-target file names each target's provider and roles in the target.
+    if state.targets.is_empty() {
+        let _ = writeln!(out, "provider: {}", state.provider.as_str());
+        write_roles(&mut out, "", &state.custom_roles, state.paid_roles.as_ref());
     }
-    if let Some(paid_roles) = &state.paid_roles {
-        if paid_roles.is_empty() {
-            out.push_str("paid_roles: []\n");
-        } else {
-            out.push_str("paid_roles:\n");
-            for role in paid_roles {
-                let _ = writeln!(out, "  - {}", scalar(role));
-            }
-        }
-    }
-    let policy = &state.policy;
     out.push_str("policy:\n");
-    let _ = writeln!(out, "  unmanaged_users: {}", enum_name(&policy.unmanaged_users));
-    let _ = writeln!(out, "  unmanaged_groups: {}", enum_name(&policy.unmanaged_groups));
-    let limit = |limit: RailLimit| match limit {
-        RailLimit::Count(n) => n.to_string(),
-        percentage @ RailLimit::PercentHundredths(_) => format!("\"{percentage}\""),
-    };
-    let _ = writeln!(out, "  max_deactivations: {}", limit(policy.max_deactivations));
-    let _ = writeln!(out, "  max_removals: {}", limit(policy.max_removals));
-    if !policy.protected.is_empty() {
-        out.push_str("  protected:\n");
-        for name in &policy.protected {
-            let _ = writeln!(out, "    - {}", scalar(name));
+    write_policy(&mut out, "  ", &state.policy);
+    if !state.targets.is_empty() {
+        out.push_str("targets:\n");
+    }
+    for target in &state.targets {
+        let _ = writeln!(out, "  {}:", target.name);
+        let _ = writeln!(out, "    provider: {}", target.provider.as_str());
+        let _ = writeln!(out, "    url: {}", scalar(&target.url));
+        let source = |out: &mut String, prefix: &str, source: &roster_model::TokenSource| {
+            let _ = match source {
+                roster_model::TokenSource::Env(var) => writeln!(out, "    {prefix}_env: {}", scalar(var)),
+                roster_model::TokenSource::File(path) => writeln!(out, "    {prefix}_file: {}", scalar(path)),
+            };
+        };
+        source(&mut out, "token", &target.token);
+        if let Some(api_token) = &target.api_token {
+            source(&mut out, "api_token", api_token);
         }
-    }
-    if policy.expiry_notice_days != roster_model::DEFAULT_EXPIRY_NOTICE_DAYS {
-        let _ = writeln!(out, "  expiry_notice_days: {}", policy.expiry_notice_days);
-    }
-    if let Some(days) = policy.max_access_days {
-        let _ = writeln!(out, "  max_access_days: {days}");
-    }
-    if let Some(seats) = policy.max_paid_seats {
-        let _ = writeln!(out, "  max_paid_seats: {seats}");
+        if target.everyone {
+            out.push_str("    everyone: true\n");
+        }
+        write_roles(&mut out, "    ", &target.custom_roles, target.paid_roles.as_ref());
+        // The target's policy as merged over the top-level one: every key written, which
+        // reads back as the same policy.
+        out.push_str("    policy:\n");
+        write_policy(&mut out, "      ", &target.policy);
     }
 
     let mut users: Vec<&DesiredUser> = state.users.iter().collect();
@@ -78,6 +69,9 @@ pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
     }
     for group in groups {
         let _ = writeln!(out, "  - displayName: {}", scalar(&group.display_name));
+        if let Some(target) = &group.target {
+            let _ = writeln!(out, "    target: {target}");
+        }
         if let Some(external_id) = &group.external_id {
             let _ = writeln!(out, "    externalId: {}", scalar(external_id));
         }
@@ -151,6 +145,71 @@ pub(crate) fn write_user(out: &mut String, user: &DesiredUser) {
     }
     for (key, value) in grant_fields(&user.grant) {
         let _ = writeln!(out, "    {key}: {}", scalar(value));
+    }
+    if let Some(apps) = &user.apps.listed {
+        let names: Vec<&str> = apps.iter().map(roster_model::TargetName::as_str).collect();
+        let _ = writeln!(out, "    apps: [{}]", names.join(", "));
+    }
+    for (target, attributes) in &user.apps.attributes {
+        let fields: Vec<String> = [
+            ("role", &attributes.role),
+            ("title", &attributes.title),
+            ("displayName", &attributes.display_name),
+            ("externalId", &attributes.external_id),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_deref().map(|value| format!("{key}: {}", scalar(value))))
+        .collect();
+        if !fields.is_empty() {
+            let _ = writeln!(out, "    {target}: {{ {} }}", fields.join(", "));
+        }
+    }
+}
+
+/// `custom_roles` and `paid_roles`, at an indentation.
+fn write_roles(out: &mut String, indent: &str, custom_roles: &[String], paid_roles: Option<&Vec<String>>) {
+    if !custom_roles.is_empty() {
+        let _ = writeln!(out, "{indent}custom_roles:");
+        for role in custom_roles {
+            let _ = writeln!(out, "{indent}  - {}", scalar(role));
+        }
+    }
+    if let Some(paid_roles) = paid_roles {
+        if paid_roles.is_empty() {
+            let _ = writeln!(out, "{indent}paid_roles: []");
+        } else {
+            let _ = writeln!(out, "{indent}paid_roles:");
+            for role in paid_roles {
+                let _ = writeln!(out, "{indent}  - {}", scalar(role));
+            }
+        }
+    }
+}
+
+/// A policy's keys, at an indentation.
+fn write_policy(out: &mut String, indent: &str, policy: &roster_model::Policy) {
+    let _ = writeln!(out, "{indent}unmanaged_users: {}", enum_name(&policy.unmanaged_users));
+    let _ = writeln!(out, "{indent}unmanaged_groups: {}", enum_name(&policy.unmanaged_groups));
+    let limit = |limit: RailLimit| match limit {
+        RailLimit::Count(n) => n.to_string(),
+        percentage @ RailLimit::PercentHundredths(_) => format!("\"{percentage}\""),
+    };
+    let _ = writeln!(out, "{indent}max_deactivations: {}", limit(policy.max_deactivations));
+    let _ = writeln!(out, "{indent}max_removals: {}", limit(policy.max_removals));
+    if !policy.protected.is_empty() {
+        let _ = writeln!(out, "{indent}protected:");
+        for name in &policy.protected {
+            let _ = writeln!(out, "{indent}  - {}", scalar(name));
+        }
+    }
+    if policy.expiry_notice_days != roster_model::DEFAULT_EXPIRY_NOTICE_DAYS {
+        let _ = writeln!(out, "{indent}expiry_notice_days: {}", policy.expiry_notice_days);
+    }
+    if let Some(days) = policy.max_access_days {
+        let _ = writeln!(out, "{indent}max_access_days: {days}");
+    }
+    if let Some(seats) = policy.max_paid_seats {
+        let _ = writeln!(out, "{indent}max_paid_seats: {seats}");
     }
 }
 
