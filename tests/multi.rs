@@ -277,3 +277,99 @@ fn no_token_reaches_output_logs_plans_or_reports() {
         assert!(!seen.contains(&token[..12]), "part of {token} leaked");
     }
 }
+
+#[test]
+fn import_target_merges_one_app_and_plans_no_changes_there() {
+    let (pb, miro) = two_apps();
+    // Miro also has Dan, with a role, and Ada with another title there.
+    let mut state = miro.live();
+    state.users.push(LiveUser {
+        attributes: UserAttributes { role: Some("editor".into()), ..user("u-dan", "dan@example.com").attributes },
+        ..user("u-dan", "dan@example.com")
+    });
+    for user in &mut state.users {
+        if user.attributes.user_name == "ada@example.com" {
+            user.attributes.title = Some("Design lead".into());
+        }
+    }
+    miro.emulator().state().load_live_state(&state).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The file lists only productboard users so far.
+    write_file(
+        dir.path(),
+        &pb,
+        &miro,
+        "",
+        "  - userName: ada@example.com\n    apps: [productboard]\n    title: Engineer\n  \
+         - userName: bob@example.com\n    apps: [productboard]\n  \
+         - userName: carol@example.com\n    apps: [productboard]\n",
+    );
+    let (code, _, stderr) =
+        run(roster_multi(dir.path()).args(["import", "--target", "miro", "--out", "merged.yaml"]));
+    assert_eq!(code, 0, "{stderr}");
+    let merged = std::fs::read_to_string(dir.path().join("merged.yaml")).unwrap();
+    assert!(merged.contains("apps: [miro, productboard]"), "{merged}");
+    assert!(merged.contains("miro: { title: Design lead }"), "{merged}");
+    assert!(merged.contains("userName: dan@example.com") && merged.contains("apps: [miro]"), "{merged}");
+    assert!(miro.writes().is_empty() && pb.writes().is_empty(), "import only reads");
+
+    let (code, stdout, stderr) = run(roster_multi(dir.path()).args([
+        "plan",
+        "merged.yaml",
+        "--target",
+        "miro",
+        "--detailed-exitcode",
+    ]));
+    assert_eq!(code, 0, "no changes for miro after import:\n{stdout}\n{stderr}");
+    let (code, _, stderr) = run(roster_multi(dir.path()).args(["plan", "merged.yaml", "--detailed-exitcode"]));
+    assert_eq!(code, 0, "nor for productboard:\n{stderr}");
+
+    let (code, _, stderr) = run(roster_multi(dir.path()).args(["import", "--target", "zoom"]));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("zoom") && stderr.contains("miro, productboard"), "{stderr}");
+}
+
+#[test]
+fn doctor_checks_every_target() {
+    let (pb, miro) = two_apps();
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), &pb, &miro, "", ADA_BOTH_CAROL_PB);
+    let (code, stdout, stderr) = run(roster_multi(dir.path()).arg("doctor"));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("== target miro") && stdout.contains("== target productboard"), "{stdout}");
+    let (code, stdout, _) = run(roster_multi(dir.path()).env("ROSTER_TOKEN_MIRO", "wrong-token-123").arg("doctor"));
+    assert_eq!(code, 1);
+    let miro_section = stdout.split("== target miro").nth(1).unwrap().split("== target").next().unwrap();
+    assert!(miro_section.contains("✗ token"), "{stdout}");
+    assert!(!stdout.split("== target productboard").nth(1).unwrap().contains('✗'), "{stdout}");
+}
+
+#[test]
+fn audit_runs_where_a_target_names_a_rest_token() {
+    let pb = Server::start_with_token(
+        EmulatorConfig { api_token: Some("pb-rest-marker-8c1d".into()), ..EmulatorConfig::default() },
+        PB_TOKEN,
+    );
+    pb.emulator().state().load_live_state(&two_apps().0.live()).unwrap();
+    let miro = Server::start_with_token(EmulatorConfig::default(), MIRO_TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!(
+        "version: 1\ntargets:\n  \
+           productboard: {{ provider: productboard, url: \"{}\", token_env: ROSTER_TOKEN_PB, api_token_env: ROSTER_REST_PB, everyone: true }}\n  \
+           miro: {{ provider: generic, url: \"{}\", token_env: ROSTER_TOKEN_MIRO }}\n\
+         users:\n  - userName: ada@example.com\n  - userName: bob@example.com\n  - userName: carol@example.com\n",
+        pb.url(),
+        miro.url()
+    );
+    std::fs::write(dir.path().join("users.yaml"), file).unwrap();
+    let (code, stdout, stderr) = run(roster_multi(dir.path())
+        .env("ROSTER_API_URL", pb.emulator().api_url())
+        .env("ROSTER_REST_PB", "pb-rest-marker-8c1d")
+        .args(["audit", "--format", "json"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(report["targets"]["productboard"].is_object(), "{report:#}");
+    assert!(report["targets"]["miro"].is_null(), "{report:#}");
+    assert!(stderr.contains("target miro is not audited"), "{stderr}");
+    assert!(!stdout.contains("pb-rest-marker-8c1d") && !stderr.contains("pb-rest-marker-8c1d"));
+}

@@ -52,6 +52,8 @@ async fn multi(args: &AuditArgs, desired: &roster_model::DesiredState, ui: &Ui) 
     crate::connection::refuse_single_target_connection(&args.connection, ui)?;
     let mut exit = Exit::Success;
     let mut audited = 0;
+    // JSON is one document, `{"targets": {NAME: report}}`; text and Markdown a section each.
+    let mut json = serde_json::Map::new();
     for name in desired.target_names() {
         let Some(target) = desired.target(name.as_str()) else { continue };
         let Some(api_token) = crate::connection::target_api_token(target)? else {
@@ -82,10 +84,21 @@ async fn multi(args: &AuditArgs, desired: &roster_model::DesiredState, ui: &Ui) 
         refuse_incomplete(&format!("target {name}: the REST member list"), &paged.completeness, &ui)?;
         let projection = desired.for_target(name.as_str()).unwrap_or_default();
         let report = audit(&projection, &live, &paged.members);
-        if args.format != PlanFormat::Json {
-            println!("== target {name}");
+        match args.format {
+            PlanFormat::Json => {
+                let value = serde_json::to_value(&report)
+                    .map_err(|err| Failure::from_error("cannot serialise the report", &err))?;
+                json.insert(name.to_string(), value);
+            }
+            PlanFormat::Markdown => {
+                println!("## {name}\n");
+                print(&report, args.format)?;
+            }
+            PlanFormat::Text => {
+                println!("== target {name}");
+                print(&report, args.format)?;
+            }
         }
-        print(&report, args.format)?;
         audited += 1;
         if args.detailed_exitcode && !report.is_clean() {
             exit = Exit::Changes;
@@ -94,6 +107,12 @@ async fn multi(args: &AuditArgs, desired: &roster_model::DesiredState, ui: &Ui) 
     if audited == 0 {
         return Err(Failure::error("no target names a REST API token, so there is nothing to audit")
             .with_hint("add api_token_env or api_token_file to a productboard target"));
+    }
+    if args.format == PlanFormat::Json {
+        let document = serde_json::json!({ "formatVersion": 1, "targets": json });
+        let text = serde_json::to_string_pretty(&document)
+            .map_err(|err| Failure::from_error("cannot serialise the report", &err))?;
+        println!("{text}");
     }
     Ok(exit)
 }
