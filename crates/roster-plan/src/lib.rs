@@ -71,6 +71,7 @@ mod revival;
 mod saved;
 mod seats;
 mod simulate;
+pub mod targets;
 mod types;
 mod users;
 
@@ -81,6 +82,10 @@ pub use access::{AccessDates, Expiry, ReviewDue};
 pub use arrivals::Arrival;
 pub use saved::{Refusal, SavedPlan};
 pub use seats::{RoleSeats, Seats};
+pub use targets::{
+    MultiBlocker, MultiOverrides, MultiPlan, MultiRefusal, PersonAccess, PlannedTarget, SavedMultiPlan,
+    TargetInput, TargetPlan, aggregate, plan_targets, worst_exit_code,
+};
 pub use types::{
     Blocker, DeactivationReason, FORMAT_VERSION, KeptGroup, KeptReason, KeptUser, MemberRef, Operation,
     Phase, Plan, PlanOptions, ProtectedUser, Rail, RailCheck, RailExceeded, RailStatus, Revival, Summary,
@@ -113,6 +118,15 @@ fn plan_without_fingerprint(desired: &DesiredState, live: &LiveState, options: &
     let complete = live.completeness.is_complete();
     let mut warnings = Vec::new();
     let mut conflicts = Vec::new();
+    if desired.is_multi_target() {
+        // A multi-target file planned whole would mix every target's users and groups
+        // into one service: each target is planned from its projection instead.
+        conflicts.push(
+            "the file names targets: each target is planned from its own projection \
+             (DesiredState::for_target), never the whole file against one service"
+                .to_owned(),
+        );
+    }
     let users = users::plan_users(desired, live, options.as_of, complete, &mut warnings, &mut conflicts);
     let groups = groups::plan_groups(desired, live, &users, complete, options, &mut warnings, &mut conflicts);
 

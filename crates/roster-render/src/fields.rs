@@ -309,7 +309,11 @@ pub(crate) fn deactivation_reason(reason: &DeactivationReason) -> Reason {
 /// Where the `apps` that drops a user's app is written (`users.yaml:12`), or `apps` when
 /// the plan does not say.
 fn apps_location(revoked: &roster_model::AppRevocation) -> String {
-    revoked.source.as_ref().map_or_else(|| "apps".to_owned(), |at| format!("{}:{}", at.file, at.line))
+    // The file name is the user's, so only plain characters of it are shown.
+    let plain = |file: &str| -> String {
+        file.chars().map(|c| if c.is_ascii_alphanumeric() || "._-/".contains(c) { c } else { '_' }).collect()
+    };
+    revoked.source.as_ref().map_or_else(|| "apps".to_owned(), |at| format!("{}:{}", plain(&at.file), at.line))
 }
 
 /// Why a protected user is listed.

@@ -14,11 +14,13 @@ use roster_model::Provider;
 use roster_plan::Plan;
 
 pub use audit::{render_audit_json, render_audit_markdown, render_audit_text};
+pub use multi::MultiContext;
 
 mod audit;
 mod escape;
 mod fields;
 mod markdown;
+mod multi;
 mod text;
 
 /// What a plan was computed for and against, which the plan itself does not hold: the
@@ -69,6 +71,36 @@ pub const MARKDOWN_LIMIT: usize = 64_000;
 /// describes it.
 pub fn render_json(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, plan)?;
+    out.write_all(b"\n")
+}
+
+/// Renders a multi-target plan for a terminal: the blockers, who gains and loses which
+/// app, the cross-target rail and each target's counts, then a section per target as
+/// [`render_text`] renders it with that target's context.
+pub fn render_multi_text(
+    multi: &roster_plan::MultiPlan,
+    out: &mut impl Write,
+    options: &TextOptions,
+    contexts: &MultiContext,
+) -> io::Result<()> {
+    out.write_all(multi::text(multi, options, contexts).as_bytes())
+}
+
+/// Renders a multi-target plan as Markdown for a pull-request comment: a summary table
+/// across targets, who gains and loses which app, then a folded section per target (as
+/// [`render_markdown`] renders it, within an equal share of [`MARKDOWN_LIMIT`]).
+pub fn render_multi_markdown(
+    multi: &roster_plan::MultiPlan,
+    out: &mut impl Write,
+    contexts: &MultiContext,
+) -> io::Result<()> {
+    out.write_all(multi::markdown(multi, contexts).as_bytes())
+}
+
+/// Renders a multi-target plan as pretty JSON with a trailing newline;
+/// `schemas/multi-plan.schema.json` describes it.
+pub fn render_multi_json(multi: &roster_plan::MultiPlan, out: &mut impl Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, multi)?;
     out.write_all(b"\n")
 }
 

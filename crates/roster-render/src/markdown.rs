@@ -30,6 +30,8 @@ struct Markdown {
     full: bool,
     /// Whether a `<details>` block is open.
     open: bool,
+    /// The most bytes of the whole.
+    limit: usize,
 }
 
 impl Markdown {
@@ -39,7 +41,7 @@ impl Markdown {
 
     /// Appends one operation's item if it fits in the budget; returns whether it did.
     fn item(&mut self, s: &str, n_operations: usize) -> bool {
-        if self.full || self.out.len() + s.len() + RESERVE > MARKDOWN_LIMIT {
+        if self.full || self.out.len() + s.len() + RESERVE > self.limit {
             self.full = true;
             return false;
         }
@@ -145,7 +147,12 @@ fn value(value: Value<'_>) -> String {
 }
 
 pub(crate) fn render(plan: &Plan, context: &Context) -> String {
-    let mut md = Markdown { out: String::new(), shown: 0, full: false, open: false };
+    render_within(plan, context, MARKDOWN_LIMIT)
+}
+
+/// [`render`] within `limit` bytes (one target's share of a multi-target comment).
+pub(crate) fn render_within(plan: &Plan, context: &Context, limit: usize) -> String {
+    let mut md = Markdown { out: String::new(), shown: 0, full: false, open: false, limit };
     let ops = &plan.operations;
     let s = &plan.summary;
 

@@ -2,7 +2,7 @@
 //! problem, and keeps what is usable for the checks across files.
 
 use roster_model::identity;
-use roster_model::{Date, Provider, RailLimit, UnmanagedGroups, UnmanagedUsers};
+use roster_model::{Date, Provider, RailLimit, TargetName, TokenSource, UnmanagedGroups, UnmanagedUsers};
 
 use crate::diagnostics::{At, Check, Sink, quote};
 use crate::file::keys;
@@ -28,6 +28,36 @@ pub(crate) struct FileDoc {
     pub paid_roles: Option<(Vec<Str>, At)>,
     pub users: Vec<UserDoc>,
     pub groups: Vec<GroupDoc>,
+    /// `targets`, and where the key is.
+    pub targets: Option<(Vec<TargetDoc>, At)>,
+}
+
+/// One entry of `targets`.
+#[derive(Debug)]
+pub(crate) struct TargetDoc {
+    /// The name as written (the key), and where.
+    pub key: Str,
+    /// The name, when it is a valid one.
+    pub name: Option<TargetName>,
+    pub provider: Option<Provider>,
+    pub url: Option<Str>,
+    pub token: Option<TokenSource>,
+    pub api_token: Option<TokenSource>,
+    pub policy: Option<PolicyDoc>,
+    pub custom_roles: Vec<Str>,
+    pub paid_roles: Option<Vec<Str>>,
+    pub everyone: bool,
+}
+
+/// A user's attributes for one target (`miro: { role: ... }`): a key that is not a user
+/// key, holding a mapping. Whether the key names a target is checked across files.
+#[derive(Debug)]
+pub(crate) struct TargetAttributesDoc {
+    pub key: Str,
+    pub role: Option<Str>,
+    pub title: Option<Str>,
+    pub display_name: Option<Str>,
+    pub external_id: Option<Str>,
 }
 
 /// A `policy` mapping.
@@ -70,6 +100,10 @@ pub(crate) struct UserDoc {
     pub expires: Option<DateAt>,
     pub review_after: Option<DateAt>,
     pub grant: GrantDoc,
+    /// `apps`, and where the key is.
+    pub apps: Option<(Vec<Str>, At)>,
+    /// Per-target attributes.
+    pub per_target: Vec<TargetAttributesDoc>,
 }
 
 /// The evidence written on a user or a membership: `reason`, `approved_by`, `ticket`.
@@ -108,6 +142,8 @@ pub(crate) struct GroupDoc {
     pub expiring: Vec<(Str, DateAt)>,
     /// The memberships among `members` written with a reason, approver or ticket.
     pub grants: Vec<(Str, GrantDoc)>,
+    /// `target`.
+    pub target: Option<Str>,
 }
 
 /// A group's `members` as written.
@@ -168,6 +204,7 @@ pub(crate) fn check_file<'s>(
                 }
             }
             "policy" => doc.policy = walker.policy(key_node, value),
+            "targets" => doc.targets = walker.targets(value).map(|t| (t, walker.at(key_node.pos))),
             "users" => {
                 if let Some(items) = walker.sequence("users", value)
                     && walker.within("users", value, items.len(), limits::MAX_USERS)
@@ -278,6 +315,21 @@ impl Walker<'_, '_> {
         allowed: &'static [&'static str],
         context: &str,
     ) -> Vec<(&'static str, &'n Node<'a>, &'n Node<'a>)> {
+        self.fields_and_extras(entries, allowed, context, false).0
+    }
+
+    /// [`Walker::fields`], and with `extras`, the entries with an unknown key and a
+    /// mapping for a value, unreported: a user's per-target attributes, whose keys are
+    /// only known once every file's `targets` is read.
+    #[allow(clippy::type_complexity)]
+    fn fields_and_extras<'n, 'a>(
+        &mut self,
+        entries: &'n [(Node<'a>, Node<'a>)],
+        allowed: &'static [&'static str],
+        context: &str,
+        extras: bool,
+    ) -> (Vec<(&'static str, &'n Node<'a>, &'n Node<'a>)>, Vec<(Str, &'n Node<'a>)>) {
+        let mut extra = Vec::new();
         // The first place of each allowed key, by its index in `allowed`.
         let mut seen: Vec<Option<At>> = vec![None; allowed.len()];
         let mut fields = Vec::with_capacity(entries.len());
@@ -296,19 +348,11 @@ impl Walker<'_, '_> {
                 continue;
             };
             let Some(index) = allowed.iter().position(|k| *k == key.as_ref()) else {
-                let mut problem =
-                    self.sink.problem(Check::UnknownKey, at, format!("unknown key {} {context}", quote(key)));
-                if key == "<<" {
-                    problem = problem.label("merge keys are not supported").help("write the keys out");
-                } else if let Some(suggestion) = did_you_mean(key, allowed) {
-                    problem = problem.label(format!("did you mean `{suggestion}`?"));
-                } else {
-                    problem = problem.label("unknown key").help(format!(
-                        "the keys here are {}",
-                        allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-                    ));
+                if extras && key != "<<" && matches!(value.value, Value::Map(_)) {
+                    extra.push((Str { value: key.to_string(), at }, value));
+                    continue;
                 }
-                problem.emit();
+                unknown_key(self.sink, at, key, allowed, context);
                 continue;
             };
             let known = allowed[index];
@@ -328,7 +372,7 @@ impl Walker<'_, '_> {
             seen[index] = Some(at);
             fields.push((known, key_node, value));
         }
-        fields
+        (fields, extra)
     }
 
     fn version(&mut self, value: &Node<'_>) {
@@ -521,10 +565,17 @@ impl Walker<'_, '_> {
             expires: None,
             review_after: None,
             grant: GrantDoc::default(),
+            apps: None,
+            per_target: Vec::new(),
         };
         let mut has_user_name = false;
-        for (key, _, value) in self.fields(entries, keys::USER, "in a user") {
+        let (fields, extras) = self.fields_and_extras(entries, keys::USER, "in a user", true);
+        for (key, value) in extras {
+            user.per_target.push(self.target_attributes(key, value));
+        }
+        for (key, key_node, value) in fields {
             match key {
+                "apps" => user.apps = Some((self.raw_string_list(key, value), self.at(key_node.pos))),
                 "userName" => {
                     has_user_name = true;
                     user.user_name = self.raw_string(key, value);
@@ -628,6 +679,7 @@ impl Walker<'_, '_> {
             members: None,
             expiring: Vec::new(),
             grants: Vec::new(),
+            target: None,
         };
         let mut has_display_name = false;
         for (key, _, value) in self.fields(entries, keys::GROUP, "in a group") {
@@ -637,6 +689,7 @@ impl Walker<'_, '_> {
                     group.display_name = self.text(key, value);
                 }
                 "externalId" => group.external_id = self.text(key, value),
+                "target" => group.target = self.string(key, value),
                 "members" => {
                     if let Some(members) = self.members(value) {
                         group.members = Some(members.names);
@@ -777,6 +830,294 @@ impl Walker<'_, '_> {
                 None
             }
         }
+    }
+}
+
+/// Reports an unknown key, with a suggestion among the keys allowed there.
+pub(crate) fn unknown_key(sink: &mut Sink<'_>, at: At, key: &str, allowed: &[&str], context: &str) {
+    let mut problem = sink.problem(Check::UnknownKey, at, format!("unknown key {} {context}", quote(key)));
+    if key == "<<" {
+        problem = problem.label("merge keys are not supported").help("write the keys out");
+    } else if let Some(suggestion) = did_you_mean(key, allowed) {
+        problem = problem.label(format!("did you mean `{suggestion}`?"));
+    } else {
+        problem = problem.label("unknown key").help(format!(
+            "the keys here are {}",
+            allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    problem.emit();
+}
+
+impl Walker<'_, '_> {
+    /// `targets`: a mapping from target names to targets.
+    fn targets(&mut self, node: &Node<'_>) -> Option<Vec<TargetDoc>> {
+        let entries = self.mapping(node, "`targets`", "a mapping from target names to targets")?;
+        let mut targets: Vec<TargetDoc> = Vec::with_capacity(entries.len());
+        for (key_node, value) in entries {
+            let at = self.at(key_node.pos);
+            let Value::Str(key) = &key_node.value else {
+                self.wrong_type("a target name", "a string", key_node);
+                continue;
+            };
+            if let Some(first) = targets.iter().find(|t| t.key.value == key.as_ref()) {
+                let first_at = first.key.at;
+                let first_location = self.sink.location(first_at);
+                self.sink
+                    .problem(
+                        Check::DuplicateKey,
+                        at,
+                        format!(
+                            "target {} appears twice in `targets`, first at {first_location}",
+                            quote(key)
+                        ),
+                    )
+                    .label("repeated here")
+                    .related(first_at, "first here")
+                    .emit();
+                continue;
+            }
+            let key = Str { value: key.to_string(), at };
+            if let Some(target) = self.target(key, value) {
+                targets.push(target);
+            }
+        }
+        Some(targets)
+    }
+
+    /// One target: its name is checked here, its references across files later.
+    fn target(&mut self, key: Str, node: &Node<'_>) -> Option<TargetDoc> {
+        let name = match TargetName::new(&key.value) {
+            Ok(_) if keys::USER.contains(&key.value.as_str()) || key.value == "name" => {
+                self.sink
+                    .problem(
+                        Check::Targets,
+                        key.at,
+                        format!(
+                            "target name {} is a key of a user: a user's per-target attributes \
+                             would be read as the user's own",
+                            quote(&key.value)
+                        ),
+                    )
+                    .label("reserved name")
+                    .help("name the target after the app, like `miro` or `productboard-eu`")
+                    .emit();
+                None
+            }
+            Ok(name) => Some(name),
+            Err(_) => {
+                let message = format!(
+                    "target name {} is not valid: a target name is a lower-case letter followed by lower-case \
+                     letters, digits, `-` or `_`, at most {} characters",
+                    quote(&key.value),
+                    TargetName::MAX_LEN
+                );
+                self.sink
+                    .problem(Check::Targets, key.at, message)
+                    .label("not a target name")
+                    .help("write the name in lower case, like `miro` or `productboard-eu`")
+                    .emit();
+                None
+            }
+        };
+        let context = format!("in target {}", quote(&key.value));
+        let entries = self.mapping(node, &format!("target {}", quote(&key.value)), "a mapping")?;
+        let mut target = TargetDoc {
+            key,
+            name,
+            provider: None,
+            url: None,
+            token: None,
+            api_token: None,
+            policy: None,
+            custom_roles: Vec::new(),
+            paid_roles: None,
+            everyone: false,
+        };
+        let mut token_keys: Vec<(&str, At)> = Vec::new();
+        let mut api_token_keys: Vec<(&str, At)> = Vec::new();
+        for (key, key_node, value) in self.fields(entries, keys::TARGET, &context) {
+            match key {
+                "provider" => {
+                    if let Some(s) = self.string(key, value)
+                        && let Some(i) = self.choice("provider", &s, &crate::file::ProviderName::ALL)
+                    {
+                        target.provider =
+                            Some(if i == 0 { Provider::Productboard } else { Provider::Generic });
+                    }
+                }
+                "url" => target.url = self.target_url(value),
+                "token_env" | "api_token_env" => {
+                    let keys = if key == "token_env" { &mut token_keys } else { &mut api_token_keys };
+                    keys.push((key, self.at(key_node.pos)));
+                    let source = self.env_name(key, value).map(TokenSource::Env);
+                    if key == "token_env" { target.token = source } else { target.api_token = source }
+                }
+                "token_file" | "api_token_file" => {
+                    let keys = if key == "token_file" { &mut token_keys } else { &mut api_token_keys };
+                    keys.push((key, self.at(key_node.pos)));
+                    let source = self.text(key, value).map(|s| TokenSource::File(s.value));
+                    if key == "token_file" { target.token = source } else { target.api_token = source }
+                }
+                "policy" => target.policy = self.policy(key_node, value),
+                "custom_roles" => target.custom_roles = self.string_list(key, value),
+                "paid_roles" => target.paid_roles = Some(self.string_list(key, value)),
+                "everyone" => target.everyone = self.boolean(key, value).unwrap_or(false),
+                _ => unreachable!("fields() yields only known keys"),
+            }
+        }
+        let target_at = target.key.at;
+        let name = quote(&target.key.value);
+        if target.provider.is_none()
+            && !entries.iter().any(|(k, _)| matches!(&k.value, Value::Str(k) if k == "provider"))
+        {
+            self.sink
+                .problem(Check::MissingKey, target_at, format!("target {name} has no `provider`"))
+                .label("this target needs a `provider`")
+                .help("write `provider: productboard` or `provider: generic`")
+                .emit();
+        }
+        if !entries.iter().any(|(k, _)| matches!(&k.value, Value::Str(k) if k == "url")) {
+            self.sink
+                .problem(Check::MissingKey, target_at, format!("target {name} has no `url`"))
+                .label("this target needs a `url`")
+                .help("write the SCIM base URL, like `url: https://api.productboard.com/scim/v2`")
+                .emit();
+        }
+        match token_keys.as_slice() {
+            [] => self
+                .sink
+                .problem(Check::MissingKey, target_at, format!("target {name} says nowhere where its token is"))
+                .label("this target needs `token_env` or `token_file`")
+                .help("name the environment variable (`token_env: ROSTER_TOKEN_MIRO`) or the file (`token_file: /run/secrets/miro`) that holds the token; never the token itself")
+                .emit(),
+            [_] => {}
+            [_, (_, second), ..] => self
+                .sink
+                .problem(Check::Targets, *second, format!("target {name} gives both `token_env` and `token_file`"))
+                .label("a second token source")
+                .help("give exactly one of `token_env` and `token_file`")
+                .emit(),
+        }
+        if let [_, (_, second), ..] = api_token_keys.as_slice() {
+            self.sink
+                .problem(
+                    Check::Targets,
+                    *second,
+                    format!("target {name} gives both `api_token_env` and `api_token_file`"),
+                )
+                .label("a second token source")
+                .help("give at most one of `api_token_env` and `api_token_file`")
+                .emit();
+        }
+        Some(target)
+    }
+
+    /// A target's `url`: `https://`, or `http://` to a loopback address only (the rule
+    /// the client applies), with a host, and without credentials, query or fragment. A
+    /// URL that holds a secret is never repeated.
+    fn target_url(&mut self, node: &Node<'_>) -> Option<Str> {
+        let text = self.string("url", node)?;
+        let problem = match url::Url::parse(text.value.trim()) {
+            Err(error) => Some((format!("`url` {} is not a URL: {error}", quote(&text.value)), "not a URL")),
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => Some((
+                "`url` holds credentials (user or password before `@`); its value is not shown".to_owned(),
+                "credentials in the URL",
+            )),
+            Ok(url) if url.query().is_some() || url.fragment().is_some() => {
+                let mut shown = url.clone();
+                shown.set_query(None);
+                shown.set_fragment(None);
+                Some((
+                    format!(
+                        "`url` has a query or a fragment, which may hold a token, so it is not shown: give the base URL alone, like {}",
+                        quote(shown.as_str())
+                    ),
+                    "a query or fragment",
+                ))
+            }
+            Ok(url) if url.host_str().is_none_or(str::is_empty) => {
+                Some((format!("`url` {} has no host", quote(&text.value)), "no host"))
+            }
+            Ok(url) => match url.scheme() {
+                "https" => None,
+                "http" if is_loopback(url.host_str().unwrap_or_default()) => None,
+                "http" => Some((
+                    format!("`url` {} is plain http:// to a host that is not loopback", quote(&text.value)),
+                    "plain http",
+                )),
+                other => {
+                    Some((format!("`url` {} has scheme {}", quote(&text.value), quote(other)), "not https"))
+                }
+            },
+        };
+        match problem {
+            None => Some(text),
+            Some((message, label)) => {
+                // The excerpt would show the value: leave it out when it holds a secret.
+                let secret = label == "credentials in the URL" || label == "a query or fragment";
+                let mut problem = self
+                    .sink
+                    .problem(Check::Targets, text.at, message)
+                    .label(label)
+                    .help("give the SCIM base URL, https:// (http:// only to a loopback address), without credentials or a query: the token is named by `token_env` or `token_file`");
+                if secret {
+                    problem = problem.without_source();
+                }
+                problem.emit();
+                None
+            }
+        }
+    }
+
+    /// The name of an environment variable: `[A-Za-z_][A-Za-z0-9_]*`. A value that is
+    /// not a name may be a token pasted by mistake: it is never repeated.
+    fn env_name(&mut self, key: &str, node: &Node<'_>) -> Option<String> {
+        let text = self.string(key, node)?;
+        let mut bytes = text.value.bytes();
+        let valid = text.value.len() <= 128
+            && bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if valid {
+            return Some(text.value);
+        }
+        self.sink
+            .problem(
+                Check::Targets,
+                text.at,
+                format!("`{key}` is not the name of an environment variable; its value is not shown, in case it is a token"),
+            )
+            .without_source()
+            .label("not a variable name")
+            .help(format!("`{key}` names the variable that holds the token, like `ROSTER_TOKEN_MIRO`; never the token itself"))
+            .emit();
+        None
+    }
+
+    /// A user's attributes for one target.
+    fn target_attributes(&mut self, key: Str, node: &Node<'_>) -> TargetAttributesDoc {
+        let mut attrs =
+            TargetAttributesDoc { key, role: None, title: None, display_name: None, external_id: None };
+        let Value::Map(entries) = &node.value else { return attrs };
+        let context = format!("in a user's {} attributes", quote(&attrs.key.value));
+        for (key, _, value) in self.fields(entries, keys::TARGET_ATTRIBUTES, &context) {
+            match key {
+                "role" => attrs.role = self.string(key, value),
+                "title" => attrs.title = self.text(key, value),
+                "displayName" => attrs.display_name = self.text(key, value),
+                "externalId" => attrs.external_id = self.text(key, value),
+                _ => unreachable!("fields() yields only known keys"),
+            }
+        }
+        attrs
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
     }
 }
 

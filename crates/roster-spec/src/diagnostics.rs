@@ -69,6 +69,9 @@ pub enum Check {
     InvalidDate,
     /// An `expires` further ahead of the as-of day than `policy.max_access_days` allows.
     AccessTooLong,
+    /// A multi-target problem: a malformed target, an app, per-target attribute or group
+    /// `target` that names no target, a member without the group's app.
+    Targets,
 }
 
 impl Check {
@@ -101,6 +104,7 @@ impl Check {
             Check::NotRosterFile => "not-a-roster-file",
             Check::InvalidDate => "invalid-date",
             Check::AccessTooLong => "max-access-days",
+            Check::Targets => "targets",
         }
     }
 }

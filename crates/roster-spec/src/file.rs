@@ -55,7 +55,8 @@ use serde::{Deserialize, Serialize};
 #[schemars(extend("if" = {
     "anyOf": [
         {"required": ["provider"], "properties": {"provider": {"const": "generic"}}},
-        {"required": ["custom_roles"], "properties": {"custom_roles": {"minItems": 1}}}
+        {"required": ["custom_roles"], "properties": {"custom_roles": {"minItems": 1}}},
+        {"required": ["targets"]}
     ]
 }))]
 #[schemars(extend("else" = {
@@ -90,6 +91,18 @@ pub struct SpecFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Vec<String>")]
     pub paid_roles: Option<Vec<String>>,
+    /// Many SCIM apps in one file: the services this file describes, by name (a
+    /// lower-case identifier, like `productboard` or `miro`). Without `targets` the file
+    /// describes one service, reached through `ROSTER_SCIM_URL` and `ROSTER_SCIM_TOKEN`.
+    /// With it, each target names its provider, URL and token source, and may give its
+    /// own `policy` (laid over the top-level one key by key; `protected` adds up),
+    /// `custom_roles` and `paid_roles`; top-level `provider`, `custom_roles` and
+    /// `paid_roles` are then errors. Users say which targets they have with `apps`,
+    /// groups with `target`. At most one file of a run may carry `targets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "std::collections::BTreeMap<String, TargetEntry>")]
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9_-]{0,63}$"}))]
+    pub targets: Option<std::collections::BTreeMap<String, TargetEntry>>,
     /// The users the service should have. A live user absent from every file is
     /// unmanaged: under `policy.unmanaged_users: deactivate` (the default) it is
     /// deactivated, so an empty or missing `users` deactivates every active user that no
@@ -228,10 +241,81 @@ pub enum MaxDeactivations {
     Percentage(#[schemars(regex(pattern = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)%$"))] String),
 }
 
-/// A user. Only `userName` is required; an attribute left out is not managed: the
-/// service keeps whatever value it has.
+/// One SCIM service of a multi-target file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["token_env"]}, {"required": ["token_file"]}]))]
+pub struct TargetEntry {
+    /// The service's provider: `productboard` or `generic`.
+    pub provider: ProviderName,
+    /// The SCIM base URL: `https://`, or `http://` to a loopback address only; no
+    /// credentials, query or fragment (the token is named by `token_env` or `token_file`).
+    #[schemars(length(min = 1))]
+    pub url: String,
+    /// The name of the environment variable that holds the SCIM token, like
+    /// `ROSTER_TOKEN_MIRO`; never the token itself. Exactly one of `token_env` and
+    /// `token_file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub token_env: Option<String>,
+    /// The file that holds the SCIM token, like `/run/secrets/miro`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub token_file: Option<String>,
+    /// The environment variable that holds the token of Productboard's REST API, for
+    /// `roster audit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub api_token_env: Option<String>,
+    /// The file that holds the token of Productboard's REST API, for `roster audit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub api_token_file: Option<String>,
+    /// This target's policy: each key given replaces the top-level one for this target
+    /// (its rails, its unmanaged handling); `protected` adds to the top-level list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "PolicyFile")]
+    pub policy: Option<PolicyFile>,
+    /// Roles beyond the provider's built-in ones in this target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_roles: Vec<String>,
+    /// The roles that take a paid seat in this target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<String>")]
+    pub paid_roles: Option<Vec<String>>,
+    /// Whether a user without `apps` has this app (default false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub everyone: bool,
+}
+
+/// A user's attributes in one target (`miro: { role: editor }` on a user, the key
+/// naming a target): each replaces the user's own attribute in that target only.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TargetAttributesEntry {
+    /// The role in this target, checked against the target's provider and `custom_roles`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub role: Option<String>,
+    /// The title in this target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub title: Option<String>,
+    /// The displayName in this target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub display_name: Option<String>,
+    /// The externalId in this target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String", length(min = 1))]
+    pub external_id: Option<String>,
+}
+
+/// A user. Only `userName` is required; an attribute left out is not managed: the
+/// service keeps whatever value it has. In a multi-target file, a key that names a
+/// target holds the user's attributes in that target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct UserEntry {
     /// The login: an email address, matched case-insensitively and unique across the
     /// files.
@@ -296,6 +380,16 @@ pub struct UserEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "String", length(min = 1))]
     pub ticket: Option<String>,
+    /// In a multi-target file: the targets this user has, like `[productboard, miro]`.
+    /// Absent: the targets with `everyone: true`. `[]`: none, so the user is deactivated
+    /// in every target. Dropping a target from the list deactivates the user there only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Vec<String>")]
+    pub apps: Option<Vec<String>>,
+    /// Per-target attributes, under keys that name targets (only in a multi-target
+    /// file; elsewhere an unknown key is an error).
+    #[serde(flatten, default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub per_target: std::collections::BTreeMap<String, TargetAttributesEntry>,
 }
 
 fn default_true() -> bool {
@@ -339,6 +433,11 @@ pub struct GroupEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Vec<MemberEntry>")]
     pub members: Option<Vec<MemberEntry>>,
+    /// In a multi-target file: the target the group is in. Required when the file has
+    /// more than one target; every member must have that app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "String")]
+    pub target: Option<String>,
 }
 
 /// A group member: a userName, or a mapping for a membership that ends.
@@ -383,7 +482,21 @@ pub struct ExpiringMember {
 /// checks keys against these lists; a test holds them equal to the schema's properties.
 pub(crate) mod keys {
     pub const TOP: &[&str] =
-        &["version", "provider", "custom_roles", "paid_roles", "policy", "users", "groups"];
+        &["version", "provider", "custom_roles", "paid_roles", "policy", "targets", "users", "groups"];
+    pub const TARGET: &[&str] = &[
+        "provider",
+        "url",
+        "token_env",
+        "token_file",
+        "api_token_env",
+        "api_token_file",
+        "policy",
+        "custom_roles",
+        "paid_roles",
+        "everyone",
+    ];
+    /// The keys of a user's per-target attributes (`miro: { role: ... }`).
+    pub const TARGET_ATTRIBUTES: &[&str] = &["role", "title", "displayName", "externalId"];
     pub const POLICY: &[&str] = &[
         "unmanaged_users",
         "unmanaged_groups",
@@ -408,8 +521,9 @@ pub(crate) mod keys {
         "reason",
         "approved_by",
         "ticket",
+        "apps",
     ];
     pub const MEMBER: &[&str] = &["userName", "expires", "reason", "approved_by", "ticket"];
     pub const NAME: &[&str] = &["givenName", "familyName"];
-    pub const GROUP: &[&str] = &["displayName", "externalId", "members"];
+    pub const GROUP: &[&str] = &["displayName", "externalId", "members", "target"];
 }

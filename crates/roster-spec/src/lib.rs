@@ -67,6 +67,7 @@ pub mod file;
 mod semantic;
 mod sources;
 mod suggest;
+mod targets;
 #[cfg(test)]
 mod tests;
 mod tree;

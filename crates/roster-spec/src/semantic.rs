@@ -10,7 +10,7 @@ use roster_model::{
     UserAttributes,
 };
 
-use crate::check::{FileDoc, Str};
+use crate::check::{FileDoc, PolicyDoc, Str};
 use crate::diagnostics::{At, Check, Sink, quote};
 use crate::email::check_email;
 use crate::suggest::did_you_mean;
@@ -41,10 +41,17 @@ pub(crate) fn merge(
     if let Some(as_of) = as_of {
         check_access_days(sink, &docs, state.policy.max_access_days, as_of);
     }
-    let users = check_users(sink, &docs, provider, &state.custom_roles);
+    state.targets = crate::targets::merge_targets(sink, &docs, &state.policy);
+    // With targets, roles are checked per target, against each target's provider.
+    let top_roles = if state.targets.is_empty() { Some((provider, &state.custom_roles[..])) } else { None };
+    let users = check_users(sink, &docs, top_roles);
     check_previously(sink, &docs, &users);
     check_groups(sink, &docs, &users, complete);
-    check_protected(sink, &docs, &users, complete);
+    let policies = docs.iter().filter_map(|d| d.policy.as_ref());
+    let target_policies =
+        docs.iter().filter_map(|d| d.targets.as_ref()).flat_map(|(t, _)| t).filter_map(|t| t.policy.as_ref());
+    check_protected(sink, policies.chain(target_policies), &users, complete);
+    crate::targets::check_apps(sink, &docs, &state.targets, complete);
 
     // The state is not needed when there is a problem: building it would hold every
     // user twice while the problems are reported.
@@ -53,6 +60,7 @@ pub(crate) fn merge(
     }
     for doc in docs {
         for user in doc.users {
+            let apps = crate::targets::user_apps(sink, &user);
             let Some(user_name) = user.user_name else { continue };
             state.users.push(DesiredUser {
                 attributes: UserAttributes {
@@ -69,7 +77,7 @@ pub(crate) fn merge(
                 expires: user.expires.map(|d| d.date),
                 review_after: user.review_after.map(|d| d.date),
                 grant: user.grant.to_grant(),
-                apps: roster_model::UserApps::default(),
+                apps,
                 source: Some(sink.location(user.at)),
             });
         }
@@ -95,7 +103,7 @@ pub(crate) fn merge(
                         grant: grant.to_grant(),
                     })
                     .collect(),
-                target: None,
+                target: group.target.and_then(|t| roster_model::TargetName::new(&t.value).ok()),
                 source: Some(sink.location(group.at)),
             });
         }
@@ -163,25 +171,30 @@ fn merge_policy(sink: &mut Sink<'_>, docs: &[FileDoc], policy: &mut Policy) {
             continue;
         }
         first = Some(p.at);
-        if let Some(v) = p.unmanaged_users {
-            policy.unmanaged_users = v;
-        }
-        if let Some(v) = p.unmanaged_groups {
-            policy.unmanaged_groups = v;
-        }
-        if let Some(v) = p.max_deactivations {
-            policy.max_deactivations = v;
-        }
-        if let Some(v) = p.max_removals {
-            policy.max_removals = v;
-        }
-        policy.protected = p.protected.iter().map(|s| s.value.clone()).collect();
-        if let Some(v) = p.expiry_notice_days {
-            policy.expiry_notice_days = v;
-        }
-        policy.max_access_days = p.max_access_days;
-        policy.max_paid_seats = p.max_paid_seats;
+        apply_policy(p, policy);
     }
+}
+
+/// Sets the keys a `policy` mapping gives.
+pub(crate) fn apply_policy(p: &PolicyDoc, policy: &mut Policy) {
+    if let Some(v) = p.unmanaged_users {
+        policy.unmanaged_users = v;
+    }
+    if let Some(v) = p.unmanaged_groups {
+        policy.unmanaged_groups = v;
+    }
+    if let Some(v) = p.max_deactivations {
+        policy.max_deactivations = v;
+    }
+    if let Some(v) = p.max_removals {
+        policy.max_removals = v;
+    }
+    policy.protected = p.protected.iter().map(|s| s.value.clone()).collect();
+    if let Some(v) = p.expiry_notice_days {
+        policy.expiry_notice_days = v;
+    }
+    policy.max_access_days = p.max_access_days;
+    policy.max_paid_seats = p.max_paid_seats;
 }
 
 /// `paid_roles`: one file of a run may give it, like `policy`.
@@ -247,8 +260,7 @@ struct UserRef<'d> {
 fn check_users<'d>(
     sink: &mut Sink<'_>,
     docs: &'d [FileDoc],
-    provider: Provider,
-    custom_roles: &[String],
+    top_roles: Option<(Provider, &[String])>,
 ) -> HashMap<Key<'d>, UserRef<'d>> {
     let n_users = docs.iter().map(|d| d.users.len()).sum();
     let mut users: HashMap<Key<'d>, UserRef<'d>> = HashMap::with_capacity(n_users);
@@ -256,9 +268,9 @@ fn check_users<'d>(
     // The first userName of each lookalike form among names that are not plain ASCII,
     // to find names that only look the same.
     let mut lookalikes: HashMap<String, &Str> = HashMap::new();
-    let roles: Option<Vec<&str>> = provider
-        .builtin_roles()
-        .map(|builtin| builtin.iter().copied().chain(custom_roles.iter().map(String::as_str)).collect());
+    let roles: Option<Vec<&str>> =
+        top_roles.and_then(|(provider, custom_roles)| role_list(provider, custom_roles));
+    let provider = top_roles.map_or(Provider::default(), |(provider, _)| provider);
     for user in docs.iter().flat_map(|d| &d.users) {
         if let Some(external_id) = &user.external_id {
             match external_ids.entry(external_id.value.as_str()) {
@@ -279,22 +291,8 @@ fn check_users<'d>(
                 }
             }
         }
-        if let (Some(role), Some(roles)) = (&user.role, &roles)
-            && !roles.contains(&role.value.as_str())
-        {
-            let list = roles.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
-            let mut problem = sink
-                .problem(
-                    Check::UnknownRole,
-                    role.at,
-                    format!("unknown role {} for provider `{}`", quote(&role.value), provider.as_str()),
-                )
-                .help(format!("the roles are {list}; declare others under `custom_roles`"));
-            problem = match did_you_mean(&role.value, roles) {
-                Some(suggestion) => problem.label(format!("did you mean `{suggestion}`?")),
-                None => problem.label("unknown role"),
-            };
-            problem.emit();
+        if let (Some(role), Some(roles)) = (&user.role, &roles) {
+            check_role(sink, role, roles, &format!("provider `{}`", provider.as_str()), "`custom_roles`");
         }
         let Some(user_name) = &user.user_name else { continue };
         if !email(sink, "userName", user_name) {
@@ -349,6 +347,30 @@ fn check_users<'d>(
         }
     }
     users
+}
+
+/// The roles a provider knows plus the declared ones; `None` when any role goes.
+pub(crate) fn role_list(provider: Provider, custom_roles: &[String]) -> Option<Vec<&str>> {
+    provider
+        .builtin_roles()
+        .map(|builtin| builtin.iter().copied().chain(custom_roles.iter().map(String::as_str)).collect())
+}
+
+/// Reports a role that is not among `roles`; `whose` names the provider (or target),
+/// `declare` where to declare more roles.
+pub(crate) fn check_role(sink: &mut Sink<'_>, role: &Str, roles: &[&str], whose: &str, declare: &str) {
+    if roles.contains(&role.value.as_str()) {
+        return;
+    }
+    let list = roles.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
+    let mut problem = sink
+        .problem(Check::UnknownRole, role.at, format!("unknown role {} for {whose}", quote(&role.value)))
+        .help(format!("the roles are {list}; declare others under {declare}"));
+    problem = match did_you_mean(&role.value, roles) {
+        Some(suggestion) => problem.label(format!("did you mean `{suggestion}`?")),
+        None => problem.label("unknown role"),
+    };
+    problem.emit();
 }
 
 /// Printable ASCII without Punycode: such a name's lookalike form is its key.
@@ -591,13 +613,13 @@ fn check_groups(
     }
 }
 
-fn check_protected(
+fn check_protected<'p>(
     sink: &mut Sink<'_>,
-    docs: &[FileDoc],
+    policies: impl Iterator<Item = &'p PolicyDoc>,
     users: &HashMap<Key<'_>, UserRef<'_>>,
     complete: bool,
 ) {
-    for policy in docs.iter().filter_map(|d| d.policy.as_ref()) {
+    for policy in policies {
         for name in &policy.protected {
             if !email(sink, "`protected`", name) {
                 continue;

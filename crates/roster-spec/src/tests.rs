@@ -1149,7 +1149,12 @@ fn to_yaml_of_an_empty_state() {
 /// The property names of an object schema, following a `$ref` or `allOf: [$ref]`.
 fn properties(schema: &serde_json::Value, at: &serde_json::Value) -> Vec<String> {
     let resolved = resolve(schema, at);
-    assert_eq!(resolved["additionalProperties"], serde_json::Value::Bool(false), "{resolved}");
+    // A user's other keys are per-target attributes; every other mapping is closed.
+    let per_target = serde_json::json!({"$ref": "#/definitions/TargetAttributesEntry"});
+    assert!(
+        [serde_json::Value::Bool(false), per_target].contains(&resolved["additionalProperties"]),
+        "{resolved}"
+    );
     resolved["properties"].as_object().unwrap().keys().cloned().collect()
 }
 
@@ -1182,6 +1187,9 @@ fn the_schema_and_the_loader_know_the_same_keys() {
     check(user, keys::USER);
     check(&resolve(&schema, user)["properties"]["name"], keys::NAME);
     check(&props["groups"]["items"], keys::GROUP);
+    let target = &props["targets"]["additionalProperties"];
+    check(target, keys::TARGET);
+    check(&resolve(&schema, user)["additionalProperties"], keys::TARGET_ATTRIBUTES);
 }
 
 #[test]

@@ -15,38 +15,16 @@ pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
     let schema_ref: String = schema_ref.chars().filter(|c| !c.is_control()).collect();
     let _ = writeln!(out, "# yaml-language-server: $schema={schema_ref}");
     out.push_str("version: 1\n");
-    // A multi-target file names each target's provider and roles in the target.
-    if state.targets.is_empty() {
-        let _ = writeln!(out, "provider: {}", state.provider.as_str());
-        write_roles(&mut out, "", &state.custom_roles, state.paid_roles.as_ref());
+    // With targets, each target names its provider and roles; the top level does not.
+    if !state.is_multi_target() {
+        write_service(&mut out, "", state.provider, &state.custom_roles, &state.paid_roles);
     }
-    out.push_str("policy:\n");
-    write_policy(&mut out, "  ", &state.policy);
-    if !state.targets.is_empty() {
+    write_policy(&mut out, "", &state.policy);
+    if state.is_multi_target() {
         out.push_str("targets:\n");
-    }
-    for target in &state.targets {
-        let _ = writeln!(out, "  {}:", target.name);
-        let _ = writeln!(out, "    provider: {}", target.provider.as_str());
-        let _ = writeln!(out, "    url: {}", scalar(&target.url));
-        let source = |out: &mut String, prefix: &str, source: &roster_model::TokenSource| {
-            let _ = match source {
-                roster_model::TokenSource::Env(var) => writeln!(out, "    {prefix}_env: {}", scalar(var)),
-                roster_model::TokenSource::File(path) => writeln!(out, "    {prefix}_file: {}", scalar(path)),
-            };
-        };
-        source(&mut out, "token", &target.token);
-        if let Some(api_token) = &target.api_token {
-            source(&mut out, "api_token", api_token);
+        for target in &state.targets {
+            write_target(&mut out, target);
         }
-        if target.everyone {
-            out.push_str("    everyone: true\n");
-        }
-        write_roles(&mut out, "    ", &target.custom_roles, target.paid_roles.as_ref());
-        // The target's policy as merged over the top-level one: every key written, which
-        // reads back as the same policy.
-        out.push_str("    policy:\n");
-        write_policy(&mut out, "      ", &target.policy);
     }
 
     let mut users: Vec<&DesiredUser> = state.users.iter().collect();
@@ -69,11 +47,11 @@ pub(crate) fn to_yaml(state: &DesiredState, schema_ref: &str) -> String {
     }
     for group in groups {
         let _ = writeln!(out, "  - displayName: {}", scalar(&group.display_name));
-        if let Some(target) = &group.target {
-            let _ = writeln!(out, "    target: {target}");
-        }
         if let Some(external_id) = &group.external_id {
             let _ = writeln!(out, "    externalId: {}", scalar(external_id));
+        }
+        if let Some(target) = &group.target {
+            let _ = writeln!(out, "    target: {target}");
         }
         // Absent means unmanaged: a group without `members` is written without the key.
         let Some(members) = &group.members else { continue };
@@ -147,27 +125,33 @@ pub(crate) fn write_user(out: &mut String, user: &DesiredUser) {
         let _ = writeln!(out, "    {key}: {}", scalar(value));
     }
     if let Some(apps) = &user.apps.listed {
-        let names: Vec<&str> = apps.iter().map(roster_model::TargetName::as_str).collect();
+        let names: Vec<&str> = apps.iter().map(|a| a.as_str()).collect();
         let _ = writeln!(out, "    apps: [{}]", names.join(", "));
     }
-    for (target, attributes) in &user.apps.attributes {
-        let fields: Vec<String> = [
-            ("role", &attributes.role),
-            ("title", &attributes.title),
-            ("displayName", &attributes.display_name),
-            ("externalId", &attributes.external_id),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| value.as_deref().map(|value| format!("{key}: {}", scalar(value))))
-        .collect();
-        if !fields.is_empty() {
-            let _ = writeln!(out, "    {target}: {{ {} }}", fields.join(", "));
-        }
+    for (target, attrs) in &user.apps.attributes {
+        let fields = [
+            ("role", &attrs.role),
+            ("title", &attrs.title),
+            ("displayName", &attrs.display_name),
+            ("externalId", &attrs.external_id),
+        ];
+        let given: Vec<String> = fields
+            .iter()
+            .filter_map(|(key, value)| value.as_deref().map(|value| format!("{key}: {}", scalar(value))))
+            .collect();
+        let _ = writeln!(out, "    {target}: {{ {} }}", given.join(", "));
     }
 }
 
-/// `custom_roles` and `paid_roles`, at an indentation.
-fn write_roles(out: &mut String, indent: &str, custom_roles: &[String], paid_roles: Option<&Vec<String>>) {
+/// `provider`, `custom_roles` and `paid_roles`, at the top level or in a target.
+fn write_service(
+    out: &mut String,
+    indent: &str,
+    provider: roster_model::Provider,
+    custom_roles: &[String],
+    paid_roles: &Option<Vec<String>>,
+) {
+    let _ = writeln!(out, "{indent}provider: {}", provider.as_str());
     if !custom_roles.is_empty() {
         let _ = writeln!(out, "{indent}custom_roles:");
         for role in custom_roles {
@@ -186,31 +170,52 @@ fn write_roles(out: &mut String, indent: &str, custom_roles: &[String], paid_rol
     }
 }
 
-/// A policy's keys, at an indentation.
+/// A whole `policy`, at the top level or in a target (where every key is written, so
+/// that the target's merged policy reads back as it is).
 fn write_policy(out: &mut String, indent: &str, policy: &roster_model::Policy) {
-    let _ = writeln!(out, "{indent}unmanaged_users: {}", enum_name(&policy.unmanaged_users));
-    let _ = writeln!(out, "{indent}unmanaged_groups: {}", enum_name(&policy.unmanaged_groups));
+    let _ = writeln!(out, "{indent}policy:");
+    let _ = writeln!(out, "{indent}  unmanaged_users: {}", enum_name(&policy.unmanaged_users));
+    let _ = writeln!(out, "{indent}  unmanaged_groups: {}", enum_name(&policy.unmanaged_groups));
     let limit = |limit: RailLimit| match limit {
         RailLimit::Count(n) => n.to_string(),
         percentage @ RailLimit::PercentHundredths(_) => format!("\"{percentage}\""),
     };
-    let _ = writeln!(out, "{indent}max_deactivations: {}", limit(policy.max_deactivations));
-    let _ = writeln!(out, "{indent}max_removals: {}", limit(policy.max_removals));
+    let _ = writeln!(out, "{indent}  max_deactivations: {}", limit(policy.max_deactivations));
+    let _ = writeln!(out, "{indent}  max_removals: {}", limit(policy.max_removals));
     if !policy.protected.is_empty() {
-        let _ = writeln!(out, "{indent}protected:");
+        let _ = writeln!(out, "{indent}  protected:");
         for name in &policy.protected {
-            let _ = writeln!(out, "{indent}  - {}", scalar(name));
+            let _ = writeln!(out, "{indent}    - {}", scalar(name));
         }
     }
     if policy.expiry_notice_days != roster_model::DEFAULT_EXPIRY_NOTICE_DAYS {
-        let _ = writeln!(out, "{indent}expiry_notice_days: {}", policy.expiry_notice_days);
+        let _ = writeln!(out, "{indent}  expiry_notice_days: {}", policy.expiry_notice_days);
     }
     if let Some(days) = policy.max_access_days {
-        let _ = writeln!(out, "{indent}max_access_days: {days}");
+        let _ = writeln!(out, "{indent}  max_access_days: {days}");
     }
     if let Some(seats) = policy.max_paid_seats {
-        let _ = writeln!(out, "{indent}max_paid_seats: {seats}");
+        let _ = writeln!(out, "{indent}  max_paid_seats: {seats}");
     }
+}
+
+/// One entry of `targets`.
+fn write_target(out: &mut String, target: &roster_model::Target) {
+    let _ = writeln!(out, "  {}:", target.name);
+    write_service(out, "    ", target.provider, &target.custom_roles, &target.paid_roles);
+    let _ = writeln!(out, "    url: {}", scalar(&target.url));
+    let token = |key: &str, source: &roster_model::TokenSource| match source {
+        roster_model::TokenSource::Env(name) => format!("    {key}_env: {}\n", scalar(name)),
+        roster_model::TokenSource::File(path) => format!("    {key}_file: {}\n", scalar(path)),
+    };
+    out.push_str(&token("token", &target.token));
+    if let Some(api_token) = &target.api_token {
+        out.push_str(&token("api_token", api_token));
+    }
+    if target.everyone {
+        out.push_str("    everyone: true\n");
+    }
+    write_policy(out, "    ", &target.policy);
 }
 
 /// The evidence fields that are given, with their keys, in the order files write them.
