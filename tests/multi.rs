@@ -219,9 +219,7 @@ fn a_saved_plan_pins_every_target_and_a_stale_one_names_its_target() {
     assert_eq!(code, 0, "{stderr}");
 
     // Stale: an account appears in miro after the plan was saved.
-    let mut state = miro.live();
-    state.users.push(user("u-dan", "dan@example.com"));
-    miro.emulator().state().load_live_state(&state).unwrap();
+    miro.emulator().state().add_user(&user("u-dan", "dan@example.com").attributes).unwrap();
     let (code, _, stderr) = run(roster_multi(dir.path()).args(["apply", "--plan", "plan.json"]));
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("miro"), "the stale target is named: {stderr}");
@@ -280,19 +278,18 @@ fn no_token_reaches_output_logs_plans_or_reports() {
 
 #[test]
 fn import_target_merges_one_app_and_plans_no_changes_there() {
-    let (pb, miro) = two_apps();
     // Miro also has Dan, with a role, and Ada with another title there.
-    let mut state = miro.live();
-    state.users.push(LiveUser {
-        attributes: UserAttributes { role: Some("editor".into()), ..user("u-dan", "dan@example.com").attributes },
-        ..user("u-dan", "dan@example.com")
-    });
-    for user in &mut state.users {
-        if user.attributes.user_name == "ada@example.com" {
-            user.attributes.title = Some("Design lead".into());
-        }
-    }
-    miro.emulator().state().load_live_state(&state).unwrap();
+    let (pb, _) = two_apps();
+    let mut ada = user("u-ada", "ada@example.com");
+    ada.attributes.title = Some("Design lead".into());
+    let mut dan = user("u-dan", "dan@example.com");
+    dan.attributes.role = Some("editor".into());
+    let live = LiveState {
+        users: vec![ada, user("u-bob", "bob@example.com"), user("u-carol", "carol@example.com"), dan],
+        ..LiveState::default()
+    };
+    let miro = Server::start_with_token(EmulatorConfig::default(), MIRO_TOKEN);
+    miro.emulator().state().load_live_state(&live).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // The file lists only productboard users so far.
     write_file(
@@ -300,7 +297,7 @@ fn import_target_merges_one_app_and_plans_no_changes_there() {
         &pb,
         &miro,
         "",
-        "  - userName: ada@example.com\n    apps: [productboard]\n    title: Engineer\n  \
+        "  - userName: ada@example.com\n    apps: [productboard]\n  \
          - userName: bob@example.com\n    apps: [productboard]\n  \
          - userName: carol@example.com\n    apps: [productboard]\n",
     );
@@ -321,7 +318,8 @@ fn import_target_merges_one_app_and_plans_no_changes_there() {
         "--detailed-exitcode",
     ]));
     assert_eq!(code, 0, "no changes for miro after import:\n{stdout}\n{stderr}");
-    let (code, _, stderr) = run(roster_multi(dir.path()).args(["plan", "merged.yaml", "--detailed-exitcode"]));
+    let (code, _, stderr) =
+        run(roster_multi(dir.path()).args(["plan", "merged.yaml", "--detailed-exitcode"]));
     assert_eq!(code, 0, "nor for productboard:\n{stderr}");
 
     let (code, _, stderr) = run(roster_multi(dir.path()).args(["import", "--target", "zoom"]));
@@ -337,7 +335,8 @@ fn doctor_checks_every_target() {
     let (code, stdout, stderr) = run(roster_multi(dir.path()).arg("doctor"));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("== target miro") && stdout.contains("== target productboard"), "{stdout}");
-    let (code, stdout, _) = run(roster_multi(dir.path()).env("ROSTER_TOKEN_MIRO", "wrong-token-123").arg("doctor"));
+    let (code, stdout, _) =
+        run(roster_multi(dir.path()).env("ROSTER_TOKEN_MIRO", "wrong-token-123").arg("doctor"));
     assert_eq!(code, 1);
     let miro_section = stdout.split("== target miro").nth(1).unwrap().split("== target").next().unwrap();
     assert!(miro_section.contains("✗ token"), "{stdout}");

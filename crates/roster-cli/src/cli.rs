@@ -220,20 +220,48 @@ pub enum PlanFormat {
 }
 
 /// The overrides of the safety rails, the same for `plan` and `apply`: each lets a plan
-/// over its rail through only when the number given is exactly the planned one.
+/// over its rail through only when the number given is exactly the planned one. With
+/// `targets:` in the file, `TARGET=N` is one target's own rail, and a bare `N` of
+/// `--allow-deactivations` the cross-target rail (each flag repeatable then).
 #[derive(Debug, Args)]
 pub struct RailOverrides {
-    /// Allow exactly this many deactivations past the `max_deactivations` rail.
+    /// Allow exactly this many deactivations past the `max_deactivations` rail
+    /// (with targets: N people across apps, or TARGET=N for one target).
     #[arg(long, value_name = "N")]
-    pub allow_deactivations: Option<u64>,
+    pub allow_deactivations: Vec<String>,
     /// Allow exactly this many member removals and group deletions past the
-    /// `max_removals` rail.
+    /// `max_removals` rail (with targets: TARGET=N).
     #[arg(long, value_name = "N")]
-    pub allow_removals: Option<u64>,
+    pub allow_removals: Vec<String>,
     /// Allow a plan past the `max_paid_seats` rail when it leaves exactly this many
-    /// paid seats.
+    /// paid seats (with targets: TARGET=N).
     #[arg(long, value_name = "N")]
-    pub allow_paid_seats: Option<u64>,
+    pub allow_paid_seats: Vec<String>,
+}
+
+impl RailOverrides {
+    /// The overrides of a single-target run: each flag at most once, a whole number.
+    pub fn single(&self) -> Result<[Option<u64>; 3], String> {
+        let one = |flag: &str, values: &[String]| -> Result<Option<u64>, String> {
+            match values {
+                [] => Ok(None),
+                [value] if value.contains('=') => {
+                    Err(format!("{flag} {value}: TARGET=N names a target, and the files name no `targets`"))
+                }
+                [value] => value
+                    .trim()
+                    .parse::<u64>()
+                    .map(Some)
+                    .map_err(|_| format!("{flag} {value:?}: expected a whole number")),
+                _ => Err(format!("{flag} is given more than once")),
+            }
+        };
+        Ok([
+            one("--allow-deactivations", &self.allow_deactivations)?,
+            one("--allow-removals", &self.allow_removals)?,
+            one("--allow-paid-seats", &self.allow_paid_seats)?,
+        ])
+    }
 }
 
 /// `roster apply`.

@@ -17,6 +17,11 @@ use crate::failure::{CommandResult, Exit, Failure};
 
 /// Applies the desired state, or a saved plan.
 pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
+    if let Some(path) = &args.plan
+        && let Some(saved) = crate::commands::multi::read_saved(path)?
+    {
+        return crate::commands::multi::apply_saved(args, &saved, ui).await;
+    }
     let saved = args.plan.as_deref().map(read_saved_plan).transpose()?;
     // The edit and blocked checks need no service: refuse before connecting.
     if let Some(saved) = &saved {
@@ -55,7 +60,7 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     // Arrivals are news for the reviewer, not operations: a saved plan has no files to
     // ask git about, and its check compares operations only.
     let files_changed_at = if saved.is_none() { crate::git::last_change(&args.files.files) } else { None };
-    let settings = plan_settings(&args.overrides, as_of, files_changed_at);
+    let settings = plan_settings(&args.overrides, as_of, files_changed_at)?;
     let Planned { plan, options } = plan_one(client.reader(), &desired, &settings, ui).await?;
 
     if let Some(saved) = &saved {

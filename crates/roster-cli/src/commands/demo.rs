@@ -190,45 +190,43 @@ async fn two_apps(examples: &std::path::Path, ui: &Ui) -> CommandResult {
         if round == "plan again" {
             heading(ui, "8. plan again: both apps match the file");
         }
-        let mut runs = Vec::new();
+        let settings = crate::commands::target::PlanSettings {
+            allow_deactivations: None,
+            allow_removals: None,
+            allow_paid_seats: None,
+            as_of: crate::cli::today_utc(),
+            files_changed_at: None,
+        };
+        let mut fetched = Vec::new();
         for (name, client) in names.iter().zip(&clients) {
-            let projection = desired.for_target(name).unwrap_or_default();
             let ui = ui.for_target(name);
-            let settings = crate::commands::target::PlanSettings {
-                allow_deactivations: None,
-                allow_removals: None,
-                allow_paid_seats: None,
-                as_of: crate::cli::today_utc(),
-                files_changed_at: None,
-            };
-            let planned =
-                crate::commands::target::plan_one(client.reader(), &projection, &settings, &ui).await?;
-            let target = desired.target(name).cloned().ok_or_else(|| Failure::error("no such target"))?;
-            let context = render_context(target.provider, client.reader(), None);
-            runs.push(crate::commands::multi::TargetRun {
-                target,
-                desired: projection,
-                client,
-                planned,
-                context,
-            });
+            fetched.push(crate::commands::target::fetch_one(client.reader(), &settings, &ui).await?);
         }
-        let shown: Vec<_> = runs.iter().collect();
-        crate::commands::multi::print_plans(&shown, PlanFormat::Text, ui)?;
-        if runs.iter().any(|run| run.planned.plan.is_blocked()) {
+        let inputs: Vec<roster_plan::TargetInput<'_>> = names
+            .iter()
+            .zip(&fetched)
+            .map(|(name, (live, options))| roster_plan::TargetInput {
+                target: name.as_str(),
+                live,
+                options: options.clone(),
+            })
+            .collect();
+        let multi = roster_plan::plan_targets(&desired, &inputs, &roster_plan::MultiOverrides::default());
+        crate::commands::multi::print_multi(&multi, &desired, PlanFormat::Text, None, ui)?;
+        if multi.is_blocked() {
             return Err(Failure::error("the two-app demo plan is blocked; this is a bug in the demo"));
         }
         if round == "plan again" {
-            converged = runs.iter().all(|run| run.planned.plan.is_empty());
+            converged = multi.is_empty();
             break;
         }
         heading(ui, "7. apply both");
-        for run in &runs {
-            let report =
-                roster_apply::apply(&run.planned.plan, run.client, &ApplyOptions::default(), None, |op| {
-                    eprintln!("  {}: {:?}: {}", run.target.name, op.outcome, op.description);
-                })
-                .await;
+        for (name, client) in names.iter().zip(&clients) {
+            let Some(plan) = multi.target(name) else { continue };
+            let report = roster_apply::apply(plan, client, &ApplyOptions::default(), None, |op| {
+                eprintln!("  {name}: {:?}: {}", op.outcome, op.description);
+            })
+            .await;
             converged &= report.summary.is_complete();
         }
     }

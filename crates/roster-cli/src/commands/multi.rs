@@ -20,15 +20,16 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 use roster_apply::{ApplyOptions, ApplyReport};
 use roster_client::{ReadClient, WriteClient};
-use roster_model::{DesiredState, Target};
-use roster_plan::Plan;
-use roster_render::Context;
+use roster_model::{DesiredState, LiveState, Target};
+use roster_plan::targets::{MultiOverrides, MultiRefusal, TargetInput};
+use roster_plan::{MultiPlan, PlanOptions, SavedMultiPlan};
+use roster_render::MultiContext;
 use serde::Serialize;
 
 use crate::cli::{ConnectionArgs, PlanFormat};
 use crate::commands::Ui;
-use crate::commands::plan::{ci_commit, client_failure, now_for_people, url_host};
-use crate::commands::target::{self, PlanSettings, Planned, plan_one};
+use crate::commands::plan::{ci_commit, client_failure, now_for_people};
+use crate::commands::target::{self, PlanSettings, fetch_one};
 use crate::connection::{refuse_single_target_connection, target_config};
 use crate::failure::{CommandResult, Exit, Failure};
 
@@ -60,64 +61,49 @@ pub fn refuse_target_flag(wanted: &[String]) -> Result<(), Failure> {
     }
 }
 
-/// One target fetched and planned, with what its run needs next.
-pub struct TargetRun<C> {
+/// One target fetched, with what its plan and run need next.
+pub struct Fetched<C> {
     /// The target.
     pub target: Target,
-    /// The target's projection of the file: what its plan is made from.
-    pub desired: DesiredState,
     /// The client the target was read through.
     pub client: C,
-    /// The plan and its options.
-    pub planned: Planned,
-    /// What the renderers say about it.
-    pub context: Context,
+    /// Its live state.
+    pub live: LiveState,
+    /// The planner's options for it (capabilities, day, moment), before the overrides.
+    pub options: PlanOptions,
 }
 
-/// A target and how its fetch and plan ended.
-pub type Outcome<C> = (Target, Result<TargetRun<C>, Failure>);
+/// A target and how its fetch ended.
+pub type Outcome<C> = (Target, Result<Fetched<C>, Failure>);
 
-/// Connects to every selected target and plans each at once. `client` builds the
-/// target's client from its settings; `reader` gives the read handle of it.
-#[allow(clippy::too_many_arguments, reason = "the inputs of every target's plan, each once")]
-pub async fn plan_all<C>(
-    desired: &DesiredState,
-    targets: &[&Target],
+/// Connects to every selected target and fetches each at once, each with its own client,
+/// pacing and capabilities. `client` builds the target's client from its settings;
+/// `reader` gives the read handle of it.
+pub async fn fetch_all<C>(
+    targets: &[Target],
     connection: &ConnectionArgs,
     settings: &PlanSettings,
-    for_commit: Option<&str>,
     client: impl Fn(roster_client::ClientConfig) -> Result<C, roster_client::ClientError>,
     reader: impl Fn(&C) -> &ReadClient + Copy,
     ui: &Ui,
 ) -> Vec<Outcome<C>> {
     let runs = targets.iter().map(|target| {
-        let target = (*target).clone();
+        let target = target.clone();
         let ui = ui.for_target(target.name.as_str());
         let setup = target_config(&target, connection).and_then(|config| {
             client(config).map_err(|err| {
                 client_failure(&format!("target {}: cannot set up the SCIM client", target.name), &err)
             })
         });
-        let projection = desired.for_target(target.name.as_str()).unwrap_or_default();
         async move {
             let client = match setup {
                 Ok(client) => client,
                 Err(failure) => return (target, Err(failure)),
             };
-            match plan_one(reader(&client), &projection, settings, &ui).await {
-                Ok(planned) => {
-                    let context = Context {
-                        provider: target.provider,
-                        commit: for_commit
-                            .map(str::to_owned)
-                            .filter(|c| !c.trim().is_empty())
-                            .or_else(ci_commit),
-                        computed_at: Some(now_for_people()),
-                        target_host: Some(url_host(reader(&client).base_url())),
-                    };
-                    let run =
-                        TargetRun { target: target.clone(), desired: projection, client, planned, context };
-                    (target, Ok(run))
+            match fetch_one(reader(&client), settings, &ui).await {
+                Ok((live, options)) => {
+                    let fetched = Fetched { target: target.clone(), client, live, options };
+                    (target, Ok(fetched))
                 }
                 Err(failure) => {
                     let message = format!("target {}: {}", target.name, failure.message);
@@ -129,59 +115,75 @@ pub async fn plan_all<C>(
     join_all(runs).await
 }
 
-/// Prints every target's plan in one document, a section per target.
-pub fn print_plans<C>(runs: &[&TargetRun<C>], format: PlanFormat, ui: &Ui) -> Result<(), Failure> {
+/// The targets' rails' overrides from this command line (never from a saved plan).
+fn overrides(flags: &crate::cli::RailOverrides, names: &[&str]) -> Result<MultiOverrides, Failure> {
+    MultiOverrides::parse(&flags.allow_deactivations, &flags.allow_removals, &flags.allow_paid_seats, names)
+        .map_err(|err| Failure::error(err.0))
+}
+
+/// The planner's inputs of the fetched targets.
+fn inputs<C>(fetched: &[Fetched<C>]) -> Vec<TargetInput<'_>> {
+    fetched
+        .iter()
+        .map(|f| TargetInput { target: f.target.name.as_str(), live: &f.live, options: f.options.clone() })
+        .collect()
+}
+
+/// Prints a multi-target plan in the chosen format.
+pub fn print_multi(
+    multi: &MultiPlan,
+    desired: &DesiredState,
+    format: PlanFormat,
+    for_commit: Option<&str>,
+    ui: &Ui,
+) -> Result<(), Failure> {
     use std::io::Write;
+    let commit = for_commit.map(str::to_owned).filter(|c| !c.trim().is_empty()).or_else(ci_commit);
+    let contexts = MultiContext::of(desired, commit, Some(now_for_people()));
     let mut out = std::io::stdout().lock();
-    let written: std::io::Result<()> = (|| {
-        match format {
-            PlanFormat::Json => {
-                let document = serde_json::json!({
-                    "formatVersion": 1,
-                    "targets": runs.iter().map(|run| (run.target.name.to_string(), serde_json::to_value(&run.planned.plan).unwrap_or_default())).collect::<serde_json::Map<_, _>>(),
-                });
-                serde_json::to_writer_pretty(&mut out, &document)?;
-                writeln!(out)?;
-            }
-            PlanFormat::Markdown => {
-                for run in runs {
-                    writeln!(out, "## {}\n", run.target.name)?;
-                    roster_render::render_markdown(&run.planned.plan, &mut out, &run.context)?;
-                    writeln!(out)?;
-                }
-            }
-            PlanFormat::Text => {
-                for run in runs {
-                    writeln!(
-                        out,
-                        "== target {} ({})\n",
-                        run.target.name,
-                        run.context.target_host.as_deref().unwrap_or_default()
-                    )?;
-                    roster_render::render_text(
-                        &run.planned.plan,
-                        &mut out,
-                        &roster_render::TextOptions { color: ui.stdout_color, context: run.context.clone() },
-                    )?;
-                    writeln!(out)?;
-                }
-            }
+    let written = match format {
+        PlanFormat::Text => roster_render::render_multi_text(
+            multi,
+            &mut out,
+            &roster_render::TextOptions { color: ui.stdout_color, ..Default::default() },
+            &contexts,
+        ),
+        PlanFormat::Markdown => roster_render::render_multi_markdown(multi, &mut out, &contexts),
+        PlanFormat::Json => roster_render::render_multi_json(multi, &mut out),
+    };
+    written.and_then(|()| out.flush()).map_err(|err| Failure::from_error("cannot write the plan", &err))
+}
+
+/// The exit code of a multi-target plan, the worst wins: 1 for a target whose view was
+/// incomplete or conflicted, 3 for a rail (a target's or the cross-target one), 2 with
+/// `--detailed-exitcode` for changes. Prints the blockers on stderr.
+fn verdict(multi: &MultiPlan, detailed_exitcode: bool, ui: &Ui) -> Exit {
+    for blocker in &multi.blockers {
+        eprintln!("{}", ui.paint_error(&format!("error: {}", blocker.headline())));
+    }
+    let mut codes = vec![multi.exit_code(detailed_exitcode)];
+    for target in &multi.targets {
+        if target.plan.incomplete() || target.plan.conflicted() {
+            codes.push(1);
         }
-        out.flush()
-    })();
-    written.map_err(|err| Failure::from_error("cannot write the plan", &err))
+    }
+    exit_from_code(roster_plan::targets::worst_exit_code(codes))
+}
+
+/// An exit code as an [`Exit`].
+fn exit_from_code(code: u8) -> Exit {
+    match code {
+        0 => Exit::Success,
+        2 => Exit::Changes,
+        3 => Exit::Blocked,
+        4 => Exit::Partial,
+        _ => Exit::Error,
+    }
 }
 
 /// The worst of two exits: 1 > 3 > 4 > 2 > 0.
 pub fn worst(a: Exit, b: Exit) -> Exit {
-    let rank = |exit: Exit| match exit {
-        Exit::Success => 0,
-        Exit::Changes => 1,
-        Exit::Partial => 2,
-        Exit::Blocked => 3,
-        Exit::Error => 4,
-    };
-    if rank(b) > rank(a) { b } else { a }
+    exit_from_code(roster_plan::targets::worst_exit_code([a as u8, b as u8]))
 }
 
 /// The exit of a command result.
@@ -192,40 +194,26 @@ fn exit_of(result: &CommandResult) -> Exit {
     }
 }
 
-/// Prints a target's failure (prefixed by nothing more: its message names the target).
+/// Prints a failure that was not printed yet.
 fn report_failure(failure: &Failure, ui: &Ui) {
     if !failure.reported {
         eprintln!("{}", ui.paint_error(&failure.to_string()));
     }
 }
 
-/// The plan's verdict for one target, its lines prefixed by the target.
-fn target_verdict(plan: &Plan, name: &str, detailed_exitcode: bool, ui: &Ui) -> Exit {
-    for blocker in &plan.blockers {
-        eprintln!("{}", ui.paint_error(&format!("error: {name}: {}", blocker.headline())));
-        for reason in blocker.reasons() {
-            eprintln!("  - {reason}");
-        }
-    }
-    if plan.incomplete() || plan.conflicted() {
-        Exit::Error
-    } else if plan.rail_blocked() {
-        Exit::Blocked
-    } else if detailed_exitcode && !plan.is_empty() {
-        Exit::Changes
-    } else {
-        Exit::Success
-    }
-}
-
 /// The overall exit as a command result: the worst target's.
-fn overall(exit: Exit, what: &str) -> CommandResult {
+fn overall(exit: Exit) -> CommandResult {
     match exit {
         Exit::Success | Exit::Changes => Ok(exit),
-        Exit::Error => Err(Failure::reported(Exit::Error, format!("{what}: a target failed"))),
+        Exit::Error => Err(Failure::reported(Exit::Error, "a target failed")),
         Exit::Blocked => Err(Failure::reported(Exit::Blocked, "blocked by a safety rail")),
         Exit::Partial => Err(Failure::reported(Exit::Partial, "apply partly failed")),
     }
+}
+
+/// The targets of a run, cloned: those selected from the file.
+fn selected(desired: &DesiredState, wanted: &[String]) -> Result<Vec<Target>, Failure> {
+    Ok(select(desired, wanted)?.into_iter().cloned().collect())
 }
 
 /// `roster plan` for a multi-target file.
@@ -236,48 +224,115 @@ pub async fn plan(
     ui: &Ui,
 ) -> CommandResult {
     refuse_single_target_connection(&args.connection, ui)?;
-    let targets = select(desired, &args.targets)?;
-    let settings = settings(&args.overrides, as_of, crate::git::last_change(&args.files.files));
-    let outcomes = plan_all(
-        desired,
-        &targets,
-        &args.connection,
-        &settings,
-        args.for_commit.as_deref(),
-        ReadClient::new,
-        |client| client,
-        ui,
-    )
-    .await;
-    let failures: Vec<&Failure> = outcomes.iter().filter_map(|(_, outcome)| outcome.as_ref().err()).collect();
+    let targets = selected(desired, &args.targets)?;
+    let names: Vec<&str> = desired.targets.iter().map(|t| t.name.as_str()).collect();
+    let overrides = overrides(&args.overrides, &names)?;
+    let settings = settings(as_of, crate::git::last_change(&args.files.files));
+    let outcomes =
+        fetch_all(&targets, &args.connection, &settings, ReadClient::new, |client| client, ui).await;
+    let mut fetched = Vec::new();
+    let mut failures = Vec::new();
+    for (_, outcome) in outcomes {
+        match outcome {
+            Ok(f) => fetched.push(f),
+            Err(failure) => failures.push(failure),
+        }
+    }
     if !failures.is_empty() {
+        // A plan of the other targets would read as the whole picture: none is printed.
         for failure in &failures {
             report_failure(failure, ui);
         }
         return Err(Failure::reported(
             Exit::Error,
-            format!("{} of {} targets could not be planned", failures.len(), outcomes.len()),
+            format!("{} of {} targets could not be fetched; no plan", failures.len(), targets.len()),
         ));
     }
-    let runs: Vec<&TargetRun<ReadClient>> = outcomes.iter().filter_map(|(_, o)| o.as_ref().ok()).collect();
-    print_plans(&runs, args.format, ui)?;
-    let mut exit = Exit::Success;
-    for run in &runs {
-        exit = worst(
-            exit,
-            target_verdict(&run.planned.plan, run.target.name.as_str(), args.detailed_exitcode, ui),
-        );
+    let multi = roster_plan::plan_targets(desired, &inputs(&fetched), &overrides);
+    print_multi(&multi, desired, args.format, args.for_commit.as_deref(), ui)?;
+    if let Some(out) = &args.out {
+        let saved = SavedMultiPlan::new(multi.clone(), desired);
+        let mut text = serde_json::to_string_pretty(&saved)
+            .map_err(|err| Failure::from_error("cannot serialise the plan", &err))?;
+        text.push('\n');
+        crate::commands::plan::write_atomically(out, text.as_bytes())?;
+        let note = if multi.is_blocked() {
+            " for review only: it is blocked, so `roster apply --plan` will refuse it"
+        } else {
+            ""
+        };
+        ui.status(&format!("saved the plan to {} (digest {}){note}", out.display(), saved.digest));
     }
-    overall(exit, "plan")
+    overall(verdict(&multi, args.detailed_exitcode, ui))
 }
 
-/// The planner's settings of each target from this command line.
-fn settings(
-    overrides: &crate::cli::RailOverrides,
-    as_of: roster_model::Date,
-    files_changed_at: Option<String>,
-) -> PlanSettings {
-    crate::commands::plan::plan_settings(overrides, as_of, files_changed_at)
+/// The planner's settings of each target; the overrides come per target from
+/// [`MultiOverrides`].
+fn settings(as_of: roster_model::Date, files_changed_at: Option<String>) -> PlanSettings {
+    PlanSettings {
+        allow_deactivations: None,
+        allow_removals: None,
+        allow_paid_seats: None,
+        as_of,
+        files_changed_at,
+    }
+}
+
+/// Applies a saved multi-target plan: refused before connecting when edited or blocked
+/// when saved; applied as of its own day, to the services it names.
+pub async fn apply_saved(args: &crate::cli::ApplyArgs, saved: &SavedMultiPlan, ui: &Ui) -> CommandResult {
+    saved.verify().map_err(|refused| refusal(&refused))?;
+    ui.status(&format!("the saved plan is as it was saved (digest {})", saved.digest));
+    let pinned = saved.targets.iter().find_map(|t| t.saved.plan.as_of);
+    let as_of = match (pinned, args.files.as_of) {
+        (Some(pinned), Some(given)) if pinned != given => {
+            return Err(Failure::error(format!(
+                "--as-of {given} differs from the day the saved plan was made for, {pinned}"
+            ))
+            .with_hint("a saved plan is applied as of its own day: leave out --as-of, or plan again"));
+        }
+        (Some(pinned), _) => pinned,
+        (None, given) => given.unwrap_or_else(crate::cli::today_utc),
+    };
+    if saved.connections.len() != saved.targets.len() {
+        return Err(Failure::error(
+            "the saved plan does not name the services of its targets (made by another roster version); plan again",
+        ));
+    }
+    let desired = DesiredState {
+        policy: saved.policy.clone(),
+        targets: saved.connections.clone(),
+        ..DesiredState::default()
+    };
+    apply(args, &desired, as_of, Some(saved), ui).await
+}
+
+/// Reads a saved plan file of a multi-target file; `None` when the file is a
+/// single-target saved plan.
+pub fn read_saved(path: &std::path::Path) -> Result<Option<SavedMultiPlan>, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| Failure::from_error(&format!("cannot read the plan {}", path.display()), &err))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|err| {
+        Failure::error(format!(
+            "{} cannot be read as a plan saved by `roster plan --out`: {err}",
+            path.display()
+        ))
+    })?;
+    if value.get("kind").and_then(serde_json::Value::as_str) != Some("multiTarget") {
+        return Ok(None);
+    }
+    serde_json::from_value(value).map(Some).map_err(|err| {
+        Failure::error(format!(
+            "{} cannot be read as a multi-target plan saved by `roster plan --out` (it was edited, or written \
+             by another roster version): {err}",
+            path.display()
+        ))
+    })
+}
+
+/// A refused saved multi-target plan as a failure (exit 1), naming the targets.
+fn refusal(refusal: &MultiRefusal) -> Failure {
+    Failure::error(refusal.message()).with_hint(refusal.hint())
 }
 
 /// What `apply --report` writes for a multi-target file: a section per target.
@@ -297,55 +352,61 @@ pub struct MultiReport {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetReport {
-    /// `applied`, `unchanged`, `failed` (could not be fetched or planned: nothing sent),
-    /// or `partial` (some operations failed or were not taken).
+    /// `applied`, `unchanged`, `partial` (some operations failed or were not taken), or
+    /// `failed` (could not be fetched: nothing sent).
     pub status: &'static str,
     /// Why it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The operations, when any were planned.
+    /// The operations, when the target was planned and applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<ApplyReport>,
 }
 
-/// `roster apply` for a multi-target file.
+/// `roster apply` for a multi-target file, or a saved multi-target plan.
 pub async fn apply(
     args: &crate::cli::ApplyArgs,
     desired: &DesiredState,
     as_of: roster_model::Date,
-    saved: Option<&std::collections::BTreeMap<String, roster_plan::SavedPlan>>,
+    saved: Option<&SavedMultiPlan>,
     ui: &Ui,
 ) -> CommandResult {
     refuse_single_target_connection(&args.connection, ui)?;
-    let targets = select(desired, &args.targets)?;
+    // A saved plan is applied to the targets it was made for.
+    let wanted = match saved {
+        Some(saved) => {
+            let names: Vec<String> = saved.target_names().into_iter().map(str::to_owned).collect();
+            let mut given = args.targets.clone();
+            given.sort();
+            given.dedup();
+            if !given.is_empty() && given != names {
+                return Err(Failure::error(format!(
+                    "--target {}: the saved plan covers {}; apply it whole, or plan again with the same --target",
+                    given.join(" --target "),
+                    names.join(", ")
+                )));
+            }
+            names
+        }
+        None => args.targets.clone(),
+    };
+    let targets = selected(desired, &wanted)?;
+    let names: Vec<&str> = desired.targets.iter().map(|t| t.name.as_str()).collect();
+    let overrides = overrides(&args.overrides, &names)?;
     let files_changed_at = if saved.is_none() { crate::git::last_change(&args.files.files) } else { None };
-    let settings = settings(&args.overrides, as_of, files_changed_at);
-    let outcomes = plan_all(
-        desired,
-        &targets,
-        &args.connection,
-        &settings,
-        None,
-        WriteClient::new,
-        WriteClient::reader,
-        ui,
-    )
-    .await;
+    let settings = settings(as_of, files_changed_at);
+    let outcomes =
+        fetch_all(&targets, &args.connection, &settings, WriteClient::new, WriteClient::reader, ui).await;
 
     let mut exit = Exit::Success;
     let mut sections = std::collections::BTreeMap::new();
-    let mut runs = Vec::new();
+    let mut fetched = Vec::new();
     for (target, outcome) in outcomes {
-        let checked = outcome.and_then(|run| match saved.and_then(|s| s.get(target.name.as_str())) {
-            Some(saved) => saved.check_against(&run.planned.plan).map(|()| run).map_err(|refusal| {
-                let failure = crate::commands::apply::refusal(refusal);
-                Failure { message: format!("target {}: {}", target.name, failure.message), ..failure }
-            }),
-            None => Ok(run),
-        });
-        match checked {
-            Ok(run) => runs.push(run),
+        match outcome {
+            Ok(f) => fetched.push(f),
             Err(failure) => {
+                // The others go on: offboarding in the apps that can be reached does not
+                // wait for one that cannot.
                 report_failure(&failure, ui);
                 exit = worst(exit, failure.exit);
                 sections.insert(
@@ -355,96 +416,104 @@ pub async fn apply(
             }
         }
     }
-
-    let shown: Vec<&TargetRun<WriteClient>> = runs.iter().collect();
-    print_plans(&shown, PlanFormat::Text, ui)?;
-    // A rail anywhere blocks everything; a target that cannot be planned safely is an
-    // error of its own, and the others go on.
-    let mut blocked = false;
-    let mut appliable = Vec::new();
-    for run in runs {
-        let verdict = target_verdict(&run.planned.plan, run.target.name.as_str(), false, ui);
-        exit = worst(exit, verdict);
-        match verdict {
-            Exit::Blocked => blocked = true,
-            Exit::Error => {
-                sections.insert(
-                    run.target.name.to_string(),
-                    TargetReport {
-                        status: "failed",
-                        error: Some(format!("target {}: the plan is not safe to apply", run.target.name)),
-                        report: None,
-                    },
-                );
+    let multi = match saved {
+        Some(saved) => {
+            let multi = saved.replan(&inputs(&fetched), &overrides);
+            if let Err(refused) = saved.check_against(&multi) {
+                return Err(refusal(&refused));
             }
-            _ => appliable.push(run),
+            multi
         }
+        None => roster_plan::plan_targets(desired, &inputs(&fetched), &overrides),
+    };
+    print_multi(&multi, desired, PlanFormat::Text, None, ui)?;
+    if multi.is_blocked() {
+        // A rail anywhere, or a target whose view cannot be trusted, blocks every target.
+        exit = worst(exit, verdict(&multi, false, ui));
+        eprintln!("{}", ui.paint_error("error: the plan is blocked, so no target is applied"));
+        write_multi_report(args.report.as_deref(), sections, ui)?;
+        return overall(exit);
     }
-    if blocked {
-        eprintln!(
-            "{}",
-            ui.paint_error("error: a target is blocked by a safety rail, so no target is applied")
-        );
-        return overall(exit, "apply");
-    }
-    let n_operations: usize = appliable.iter().map(|run| run.planned.plan.operations.len()).sum();
-    if n_operations > 0 && !args.auto_approve && saved.is_none() {
+    if !multi.is_empty() && !args.auto_approve && saved.is_none() {
+        let n_operations = multi.targets.iter().map(|t| t.plan.operations.len()).sum();
         crate::commands::apply::confirm(n_operations)?;
     }
 
     let concurrency = usize::from(args.connection.concurrency);
     let options: Vec<Arc<ApplyOptions>> =
-        appliable.iter().map(|_| Arc::new(ApplyOptions { concurrency, ..ApplyOptions::default() })).collect();
+        fetched.iter().map(|_| Arc::new(ApplyOptions { concurrency, ..ApplyOptions::default() })).collect();
     let interrupt_watch = crate::commands::apply::watch_interrupt(options.clone());
-    let executions = appliable.iter().zip(&options).map(|(run, apply_options)| async move {
-        let ui = ui.for_target(run.target.name.as_str());
-        if run.planned.plan.is_empty() {
-            (None, target::empty_report(&run.planned.plan, &run.client, &run.context).await)
-        } else {
-            let executed = target::execute(
-                &run.planned.plan,
-                &run.client,
-                &run.desired,
-                &run.planned.options,
-                apply_options,
-                &run.context,
-                &ui,
-            )
-            .await;
+    let contexts = MultiContext::of(desired, ci_commit(), Some(now_for_people()));
+    let executions = fetched.iter().zip(&options).map(|(f, apply_options)| {
+        let name = f.target.name.as_str();
+        let plan = multi.target(name);
+        let context = contexts.targets.get(name).cloned().unwrap_or_default();
+        let projection = match saved {
+            Some(saved) => {
+                saved.targets.iter().find(|t| t.target.as_str() == name).map(|t| t.saved.desired.clone())
+            }
+            None => desired.for_target(name),
+        };
+        let plan_options = overrides.options_for(name, f.options.clone());
+        let ui = ui.for_target(name);
+        async move {
+            let (Some(plan), Some(projection)) = (plan, projection) else { return None };
+            if plan.is_empty() {
+                return Some((None, target::empty_report(plan, &f.client, &context).await));
+            }
+            let executed =
+                target::execute(plan, &f.client, &projection, &plan_options, apply_options, &context, &ui)
+                    .await;
             let report = executed.report.clone();
-            (Some(executed), report)
+            Some((Some(executed), report))
         }
     });
     let executed = join_all(executions).await;
     interrupt_watch.abort();
 
-    let mut conclusions = Vec::new();
-    for (run, (executed, report)) in appliable.iter().zip(executed) {
-        let ui = ui.for_target(run.target.name.as_str());
+    for (f, result) in fetched.iter().zip(executed) {
+        let name = f.target.name.to_string();
+        let target_ui = ui.for_target(&name);
+        let Some((executed, report)) = result else {
+            exit = worst(exit, Exit::Error);
+            sections.insert(
+                name,
+                TargetReport { status: "failed", error: Some("not planned".into()), report: None },
+            );
+            continue;
+        };
         let (status, result) = match &executed {
             None => ("unchanged", Ok(Exit::Success)),
             Some(executed) => {
-                let result = target::conclude(executed, &ui);
+                let result = target::conclude(executed, &target_ui);
                 (if result.is_ok() { "applied" } else { "partial" }, result)
             }
         };
+        if let Err(failure) = &result {
+            // Its message starts with the target's name.
+            report_failure(failure, ui);
+        }
         exit = worst(exit, exit_of(&result));
-        sections
-            .insert(run.target.name.to_string(), TargetReport { status, error: None, report: Some(report) });
-        conclusions.push(result);
+        sections.insert(name, TargetReport { status, error: None, report: Some(report) });
     }
-    for failure in conclusions.iter().filter_map(|r| r.as_ref().err()) {
-        report_failure(failure, ui);
-    }
-    if let Some(path) = &args.report {
-        let document = MultiReport { format_version: 1, commit: ci_commit(), targets: sections };
-        let mut text = serde_json::to_string_pretty(&document)
-            .map_err(|err| Failure::from_error("cannot serialise the report", &err))?;
-        text.push('\n');
-        crate::commands::plan::write_atomically(path, text.as_bytes())?;
-        ui.status(&format!("wrote the report to {}", path.display()));
-    }
-    overall(exit, "apply")
+    write_multi_report(args.report.as_deref(), sections, ui)?;
+    overall(exit)
+}
+
+/// Writes `--report` with a section per target.
+fn write_multi_report(
+    path: Option<&std::path::Path>,
+    sections: std::collections::BTreeMap<String, TargetReport>,
+    ui: &Ui,
+) -> Result<(), Failure> {
+    let Some(path) = path else { return Ok(()) };
+    let document = MultiReport { format_version: 1, commit: ci_commit(), targets: sections };
+    let mut text = serde_json::to_string_pretty(&document)
+        .map_err(|err| Failure::from_error("cannot serialise the report", &err))?;
+    text.push('\n');
+    crate::commands::plan::write_atomically(path, text.as_bytes())?;
+    ui.status(&format!("wrote the report to {}", path.display()));
+    Ok(())
 }
 
 #[cfg(test)]

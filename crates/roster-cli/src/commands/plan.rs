@@ -28,7 +28,7 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     crate::commands::multi::refuse_target_flag(&args.targets)?;
     let client = ReadClient::new(client_config(&args.connection, desired.provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
-    let settings = plan_settings(&args.overrides, as_of, crate::git::last_change(&args.files.files));
+    let settings = plan_settings(&args.overrides, as_of, crate::git::last_change(&args.files.files))?;
     let Planned { plan, .. } = plan_one(&client, &desired, &settings, ui).await?;
     let context = render_context(desired.provider, &client, args.for_commit.as_deref());
     print_plan(&plan, args.format, &context, ui)?;
@@ -53,14 +53,10 @@ pub fn plan_settings(
     overrides: &RailOverrides,
     as_of: roster_model::Date,
     files_changed_at: Option<String>,
-) -> PlanSettings {
-    PlanSettings {
-        allow_deactivations: overrides.allow_deactivations,
-        allow_removals: overrides.allow_removals,
-        allow_paid_seats: overrides.allow_paid_seats,
-        as_of,
-        files_changed_at,
-    }
+) -> Result<PlanSettings, Failure> {
+    let [allow_deactivations, allow_removals, allow_paid_seats] =
+        overrides.single().map_err(Failure::error)?;
+    Ok(PlanSettings { allow_deactivations, allow_removals, allow_paid_seats, as_of, files_changed_at })
 }
 
 /// The planner's options for a run: the settings, what the service keeps, and the

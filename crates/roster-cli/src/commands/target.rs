@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use indicatif::{ProgressBar, ProgressStyle};
 use roster_apply::{ApplyOptions, ApplyReport, OperationReport, Outcome, Verified};
 use roster_client::{ReadClient, WriteClient};
-use roster_model::DesiredState;
+use roster_model::{DesiredState, LiveState};
 use roster_plan::{Plan, PlanOptions};
 use roster_render::Context;
 
@@ -42,6 +42,18 @@ pub struct Planned {
     pub options: PlanOptions,
 }
 
+/// Reads what the service declares and fetches its live state: the live state, and the
+/// planner's options for it (its capabilities, the settings).
+pub async fn fetch_one(
+    client: &ReadClient,
+    settings: &PlanSettings,
+    ui: &Ui,
+) -> Result<(LiveState, PlanOptions), Failure> {
+    let capabilities = client.capabilities().await.clone();
+    let live = fetch(client, ui).await?;
+    Ok((live, crate::commands::plan::plan_options(settings, capabilities)))
+}
+
 /// Reads what the service declares, fetches its live state and plans `desired` against it.
 pub async fn plan_one(
     client: &ReadClient,
@@ -49,9 +61,7 @@ pub async fn plan_one(
     settings: &PlanSettings,
     ui: &Ui,
 ) -> Result<Planned, Failure> {
-    let capabilities = client.capabilities().await.clone();
-    let live = fetch(client, ui).await?;
-    let options = crate::commands::plan::plan_options(settings, capabilities);
+    let (live, options) = fetch_one(client, settings, ui).await?;
     let plan = roster_plan::plan(desired, &live, &options);
     Ok(Planned { plan, options })
 }
