@@ -121,6 +121,7 @@ fn two_apps_seed(with_grace: bool) -> LiveState {
         id: id.into(),
         attributes: roster_model::UserAttributes {
             user_name: user_name.into(),
+            display_name: Some(display_name(user_name)),
             role: role.map(str::to_owned),
             active: true,
             ..roster_model::UserAttributes::default()
@@ -136,6 +137,19 @@ fn two_apps_seed(with_grace: bool) -> LiveState {
         users.push(user("u-grace", "grace.kim@lumenlabs.example", Some("contributor")));
     }
     LiveState { users, ..LiveState::default() }
+}
+
+/// "Maya Okafor" from "maya.okafor@lumenlabs.example", as the example file writes it.
+fn display_name(user_name: &str) -> String {
+    let local = user_name.split('@').next().unwrap_or_default();
+    local
+        .split('.')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The second part of the demo: one file, two SCIM apps (Productboard and a generic
