@@ -372,3 +372,81 @@ fn audit_runs_where_a_target_names_a_rest_token() {
     assert!(stderr.contains("target miro is not audited"), "{stderr}");
     assert!(!stdout.contains("pb-rest-marker-8c1d") && !stderr.contains("pb-rest-marker-8c1d"));
 }
+
+#[test]
+fn exit_codes_aggregate_the_worst_wins() {
+    use roster_emulator::Misbehaviour;
+    use roster_model::LiveGroup;
+    let live = LiveState {
+        users: vec![user("u-ada", "ada@example.com"), user("u-bob", "bob@example.com")],
+        ..LiveState::default()
+    };
+    // Miro refuses PATCH and answers a group PUT without taking its members: a member
+    // added there is never taken, so miro's apply ends partial.
+    let misbehaviour =
+        Misbehaviour { patch_unsupported: true, put_ignores_members: true, ..Misbehaviour::default() };
+    let miro =
+        Server::start_with_token(EmulatorConfig { misbehaviour, ..EmulatorConfig::default() }, MIRO_TOKEN);
+    let design = LiveGroup {
+        id: "g-design".into(),
+        display_name: "Design".into(),
+        external_id: None,
+        members: Vec::new(),
+        created: None,
+    };
+    miro.emulator().state().load_live_state(&LiveState { groups: vec![design], ..live.clone() }).unwrap();
+    let pb = Server::start_with_token(EmulatorConfig::default(), PB_TOKEN);
+    pb.emulator().state().load_live_state(&live).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let users = "  - userName: ada@example.com\n    apps: [productboard, miro]\n\
+                 groups:\n  - displayName: Design\n    target: miro\n    members: [ada@example.com]\n";
+    write_file(dir.path(), &pb, &miro, "", users);
+
+    // Changes in both, with --detailed-exitcode: 2.
+    let (code, _, stderr) = run(roster_multi(dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(code, 2, "{stderr}");
+    // Productboard alone has changes too; a target without changes adds 0.
+    let (code, _, stderr) =
+        run(roster_multi(dir.path()).args(["plan", "--detailed-exitcode", "--target", "productboard"]));
+    assert_eq!(code, 2, "{stderr}");
+
+    // The cross-target rail (3) outranks changes (2): Bob loses both apps, over 0.
+    let file = std::fs::read_to_string(dir.path().join("users.yaml")).unwrap();
+    let railed = file.replacen("version: 1\n", "version: 1\npolicy: { max_deactivations: 0 }\n", 1);
+    std::fs::write(dir.path().join("railed.yaml"), railed).unwrap();
+    let (code, _, stderr) =
+        run(roster_multi(dir.path()).args(["plan", "railed.yaml", "--detailed-exitcode"]));
+    assert_eq!(code, 3, "{stderr}");
+    // The top-level policy is each target's too: the cross-target rail and each
+    // target's own are let through by exactly the planned numbers.
+    let (code, _, stderr) = run(roster_multi(dir.path()).args([
+        "plan",
+        "railed.yaml",
+        "--detailed-exitcode",
+        "--allow-deactivations",
+        "1",
+        "--allow-deactivations",
+        "miro=1",
+        "--allow-deactivations",
+        "productboard=1",
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+
+    // Apply: productboard is applied, miro partly fails (4) and its report says so.
+    let report = dir.path().join("report.json");
+    let (code, _, stderr) =
+        run(roster_multi(dir.path()).args(["apply", "--auto-approve", "--report"]).arg(&report));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("miro: "), "{stderr}");
+    assert!(!active(&pb, "bob@example.com") && !active(&miro, "bob@example.com"));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["targets"]["miro"]["status"], "partial", "{report:#}");
+    assert_eq!(report["targets"]["productboard"]["status"], "applied", "{report:#}");
+
+    // A target that cannot be reached (1) outranks the partial one (4).
+    let (code, _, stderr) = run(roster_multi(dir.path())
+        .env("ROSTER_TOKEN_PB", "a-wrong-token-value")
+        .args(["apply", "--auto-approve"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("target productboard"), "{stderr}");
+}
