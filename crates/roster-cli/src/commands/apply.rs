@@ -31,16 +31,7 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
     // A saved plan is judged on the day it was made for, so that a plan reviewed on
     // Friday applies the same operations on Monday.
     let as_of = match &saved {
-        Some(saved) => match (saved.plan.as_of, args.files.as_of) {
-            (Some(pinned), Some(given)) if pinned != given => {
-                return Err(Failure::error(format!(
-                    "--as-of {given} differs from the day the saved plan was made for, {pinned}"
-                ))
-                .with_hint("a saved plan is applied as of its own day: leave out --as-of, or plan again"));
-            }
-            (Some(pinned), _) => pinned,
-            (None, given) => given.unwrap_or_else(crate::cli::today_utc),
-        },
+        Some(saved) => saved_as_of(saved.plan.as_of, args.files.as_of)?,
         None => args.files.as_of_day(),
     };
     let desired = match &saved {
@@ -92,6 +83,21 @@ pub async fn run(args: &ApplyArgs, ui: &Ui) -> CommandResult {
         ui.status(&format!("wrote the report to {}", path.display()));
     }
     target::conclude(&executed, ui)
+}
+
+/// The day a saved plan is applied as of: the day it pins; `--as-of` may only repeat it.
+pub fn saved_as_of(
+    pinned: Option<roster_model::Date>,
+    given: Option<roster_model::Date>,
+) -> Result<roster_model::Date, Failure> {
+    match (pinned, given) {
+        (Some(pinned), Some(given)) if pinned != given => Err(Failure::error(format!(
+            "--as-of {given} differs from the day the saved plan was made for, {pinned}"
+        ))
+        .with_hint("a saved plan is applied as of its own day: leave out --as-of, or plan again")),
+        (Some(pinned), _) => Ok(pinned),
+        (None, given) => Ok(given.unwrap_or_else(crate::cli::today_utc)),
+    }
 }
 
 /// Sets every run's `interrupted` on Ctrl-C: the runs finish the operations in flight

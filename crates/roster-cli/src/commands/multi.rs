@@ -284,16 +284,7 @@ pub async fn apply_saved(args: &crate::cli::ApplyArgs, saved: &SavedMultiPlan, u
     saved.verify().map_err(|refused| refusal(&refused))?;
     ui.status(&format!("the saved plan is as it was saved (digest {})", saved.digest));
     let pinned = saved.targets.iter().find_map(|t| t.saved.plan.as_of);
-    let as_of = match (pinned, args.files.as_of) {
-        (Some(pinned), Some(given)) if pinned != given => {
-            return Err(Failure::error(format!(
-                "--as-of {given} differs from the day the saved plan was made for, {pinned}"
-            ))
-            .with_hint("a saved plan is applied as of its own day: leave out --as-of, or plan again"));
-        }
-        (Some(pinned), _) => pinned,
-        (None, given) => given.unwrap_or_else(crate::cli::today_utc),
-    };
+    let as_of = crate::commands::apply::saved_as_of(pinned, args.files.as_of)?;
     if saved.connections.len() != saved.targets.len() {
         return Err(Failure::error(
             "the saved plan does not name the services of its targets (made by another roster version); plan again",
