@@ -26,7 +26,7 @@ commands:
   size [--check]   build the distributed binary (--profile dist) and write its size into
                    BENCHMARKS.md, or only check it is under the limit
   interop          run roster against third-party SCIM software from PyPI
-  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, apply, pacing, verify, hostile)";
+  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, fetch-targets, apply, pacing, verify, hostile)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -146,6 +146,7 @@ const BENCHMARKS: &[(&str, &str, &str)] = &[
     ("validate", "roster-spec", "bench_validate"),
     ("plan", "roster-plan", "bench_plan"),
     ("fetch", "roster-client", "bench_fetch"),
+    ("fetch-targets", "roster-client", "bench_fetch_targets"),
     ("apply", "roster-apply", "bench_apply"),
     ("pacing", "roster-apply", "bench_pacing"),
     ("verify", "roster-apply", "bench_verify"),

@@ -1,18 +1,20 @@
-//! `plan` and `apply` for a file with `targets:`: every selected target is fetched and
-//! planned at once (each with its own client, pacing and capabilities), through the same
-//! single-target run as a file without targets ([`crate::commands::target`]), on the
-//! target's projection of the file (`DesiredState::for_target`).
+//! `plan` and `apply` for a file with `targets:`: every selected target is fetched at
+//! once (each with its own client, pacing and capabilities), planned from its projection
+//! of the file by `roster_plan::plan_targets` (the single-target planner, per target,
+//! then the cross-target summary and rail), and applied through the same single-target
+//! run as a file without targets ([`crate::commands::target`]).
 //!
 //! What holds across targets:
 //! - `--target NAME` (repeatable) limits a run; an unknown name is an error listing the
 //!   targets.
 //! - `plan`: a target that cannot be fetched fails the plan (exit 1) naming the target,
 //!   and no plan is printed: a plan of the other targets would read as the whole picture.
-//! - `apply`: a target blocked by a rail blocks every target (exit 3); a target that
-//!   cannot be fetched or planned (bad token, incomplete view, identity conflict) is an
-//!   error (exit 1) for that target while the others are applied, since offboarding in the
-//!   apps that can be reached should not wait for one that cannot. Targets are applied
-//!   concurrently, each on its own; one failing does not stop the others.
+//! - `apply`: a blocked multi-plan (a target's rail, the cross-target rail, a target whose
+//!   view was incomplete or conflicted) applies nowhere. A target that cannot be fetched
+//!   at all (a refused token, an unreachable host) is left out and is an error (exit 1),
+//!   while the others are planned and applied, since offboarding in the apps that can be
+//!   reached should not wait for one that cannot. Targets are applied concurrently, each
+//!   on its own; one failing does not stop the others.
 //! - Exit codes aggregate, the worst wins: 1 > 3 > 4 > 2 > 0.
 
 use std::sync::Arc;
