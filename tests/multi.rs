@@ -160,6 +160,9 @@ fn a_target_that_fails_does_not_stop_the_other_and_the_run_fails() {
         .arg(&report));
     assert_eq!(code, 1, "a target that could not be planned is an error: {stderr}");
     assert!(stderr.contains("target productboard"), "{stderr}");
+    // The hint names where this target's token comes from, not the single-target places.
+    assert!(stderr.contains("environment variable ROSTER_TOKEN_PB"), "{stderr}");
+    assert!(!stderr.contains("ROSTER_SCIM_TOKEN"), "{stderr}");
     assert!(!active(&miro, "bob@example.com"), "miro was applied: {stderr}");
     assert!(pb.writes().is_empty());
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();

@@ -109,7 +109,17 @@ pub async fn fetch_all<C>(
                 }
                 Err(failure) => {
                     let message = format!("target {}: {}", target.name, failure.message);
-                    (target, Err(Failure { message, ..failure }))
+                    // The client's hint names the single-target token's places.
+                    let hint = failure.hint.map(|hint| {
+                        hint.replace(
+                            "the token comes from ROSTER_SCIM_TOKEN, or the file named by --token-file",
+                            &format!(
+                                "target {}'s token comes from the {} that the file names",
+                                target.name, target.token
+                            ),
+                        )
+                    });
+                    (target, Err(Failure { message, hint, ..failure }))
                 }
             }
         }
