@@ -201,9 +201,15 @@ fn a_blocked_target_blocks_both_unless_left_out() {
     let (pb, miro) = two_apps();
     let dir = tempfile::tempdir().unwrap();
     write_file(dir.path(), &pb, &miro, ", policy: { max_deactivations: 1 }", ADA_BOTH_CAROL_PB);
-    let (code, _, stderr) = run(roster_multi(dir.path()).args(["apply", "--auto-approve"]));
+    let (code, _, stderr) =
+        run(roster_multi(dir.path()).args(["apply", "--auto-approve", "--report", "report.json"]));
     assert_eq!(code, 3, "miro deactivates 2 of at most 1: {stderr}");
     assert!(pb.writes().is_empty() && miro.writes().is_empty(), "nothing applied anywhere");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap()).unwrap();
+    for target in ["miro", "productboard"] {
+        assert_eq!(report["targets"][target]["status"], "blocked", "{report:#}");
+    }
     assert!(stderr.contains("miro"), "{stderr}");
 
     let (code, _, stderr) =

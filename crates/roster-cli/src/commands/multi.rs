@@ -355,8 +355,9 @@ pub struct MultiReport {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetReport {
-    /// `applied`, `unchanged`, `partial` (some operations failed or were not taken), or
-    /// `failed` (could not be fetched: nothing sent).
+    /// `applied`, `unchanged`, `partial` (some operations failed or were not taken),
+    /// `blocked` (the plan was blocked: nothing sent anywhere), or `failed` (could not be
+    /// fetched: nothing sent).
     pub status: &'static str,
     /// Why it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -434,6 +435,13 @@ pub async fn apply(
         // A rail anywhere, or a target whose view cannot be trusted, blocks every target.
         exit = worst(exit, verdict(&multi, false, ui));
         eprintln!("{}", ui.paint_error("error: the plan is blocked, so no target is applied"));
+        let why: Vec<String> = multi.blockers.iter().map(|b| b.headline()).collect();
+        for planned in &multi.targets {
+            sections.insert(
+                planned.target.to_string(),
+                TargetReport { status: "blocked", error: Some(why.join("; ")), report: None },
+            );
+        }
         write_multi_report(args.report.as_deref(), sections, ui)?;
         return overall(exit);
     }
