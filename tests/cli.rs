@@ -90,6 +90,12 @@ fn the_demo_converges() {
     assert!(stderr.contains("converged"), "{stderr}");
     assert!(stderr.contains("0 of them a user DELETE"), "{stderr}");
     assert!(stdout.contains("Plan: no changes."), "{stdout}");
+    // The two-app part: one removed line, both apps.
+    assert!(
+        stdout.contains("sam.wilde@lumenlabs.example loses access to 2 apps: miro, productboard"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("converged: Sam is deactivated in miro and productboard"), "{stderr}");
     // The demo reads its own example file: no warning about the folders beside it.
     assert!(!stderr.contains("WARN") && !stderr.contains("not reading"), "{stderr}");
 }

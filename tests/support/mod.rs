@@ -23,18 +23,25 @@ pub fn root() -> PathBuf {
 pub struct Server {
     pub runtime: tokio::runtime::Runtime,
     pub emulator: Option<RunningEmulator>,
+    /// The bearer token it requires.
+    pub token: String,
 }
 
 impl Server {
     /// Starts an emulator with the test token and `config`'s other knobs.
     pub fn start(config: EmulatorConfig) -> Server {
+        Server::start_with_token(config, TOKEN)
+    }
+
+    /// Starts an emulator that requires `token` (several emulators, each its own token).
+    pub fn start_with_token(config: EmulatorConfig, token: &str) -> Server {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let config = EmulatorConfig { token: Some(TOKEN.to_owned()), ..config };
+        let config = EmulatorConfig { token: Some(token.to_owned()), ..config };
         let emulator = runtime
             .block_on(Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), config))
             .expect("emulator starts");
-        Server { runtime, emulator: Some(emulator) }
+        Server { runtime, emulator: Some(emulator), token: token.to_owned() }
     }
 
     /// Starts an emulator seeded with a live state.
@@ -71,7 +78,7 @@ impl Server {
     /// The live state as roster's client would see it.
     pub fn live(&self) -> LiveState {
         let mut config = roster_client::ClientConfig::new(self.url(), roster_model::Provider::Productboard);
-        config.token = Some(roster_client::Token::new(TOKEN));
+        config.token = Some(roster_client::Token::new(self.token.as_str()));
         let client = roster_client::ReadClient::new(config).unwrap();
         self.runtime.block_on(client.fetch_live()).unwrap()
     }

@@ -132,8 +132,9 @@ fn client_against_scim2_server(bin: &Path) -> Result<()> {
         bail!("roster's client tests failed against scim2-server ({status}); its log: {}", log.display());
     }
     let url = format!("http://127.0.0.1:{port}/v2");
-    let converged =
-        roster_converges_against(&url, &token).and_then(|()| two_applies_at_once_against(&url, &token));
+    let converged = roster_converges_against(&url, &token)
+        .and_then(|()| two_applies_at_once_against(&url, &token))
+        .and_then(|()| two_apps_against(&url, &token));
     drop(server);
     converged.with_context(|| format!("scim2-server's log: {}", log.display()))
 }
@@ -298,6 +299,93 @@ fn roster_converges_against(url: &str, token: &str) -> Result<()> {
     }
     eprintln!(
         "interop: roster converged against scim2-server (apply, plan, rename, tombstone, roles, teams)"
+    );
+    Ok(())
+}
+
+/// One file, two apps: scim2-server and roster's emulator as two targets at once. The
+/// first file gives both people both apps; the second makes one a tombstone, which
+/// deactivates the person in both apps, and plans afterwards must show no changes.
+const TWO_APPS: &str = "version: 1
+policy: { unmanaged_users: keep, unmanaged_groups: keep }
+targets:
+  scim2: { provider: generic, url: \"SCIM2_URL\", token_env: ROSTER_TOKEN_SCIM2 }
+  emulator: { provider: productboard, url: \"EMULATOR_URL\", token_env: ROSTER_TOKEN_EMULATOR, everyone: true }
+users:
+  - { userName: multi-ada@interop.example, displayName: Multi Ada, apps: [scim2, emulator] }
+  - { userName: multi-bob@interop.example, displayName: Multi Bob, apps: [scim2, emulator]BOB }
+groups:
+  - { displayName: Multi Team, target: scim2, members: [multi-ada@interop.example] }
+";
+
+/// `roster apply` and `roster plan` of a two-target file against scim2-server and the
+/// emulator at once (see [`TWO_APPS`]).
+fn two_apps_against(scim2_url: &str, scim2_token: &str) -> Result<()> {
+    let roster = roster_binary()?;
+    let emulator_token = one_time_token();
+    let (emulator, emulator_url) = start_emulator(&emulator_token)?;
+    let dir = root().join("target/interop-two-apps");
+    std::fs::create_dir_all(&dir)?;
+    let run_roster = |args: &[&str]| -> Result<(i32, String)> {
+        eprintln!("$ roster {}", args.join(" "));
+        let output = Command::new(&roster)
+            .args(args)
+            .current_dir(&dir)
+            .env_remove("ROSTER_SCIM_URL")
+            .env_remove("ROSTER_SCIM_TOKEN")
+            .env("ROSTER_TOKEN_SCIM2", scim2_token)
+            .env("ROSTER_TOKEN_EMULATOR", &emulator_token)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .context("cannot start roster")?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        eprint!("{stderr}");
+        if [&stderr[..], &stdout[..]]
+            .iter()
+            .any(|text| text.contains(scim2_token) || text.contains(&emulator_token))
+        {
+            bail!("roster printed a token");
+        }
+        Ok((output.status.code().unwrap_or(-1), stdout))
+    };
+    let file = |bob: &str| {
+        TWO_APPS.replace("SCIM2_URL", scim2_url).replace("EMULATOR_URL", &emulator_url).replace("BOB", bob)
+    };
+    for (name, text) in [("both.yaml", file("")), ("bob-left.yaml", file(", active: false"))] {
+        std::fs::write(dir.join(name), text)?;
+        let (code, _) = run_roster(&["apply", "--auto-approve", "--report", "report.json", name])?;
+        if code != 0 {
+            bail!("roster apply {name} against scim2-server and the emulator exited {code}");
+        }
+        let (code, plan) = run_roster(&["plan", "--detailed-exitcode", name])?;
+        if code != 0 {
+            bail!("roster plan {name} after apply exited {code} (0 = converged):\n{plan}");
+        }
+    }
+    // Bob is deactivated in both: the first file, planned now, reactivates him in both.
+    let (code, plan) = run_roster(&["plan", "--format", "json", "both.yaml"])?;
+    if code != 0 {
+        bail!("roster plan both.yaml exited {code}:\n{plan}");
+    }
+    let plan: serde_json::Value = serde_json::from_str(&plan).context("the multi-target plan is not JSON")?;
+    for target in ["emulator", "scim2"] {
+        let ops = plan["targets"]
+            .as_array()
+            .and_then(|targets| targets.iter().find(|t| t["target"] == target))
+            .and_then(|t| t["plan"]["operations"].as_array())
+            .with_context(|| format!("no plan for {target}:\n{plan:#}"))?;
+        let reactivates_bob = ops
+            .iter()
+            .any(|op| op["op"] == "reactivateUser" && op["userName"] == "multi-bob@interop.example");
+        if !reactivates_bob {
+            bail!("bob was not deactivated in {target} by his tombstone:\n{plan:#}");
+        }
+    }
+    drop(emulator);
+    eprintln!(
+        "interop: one file, two apps (scim2-server and the emulator): a tombstone offboarded from both"
     );
     Ok(())
 }

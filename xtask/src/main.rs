@@ -26,7 +26,7 @@ commands:
   size [--check]   build the distributed binary (--profile dist) and write its size into
                    BENCHMARKS.md, or only check it is under the limit
   interop          run roster against third-party SCIM software from PyPI
-  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, apply, pacing, verify, hostile)";
+  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, fetch-targets, apply, pacing, verify, hostile)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -147,6 +147,7 @@ const BENCHMARKS: &[(&str, &str, &str)] = &[
     ("plan", "roster-plan", "bench_plan"),
     ("plan-targets", "roster-plan", "bench_plan_targets"),
     ("fetch", "roster-client", "bench_fetch"),
+    ("fetch-targets", "roster-client", "bench_fetch_targets"),
     ("apply", "roster-apply", "bench_apply"),
     ("pacing", "roster-apply", "bench_pacing"),
     ("verify", "roster-apply", "bench_verify"),

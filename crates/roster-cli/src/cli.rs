@@ -152,6 +152,10 @@ pub struct DoctorArgs {
     /// The REST API, checked when a REST token is given.
     #[command(flatten)]
     pub api: ApiArgs,
+    /// A desired-state file that names `targets`: check every target it names (default:
+    /// `users.yaml` here, when it names targets and no --url is given).
+    #[arg(value_name = "FILES")]
+    pub files: Vec<PathBuf>,
 }
 
 /// `roster audit`.
@@ -199,6 +203,9 @@ pub struct PlanArgs {
     /// else `CI_COMMIT_SHA`).
     #[arg(long, value_name = "SHA")]
     pub for_commit: Option<String>,
+    /// With `targets:` in the file: run for this target only (repeatable); default all.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
 }
 
 /// How to print a plan.
@@ -213,20 +220,48 @@ pub enum PlanFormat {
 }
 
 /// The overrides of the safety rails, the same for `plan` and `apply`: each lets a plan
-/// over its rail through only when the number given is exactly the planned one.
+/// over its rail through only when the number given is exactly the planned one. With
+/// `targets:` in the file, `TARGET=N` is one target's own rail, and a bare `N` of
+/// `--allow-deactivations` the cross-target rail (each flag repeatable then).
 #[derive(Debug, Args)]
 pub struct RailOverrides {
-    /// Allow exactly this many deactivations past the `max_deactivations` rail.
+    /// Allow exactly this many deactivations past the `max_deactivations` rail
+    /// (with targets: N people across apps, or TARGET=N for one target).
     #[arg(long, value_name = "N")]
-    pub allow_deactivations: Option<u64>,
+    pub allow_deactivations: Vec<String>,
     /// Allow exactly this many member removals and group deletions past the
-    /// `max_removals` rail.
+    /// `max_removals` rail (with targets: TARGET=N).
     #[arg(long, value_name = "N")]
-    pub allow_removals: Option<u64>,
+    pub allow_removals: Vec<String>,
     /// Allow a plan past the `max_paid_seats` rail when it leaves exactly this many
-    /// paid seats.
+    /// paid seats (with targets: TARGET=N).
     #[arg(long, value_name = "N")]
-    pub allow_paid_seats: Option<u64>,
+    pub allow_paid_seats: Vec<String>,
+}
+
+impl RailOverrides {
+    /// The overrides of a single-target run: each flag at most once, a whole number.
+    pub fn single(&self) -> Result<[Option<u64>; 3], String> {
+        let one = |flag: &str, values: &[String]| -> Result<Option<u64>, String> {
+            match values {
+                [] => Ok(None),
+                [value] if value.contains('=') => {
+                    Err(format!("{flag} {value}: TARGET=N names a target, and the files name no `targets`"))
+                }
+                [value] => value
+                    .trim()
+                    .parse::<u64>()
+                    .map(Some)
+                    .map_err(|_| format!("{flag} {value:?}: expected a whole number")),
+                _ => Err(format!("{flag} is given more than once")),
+            }
+        };
+        Ok([
+            one("--allow-deactivations", &self.allow_deactivations)?,
+            one("--allow-removals", &self.allow_removals)?,
+            one("--allow-paid-seats", &self.allow_paid_seats)?,
+        ])
+    }
 }
 
 /// `roster apply`.
@@ -253,6 +288,9 @@ pub struct ApplyArgs {
     /// The safety rails' overrides.
     #[command(flatten)]
     pub overrides: RailOverrides,
+    /// With `targets:` in the file: run for this target only (repeatable); default all.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
 }
 
 /// `roster import`.
@@ -279,9 +317,15 @@ pub struct ImportArgs {
     /// entries to paste under `users:`; with `--out F --append`, append them to F.
     #[arg(long)]
     pub unmanaged: bool,
-    /// The desired-state files whose absent users `--unmanaged` lists.
-    #[arg(requires = "unmanaged", value_name = "FILES")]
+    /// The desired-state files whose absent users `--unmanaged` lists, or that
+    /// `--target` merges into.
+    #[arg(value_name = "FILES")]
     pub files: Vec<PathBuf>,
+    /// Import this target's live users into FILES (a file that names `targets`): users
+    /// already there get the app in `apps`, new ones are added with `apps: [NAME]`; the
+    /// merged file goes to --out, or stdout.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["unmanaged", "append"])]
+    pub target: Option<String>,
     /// With `--unmanaged --out F`: append the entries to F (which must end with its
     /// `users` list, or not exist yet) instead of refusing an existing file.
     #[arg(long, requires_all = ["unmanaged", "out"])]

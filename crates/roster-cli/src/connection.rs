@@ -79,3 +79,78 @@ pub fn api_config(args: &ApiArgs, scim: &ClientConfig) -> Result<ClientConfig, F
     config.request_timeout = scim.request_timeout;
     Ok(config)
 }
+
+/// Refuses `--url` and `--token-file` with a multi-target file, where each target names its
+/// own URL and token, and warns that `ROSTER_SCIM_URL`/`ROSTER_SCIM_TOKEN` are ignored:
+/// a flag given on purpose that would silently do nothing is an error; an environment
+/// variable set for the whole CI job is only noise.
+pub fn refuse_single_target_connection(
+    args: &ConnectionArgs,
+    ui: &crate::commands::Ui,
+) -> Result<(), Failure> {
+    let url_from_env = std::env::var("ROSTER_SCIM_URL").ok();
+    let url_flag = args.url.as_ref().is_some_and(|url| url_from_env.as_ref() != Some(url));
+    if url_flag || args.token_file.is_some() {
+        return Err(Failure::error(format!(
+            "{} cannot be used with a file that names `targets`: each target has its own url and token",
+            if url_flag { "--url" } else { "--token-file" }
+        ))
+        .with_hint("set each target's `url` and `token_env` or `token_file` in the file"));
+    }
+    for var in ["ROSTER_SCIM_URL", "ROSTER_SCIM_TOKEN"] {
+        if std::env::var_os(var).is_some() {
+            ui.status(&format!(
+                "warning: {var} is ignored: the file names `targets`, each with its own url and token"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The client settings of one target of a multi-target file: its `url`, its token from
+/// the variable or file it names (never shown), `--concurrency` and `--max-rps` for each
+/// target alike. A missing token names the target and where it was looked for.
+pub fn target_config(target: &roster_model::Target, args: &ConnectionArgs) -> Result<ClientConfig, Failure> {
+    let name = &target.name;
+    let token = match &target.token {
+        roster_model::TokenSource::Env(var) => Token::from_env_named(var)
+            .map_err(|err| Failure::from_error(&format!("target {name}: cannot read the token"), &err))?
+            .ok_or_else(|| {
+                Failure::error(format!(
+                    "target {name}: no SCIM token: the environment variable {var} is not set"
+                ))
+                .with_hint(format!(
+                    "set {var} to the target's SCIM token (the file's targets.{name}.token_env names it)"
+                ))
+            })?,
+        roster_model::TokenSource::File(path) => Token::from_file(std::path::Path::new(path))
+            .map_err(|err| Failure::from_error(&format!("target {name}: cannot read the token"), &err))?,
+    };
+    let mut config = ClientConfig::new(target.url.clone(), target.provider);
+    config.token = Some(token);
+    config.concurrency = usize::from(args.concurrency);
+    config.max_requests_per_second = args.max_rps;
+    config.request_timeout = Duration::from_secs(30);
+    Ok(config)
+}
+
+/// The REST API token of a target (`api_token_env`/`api_token_file`), `None` when the
+/// target names none.
+pub fn target_api_token(target: &roster_model::Target) -> Result<Option<Token>, Failure> {
+    let name = &target.name;
+    let fail = |err: roster_client::TokenError| {
+        Failure::from_error(&format!("target {name}: cannot read the REST API token"), &err)
+    };
+    match &target.api_token {
+        None => Ok(None),
+        Some(roster_model::TokenSource::Env(var)) => match Token::from_env_named(var).map_err(fail)? {
+            Some(token) => Ok(Some(token)),
+            None => Err(Failure::error(format!(
+                "target {name}: no REST API token: the environment variable {var} is not set"
+            ))),
+        },
+        Some(roster_model::TokenSource::File(path)) => {
+            Token::from_file(std::path::Path::new(path)).map(Some).map_err(fail)
+        }
+    }
+}

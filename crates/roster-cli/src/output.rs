@@ -29,22 +29,29 @@ fn color(choice: ColorChoice, is_terminal: bool) -> bool {
     }
 }
 
-/// The text with the SCIM token of the environment (`ROSTER_SCIM_TOKEN`) replaced by
-/// `***`. A desired-state file that holds the token (pasted by mistake, or a token file
-/// named as FILES) is quoted in messages; the token must not reach output or CI logs.
-/// Messages cut values after 80 characters, so a longer token's first 80 go too.
+/// The text with every token of the environment replaced by `***`: the value of
+/// `ROSTER_SCIM_TOKEN`, and of every variable whose name contains `TOKEN` (a
+/// multi-target file names its tokens' variables, e.g. `ROSTER_TOKEN_MIRO`, and a file
+/// that fails to load cannot say which). A desired-state file that holds a token (pasted
+/// by mistake, or a token file named as FILES) is quoted in messages; the token must
+/// not reach output or CI logs. Messages cut values after 80 characters, so a longer
+/// token's first 80 go too.
 pub fn redact_secrets(text: &str) -> std::borrow::Cow<'_, str> {
-    let Some(token) = std::env::var("ROSTER_SCIM_TOKEN").ok().map(|t| t.trim().to_owned()) else {
-        return std::borrow::Cow::Borrowed(text);
-    };
-    if token.chars().count() < 8 {
-        return std::borrow::Cow::Borrowed(text);
+    let mut redacted = std::borrow::Cow::Borrowed(text);
+    for (name, value) in std::env::vars_os() {
+        if !name.to_string_lossy().to_ascii_uppercase().contains("TOKEN") {
+            continue;
+        }
+        let Some(token) = value.to_str().map(|t| t.trim().to_owned()) else { continue };
+        if token.chars().count() < 8 {
+            continue;
+        }
+        let prefix: String = token.chars().take(80).collect();
+        if redacted.contains(&prefix) {
+            redacted = std::borrow::Cow::Owned(redacted.replace(&token, "***").replace(&prefix, "***"));
+        }
     }
-    let prefix: String = token.chars().take(80).collect();
-    if !text.contains(&prefix) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    std::borrow::Cow::Owned(text.replace(&token, "***").replace(&prefix, "***"))
+    redacted
 }
 
 /// True inside GitHub Actions, where errors also become workflow annotations.

@@ -66,6 +66,16 @@ impl Token {
         Token::checked(&value, var.to_owned())
     }
 
+    /// The token in the environment variable a file names (a target's `token_env`);
+    /// `None` when the variable is not set. Errors name the variable, never its value.
+    pub fn from_env_named(var: &str) -> Result<Option<Self>, TokenError> {
+        match std::env::var(var) {
+            Ok(value) => Token::checked(&value, var.to_owned()).map(Some),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(TokenError::Invalid { origin: var.to_owned() }),
+        }
+    }
+
     /// The token in a file, without its trailing newline. Errors name the file, never
     /// its content.
     pub fn from_file(path: &Path) -> Result<Self, TokenError> {

@@ -570,6 +570,11 @@ pub struct SavedMultiPlan {
     pub blockers: Vec<MultiBlocker>,
     /// The cross-target warnings, as planned.
     pub warnings: Vec<String>,
+    /// The planned targets as the file names them (provider, url, where the token is
+    /// read from; never a token), so that `apply --plan` reaches the same services
+    /// without the file. Covered by the digest: a changed url is an edit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<roster_model::Target>,
     /// The sha256 (lower-case hex) of everything in this file but the digest itself.
     #[serde(default)]
     pub digest: String,
@@ -660,6 +665,8 @@ struct MultiContent<'a> {
     cross_target_rail: &'a RailCheck,
     blockers: &'a [MultiBlocker],
     warnings: &'a [String],
+    #[serde(skip_serializing_if = "<[roster_model::Target]>::is_empty")]
+    connections: &'a [roster_model::Target],
 }
 
 impl SavedMultiPlan {
@@ -683,8 +690,11 @@ impl SavedMultiPlan {
             cross_target_rail: multi.cross_target_rail,
             blockers: multi.blockers,
             warnings: multi.warnings,
+            connections: Vec::new(),
             digest: String::new(),
         };
+        saved.connections =
+            saved.targets.iter().filter_map(|t| desired.target(t.target.as_str()).cloned()).collect();
         saved.digest = saved.content_digest();
         saved
     }
@@ -702,6 +712,7 @@ impl SavedMultiPlan {
             cross_target_rail: &self.cross_target_rail,
             blockers: &self.blockers,
             warnings: &self.warnings,
+            connections: &self.connections,
         };
         let bytes = serde_json::to_vec(&content).unwrap_or_default();
         Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect()

@@ -18,6 +18,9 @@ use crate::failure::{CommandResult, Exit, Failure};
 /// `--detailed-exitcode` when something differs, 1 when either view is incomplete.
 pub async fn run(args: &AuditArgs, ui: &Ui) -> CommandResult {
     let desired = validate::load(&args.files.files, args.files.as_of_day(), ui)?;
+    if desired.is_multi_target() {
+        return multi(args, &desired, ui).await;
+    }
     let scim_config = client_config(&args.connection, desired.provider)?;
     let rest_config = api_config(&args.api, &scim_config)?;
     let scim = ReadClient::new(scim_config)
@@ -39,6 +42,79 @@ pub async fn run(args: &AuditArgs, ui: &Ui) -> CommandResult {
         return Ok(Exit::Changes);
     }
     Ok(Exit::Success)
+}
+
+/// `roster audit` for a file that names `targets`: each target whose file entry names a
+/// REST API token (`api_token_env`/`api_token_file`) is audited on its projection of the
+/// file, one after another, a section each; the others are skipped with a note. The REST
+/// URL is `--api-url`/`ROSTER_API_URL`, else Productboard's, for every target.
+async fn multi(args: &AuditArgs, desired: &roster_model::DesiredState, ui: &Ui) -> CommandResult {
+    crate::connection::refuse_single_target_connection(&args.connection, ui)?;
+    let mut exit = Exit::Success;
+    let mut audited = 0;
+    // JSON is one document, `{"targets": {NAME: report}}`; text and Markdown a section each.
+    let mut json = serde_json::Map::new();
+    for name in desired.target_names() {
+        let Some(target) = desired.target(name.as_str()) else { continue };
+        let Some(api_token) = crate::connection::target_api_token(target)? else {
+            ui.status(&format!(
+                "note: target {name} is not audited: its entry names no REST API token (api_token_env or \
+                 api_token_file)"
+            ));
+            continue;
+        };
+        let ui = ui.for_target(name.as_str());
+        let scim_config = crate::connection::target_config(target, &args.connection)?;
+        let mut rest_config =
+            roster_client::ClientConfig::new(crate::connection::api_url(&args.api), target.provider);
+        rest_config.token = Some(api_token);
+        rest_config.max_requests_per_second = scim_config.max_requests_per_second;
+        rest_config.request_timeout = scim_config.request_timeout;
+        let scim = ReadClient::new(scim_config).map_err(|err| {
+            Failure::from_error(&format!("target {name}: cannot set up the SCIM client"), &err)
+        })?;
+        let rest = MembersClient::new(rest_config).map_err(|err| {
+            Failure::from_error(&format!("target {name}: cannot set up the REST API client"), &err)
+        })?;
+        let live = fetch(&scim, &ui).await?;
+        refuse_incomplete(&format!("target {name}: the SCIM view"), &live.completeness, &ui)?;
+        let paged = rest.fetch_members().await.map_err(|err| {
+            client_failure(&format!("target {name}: cannot fetch the REST member list"), &err)
+        })?;
+        refuse_incomplete(&format!("target {name}: the REST member list"), &paged.completeness, &ui)?;
+        let projection = desired.for_target(name.as_str()).unwrap_or_default();
+        let report = audit(&projection, &live, &paged.members);
+        match args.format {
+            PlanFormat::Json => {
+                let value = serde_json::to_value(&report)
+                    .map_err(|err| Failure::from_error("cannot serialise the report", &err))?;
+                json.insert(name.to_string(), value);
+            }
+            PlanFormat::Markdown => {
+                println!("## {name}\n");
+                print(&report, args.format)?;
+            }
+            PlanFormat::Text => {
+                println!("== target {name}");
+                print(&report, args.format)?;
+            }
+        }
+        audited += 1;
+        if args.detailed_exitcode && !report.is_clean() {
+            exit = Exit::Changes;
+        }
+    }
+    if audited == 0 {
+        return Err(Failure::error("no target names a REST API token, so there is nothing to audit")
+            .with_hint("add api_token_env or api_token_file to a productboard target"));
+    }
+    if args.format == PlanFormat::Json {
+        let document = serde_json::json!({ "formatVersion": 1, "targets": json });
+        let text = serde_json::to_string_pretty(&document)
+            .map_err(|err| Failure::from_error("cannot serialise the report", &err))?;
+        println!("{text}");
+    }
+    Ok(exit)
 }
 
 /// An audit from half a list would name people as missing who are not: an incomplete

@@ -108,6 +108,158 @@ pub async fn run(args: &DemoArgs, ui: &Ui) -> CommandResult {
         return Err(Failure::error("the demo did not converge"));
     }
     eprintln!("\nconverged: the workspace now matches {}", files[0].display());
+    two_apps(&args.examples, ui).await
+}
+
+/// The two-app example, for when roster runs outside a checkout that has `examples/`.
+const TWO_APPS: &str = include_str!("../../../../examples/two-apps/users.yaml");
+
+/// Who works where before the two-app file is applied: Sam has left, but still has an
+/// account in both apps.
+fn two_apps_seed(with_grace: bool) -> LiveState {
+    let user = |id: &str, user_name: &str, role: Option<&str>| roster_model::LiveUser {
+        id: id.into(),
+        attributes: roster_model::UserAttributes {
+            user_name: user_name.into(),
+            display_name: Some(display_name(user_name)),
+            role: role.map(str::to_owned),
+            active: true,
+            ..roster_model::UserAttributes::default()
+        },
+        created: None,
+    };
+    let mut users = vec![
+        user("u-maya", "maya.okafor@lumenlabs.example", Some("admin")),
+        user("u-lukas", "lukas.brandt@lumenlabs.example", Some("maker")),
+        user("u-sam", "sam.wilde@lumenlabs.example", Some("maker")),
+    ];
+    if with_grace {
+        users.push(user("u-grace", "grace.kim@lumenlabs.example", Some("contributor")));
+    }
+    LiveState { users, ..LiveState::default() }
+}
+
+/// "Maya Okafor" from "maya.okafor@lumenlabs.example", as the example file writes it.
+fn display_name(user_name: &str) -> String {
+    let local = user_name.split('@').next().unwrap_or_default();
+    local
+        .split('.')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The second part of the demo: one file, two SCIM apps (Productboard and a generic
+/// one), each served by its own embedded emulator; Sam's line is gone from the file, and
+/// one plan deactivates Sam in both.
+async fn two_apps(examples: &std::path::Path, ui: &Ui) -> CommandResult {
+    heading(ui, "6. two apps in one file: Sam's line is gone, so Sam loses both");
+    let path = examples.join("two-apps/users.yaml");
+    let source = match std::fs::read_to_string(&path) {
+        Ok(text) => roster_spec::SourceFile { name: path.display().to_string(), text },
+        Err(_) => {
+            roster_spec::SourceFile { name: "examples/two-apps/users.yaml".into(), text: TWO_APPS.into() }
+        }
+    };
+    let mut desired = roster_spec::load_as_of(std::slice::from_ref(&source), Some(crate::cli::today_utc()))
+        .map_err(|d| {
+        Failure::error(format!("the two-app example does not validate:\n{}", d.render(false)))
+    })?;
+    let mut emulators = Vec::new();
+    let mut clients = Vec::new();
+    for target in &mut desired.targets {
+        let token = demo_token();
+        let config = EmulatorConfig { token: Some(token.clone()), ..EmulatorConfig::default() };
+        let emulator = Emulator::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+            .await
+            .map_err(|err| Failure::from_error("cannot start the emulator", &err))?;
+        let seed = two_apps_seed(target.provider == roster_model::Provider::Productboard);
+        emulator
+            .state()
+            .load_live_state(&seed)
+            .map_err(|err| Failure::from_error("cannot seed the emulator", &err))?;
+        eprintln!(
+            "{}: {} ({}) serves {}",
+            target.name,
+            emulator.base_url(),
+            target.provider.as_str(),
+            count(seed.users.len(), "user")
+        );
+        // The file's URL is the real service's; the demo points the target at its emulator.
+        target.url = emulator.base_url();
+        let mut client_config = ClientConfig::new(emulator.base_url(), target.provider);
+        client_config.token = Some(Token::new(token));
+        clients.push(
+            WriteClient::new(client_config)
+                .map_err(|err| client_failure("cannot set up the client", &err))?,
+        );
+        emulators.push(emulator);
+    }
+    let names: Vec<String> = desired.targets.iter().map(|t| t.name.to_string()).collect();
+    let mut converged = true;
+    for round in ["plan", "plan again"] {
+        if round == "plan again" {
+            heading(ui, "8. plan again: both apps match the file");
+        }
+        let settings = crate::commands::target::PlanSettings {
+            allow_deactivations: None,
+            allow_removals: None,
+            allow_paid_seats: None,
+            as_of: crate::cli::today_utc(),
+            files_changed_at: None,
+        };
+        let mut fetched = Vec::new();
+        for (name, client) in names.iter().zip(&clients) {
+            let ui = ui.for_target(name);
+            fetched.push(crate::commands::target::fetch_one(client.reader(), &settings, &ui).await?);
+        }
+        let inputs: Vec<roster_plan::TargetInput<'_>> = names
+            .iter()
+            .zip(&fetched)
+            .map(|(name, (live, options))| roster_plan::TargetInput {
+                target: name.as_str(),
+                live,
+                options: options.clone(),
+            })
+            .collect();
+        let multi = roster_plan::plan_targets(&desired, &inputs, &roster_plan::MultiOverrides::default());
+        crate::commands::multi::print_multi(&multi, &desired, PlanFormat::Text, None, ui)?;
+        if multi.is_blocked() {
+            return Err(Failure::error("the two-app demo plan is blocked; this is a bug in the demo"));
+        }
+        if round == "plan again" {
+            converged = multi.is_empty();
+            break;
+        }
+        heading(ui, "7. apply both");
+        for (name, client) in names.iter().zip(&clients) {
+            let Some(plan) = multi.target(name) else { continue };
+            let report = roster_apply::apply(plan, client, &ApplyOptions::default(), None, |op| {
+                eprintln!("  {name}: {:?}: {}", op.outcome, op.description);
+            })
+            .await;
+            converged &= report.summary.is_complete();
+        }
+    }
+    let mut sam_active = Vec::new();
+    for (name, emulator) in names.iter().zip(emulators) {
+        let users = emulator.state().users();
+        let sam = users.iter().find(|u| u["userName"].as_str().is_some_and(|n| n.starts_with("sam.")));
+        if sam.is_some_and(|u| u["active"] != serde_json::Value::Bool(false)) {
+            sam_active.push(name.clone());
+        }
+        emulator
+            .shutdown()
+            .await
+            .map_err(|err| Failure::from_error("the emulator did not stop cleanly", &err))?;
+    }
+    if !converged || !sam_active.is_empty() {
+        return Err(Failure::error("the two-app demo did not converge"));
+    }
+    eprintln!("\nconverged: Sam is deactivated in {}, by removing one line", names.join(" and "));
     Ok(Exit::Success)
 }
 

@@ -3,7 +3,7 @@
 use roster_client::{ClientConfig, ReadClient, Token};
 use roster_model::{Provider, ServiceCapabilities, UserAttribute};
 
-use crate::cli::{ApiArgs, ConnectionArgs};
+use crate::cli::{ApiArgs, DoctorArgs};
 use crate::commands::Ui;
 use crate::connection::{PRODUCTBOARD_SCIM_URL, PRODUCTBOARD_TOKEN_PLACES};
 use crate::failure::{CommandResult, Exit, Failure};
@@ -11,16 +11,72 @@ use crate::failure::{CommandResult, Exit, Failure};
 /// Runs the checks in order (URL, connection and TLS, token, then what the service
 /// answers) and prints one line per check, with a fix under each failure. With a REST
 /// token, the REST member list is checked too (see [`crate::commands::rest_check`]).
-pub async fn run(args: &ConnectionArgs, api: &ApiArgs, ui: &Ui) -> CommandResult {
+/// With a file that names `targets` (FILES, or `users.yaml` here when no `--url` is
+/// given), every target is checked, a section each.
+pub async fn run(args: &DoctorArgs, ui: &Ui) -> CommandResult {
+    if let Some(desired) = multi_target_file(args, ui)? {
+        crate::connection::refuse_single_target_connection(&args.connection, ui)?;
+        let mut report = Report { ui, failures: 0 };
+        for name in desired.target_names() {
+            let Some(target) = desired.target(name.as_str()) else { continue };
+            println!("== target {name} ({})", target.url);
+            let token = crate::connection::target_config(target, &args.connection)
+                .map_err(|failure| failure.message)
+                .and_then(|config| config.token.ok_or_else(|| "no token".to_owned()));
+            let fix = format!(
+                "set the variable or file the file's targets.{name} names ({}) to the target's SCIM token",
+                target.token
+            );
+            check_service(&mut report, target.url.clone(), token, &fix, None).await;
+            println!();
+        }
+        return report.finish();
+    }
     let mut report = Report { ui, failures: 0 };
-    let url = args.url.clone().unwrap_or_default();
+    let url = args.connection.url.clone().unwrap_or_default();
+    let token = match &args.connection.token_file {
+        Some(path) => Token::from_file(path).map_err(|e| e.to_string()),
+        None => Token::from_env().map_err(|e| e.to_string()),
+    };
+    let fix = format!("set ROSTER_SCIM_TOKEN or pass --token-file; {PRODUCTBOARD_TOKEN_PLACES}");
+    check_service(&mut report, url, token, &fix, Some(&args.api)).await;
+    report.finish()
+}
+
+/// The desired state when doctor is to check the targets of a file: FILES given, or no
+/// `--url` and a `users.yaml` here, naming `targets`.
+fn multi_target_file(args: &DoctorArgs, ui: &Ui) -> Result<Option<roster_model::DesiredState>, Failure> {
+    if !args.files.is_empty() {
+        let desired = crate::commands::validate::load(&args.files, crate::cli::today_utc(), ui)?;
+        return Ok(desired.is_multi_target().then_some(desired));
+    }
+    // Implicitly, only a readable `users.yaml` naming targets counts: a doctor run for
+    // the single-target connection must not fail on a file it was not asked about.
+    let implicit = std::path::PathBuf::from("users.yaml");
+    if args.connection.url.is_some() || !implicit.is_file() {
+        return Ok(None);
+    }
+    let desired = roster_spec::read_sources(&[implicit])
+        .ok()
+        .and_then(|sources| roster_spec::load_as_of(&sources, Some(crate::cli::today_utc())).ok());
+    Ok(desired.filter(roster_model::DesiredState::is_multi_target))
+}
+
+/// The checks of one service, into `report`.
+async fn check_service(
+    report: &mut Report<'_>,
+    url: String,
+    token: Result<Token, String>,
+    token_fix: &str,
+    api: Option<&ApiArgs>,
+) {
     if url.trim().is_empty() {
         report.fail(
             "url",
             "no SCIM URL given",
             &format!("pass --url or set ROSTER_SCIM_URL (Productboard: {PRODUCTBOARD_SCIM_URL})"),
         );
-        return report.finish();
+        return;
     }
     // The URL alone: https, or http to loopback; nothing is sent yet.
     if let Err(err) = ReadClient::new(ClientConfig::new(url.clone(), Provider::Productboard)) {
@@ -29,7 +85,7 @@ pub async fn run(args: &ConnectionArgs, api: &ApiArgs, ui: &Ui) -> CommandResult
             &err.to_string(),
             err.hint().unwrap_or("use https://, or http:// to a loopback address only"),
         );
-        return report.finish();
+        return;
     }
     let note = if url.trim_end_matches('/').ends_with("/scim/v2") {
         url.clone()
@@ -38,16 +94,17 @@ pub async fn run(args: &ConnectionArgs, api: &ApiArgs, ui: &Ui) -> CommandResult
     };
     report.pass("url", &note);
 
-    let token = match &args.token_file {
-        Some(path) => Token::from_file(path).map_err(|e| e.to_string()),
-        None => Token::from_env().map_err(|e| e.to_string()),
-    };
     let mut config = ClientConfig::new(url.clone(), Provider::Productboard);
     config.token = token.as_ref().ok().cloned();
     // A diagnosis should answer quickly: one retry per step, not the full budget.
     config.max_attempts = 2;
-    let client =
-        ReadClient::new(config).map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
+    let client = match ReadClient::new(config) {
+        Ok(client) => client,
+        Err(err) => {
+            report.fail("client", &err.to_string(), "see the error; `-v` shows more");
+            return;
+        }
+    };
     let steps = client.probe().await;
 
     // Any HTTP answer at all means DNS, TCP and (for https) TLS worked.
@@ -68,29 +125,24 @@ pub async fn run(args: &ConnectionArgs, api: &ApiArgs, ui: &Ui) -> CommandResult
     // with one hint, not one per check.
     let refused = steps.iter().find(|step| matches!(step.status, Some(401 | 403)));
     match (&token, refused) {
-        (Err(err), _) => report.fail(
-            "token",
-            err,
-            &format!("set ROSTER_SCIM_TOKEN or pass --token-file; {PRODUCTBOARD_TOKEN_PLACES}"),
-        ),
+        (Err(err), _) => report.fail("token", err, token_fix),
         (Ok(_), Some(step)) => {
             let status = step.status.unwrap_or_default();
             report.fail(
                 "token",
                 &format!("the service refused it ({status} to {})", step.request),
-                &format!(
-                    "use a token the service accepts for SCIM, in ROSTER_SCIM_TOKEN or --token-file; \
-                     {PRODUCTBOARD_TOKEN_PLACES}"
-                ),
+                &format!("use a token the service accepts for SCIM: {token_fix}"),
             );
-            return report.finish();
+            return;
         }
         (Ok(_), None) if connected => report.pass("token", "present (not shown), accepted"),
         (Ok(_), None) => report.pass("token", "present (not shown)"),
     }
     if !connected {
-        rest_checks(&mut report, api, &url, token.as_ref().ok()).await;
-        return report.finish();
+        if let Some(api) = api {
+            rest_checks(report, api, &url, token.as_ref().ok()).await;
+        }
+        return;
     }
     for step in steps {
         let name = format!("{} ({})", step.name, step.request);
@@ -101,9 +153,10 @@ pub async fn run(args: &ConnectionArgs, api: &ApiArgs, ui: &Ui) -> CommandResult
             }
         }
     }
-    rest_checks(&mut report, api, &url, token.as_ref().ok()).await;
+    if let Some(api) = api {
+        rest_checks(report, api, &url, token.as_ref().ok()).await;
+    }
     print_capabilities(client.capabilities().await);
-    report.finish()
 }
 
 /// The table of what the service declares (or what roster assumes where it declares

@@ -20,6 +20,12 @@ const SCHEMA_FILE: &str = "roster.schema.json";
 
 /// Fetches, converts, checks that the file validates and plans empty, and writes it.
 pub async fn run(args: &ImportArgs, ui: &Ui) -> CommandResult {
+    if let Some(name) = &args.target {
+        return into_targets(args, name, ui).await;
+    }
+    if !args.files.is_empty() && !args.unmanaged {
+        return Err(Failure::error("FILES are read only with --unmanaged or --target"));
+    }
     if args.unmanaged {
         return unmanaged(args, ui).await;
     }
@@ -344,4 +350,180 @@ mod tests {
             [("Anchored", Some("grp-a")), ("Bare", Some("g2")), ("Blank", Some("g3")), ("Copy", None)]
         );
     }
+}
+
+/// `roster import --target NAME [FILES]`: one app's live users merged into a file that
+/// names `targets`. A user already in the file (by the identity key of the userName, or
+/// the externalId) gets NAME added to `apps`, and per-target attributes (`NAME: { role:
+/// ... }`) where the app's values differ from what the file gives; a live user the file
+/// does not list is added with `apps: [NAME]`; the app's teams get `target: NAME`. The
+/// whole merged file is written to `--out` (or stdout), in the canonical style of import:
+/// comments and layout of the original are not kept, so compare it with the original
+/// (e.g. `git diff`) before replacing it. Inactive accounts are not imported.
+pub async fn into_targets(args: &ImportArgs, name: &str, ui: &Ui) -> CommandResult {
+    let files =
+        if args.files.is_empty() { vec![std::path::PathBuf::from("users.yaml")] } else { args.files.clone() };
+    if let Some(out) = args.out.as_ref().filter(|out| out.exists() && !args.force) {
+        return Err(Failure::error(format!("{} exists; import does not replace it", out.display()))
+            .with_hint("pass --force to replace it, or --out another file and compare"));
+    }
+    let as_of = crate::cli::today_utc();
+    let desired = crate::commands::validate::load(&files, as_of, ui)?;
+    if !desired.is_multi_target() {
+        return Err(Failure::error(format!("--target {name}: {} names no `targets`", files_list(&files)))
+            .with_hint(
+                "add a `targets:` map with this target to the file first, or import without --target",
+            ));
+    }
+    let targets = crate::commands::multi::select(&desired, &[name.to_owned()])?;
+    let Some(target) = targets.first().copied() else {
+        return Err(Failure::error(format!("--target {name}: no such target")));
+    };
+    crate::connection::refuse_single_target_connection(&args.connection, ui)?;
+    let client = ReadClient::new(crate::connection::target_config(target, &args.connection)?)
+        .map_err(|err| Failure::from_error(&format!("target {name}: cannot set up the SCIM client"), &err))?;
+    let capabilities = client.capabilities().await.clone();
+    let live = fetch(&client, &ui.for_target(name)).await?;
+    if !live.completeness.is_complete() {
+        return Err(Failure::error(format!(
+            "target {name}: the live state was not fetched completely, so the merged file would miss users; \
+             nothing was written"
+        )));
+    }
+    let (imported, warnings) = desired_from_live(&live, target.provider);
+    for warning in &warnings {
+        tracing::warn!("{name}: {warning}");
+    }
+    let (merged, counts) = merge_app(&desired, target, &imported);
+    let text = roster_spec::to_yaml_with_schema(&merged, args.schema_url.as_deref().unwrap_or(SCHEMA_FILE));
+    let file_name = args.out.as_ref().map_or_else(|| "users.yaml".to_owned(), |p| p.display().to_string());
+    let reloaded = roster_spec::load_as_of(
+        &[roster_spec::SourceFile { name: file_name.clone(), text: text.clone() }],
+        Some(as_of),
+    )
+    .map_err(|diagnostics| {
+        eprintln!("{}", crate::output::redact_secrets(&diagnostics.render(ui.stderr_color)));
+        Failure::error("the merged file does not validate (listed above); nothing was written")
+    })?;
+    let projection = reloaded.for_target(name).unwrap_or_default();
+    let options = PlanOptions { capabilities, as_of: Some(as_of), ..PlanOptions::default() };
+    let plan = roster_plan::plan(&projection, &live, &options);
+    for operation in plan.operations.iter().filter(|op| !matches!(op, Operation::SetGroupExternalId { .. })) {
+        tracing::warn!("{name}: the merged file still plans: {}", operation.describe());
+    }
+    let summary = format!(
+        "{name}: {} added to the file, {} given {name} in `apps`, {} with {name}-specific attributes, {}",
+        count(counts.added, "user"),
+        count(counts.given_app, "user"),
+        count(counts.overridden, "user"),
+        count(counts.groups, "team")
+    );
+    match &args.out {
+        Some(path) => {
+            write_atomically(path, text.as_bytes())?;
+            ui.status(&format!("{summary}; wrote {}", path.display()));
+        }
+        None => {
+            print!("{text}");
+            ui.status(&summary);
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// What [`merge_app`] changed, for the summary line.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct MergeCounts {
+    /// Users added to the file.
+    pub added: usize,
+    /// Users of the file given the app.
+    pub given_app: usize,
+    /// Users given per-target attributes.
+    pub overridden: usize,
+    /// Teams written with the target.
+    pub groups: usize,
+}
+
+/// The file with one app's live users and teams merged in (see [`into_targets`]).
+pub fn merge_app(
+    desired: &DesiredState,
+    target: &roster_model::Target,
+    imported: &DesiredState,
+) -> (DesiredState, MergeCounts) {
+    let mut merged = desired.clone();
+    let mut counts = MergeCounts::default();
+    let app = target.name.clone();
+    for live_user in imported.users.iter().filter(|u| u.attributes.active) {
+        let live = &live_user.attributes;
+        let found = merged.users.iter_mut().find(|user| {
+            user.attributes.key() == live.key()
+                || live.external_id.as_ref().is_some_and(|id| {
+                    user.attributes.external_id.as_ref() == Some(id)
+                        || user.apps.attributes.get(&app).and_then(|a| a.external_id.as_ref()) == Some(id)
+                })
+        });
+        let Some(user) = found else {
+            let mut user = live_user.clone();
+            user.apps.listed = Some(vec![app.clone()]);
+            merged.users.push(user);
+            counts.added += 1;
+            continue;
+        };
+        if !user.attributes.active {
+            // A tombstone stays one: the live account is deactivated by the next apply.
+            continue;
+        }
+        if !DesiredState::has_app(user, target) {
+            let mut apps = user.apps.listed.clone().unwrap_or_else(|| {
+                desired.targets.iter().filter(|t| t.everyone).map(|t| t.name.clone()).collect()
+            });
+            apps.push(app.clone());
+            apps.sort();
+            apps.dedup();
+            user.apps.listed = Some(apps);
+            counts.given_app += 1;
+        }
+        // Where the app's value differs from the one the file gives there, the app's
+        // value becomes the user's value for this target.
+        let overlay = user.apps.attributes.get(&app).cloned().unwrap_or_default();
+        let given =
+            |own: &Option<String>, per_target: &Option<String>| per_target.clone().or_else(|| own.clone());
+        let mut attributes = overlay.clone();
+        let own = &user.attributes;
+        for (slot, own_value, live_value) in [
+            (&mut attributes.role, &own.role, &live.role),
+            (&mut attributes.title, &own.title, &live.title),
+            (&mut attributes.display_name, &own.display_name, &live.display_name),
+            (&mut attributes.external_id, &own.external_id, &live.external_id),
+        ] {
+            if live_value.is_some() && given(own_value, slot) != *live_value {
+                slot.clone_from(live_value);
+            }
+        }
+        if attributes != overlay {
+            user.apps.attributes.insert(app.clone(), attributes);
+            counts.overridden += 1;
+        }
+    }
+    for group in &imported.groups {
+        let same = |g: &&mut roster_model::DesiredGroup| {
+            g.target.as_ref() == Some(&app)
+                && g.display_name.to_lowercase() == group.display_name.to_lowercase()
+        };
+        match merged.groups.iter_mut().find(|g| same(g)) {
+            Some(existing) => {
+                existing.members.clone_from(&group.members);
+                if existing.external_id.is_none() {
+                    existing.external_id.clone_from(&group.external_id);
+                }
+            }
+            None => {
+                let mut group = group.clone();
+                group.target = Some(app.clone());
+                merged.groups.push(group);
+            }
+        }
+        counts.groups += 1;
+    }
+    (merged, counts)
 }

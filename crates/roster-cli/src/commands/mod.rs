@@ -8,9 +8,11 @@ pub mod demo;
 pub mod doctor;
 pub mod emulator;
 pub mod import;
+pub mod multi;
 pub mod plan;
 pub mod rest_check;
 pub mod schema;
+pub mod target;
 pub mod validate;
 
 use crate::cli::{Command, GlobalArgs};
@@ -26,6 +28,8 @@ pub struct Ui {
     pub stderr_color: bool,
     /// `-q`: only errors on stderr.
     pub quiet: bool,
+    /// The target a line is about, when a file names several: status lines start with it.
+    pub label: Option<String>,
 }
 
 impl Ui {
@@ -35,7 +39,18 @@ impl Ui {
             stdout_color: output::stdout_color(global.color),
             stderr_color: output::stderr_color(global.color),
             quiet: global.quiet,
+            label: None,
         }
+    }
+
+    /// The same, for lines about one target of a multi-target file.
+    pub fn for_target(&self, name: &str) -> Ui {
+        Ui { label: Some(name.to_owned()), ..self.clone() }
+    }
+
+    /// `NAME: ` for a target's lines, empty otherwise.
+    pub fn prefix(&self) -> String {
+        self.label.as_deref().map(|name| format!("{name}: ")).unwrap_or_default()
     }
 
     /// An error line, red where colour is on.
@@ -46,7 +61,7 @@ impl Ui {
     /// Prints a status line on stderr unless `-q` was given.
     pub fn status(&self, text: &str) {
         if !self.quiet {
-            eprintln!("{text}");
+            eprintln!("{}{text}", self.prefix());
         }
     }
 }
@@ -57,7 +72,7 @@ pub async fn run_async(command: Command, ui: &Ui) -> CommandResult {
         Command::Plan(args) => plan::run(&args, ui).await,
         Command::Apply(args) => apply::run(&args, ui).await,
         Command::Import(args) => import::run(&args, ui).await,
-        Command::Doctor(args) => doctor::run(&args.connection, &args.api, ui).await,
+        Command::Doctor(args) => doctor::run(&args, ui).await,
         Command::Audit(args) => audit::run(&args, ui).await,
         Command::Emulator(args) => emulator::run(&args, ui).await,
         Command::Demo(args) => demo::run(&args, ui).await,

@@ -9,6 +9,7 @@ use roster_plan::{Plan, PlanOptions, SavedPlan};
 use roster_render::{Context, TextOptions};
 
 use crate::cli::{PlanArgs, PlanFormat, RailOverrides};
+use crate::commands::target::{PlanSettings, Planned, plan_one};
 use crate::commands::{Ui, validate};
 use crate::connection::client_config;
 use crate::failure::{CommandResult, Exit, Failure};
@@ -21,14 +22,15 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     }
     let as_of = args.files.as_of_day();
     let desired = validate::load(&args.files.files, as_of, ui)?;
+    if desired.is_multi_target() {
+        return crate::commands::multi::plan(args, &desired, as_of, ui).await;
+    }
+    crate::commands::multi::refuse_target_flag(&args.targets)?;
     let client = ReadClient::new(client_config(&args.connection, desired.provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
-    let capabilities = client.capabilities().await.clone();
-    let live = fetch(&client, ui).await?;
+    let settings = plan_settings(&args.overrides, as_of, crate::git::last_change(&args.files.files))?;
+    let Planned { plan, .. } = plan_one(&client, &desired, &settings, ui).await?;
     let context = render_context(desired.provider, &client, args.for_commit.as_deref());
-    let options =
-        plan_options(&args.overrides, capabilities, as_of, crate::git::last_change(&args.files.files));
-    let plan = roster_plan::plan(&desired, &live, &options);
     print_plan(&plan, args.format, &context, ui)?;
     if let Some(out) = &args.out {
         let digest = save(out, &plan, &desired)?;
@@ -45,24 +47,29 @@ pub async fn run(args: &PlanArgs, ui: &Ui) -> CommandResult {
     verdict(&plan, args.detailed_exitcode, ui)
 }
 
-/// The time a plan is made at, read here since the planner reads no clock: an empty
-/// duplicate team created within the hour before it may be deleted.
-/// The planner's options for a run: the rails' overrides from this command line (never
-/// from a saved plan), what the service keeps, the day dates are judged on, when the
-/// desired files last changed, and the moment of planning.
-pub fn plan_options(
+/// The settings of a plan from this command line: the rails' overrides (never from a
+/// saved plan), the day dates are judged on, when the desired files last changed.
+pub fn plan_settings(
     overrides: &RailOverrides,
-    capabilities: ServiceCapabilities,
     as_of: roster_model::Date,
     files_changed_at: Option<String>,
-) -> PlanOptions {
+) -> Result<PlanSettings, Failure> {
+    let [allow_deactivations, allow_removals, allow_paid_seats] =
+        overrides.single().map_err(Failure::error)?;
+    Ok(PlanSettings { allow_deactivations, allow_removals, allow_paid_seats, as_of, files_changed_at })
+}
+
+/// The planner's options for a run: the settings, what the service keeps, and the
+/// moment of planning (read here, since the planner reads no clock: an empty duplicate
+/// team created within the hour before it may be deleted).
+pub fn plan_options(settings: &PlanSettings, capabilities: ServiceCapabilities) -> PlanOptions {
     PlanOptions {
-        allow_deactivations: overrides.allow_deactivations,
-        allow_removals: overrides.allow_removals,
-        allow_paid_seats: overrides.allow_paid_seats,
+        allow_deactivations: settings.allow_deactivations,
+        allow_removals: settings.allow_removals,
+        allow_paid_seats: settings.allow_paid_seats,
         capabilities,
-        as_of: Some(as_of),
-        files_changed_at,
+        as_of: Some(settings.as_of),
+        files_changed_at: settings.files_changed_at.clone(),
         now: now(),
         ..PlanOptions::default()
     }
