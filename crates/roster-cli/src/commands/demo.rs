@@ -126,7 +126,8 @@ fn two_apps_seed(with_grace: bool) -> LiveState {
             active: true,
             ..roster_model::UserAttributes::default()
         },
-        created: None,
+        // Accounts from long before the file: none of them is a new arrival.
+        created: Some("2025-03-03T09:00:00Z".to_owned()),
     };
     let mut users = vec![
         user("u-maya", "maya.okafor@lumenlabs.example", Some("admin")),
