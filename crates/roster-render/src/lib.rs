@@ -14,9 +14,11 @@ use roster_model::Provider;
 use roster_plan::Plan;
 
 pub use audit::{render_audit_json, render_audit_markdown, render_audit_text};
+pub use export::{neutralise_formula, render_export_csv, render_export_json};
 
 mod audit;
 mod escape;
+mod export;
 mod fields;
 mod markdown;
 mod text;
