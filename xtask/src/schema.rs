@@ -10,6 +10,7 @@ pub fn run(check: bool) -> Result<()> {
         ("roster.schema.json", roster_spec::json_schema()),
         ("plan.schema.json", roster_plan::json_schema()),
         ("audit.schema.json", roster_plan::audit::json_schema()),
+        ("export.schema.json", roster_plan::export::json_schema()),
     ];
     let mut stale = Vec::new();
     for (name, schema) in schemas {

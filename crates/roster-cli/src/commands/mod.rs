@@ -7,6 +7,7 @@ pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod emulator;
+pub mod export;
 pub mod import;
 pub mod plan;
 pub mod rest_check;
@@ -59,6 +60,7 @@ pub async fn run_async(command: Command, ui: &Ui) -> CommandResult {
         Command::Import(args) => import::run(&args, ui).await,
         Command::Doctor(args) => doctor::run(&args.connection, &args.api, ui).await,
         Command::Audit(args) => audit::run(&args, ui).await,
+        Command::Export(args) => export::run(&args, ui).await,
         Command::Emulator(args) => emulator::run(&args, ui).await,
         Command::Demo(args) => demo::run(&args, ui).await,
         Command::Validate(args) => validate::run(&args, ui),
