@@ -125,10 +125,27 @@ groups:
 /// A repository with three commits by three authors, then an uncommitted edit of dee.
 fn fixture_repository() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    git(dir.path(), "Ann Admin <ann@lumen.example>", "2026-01-05T09:00:00+01:00", &["init", "-q", "-b", "main"]);
+    git(
+        dir.path(),
+        "Ann Admin <ann@lumen.example>",
+        "2026-01-05T09:00:00+01:00",
+        &["init", "-q", "-b", "main"],
+    );
     commit(dir.path(), FIRST, "Ann Admin <ann@lumen.example>", "2026-01-05T09:00:00+01:00", "first users");
-    commit(dir.path(), SECOND, "Bea Builder <bea@lumen.example>", "2026-02-10T12:30:00-05:00", "bob on call, dee");
-    commit(dir.path(), THIRD, "Cyd Clerk <cyd@lumen.example>", "2026-03-15T18:00:00Z", "design team, zed leaves");
+    commit(
+        dir.path(),
+        SECOND,
+        "Bea Builder <bea@lumen.example>",
+        "2026-02-10T12:30:00-05:00",
+        "bob on call, dee",
+    );
+    commit(
+        dir.path(),
+        THIRD,
+        "Cyd Clerk <cyd@lumen.example>",
+        "2026-03-15T18:00:00Z",
+        "design team, zed leaves",
+    );
     let edited = THIRD.replace("    displayName: Dee\n", "    displayName: Dee Diaz\n");
     std::fs::write(dir.path().join("users.yaml"), edited).unwrap();
     dir
@@ -153,7 +170,8 @@ fn pinned(stdout: &str) -> Value {
 #[test]
 fn csv_from_a_repository_names_the_commit_of_each_entry() {
     let dir = fixture_repository();
-    let (code, stdout, stderr) = run(export(None, dir.path()).args(["--format", "csv", "--as-of", "2026-04-01"]));
+    let (code, stdout, stderr) =
+        run(export(None, dir.path()).args(["--format", "csv", "--as-of", "2026-04-01"]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("exported 5 rows; git history for 5 of 5"), "{stderr}");
     assert!(stdout.contains("\r\n") && !stdout.replace("\r\n", "").contains('\n'), "CRLF records");
@@ -178,9 +196,43 @@ fn json_from_a_repository_is_the_versioned_document() {
     let text = std::fs::read_to_string(out).unwrap();
     insta::assert_json_snapshot!("export_json", pinned(&text));
     // Run after run, the same rows.
-    let (_, again, _) =
-        run(export(None, dir.path()).args(["--format", "json", "--as-of", "2026-04-01"]));
+    let (_, again, _) = run(export(None, dir.path()).args(["--format", "json", "--as-of", "2026-04-01"]));
     assert_eq!(pinned(&again), pinned(&text));
+}
+
+#[test]
+fn a_shallow_clone_names_no_commit_for_history_it_lacks() {
+    let origin = fixture_repository();
+    let clone = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", origin.path().display());
+    git(
+        clone.path(),
+        "Ann <ann@lumen.example>",
+        "2026-01-05T09:00:00Z",
+        &["clone", "-q", "--depth", "2", &url, "."],
+    );
+    let (code, stdout, stderr) =
+        run(export(None, clone.path()).args(["--format", "json", "--as-of", "2026-04-01"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("shallow clone") && stderr.contains("fetch-depth: 0"), "{stderr}");
+    let document: Value = serde_json::from_str(&stdout).unwrap();
+    let authors: Vec<(&str, &Value)> = document["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["userName"].as_str().unwrap(), &r["author"]))
+        .collect();
+    // Only the newest commit is whole; the edge of the clone stands for older history.
+    assert_eq!(
+        authors,
+        [
+            ("ada@lumen.example", &Value::Null),
+            ("bob@lumen.example", &Value::Null),
+            ("cy@lumen.example", &Value::Null),
+            ("dee@lumen.example", &Value::Null),
+            ("zed@lumen.example", &Value::from("Cyd Clerk <cyd@lumen.example>")),
+        ]
+    );
 }
 
 #[test]
@@ -235,7 +287,8 @@ groups:
 ";
     git(dir.path(), "Ann <ann@lumen.example>", "2026-01-05T09:00:00Z", &["init", "-q", "-b", "main"]);
     commit(dir.path(), file, "=Mallory <mallory@lumen.example>", "2026-01-05T09:00:00Z", "hostile");
-    let (code, stdout, stderr) = run(export(None, dir.path()).args(["--format", "csv", "--as-of", "2026-04-01"]));
+    let (code, stdout, stderr) =
+        run(export(None, dir.path()).args(["--format", "csv", "--as-of", "2026-04-01"]));
     assert_eq!(code, 0, "{stderr}");
     let mut reader = csv::ReaderBuilder::new().from_reader(stdout.as_bytes());
     let header = reader.headers().unwrap().clone();
@@ -349,13 +402,8 @@ fn an_incomplete_live_view_exports_nothing() {
     let server = live_server(EmulatorConfig { max_page_size: 2, misbehaviour, ..EmulatorConfig::default() });
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("users.yaml"), LIVE_FILE).unwrap();
-    let (code, stdout, stderr) = run(export(Some(&server), dir.path()).args([
-        "--format",
-        "csv",
-        "--live",
-        "--out",
-        "review.csv",
-    ]));
+    let (code, stdout, stderr) =
+        run(export(Some(&server), dir.path()).args(["--format", "csv", "--live", "--out", "review.csv"]));
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stderr.contains("the live view was incomplete; nothing is exported"), "{stderr}");
     assert!(stdout.is_empty() && !dir.path().join("review.csv").exists());

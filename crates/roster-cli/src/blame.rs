@@ -28,6 +28,8 @@ struct Commit {
     author_mail: String,
     author_time: i64,
     committer_time: i64,
+    /// Blame stopped here: the root commit, or the edge of a shallow clone.
+    boundary: bool,
 }
 
 /// What a line of the file is, for cutting the file into entries.
@@ -52,6 +54,9 @@ struct Line {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Blame {
     commits: Vec<Commit>,
+    /// The repository is a shallow clone: a boundary commit stands for all the history
+    /// that was not fetched, so it names no change.
+    shallow: bool,
     /// By line number less one.
     lines: Vec<Option<Line>>,
 }
@@ -94,7 +99,27 @@ pub fn blame_file(file: &Path) -> Option<Blame> {
         tracing::debug!("no git history for {}: git blame exited with {}", file.display(), output.status);
         return None;
     }
-    parse_porcelain(&output.stdout)
+    let mut blame = parse_porcelain(&output.stdout)?;
+    blame.shallow = is_shallow(dir);
+    if blame.shallow {
+        tracing::warn!(
+            "{} is in a shallow clone: entries last changed before its oldest fetched commit get no commit; \
+             fetch the whole history (actions/checkout: fetch-depth: 0)",
+            file.display()
+        );
+    }
+    Some(blame)
+}
+
+fn is_shallow(dir: &Path) -> bool {
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--is-shallow-repository"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|output| output.stdout.trim_ascii() == b"true")
 }
 
 /// Reads `git blame --porcelain` output; `None` when it is not such output.
@@ -130,6 +155,7 @@ pub fn parse_porcelain(bytes: &[u8]) -> Option<Blame> {
             "author-mail" => entry.author_mail = value.to_owned(),
             "author-time" => entry.author_time = value.parse().unwrap_or_default(),
             "committer-time" => entry.committer_time = value.parse().unwrap_or_default(),
+            "boundary" => entry.boundary = true,
             _ => {}
         }
     }
@@ -191,7 +217,7 @@ impl Blame {
                 newest = Some(commit);
             }
         }
-        let commit = newest?;
+        let commit = newest.filter(|c| !(c.boundary && self.shallow))?;
         let date = jiff::Timestamp::from_second(commit.author_time).ok()?;
         Some(LastChange::Committed {
             commit: commit.id.clone(),
@@ -239,16 +265,16 @@ mod tests {
 
     fn file() -> Vec<(&'static str, &'static str)> {
         vec![
-            (A, "version: 1"),          // 1
-            (A, "users:"),              // 2
+            (A, "version: 1"),                    // 1
+            (A, "users:"),                        // 2
             (A, "  - userName: ada@example.com"), // 3
-            (B, "    role: admin"),     // 4
-            (B, ""),                    // 5
-            (B, "  # the next one"),    // 6
-            (A, "  - userName: bo@example.com"), // 7
-            (A, "    role: maker"),     // 8
-            (NOT_COMMITTED, "groups:"), // 9
-            (A, "  - displayName: T"),  // 10
+            (B, "    role: admin"),               // 4
+            (B, ""),                              // 5
+            (B, "  # the next one"),              // 6
+            (A, "  - userName: bo@example.com"),  // 7
+            (A, "    role: maker"),               // 8
+            (NOT_COMMITTED, "groups:"),           // 9
+            (A, "  - displayName: T"),            // 10
         ]
     }
 
@@ -273,9 +299,22 @@ mod tests {
     }
 
     #[test]
+    fn in_a_shallow_clone_the_boundary_names_no_change() {
+        let text = porcelain(&file()).replacen("summary s\n", "summary s\nboundary\n", 1);
+        let mut blame = parse_porcelain(text.as_bytes()).unwrap();
+        assert!(blame.last_change(7, 8).is_some(), "a root commit is a change");
+        blame.shallow = true;
+        assert_eq!(blame.last_change(7, 8), None);
+        // A later commit among the lines is still the entry's last change.
+        assert!(matches!(blame.last_change(3, 4), Some(LastChange::Committed { commit, .. }) if commit == B));
+    }
+
+    #[test]
     fn flow_entries_on_one_line_share_it() {
-        let blame = parse_porcelain(porcelain(&[(A, "users: [{userName: a@x.com}, {userName: b@x.com}]")]).as_bytes())
-            .unwrap();
+        let blame = parse_porcelain(
+            porcelain(&[(A, "users: [{userName: a@x.com}, {userName: b@x.com}]")]).as_bytes(),
+        )
+        .unwrap();
         assert_eq!(blame.span(1, &BTreeSet::from([1])), (1, 1));
         assert!(blame.last_change(1, 1).is_some());
     }

@@ -267,7 +267,12 @@ fn teams_by_key(desired: &DesiredState, as_of: Date) -> FastMap<Cow<'_, str>, Ve
     by_key.into_iter().map(|(key, names)| (key, names.into_iter().map(str::to_owned).collect())).collect()
 }
 
-fn file_row(desired: &DesiredState, user: &DesiredUser, as_of: Date, teams: Option<&Vec<String>>) -> ExportRow {
+fn file_row(
+    desired: &DesiredState,
+    user: &DesiredUser,
+    as_of: Date,
+    teams: Option<&Vec<String>>,
+) -> ExportRow {
     let attributes = &user.attributes;
     let inactive_reason = if !attributes.active {
         Some(InactiveReason::Tombstone)
@@ -324,9 +329,7 @@ fn set_live(row: &mut ExportRow, user: &LiveUser) {
 
 #[cfg(test)]
 mod tests {
-    use roster_model::{
-        DesiredGroup, Grant, MembershipExpiry, Provider, UserAttributes,
-    };
+    use roster_model::{DesiredGroup, Grant, MembershipExpiry, Provider, UserAttributes};
 
     use super::*;
 
@@ -360,8 +363,11 @@ mod tests {
     fn state() -> DesiredState {
         let mut expired = user("Bo@Example.com", Some("maker"), true);
         expired.expires = Some(day("2026-06-01"));
-        expired.grant =
-            Grant { reason: Some("contract".into()), approved_by: Some("ada@example.com".into()), ticket: None };
+        expired.grant = Grant {
+            reason: Some("contract".into()),
+            approved_by: Some("ada@example.com".into()),
+            ticket: None,
+        };
         let mut renamed = user("cy@example.com", Some("viewer"), true);
         renamed.previously = vec!["cy@old.example".into()];
         DesiredState {

@@ -182,7 +182,10 @@ mod tests {
             let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
             let record = reader.records().next().unwrap().unwrap();
             for (column, cell) in record.iter().enumerate() {
-                assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{trigger:?} in column {column}: {cell:?}");
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{trigger:?} in column {column}: {cell:?}"
+                );
             }
             assert_eq!(&record[0], format!("'{trigger}x@example.com"));
             assert_eq!(&record[1], format!("'{value}"));

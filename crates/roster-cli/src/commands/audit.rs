@@ -43,7 +43,12 @@ pub async fn run(args: &AuditArgs, ui: &Ui) -> CommandResult {
 
 /// An audit (or export) from half a list would name people as missing who are not: an
 /// incomplete view is an error, with its reasons; `nothing` says what is not produced.
-pub fn refuse_incomplete(what: &str, completeness: &Completeness, nothing: &str, ui: &Ui) -> Result<(), Failure> {
+pub fn refuse_incomplete(
+    what: &str,
+    completeness: &Completeness,
+    nothing: &str,
+    ui: &Ui,
+) -> Result<(), Failure> {
     let Completeness::Incomplete(reasons) = completeness else { return Ok(()) };
     eprintln!("{}", ui.paint_error(&format!("error: {what} was incomplete; {nothing}")));
     for reason in reasons {

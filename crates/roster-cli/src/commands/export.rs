@@ -33,7 +33,10 @@ pub async fn run(args: &ExportArgs, ui: &Ui) -> CommandResult {
     }
     let document = ExportDocument {
         version: EXPORT_VERSION,
-        generated_at: jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| jiff::Timestamp::now()).to_string(),
+        generated_at: jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+            .to_string(),
         as_of,
         files: args.files.files.iter().map(|f| f.display().to_string()).collect(),
         live: args.live,
@@ -47,7 +50,8 @@ pub async fn run(args: &ExportArgs, ui: &Ui) -> CommandResult {
     .map_err(|err| Failure::from_error("cannot write the export", &err))?;
     // Every value is a Rust string, so the export is UTF-8; a token pasted into the file
     // (or an author name) does not leave in it.
-    let text = String::from_utf8(bytes).map_err(|err| Failure::from_error("cannot write the export", &err))?;
+    let text =
+        String::from_utf8(bytes).map_err(|err| Failure::from_error("cannot write the export", &err))?;
     let text = redact_secrets(&text);
     match &args.out {
         Some(out) => write_atomically(out, text.as_bytes())?,
@@ -71,7 +75,11 @@ pub async fn run(args: &ExportArgs, ui: &Ui) -> CommandResult {
 
 /// The live state through the read-only client, complete or not at all: an export from
 /// half a list would show people as absent from the service who are not.
-async fn fetch_live(args: &ExportArgs, provider: roster_model::Provider, ui: &Ui) -> Result<LiveState, Failure> {
+async fn fetch_live(
+    args: &ExportArgs,
+    provider: roster_model::Provider,
+    ui: &Ui,
+) -> Result<LiveState, Failure> {
     let client = ReadClient::new(client_config(&args.connection, provider)?)
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
     let live = fetch(&client, ui).await?;
