@@ -60,67 +60,26 @@ groups:
     members: [ada@lumen.example, BOB@lumen.example]
 ";
 
-const SECOND: &str = "\
-version: 1
-provider: productboard
-users:
-  - userName: ada@lumen.example
-    displayName: Ada Lovelace
-    role: admin
-    reason: runs the workspace
-    approved_by: cto@lumen.example
-    ticket: IT-1
-  - userName: bob@lumen.example
-    displayName: Bob Stone
-    role: admin
-    reason: \"on call, Q2\"
-    review_after: 2026-06-30
+/// The second version: bob becomes an admin for on-call duty, dee arrives.
+fn second() -> String {
+    FIRST
+        .replace(
+            "    role: maker\n",
+            "    role: admin\n    reason: \"on call, Q2\"\n    review_after: 2026-06-30\n",
+        )
+        .replace(
+            "groups:\n",
+            "  - userName: dee@lumen.example\n    displayName: Dee\n    role: contributor\n    \
+             approved_by: ada@lumen.example\ngroups:\n",
+        )
+}
 
-  - userName: cy@lumen.example
-    role: viewer
-    expires: 2026-03-01
-  - userName: dee@lumen.example
-    displayName: Dee
-    role: contributor
-    approved_by: ada@lumen.example
-groups:
-  - displayName: Product
-    members: [ada@lumen.example, BOB@lumen.example]
-";
-
-const THIRD: &str = "\
-version: 1
-provider: productboard
-users:
-  - userName: ada@lumen.example
-    displayName: Ada Lovelace
-    role: admin
-    reason: runs the workspace
-    approved_by: cto@lumen.example
-    ticket: IT-1
-  - userName: bob@lumen.example
-    displayName: Bob Stone
-    role: admin
-    reason: \"on call, Q2\"
-    review_after: 2026-06-30
-
-  - userName: cy@lumen.example
-    role: viewer
-    expires: 2026-03-01
-  - userName: dee@lumen.example
-    displayName: Dee
-    role: contributor
-    approved_by: ada@lumen.example
-  - userName: zed@lumen.example
-    active: false
-groups:
-  - displayName: Product
-    members: [ada@lumen.example, BOB@lumen.example]
-  - displayName: Design
-    members:
-      - ada@lumen.example
-      - { userName: dee@lumen.example, reason: pairing }
-";
+/// The third version: zed leaves (a tombstone), a Design team with a membership's reason.
+fn third() -> String {
+    second().replace("groups:\n", "  - userName: zed@lumen.example\n    active: false\ngroups:\n")
+        + "  - displayName: Design\n    members:\n      - ada@lumen.example\n      \
+           - { userName: dee@lumen.example, reason: pairing }\n"
+}
 
 /// A repository with three commits by three authors, then an uncommitted edit of dee.
 fn fixture_repository() -> tempfile::TempDir {
@@ -134,19 +93,19 @@ fn fixture_repository() -> tempfile::TempDir {
     commit(dir.path(), FIRST, "Ann Admin <ann@lumen.example>", "2026-01-05T09:00:00+01:00", "first users");
     commit(
         dir.path(),
-        SECOND,
+        &second(),
         "Bea Builder <bea@lumen.example>",
         "2026-02-10T12:30:00-05:00",
         "bob on call, dee",
     );
     commit(
         dir.path(),
-        THIRD,
+        &third(),
         "Cyd Clerk <cyd@lumen.example>",
         "2026-03-15T18:00:00Z",
         "design team, zed leaves",
     );
-    let edited = THIRD.replace("    displayName: Dee\n", "    displayName: Dee Diaz\n");
+    let edited = third().replace("    displayName: Dee\n", "    displayName: Dee Diaz\n");
     std::fs::write(dir.path().join("users.yaml"), edited).unwrap();
     dir
 }
@@ -428,4 +387,70 @@ fn the_export_never_replaces_an_input_file() {
     let (code, _, stderr) = run(export(None, dir.path()).args(["--format", "csv", "--out", "users.yaml"]));
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(std::fs::read_to_string(dir.path().join("users.yaml")).unwrap(), LIVE_FILE);
+}
+
+/// A directory of two files: one blame per file, whatever the number of users.
+#[test]
+fn blame_runs_once_per_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let team = dir.path().join("team");
+    std::fs::create_dir(&team).unwrap();
+    git(dir.path(), "Ann <ann@lumen.example>", "2026-01-05T09:00:00Z", &["init", "-q", "-b", "main"]);
+    let users = |names: &[&str]| {
+        let entries: String =
+            names.iter().map(|n| format!("  - userName: {n}@lumen.example\n    role: maker\n")).collect();
+        format!("version: 1\nusers:\n{entries}")
+    };
+    std::fs::write(team.join("a.yaml"), users(&["ada", "bob", "cy"])).unwrap();
+    std::fs::write(team.join("b.yaml"), users(&["dee", "eve"])).unwrap();
+    git(dir.path(), "Ann <ann@lumen.example>", "2026-01-05T09:00:00Z", &["add", "team"]);
+    git(dir.path(), "Ann <ann@lumen.example>", "2026-01-05T09:00:00Z", &["commit", "-q", "-m", "team"]);
+    std::fs::write(team.join("b.yaml"), users(&["dee", "eve", "fay"])).unwrap();
+    git(dir.path(), "Bea <bea@lumen.example>", "2026-02-05T09:00:00Z", &["commit", "-q", "-am", "fay"]);
+
+    // git, through a wrapper that logs each call.
+    let real_git =
+        String::from_utf8(Command::new("sh").args(["-c", "command -v git"]).output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_owned();
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("calls.log");
+    let wrapper = bin.path().join("git");
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real_git}' \"$@\"\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    let (code, stdout, stderr) = run(export(None, dir.path()).env("PATH", bin.path()).args([
+        "--format",
+        "json",
+        "--as-of",
+        "2026-04-01",
+        "team",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let blames: Vec<&str> = calls.lines().filter(|l| l.contains("blame")).collect();
+    assert_eq!(blames.len(), 2, "{calls}");
+    let document: Value = serde_json::from_str(&stdout).unwrap();
+    let authors: Vec<String> = document["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r["userName"].as_str().unwrap(), r["author"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        authors,
+        [
+            "ada@lumen.example Ann <ann@lumen.example>",
+            "bob@lumen.example Ann <ann@lumen.example>",
+            "cy@lumen.example Ann <ann@lumen.example>",
+            "dee@lumen.example Ann <ann@lumen.example>",
+            "eve@lumen.example Ann <ann@lumen.example>",
+            "fay@lumen.example Bea <bea@lumen.example>",
+        ]
+    );
 }

@@ -477,7 +477,8 @@ mod tests {
             ..LiveState::default()
         };
         let export = export_rows(&desired, day("2026-01-01"), &[], Some(&live));
-        let summary: Vec<(&str, Option<bool>, Option<&str>, Option<LiveStatus>)> = export
+        type Summary<'a> = (&'a str, Option<bool>, Option<&'a str>, Option<LiveStatus>);
+        let summary: Vec<Summary<'_>> = export
             .rows
             .iter()
             .map(|r| (r.user_name.as_str(), r.in_file, r.live_id.as_deref(), r.live_status))
