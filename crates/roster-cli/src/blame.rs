@@ -207,12 +207,16 @@ impl Blame {
     fn last_change(&self, first: usize, last: usize) -> Option<LastChange> {
         let lines = self.lines.get(first.checked_sub(1)?..last.min(self.lines.len()))?;
         let commits = lines.iter().flatten().map(|line| &self.commits[line.commit]);
+        // Newest by committer time, then author time; the id breaks ties, so that the
+        // answer does not depend on the order of the lines.
+        fn order(c: &Commit) -> (i64, i64, &str) {
+            (c.committer_time, c.author_time, c.id.as_str())
+        }
         let mut newest: Option<&Commit> = None;
         for commit in commits {
             if commit.id == NOT_COMMITTED {
                 return Some(LastChange::Uncommitted);
             }
-            let order = |c: &Commit| (c.committer_time, c.author_time, c.id.clone());
             if newest.is_none_or(|n| order(commit) > order(n)) {
                 newest = Some(commit);
             }
