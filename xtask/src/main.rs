@@ -26,7 +26,8 @@ commands:
   size [--check]   build the distributed binary (--profile dist) and write its size into
                    BENCHMARKS.md, or only check it is under the limit
   interop          run roster against third-party SCIM software from PyPI
-  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, fetch, fetch-targets, apply, pacing, verify, hostile)";
+  bench [NAME]     run the benchmarks recorded in BENCHMARKS.md (validate, plan, plan-targets, fetch,
+                   fetch-targets, apply, pacing, verify, hostile, export)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -152,6 +153,7 @@ const BENCHMARKS: &[(&str, &str, &str)] = &[
     ("pacing", "roster-apply", "bench_pacing"),
     ("verify", "roster-apply", "bench_verify"),
     ("hostile", "roster-cli", "bench_hostile"),
+    ("export", "roster-cli", "bench_export"),
 ];
 
 fn bench(args: &[String]) -> Result<()> {
@@ -162,7 +164,7 @@ fn bench(args: &[String]) -> Result<()> {
         bail!("no benchmark named {}; there are: {}", args.join(" "), names.join(", "));
     }
     for (name, package, example) in chosen {
-        if *name == "hostile" {
+        if *name == "hostile" || *name == "export" {
             // It measures the release binary itself, in a process of its own per file.
             run("cargo", &["build", "--release", "--quiet", "-p", "roster-cli", "--bin", "roster"])?;
         }

@@ -11,6 +11,7 @@ pub fn run(check: bool) -> Result<()> {
         ("plan.schema.json", roster_plan::json_schema()),
         ("audit.schema.json", roster_plan::audit::json_schema()),
         ("multi-plan.schema.json", roster_plan::targets::json_schema()),
+        ("export.schema.json", roster_plan::export::json_schema()),
     ];
     let mut stale = Vec::new();
     for (name, schema) in schemas {

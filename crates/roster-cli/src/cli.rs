@@ -68,6 +68,9 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Cross-check the file and SCIM against Productboard's REST member list (read-only).
     Audit(AuditArgs),
+    /// One row per user for an access review (CSV or JSON), with the commit that last
+    /// changed each entry; `--live` adds the service's account beside it (read-only).
+    Export(ExportArgs),
     /// Run a local SCIM server with Productboard's rules.
     Emulator(EmulatorArgs),
     /// Validate, plan, apply and re-plan examples/ against an embedded emulator.
@@ -176,6 +179,37 @@ pub struct AuditArgs {
     /// Exit 2 when something differs, 0 when the file, SCIM and the REST list agree.
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+/// `roster export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The desired state.
+    #[command(flatten)]
+    pub files: FilesArgs,
+    /// The format: CSV (RFC 4180, a header row) or versioned JSON
+    /// (schemas/export.schema.json).
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Write the export to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also read the service's users through the read-only client: each row gets the
+    /// matched account's id, status and role, and accounts absent from the file get rows.
+    #[arg(long)]
+    pub live: bool,
+    /// The service (with --live).
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// How to write an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// CSV: a header row, CRLF records, UTF-8, formulas neutralised.
+    Csv,
+    /// Versioned JSON.
+    Json,
 }
 
 /// `roster plan`.

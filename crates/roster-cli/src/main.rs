@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod blame;
 mod cli;
 mod commands;
 mod connection;

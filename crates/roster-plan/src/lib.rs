@@ -64,6 +64,7 @@ pub mod audit;
 mod capabilities;
 mod claims;
 mod duplicates;
+pub mod export;
 mod fingerprint;
 mod groups;
 mod index;

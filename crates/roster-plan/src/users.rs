@@ -67,6 +67,11 @@ pub(crate) struct UserPlan<'a> {
     pub live_by_id: FastMap<&'a str, usize>,
     /// The day dates are judged on, for memberships that end.
     pub as_of: Option<Date>,
+    /// The live user each desired user matched (by index into `desired.users` and
+    /// `live.users`), for `roster export --live`.
+    pub matched: Vec<Option<usize>>,
+    /// Live users left out as repeats of another entry with the same id.
+    pub dropped: Vec<bool>,
 }
 
 impl UserPlan<'_> {
@@ -387,6 +392,8 @@ pub(crate) fn plan_users<'a>(
         live_users: l_users,
         live_by_id,
         as_of,
+        matched: d_match.iter().map(|m| m.map(|(l, _)| l)).collect(),
+        dropped: dropped.clone(),
     };
     let mut deactivate = Vec::new();
     let mut changes_of: Vec<Option<UserChanges>> = vec![None; d_users.len()];

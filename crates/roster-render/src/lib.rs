@@ -15,9 +15,11 @@ use roster_plan::Plan;
 
 pub use audit::{render_audit_json, render_audit_markdown, render_audit_text};
 pub use multi::MultiContext;
+pub use export::{neutralise_formula, render_export_csv, render_export_json};
 
 mod audit;
 mod escape;
+mod export;
 mod fields;
 mod markdown;
 mod multi;

@@ -28,14 +28,14 @@ pub async fn run(args: &AuditArgs, ui: &Ui) -> CommandResult {
     let rest = MembersClient::new(rest_config)
         .map_err(|err| Failure::from_error("cannot set up the REST API client", &err))?;
     let live = fetch(&scim, ui).await?;
-    refuse_incomplete("the SCIM view", &live.completeness, ui)?;
+    refuse_incomplete("the SCIM view", &live.completeness, "no audit is reported", ui)?;
     let paged = rest
         .fetch_members()
         .await
         .map_err(|err| client_failure("cannot fetch the REST member list", &err))?;
     let pages = if paged.pages == 1 { "1 page".to_owned() } else { format!("{} pages", paged.pages) };
     ui.status(&format!("fetched {} members in {pages} from {}", paged.members.len(), rest.base_url()));
-    refuse_incomplete("the REST member list", &paged.completeness, ui)?;
+    refuse_incomplete("the REST member list", &paged.completeness, "no audit is reported", ui)?;
     let report = audit(&desired, &live, &paged.members);
     print(&report, args.format)?;
     if args.detailed_exitcode && !report.is_clean() {
@@ -77,11 +77,21 @@ async fn multi(args: &AuditArgs, desired: &roster_model::DesiredState, ui: &Ui) 
             Failure::from_error(&format!("target {name}: cannot set up the REST API client"), &err)
         })?;
         let live = fetch(&scim, &ui).await?;
-        refuse_incomplete(&format!("target {name}: the SCIM view"), &live.completeness, &ui)?;
+        refuse_incomplete(
+            &format!("target {name}: the SCIM view"),
+            &live.completeness,
+            "no audit is reported",
+            &ui,
+        )?;
         let paged = rest.fetch_members().await.map_err(|err| {
             client_failure(&format!("target {name}: cannot fetch the REST member list"), &err)
         })?;
-        refuse_incomplete(&format!("target {name}: the REST member list"), &paged.completeness, &ui)?;
+        refuse_incomplete(
+            &format!("target {name}: the REST member list"),
+            &paged.completeness,
+            "no audit is reported",
+            &ui,
+        )?;
         let projection = desired.for_target(name.as_str()).unwrap_or_default();
         let report = audit(&projection, &live, &paged.members);
         match args.format {
@@ -117,11 +127,16 @@ async fn multi(args: &AuditArgs, desired: &roster_model::DesiredState, ui: &Ui) 
     Ok(exit)
 }
 
-/// An audit from half a list would name people as missing who are not: an incomplete
-/// view is an error, with its reasons.
-fn refuse_incomplete(what: &str, completeness: &Completeness, ui: &Ui) -> Result<(), Failure> {
+/// An audit (or export) from half a list would name people as missing who are not: an
+/// incomplete view is an error, with its reasons; `nothing` says what is not produced.
+pub fn refuse_incomplete(
+    what: &str,
+    completeness: &Completeness,
+    nothing: &str,
+    ui: &Ui,
+) -> Result<(), Failure> {
     let Completeness::Incomplete(reasons) = completeness else { return Ok(()) };
-    eprintln!("{}", ui.paint_error(&format!("error: {what} was incomplete; no audit is reported")));
+    eprintln!("{}", ui.paint_error(&format!("error: {what} was incomplete; {nothing}")));
     for reason in reasons {
         eprintln!("  - {reason}");
     }

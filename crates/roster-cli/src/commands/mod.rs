@@ -7,6 +7,7 @@ pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod emulator;
+pub mod export;
 pub mod import;
 pub mod multi;
 pub mod plan;
@@ -74,6 +75,7 @@ pub async fn run_async(command: Command, ui: &Ui) -> CommandResult {
         Command::Import(args) => import::run(&args, ui).await,
         Command::Doctor(args) => doctor::run(&args, ui).await,
         Command::Audit(args) => audit::run(&args, ui).await,
+        Command::Export(args) => export::run(&args, ui).await,
         Command::Emulator(args) => emulator::run(&args, ui).await,
         Command::Demo(args) => demo::run(&args, ui).await,
         Command::Validate(args) => validate::run(&args, ui),
