@@ -459,3 +459,58 @@ fn exit_codes_aggregate_the_worst_wins() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("target productboard"), "{stderr}");
 }
+
+#[test]
+fn export_of_a_multi_target_file_has_a_row_per_person_and_app() {
+    let (pb, miro) = two_apps();
+    let dir = tempfile::tempdir().unwrap();
+    // Bob's line is gone; Carol has productboard only, yet still an account in miro.
+    write_file(dir.path(), &pb, &miro, "", ADA_BOTH_CAROL_PB);
+
+    let (code, csv, stderr) = run(roster_multi(dir.path()).args(["export", "--format", "csv"]));
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("target,userName,"), "{csv}");
+    let rows: Vec<(&str, &str)> = lines[1..]
+        .iter()
+        .map(|l| {
+            let mut cells = l.split(',');
+            (cells.next().unwrap(), cells.next().unwrap())
+        })
+        .collect();
+    // Without --live, only the apps the file gives: Carol has no miro row.
+    assert_eq!(
+        rows,
+        [
+            ("miro", "ada@example.com"),
+            ("productboard", "ada@example.com"),
+            ("productboard", "carol@example.com")
+        ]
+    );
+
+    let (code, json, stderr) = run(roster_multi(dir.path()).args(["export", "--format", "json", "--live"]));
+    assert_eq!(code, 0, "{stderr}");
+    let document: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let row = |target: &str, user_name: &str| {
+        document["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["target"] == target && r["userName"] == user_name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no row {target} {user_name}: {json}"))
+    };
+    // Carol's miro account is still there: a row says the file no longer gives it.
+    let carol = row("miro", "carol@example.com");
+    assert_eq!(carol["inactiveReason"], "notInApps", "{carol}");
+    assert_eq!(carol["liveStatus"], "active");
+    // Bob is in neither app's file: a live-only row in each.
+    for target in ["miro", "productboard"] {
+        assert_eq!(row(target, "bob@example.com")["inFile"], false);
+    }
+    assert_eq!(row("productboard", "ada@example.com")["liveId"], "u-ada");
+    assert!(pb.writes().is_empty() && miro.writes().is_empty(), "export must not write");
+    for text in [&csv, &json, &stderr] {
+        assert!(!text.contains(PB_TOKEN) && !text.contains(MIRO_TOKEN));
+    }
+}

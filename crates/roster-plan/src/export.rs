@@ -47,6 +47,10 @@ pub struct ExportDocument {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportRow {
+    /// In a file with `targets`: the app (target) this row is about; a person has a row
+    /// per app they have, or have an account in. Absent for a single-target file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     /// The userName: the file's, or the service's for a live user absent from the file.
     pub user_name: String,
     /// The file's displayName.
@@ -105,6 +109,9 @@ pub enum InactiveReason {
     Tombstone,
     /// `expires` is the as-of day or earlier.
     Expired,
+    /// In a file with `targets`: the user's `apps` does not list this row's target.
+    #[serde(rename = "notInApps")]
+    NotInApps,
 }
 
 impl InactiveReason {
@@ -113,6 +120,7 @@ impl InactiveReason {
         match self {
             InactiveReason::Tombstone => "tombstone",
             InactiveReason::Expired => "expired",
+            InactiveReason::NotInApps => "notInApps",
         }
     }
 }
@@ -237,6 +245,33 @@ pub fn export_rows(
     Export { rows: keyed.into_iter().map(|(_, row)| row).collect(), warnings }
 }
 
+/// The rows of a file with `targets`: for each target (by name), the rows of its
+/// projection (the target's provider, roles, per-target attributes and teams), with
+/// `live[target]` where the service was read. A user without the target's app has a row
+/// there only when the service still holds an account for them (`notInApps`). Rows are
+/// ordered by target, then as [`export_rows`] orders them.
+pub fn export_targets(
+    desired: &DesiredState,
+    as_of: Date,
+    last_change: &[Option<LastChange>],
+    live: &std::collections::BTreeMap<String, LiveState>,
+) -> Export {
+    let mut all = Export::default();
+    for name in desired.target_names() {
+        let Some(projection) = desired.for_target(name.as_str()) else { continue };
+        let export = export_rows(&projection, as_of, last_change, live.get(name.as_str()));
+        all.warnings.extend(export.warnings.into_iter().map(|w| format!("target {name}: {w}")));
+        all.rows.extend(
+            export
+                .rows
+                .into_iter()
+                .filter(|row| row.inactive_reason != Some(InactiveReason::NotInApps) || row.live_id.is_some())
+                .map(|row| ExportRow { target: Some(name.to_string()), ..row }),
+        );
+    }
+    all
+}
+
 /// The JSON Schema of [`ExportDocument`] (draft 7, like the other schemas).
 pub fn json_schema() -> serde_json::Value {
     let generator = schemars::generate::SchemaSettings::draft07().into_generator();
@@ -274,7 +309,9 @@ fn file_row(
     teams: Option<&Vec<String>>,
 ) -> ExportRow {
     let attributes = &user.attributes;
-    let inactive_reason = if !attributes.active {
+    let inactive_reason = if user.apps.revoked.is_some() {
+        Some(InactiveReason::NotInApps)
+    } else if !attributes.active {
         Some(InactiveReason::Tombstone)
     } else if user.expired_on(Some(as_of)).is_some() {
         Some(InactiveReason::Expired)
@@ -299,6 +336,7 @@ fn file_row(
 
 fn empty_row(user_name: String) -> ExportRow {
     ExportRow {
+        target: None,
         user_name,
         display_name: None,
         role: None,

@@ -41,10 +41,18 @@ pub const TEAM_SEPARATOR: &str = "; ";
 pub fn render_export_csv(document: &ExportDocument, out: &mut impl Write) -> io::Result<()> {
     let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
     let n_file = if document.live { FILE_COLUMNS.len() } else { FILE_COLUMNS.len() - 1 };
-    let header = FILE_COLUMNS[..n_file].iter().chain(if document.live { &LIVE_COLUMNS[..] } else { &[] });
+    // A file with `targets` has a row per person and app: the app comes first.
+    let targets = document.rows.iter().any(|row| row.target.is_some());
+    let header = (if targets { &["target"][..] } else { &[] })
+        .iter()
+        .chain(&FILE_COLUMNS[..n_file])
+        .chain(if document.live { &LIVE_COLUMNS[..] } else { &[] });
     writer.write_record(header)?;
     for row in &document.rows {
-        let cells = cells(row, document.live);
+        let mut cells = cells(row, document.live);
+        if targets {
+            cells.insert(0, row.target.clone().unwrap_or_default());
+        }
         writer.write_record(cells.iter().map(|cell| neutralise_formula(cell).into_owned()))?;
     }
     writer.flush()
@@ -104,6 +112,7 @@ mod tests {
 
     fn row(user_name: &str) -> ExportRow {
         ExportRow {
+            target: None,
             user_name: user_name.into(),
             display_name: Some("Ada, \"the\" Countess".into()),
             role: Some("admin".into()),

@@ -14,8 +14,8 @@ use roster_model::Provider;
 use roster_plan::Plan;
 
 pub use audit::{render_audit_json, render_audit_markdown, render_audit_text};
-pub use multi::MultiContext;
 pub use export::{neutralise_formula, render_export_csv, render_export_json};
+pub use multi::MultiContext;
 
 mod audit;
 mod escape;

@@ -3,11 +3,12 @@
 //! [`crate::blame`]). Read-only; the network only with `--live`, through the same
 //! read-only client and connection settings as `plan`.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use roster_client::ReadClient;
 use roster_model::LiveState;
-use roster_plan::export::{EXPORT_VERSION, ExportDocument, export_rows};
+use roster_plan::export::{EXPORT_VERSION, ExportDocument, export_rows, export_targets};
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::commands::audit::refuse_incomplete;
@@ -24,10 +25,15 @@ pub async fn run(args: &ExportArgs, ui: &Ui) -> CommandResult {
     }
     let as_of = args.files.as_of_day();
     let desired = validate::load(&args.files.files, as_of, ui)?;
-    let live = if args.live { Some(fetch_live(args, desired.provider, ui).await?) } else { None };
     let last_changes = crate::blame::last_changes(&desired);
     let n_from_git = last_changes.iter().filter(|c| c.is_some()).count();
-    let export = export_rows(&desired, as_of, &last_changes, live.as_ref());
+    let export = if desired.is_multi_target() {
+        let live = if args.live { fetch_targets(args, &desired, ui).await? } else { BTreeMap::new() };
+        export_targets(&desired, as_of, &last_changes, &live)
+    } else {
+        let live = if args.live { Some(fetch_live(args, desired.provider, ui).await?) } else { None };
+        export_rows(&desired, as_of, &last_changes, live.as_ref())
+    };
     for warning in &export.warnings {
         ui.status(&format!("warning: {warning}"));
     }
@@ -84,5 +90,33 @@ async fn fetch_live(
         .map_err(|err| Failure::from_error("cannot set up the SCIM client", &err))?;
     let live = fetch(&client, ui).await?;
     refuse_incomplete("the live view", &live.completeness, "nothing is exported", ui)?;
+    Ok(live)
+}
+
+/// For a file with `targets`: every target's live state, each through its own read-only
+/// client (its URL and token from the file), each complete or the run fails.
+async fn fetch_targets(
+    args: &ExportArgs,
+    desired: &roster_model::DesiredState,
+    ui: &Ui,
+) -> Result<BTreeMap<String, LiveState>, Failure> {
+    crate::connection::refuse_single_target_connection(&args.connection, ui)?;
+    let mut live = BTreeMap::new();
+    for name in desired.target_names() {
+        let Some(target) = desired.target(name.as_str()) else { continue };
+        let ui = ui.for_target(name.as_str());
+        let client =
+            ReadClient::new(crate::connection::target_config(target, &args.connection)?).map_err(|err| {
+                Failure::from_error(&format!("target {name}: cannot set up the SCIM client"), &err)
+            })?;
+        let state = fetch(&client, &ui).await?;
+        refuse_incomplete(
+            &format!("target {name}: the live view"),
+            &state.completeness,
+            "nothing is exported",
+            &ui,
+        )?;
+        live.insert(name.to_string(), state);
+    }
     Ok(live)
 }
