@@ -508,7 +508,8 @@ pub fn merge_app(
     for group in &imported.groups {
         let same = |g: &&mut roster_model::DesiredGroup| {
             g.target.as_ref() == Some(&app)
-                && g.display_name.to_lowercase() == group.display_name.to_lowercase()
+                && roster_model::identity::group_key(&g.display_name)
+                    == roster_model::identity::group_key(&group.display_name)
         };
         match merged.groups.iter_mut().find(|g| same(g)) {
             Some(existing) => {
